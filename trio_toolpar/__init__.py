@@ -1,0 +1,65 @@
+"""Run the tool calls of one LLM turn on Trio: parallel where safe, ordered where not.
+
+The public API is re-exported here; every other module is private.
+"""
+
+from ._exceptions import FormatError as FormatError
+from ._exceptions import RateLimited as RateLimited
+from ._exceptions import RegistrationError as RegistrationError
+from ._exceptions import Retryable as Retryable
+from ._exceptions import SchemaError as SchemaError
+from ._exceptions import ToolparError as ToolparError
+from ._exceptions import TurnStateError as TurnStateError
+from ._execute import Executor as Executor
+from ._execute import OutcomeStream as OutcomeStream
+from ._execute import Schedule as Schedule
+from ._execute import Turn as Turn
+from ._observation import render_observation as render_observation
+from ._outcome import ErrorCode as ErrorCode
+from ._outcome import Outcome as Outcome
+from ._outcome import Status as Status
+from ._outcome import ToolCall as ToolCall
+from ._outcome import TurnResult as TurnResult
+from ._plan import Plan as Plan
+from ._plan import PlannedCall as PlannedCall
+from ._plan import Verdict as Verdict
+from ._policy import BestEffort as BestEffort
+from ._policy import FailFast as FailFast
+from ._policy import Policy as Policy
+from ._registry import CallContext as CallContext
+from ._registry import Registry as Registry
+from ._registry import Retry as Retry
+from ._registry import SideEffect as SideEffect
+from ._registry import Tool as Tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BestEffort",
+    "CallContext",
+    "ErrorCode",
+    "Executor",
+    "FailFast",
+    "FormatError",
+    "Outcome",
+    "OutcomeStream",
+    "Plan",
+    "PlannedCall",
+    "Policy",
+    "RateLimited",
+    "RegistrationError",
+    "Retry",
+    "Retryable",
+    "Schedule",
+    "SchemaError",
+    "SideEffect",
+    "Status",
+    "Tool",
+    "ToolCall",
+    "ToolparError",
+    "Turn",
+    "TurnResult",
+    "TurnStateError",
+    "Verdict",
+    "render_observation",
+]

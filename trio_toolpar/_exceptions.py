@@ -1,0 +1,85 @@
+"""Exceptions raised by trio_toolpar.
+
+Problems with one call of a turn never raise: they become a `rejected`,
+`error`, `timeout`, `cancelled` or `skipped` outcome. Exceptions are for the
+programmer's mistakes and for payloads that cannot be read at all::
+
+    ToolparError
+    ├── RegistrationError (also TypeError)   a tool cannot be registered as given
+    ├── SchemaError (also ValueError)        a JSON schema uses what we cannot check
+    ├── FormatError (also ValueError)        a provider payload cannot be read
+    ├── TurnStateError (also RuntimeError)   a turn used out of order
+    └── Retryable                            raised *by tools*: this failure may pass
+        └── RateLimited                      ... after ``retry_after`` seconds
+
+``Retryable`` and ``RateLimited`` are for tool authors: raise them (or set
+``Retry(retry_on=...)``) to say an attempt may be tried again.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+__all__ = [
+    "FormatError",
+    "RateLimited",
+    "RegistrationError",
+    "Retryable",
+    "SchemaError",
+    "ToolparError",
+    "TurnStateError",
+]
+
+
+class ToolparError(Exception):
+    """Base class of every exception trio_toolpar defines."""
+
+
+@final
+class RegistrationError(ToolparError, TypeError):
+    """A tool cannot be registered as given (bad name, settings or signature)."""
+
+    def __init__(self, message: str, *, tool: str | None = None) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+@final
+class SchemaError(ToolparError, ValueError):
+    """A JSON schema uses a keyword or a shape the built-in validator cannot check."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@final
+class FormatError(ToolparError, ValueError):
+    """A provider payload (message, content block, stream chunk) cannot be read."""
+
+    def __init__(self, message: str, *, payload: object = None) -> None:
+        super().__init__(message)
+        self.payload = payload
+
+
+@final
+class TurnStateError(ToolparError, RuntimeError):
+    """A turn was used out of order: run twice, read before it ran, fed after close."""
+
+
+class Retryable(ToolparError):
+    """Raised by a tool: this attempt failed, but another attempt may succeed."""
+
+
+@final
+class RateLimited(Retryable):
+    """Raised by a tool: the integration refused for now.
+
+    Args:
+        message: what the integration said.
+        retry_after: seconds the integration asked us to wait, if it said.
+    """
+
+    def __init__(self, message: str = "rate limited", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,651 @@
+"""Running a plan: one model turn as one Trio nursery inside one cancel scope.
+
+::
+
+    Turn.run()
+    └─ CancelScope(deadline = start + budget)      the turn's budget
+       └─ child nursery per wave (one for "eager")  call tasks, started when granted
+          └─ per-attempt move_on_at(timeout)         the tool's own timeout
+
+State changes (a call finished, a dependent became ready, capacity came
+back) happen synchronously in the task that caused them; only granting
+capacity waits for the instant to settle (see `_slots`). That is what makes
+a turn's timeline the same on every run under a `trio.testing.MockClock`.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import math
+import random
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Literal, final
+
+import attrs
+import trio
+import trio.testing
+
+from ._convert import dumps, jsonable
+from ._exceptions import RateLimited, TurnStateError
+from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult
+from ._plan import Plan, PlannedCall
+from ._policy import BestEffort, Policy
+from ._references import Reference, ReferenceError_, resolve, substitute
+from ._registry import CallContext, Registry, Retry
+from ._schema import validate
+from ._slots import Slots, Waiter
+
+__all__ = ["Executor", "OutcomeStream", "Schedule", "Turn"]
+
+Schedule = Literal["waves", "eager"]
+
+
+class _Default(enum.Enum):
+    TOKEN = 0
+
+
+_DEFAULT = _Default.TOKEN
+
+
+class _State(enum.Enum):
+    PENDING = 0  # waiting for predecessors (or for its wave)
+    WAITING = 1  # ready, waiting for capacity
+    RUNNING = 2
+    BACKOFF = 3  # between attempts, holding no capacity
+    DONE = 4
+
+
+@attrs.define(eq=False)
+class _Record:
+    """Mutable per-call state of a running turn."""
+
+    planned: PlannedCall
+    unmet: int = 0
+    active: bool = False
+    state: _State = _State.PENDING
+    doomed_by: int | None = None  # a referenced call that did not succeed
+    arguments: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    attempts: int = 0
+    started_at: float | None = None
+    waiter: Waiter | None = None
+    granted: trio.Event | None = None
+    outcome: Outcome | None = None
+
+
+class _Attempt(enum.Enum):
+    OK = 0
+    ERROR = 1
+    TIMEOUT = 2
+
+
+def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception that matters in a nursery's group, or the group itself.
+
+    Nurseries wrap whatever their tasks raise. Callers of `Turn.run` expect
+    ``Cancelled`` (or a tool's ``KeyboardInterrupt``) as itself, so a group
+    whose leaves are all ``Cancelled`` collapses to one of them, and a group
+    with exactly one other leaf collapses to that leaf.
+    """
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if len(others) == 1:
+        return others[0]
+    if not others and leaves:
+        return leaves[0]
+    return group
+
+
+@final
+class Executor:
+    """Runs the tool calls of model turns against a `Registry`.
+
+    Args:
+        registry: the tools.
+        limits: per-resource caps, e.g. ``{"datadog": 3, "jira": 2}``; shared
+            by every turn of this executor.
+        max_concurrency: a cap on all calls at once (``None``: no cap).
+        policy: `BestEffort` (default) or `FailFast`, or your own `Policy`.
+        budget: default wall-clock budget of a turn, in seconds (``None``: none).
+        schedule: ``"waves"`` runs topological generations one child nursery
+            after another; ``"eager"`` starts each call as soon as its own
+            dependencies are done.
+        thread_limit: how many sync tools may run in threads at once.
+        redact: applied to every error message before it reaches an outcome
+            (and so the model): strip secrets here.
+        seed: seeds retry jitter, which is drawn per (call, attempt) so that
+            it does not depend on scheduling order.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        limits: Mapping[str, int] | None = None,
+        max_concurrency: int | None = None,
+        policy: Policy | None = None,
+        budget: float | None = None,
+        schedule: Schedule = "waves",
+        thread_limit: int = 40,
+        redact: Callable[[str], str] | None = None,
+        seed: int | str | None = None,
+    ) -> None:
+        if schedule not in ("waves", "eager"):
+            raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
+        _check_budget(budget)
+        self.registry = registry
+        self.policy: Policy = policy if policy is not None else BestEffort()
+        self.budget = budget
+        self.schedule: Schedule = schedule
+        self.redact = redact
+        self.seed = seed if seed is not None else random.getrandbits(64)
+        self._slots = Slots(limits or {}, max_concurrency=max_concurrency, thread_limit=thread_limit)
+        self._turns = 0
+
+    @property
+    def limits(self) -> Mapping[str, trio.CapacityLimiter]:
+        """The capacity limiters by resource name (for statistics; do not acquire them)."""
+        return {k: v for k, v in self._slots.limiters.items() if not k.startswith("\x00")}
+
+    def plan(self, calls: Iterable[ToolCall]) -> Plan:
+        """Plan ``calls`` without running them."""
+        return Plan.build(self.registry, calls)
+
+    def turn(self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT) -> Turn:
+        """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
+
+        Holding the turn before running it lets the caller read the outcomes
+        even when the run is cancelled from outside.
+        """
+        self._turns += 1
+        chosen = self.budget if budget is _DEFAULT else budget
+        _check_budget(chosen)
+        return Turn(self, self.plan(calls), budget=chosen, sequence=self._turns)
+
+    async def run(self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT) -> TurnResult:
+        """Run the calls of one model turn; one outcome per call, in input order."""
+        return await self.turn(calls, budget=budget).run()
+
+    @asynccontextmanager
+    async def stream(
+        self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT
+    ) -> AsyncIterator[OutcomeStream]:
+        """Run a turn and yield its outcomes as each one is decided.
+
+        Usage::
+
+            async with executor.stream(calls) as outcomes:
+                async for outcome in outcomes:
+                    ...
+
+        Leaving the block early cancels what is still running (those calls
+        end ``cancelled`` or ``skipped`` with code ``cancelled``);
+        ``outcomes.turn.result`` holds every outcome afterwards.
+        """
+        turn = self.turn(calls, budget=budget)
+        send, receive = trio.open_memory_channel[Outcome](math.inf)
+        turn._listeners.append(send.send_nowait)  # noqa: SLF001 - same module family
+
+        async def drive() -> None:
+            async with send:
+                await turn.run()
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(drive)
+                try:
+                    yield OutcomeStream(turn, receive)
+                finally:
+                    turn.cancel()
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see _collapse
+            raise _collapse(group) from None
+
+
+def _check_budget(budget: float | None) -> None:
+    if budget is not None and not (budget >= 0 and not math.isnan(budget)):
+        raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
+
+
+@final
+class OutcomeStream:
+    """Outcomes of a running turn as they are decided (from `Executor.stream`)."""
+
+    def __init__(self, turn: Turn, receive: trio.MemoryReceiveChannel[Outcome]) -> None:
+        self.turn = turn
+        self._receive = receive
+
+    def __aiter__(self) -> OutcomeStream:
+        return self
+
+    async def __anext__(self) -> Outcome:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+
+@final
+class Turn:
+    """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn`."""
+
+    def __init__(self, executor: Executor, plan: Plan, *, budget: float | None, sequence: int) -> None:
+        self.executor = executor
+        self.plan = plan
+        self.budget = budget
+        self._sequence = sequence
+        self._slots = executor._slots  # noqa: SLF001
+        self._policy = executor.policy
+        self._records = [_Record(pc) for pc in plan.calls]
+        self._successors: list[list[int]] = [[] for _ in plan.calls]
+        for pc in plan.calls:
+            for j in pc.predecessors:
+                self._successors[j].append(pc.index)
+        for rec in self._records:
+            rec.unmet = len(rec.planned.predecessors)
+        self._listeners: list[Callable[[Outcome], object]] = []
+        self._index_by_id: dict[str, int] = {}
+        for pc in plan.calls:
+            self._index_by_id.setdefault(pc.call.id, pc.index)
+        self._scope = trio.CancelScope()
+        self._nursery: trio.Nursery | None = None
+        self._phase_open = 0  # active calls not yet decided
+        self._stop_reason: ErrorCode | None = None
+        self._retries_left = self._policy.max_retries_per_turn
+        self._ready: list[int] = []
+        self._ran = False
+        self._settle = False
+        self._started_at = 0.0
+        self._result: TurnResult | None = None
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether every call of the turn has its outcome."""
+        return self._result is not None
+
+    @property
+    def result(self) -> TurnResult:
+        """All outcomes; available once `run` has returned or raised.
+
+        Raises:
+            TurnStateError: the turn has not run yet, or is still running.
+        """
+        if self._result is None:
+            raise TurnStateError("the turn has no result yet: await turn.run() first")
+        return self._result
+
+    def outcome(self, call_id: str) -> Outcome | None:
+        """The outcome of the call with this id, if it is decided yet.
+
+        Raises:
+            KeyError: no call of the turn has this id.
+        """
+        return self._records[self._index_by_id[call_id]].outcome
+
+    def cancel(self) -> None:
+        """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
+        self._stop(ErrorCode.CANCELLED)
+
+    async def run(self) -> TurnResult:
+        """Run the turn to its end and return every outcome, in input order.
+
+        If the caller's own scope is cancelled, ``trio.Cancelled`` propagates
+        from here as itself, after every running tool has seen it and every
+        outcome has been decided (see `result`).
+
+        Raises:
+            TurnStateError: the turn was already run.
+        """
+        if self._ran:
+            raise TurnStateError("a turn runs once; ask the executor for a new turn")
+        self._ran = True
+        self._started_at = trio.current_time()
+        self._settle = isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock)
+        if self.budget is not None:
+            self._scope.deadline = self._started_at + self.budget
+        finished = False
+        try:
+            with self._scope:
+                await self._run_phases()
+            finished = True
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see _collapse
+            raise _collapse(group) from None
+        finally:
+            self._finish(interrupted=not finished)
+        return self.result
+
+    # -- phases -------------------------------------------------------------------
+
+    async def _run_phases(self) -> None:
+        for rec in self._records:
+            verdict = rec.planned.verdict
+            if verdict is not None:
+                self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
+        if self._stop_reason is not None:
+            return  # fail-fast and a call rejected at planning: nothing starts
+        if self.executor.schedule == "eager":
+            await self._run_phase([i for wave in self.plan.waves for i in wave])
+        else:
+            for wave in self.plan.waves:
+                await self._run_phase(list(wave))
+                if self._stop_reason is not None:
+                    return
+
+    async def _run_phase(self, indices: Sequence[int]) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._phase_open = len(indices)
+            for i in sorted(indices, key=self._rank):
+                rec = self._records[i]
+                rec.active = True
+                if rec.unmet == 0:
+                    self._ready.append(i)
+            self._drain()
+            slots = self._slots
+            while self._phase_open:
+                changed = slots.changed
+                slots.dispatch()
+                await changed.wait()
+                if self._settle:
+                    # Let every task woken at this virtual instant act before granting.
+                    await trio.testing.wait_all_tasks_blocked()
+        self._nursery = None
+
+    def _rank(self, index: int) -> tuple[int, int, int]:
+        return (self._sequence, -self.plan.calls[index].call.priority, index)
+
+    # -- synchronous state changes ------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Move calls whose predecessors are all done to the capacity queue (or decide them)."""
+        while self._ready:
+            rec = self._records[self._ready.pop()]
+            if rec.outcome is not None:
+                continue
+            if self._stop_reason is not None:
+                continue
+            if rec.doomed_by is not None:
+                dep = self._records[rec.doomed_by]
+                assert dep.outcome is not None
+                self._decide(
+                    rec,
+                    Status.SKIPPED,
+                    code=ErrorCode.DEPENDENCY_FAILED,
+                    error=f"not run: it depends on call {dep.planned.call.id!r}, which ended "
+                    f"{dep.outcome.status.value} ({dep.outcome.error_code})",
+                )
+                continue
+            if not self._prepare(rec):
+                continue
+            self._wait_for_capacity(rec)
+
+    def _prepare(self, rec: _Record) -> bool:
+        """Substitute references and check the arguments again; False if rejected."""
+        planned = rec.planned
+        tool = planned.tool
+        assert tool is not None and planned.arguments is not None
+        if planned.references or planned.has_escapes:
+            try:
+                arguments = substitute(planned.arguments, self._lookup)
+            except ReferenceError_ as exc:
+                self._decide(rec, Status.REJECTED, code=ErrorCode.BAD_REFERENCE, error=str(exc))
+                return False
+            if planned.references:
+                errors = validate(tool.parameters, arguments)
+                if errors:
+                    self._decide(
+                        rec,
+                        Status.REJECTED,
+                        code=ErrorCode.INVALID_ARGUMENTS,
+                        error=f"arguments for {tool.name!r} do not fit its schema once references are "
+                        "substituted: " + "; ".join(errors[:5]),
+                    )
+                    return False
+            rec.arguments = arguments
+        else:
+            rec.arguments = planned.arguments
+        if tool.context_parameter is not None or tool.side_effect == "write":
+            digest = hashlib.sha256(f"{planned.call.id}\0{tool.name}\0{dumps(jsonable(rec.arguments))}".encode())
+            rec.idempotency_key = digest.hexdigest()[:32]
+        return True
+
+    def _lookup(self, ref: Reference) -> object:
+        outcome = self._records[self._index_by_id[ref.call_id]].outcome
+        assert outcome is not None and outcome.ok
+        return resolve(ref, outcome.value, jsonable)
+
+    def _wait_for_capacity(self, rec: _Record) -> None:
+        tool = rec.planned.tool
+        assert tool is not None
+        rec.state = _State.WAITING
+        rec.waiter = Waiter(
+            rank=self._rank(rec.planned.index),
+            names=self._slots.names_for(tool.resource, sync=not tool.is_async),
+            on_grant=functools.partial(self._granted, rec),
+            accepts=self._accepts,
+        )
+        self._slots.enqueue(rec.waiter)
+
+    def _accepts(self) -> bool:
+        return self._stop_reason is None and not self._scope.cancel_called and self._nursery is not None
+
+    def _granted(self, rec: _Record) -> None:
+        if rec.state is _State.BACKOFF:
+            assert rec.granted is not None
+            rec.state = _State.RUNNING
+            rec.granted.set()
+            return
+        assert self._nursery is not None
+        rec.state = _State.RUNNING
+        rec.started_at = trio.current_time()
+        self._nursery.start_soon(self._run_call, rec, name=f"toolpar:{rec.planned.call.id}")
+
+    def _decide(
+        self,
+        rec: _Record,
+        status: Status,
+        *,
+        value: object = None,
+        code: ErrorCode | None = None,
+        error: str | None = None,
+        exception: Exception | None = None,
+    ) -> None:
+        """Give ``rec`` its one outcome, then let its dependents move on."""
+        assert rec.outcome is None, "an outcome is decided once"
+        now = trio.current_time() if self._ran else 0.0
+        started = rec.started_at
+        planned = rec.planned
+        redact = self.executor.redact
+        if error is not None and redact is not None and status in (Status.ERROR, Status.TIMEOUT):
+            error = redact(error)
+        rec.outcome = Outcome(
+            call_id=planned.call.id,
+            tool=planned.call.tool,
+            status=status,
+            value=value,
+            error_code=code,
+            error=error,
+            latency_ms=round((now - started) * 1000.0, 3) if started is not None else 0.0,
+            attempts=rec.attempts,
+            started_at=started,
+            finished_at=now,
+            wave=planned.generation,
+            idempotency_key=rec.idempotency_key,
+            exception=exception,
+        )
+        rec.state = _State.DONE
+        if rec.active:
+            self._phase_open -= 1
+        for listener in self._listeners:
+            try:
+                listener(rec.outcome)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the consumer of a stream left early; the turn result keeps the outcome
+        if status in _FAILURES and self._policy.cancels_turn(rec.outcome):
+            self._stop(ErrorCode.SIBLING_FAILED)
+        for k in self._successors[planned.index]:
+            succ = self._records[k]
+            succ.unmet -= 1
+            if status is not Status.OK and planned.index in succ.planned.needs and succ.doomed_by is None:
+                succ.doomed_by = planned.index
+            if succ.unmet == 0 and succ.active:
+                self._ready.append(k)
+        self._slots.kick()
+
+    def _stop(self, reason: ErrorCode) -> None:
+        if self._stop_reason is None and self._result is None:
+            self._stop_reason = reason
+            self._scope.cancel()
+
+    def _cause(self) -> ErrorCode:
+        if self._stop_reason is not None:
+            return self._stop_reason
+        if self._scope.cancel_called:
+            return ErrorCode.BUDGET_EXCEEDED
+        return ErrorCode.CANCELLED
+
+    def _finish(self, *, interrupted: bool) -> None:
+        cause = self._cause() if (interrupted or self._scope.cancel_called or self._stop_reason) else None
+        for rec in self._records:
+            if rec.waiter is not None:
+                rec.waiter.withdrawn = True
+                self._slots.release(rec.waiter)
+            if rec.outcome is None:
+                assert cause is not None, "a turn that ran to its end decided every call"
+                started = rec.started_at is not None
+                self._decide(
+                    rec,
+                    Status.CANCELLED if started else Status.SKIPPED,
+                    code=cause,
+                    error=_CAUSE_TEXT[cause].format(verb="stopped" if started else "not started"),
+                )
+        self._result = TurnResult(
+            outcomes=tuple(rec.outcome for rec in self._records if rec.outcome is not None),
+            started_at=self._started_at,
+            finished_at=trio.current_time(),
+            plan=self.plan,
+        )
+
+    # -- one call -------------------------------------------------------------------
+
+    async def _run_call(self, rec: _Record) -> None:
+        planned = rec.planned
+        tool = planned.tool
+        assert tool is not None and rec.waiter is not None
+        retry = tool.retry if tool.retry is not None else self._policy.retry
+        try:
+            while True:
+                rec.attempts += 1
+                kind, payload = await self._attempt(rec)
+                if kind is _Attempt.OK:
+                    self._slots.release(rec.waiter)
+                    self._decide(rec, Status.OK, value=payload)
+                    return
+                delay = self._retry_delay(rec, retry, kind, payload)
+                self._slots.release(rec.waiter)
+                if delay is None:
+                    self._fail(rec, kind, payload)
+                    return
+                rec.state = _State.BACKOFF
+                await trio.sleep(delay)
+                rec.granted = trio.Event()
+                rec.waiter = Waiter(
+                    rank=rec.waiter.rank, names=rec.waiter.names, on_grant=rec.waiter.on_grant, accepts=self._accepts
+                )
+                self._slots.enqueue(rec.waiter)
+                await rec.granted.wait()
+        finally:
+            self._slots.release(rec.waiter)
+            if rec.outcome is None:
+                # Cancelled (or a BaseException) is on its way out; record why, then let it go.
+                cause = self._cause()
+                self._decide(
+                    rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped")
+                )
+
+    async def _attempt(self, rec: _Record) -> tuple[_Attempt, Any]:
+        planned = rec.planned
+        tool = planned.tool
+        assert tool is not None and rec.arguments is not None
+        deadline = trio.current_time() + tool.timeout if tool.timeout is not None else math.inf
+        kwargs = dict(rec.arguments)
+        if tool.context_parameter is not None:
+            assert rec.idempotency_key is not None
+            kwargs[tool.context_parameter] = CallContext(
+                call_id=planned.call.id,
+                tool=tool.name,
+                attempt=rec.attempts,
+                idempotency_key=rec.idempotency_key,
+                deadline=min(deadline, self._scope.deadline),
+            )
+        with trio.move_on_at(deadline):
+            try:
+                if tool.is_async:
+                    value = await tool.fn(**kwargs)
+                else:
+                    value = await trio.to_thread.run_sync(
+                        functools.partial(tool.fn, **kwargs),
+                        limiter=self._slots.unlimited,
+                        abandon_on_cancel=tool.abandon_on_cancel,
+                    )
+            except Exception as exc:  # a tool's failure becomes its outcome
+                return _Attempt.ERROR, exc
+            return _Attempt.OK, value
+        return _Attempt.TIMEOUT, None
+
+    def _retry_delay(self, rec: _Record, retry: Retry | None, kind: _Attempt, payload: Any) -> float | None:
+        tool = rec.planned.tool
+        assert tool is not None
+        if retry is None or rec.attempts >= retry.attempts or not tool.retry_safe:
+            return None
+        if kind is _Attempt.TIMEOUT and not retry.retry_timeouts:
+            return None
+        if kind is _Attempt.ERROR and not isinstance(payload, retry.retry_on):
+            return None
+        if self._retries_left is not None:
+            if self._retries_left <= 0:
+                return None
+            self._retries_left -= 1
+        draw = random.Random(f"{self.executor.seed}:{rec.planned.call.id}:{rec.attempts}").random()
+        delay = retry.delay(rec.attempts, draw)
+        if isinstance(payload, RateLimited) and payload.retry_after is not None:
+            delay = max(delay, payload.retry_after)
+        if trio.current_time() + delay >= self._scope.deadline:
+            return None  # the next attempt could not start within the budget; report this failure now
+        return delay
+
+    def _fail(self, rec: _Record, kind: _Attempt, payload: Any) -> None:
+        tool = rec.planned.tool
+        assert tool is not None
+        tries = f" (after {rec.attempts} attempts)" if rec.attempts > 1 else ""
+        if kind is _Attempt.TIMEOUT:
+            self._decide(
+                rec,
+                Status.TIMEOUT,
+                code=ErrorCode.TIMEOUT,
+                error=f"no result within the tool's {tool.timeout:g} s timeout{tries}",
+            )
+            return
+        exc: Exception = payload
+        code = ErrorCode.RATE_LIMITED if isinstance(exc, RateLimited) else ErrorCode.TOOL_ERROR
+        self._decide(rec, Status.ERROR, code=code, error=f"{type(exc).__name__}: {exc}{tries}", exception=exc)
+
+
+_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+
+_CAUSE_TEXT: dict[ErrorCode, str] = {
+    ErrorCode.SIBLING_FAILED: "{verb}: another call of this turn failed and the policy is fail-fast",
+    ErrorCode.BUDGET_EXCEEDED: "{verb}: the turn's time budget ran out",
+    ErrorCode.CANCELLED: "{verb}: the turn was cancelled by its caller",
+}

@@ -1,0 +1,421 @@
+"""Planning a turn: pure, synchronous, no I/O.
+
+From the calls of one turn, in emission order: validate each call, find its
+references, add conflict edges between calls on the same resource key,
+reject the whole batch if the edges form a cycle, and group the rest into
+waves (topological generations). A `Plan` can be rendered and tested without
+running anything.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import string
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, final
+
+import attrs
+
+from ._outcome import ErrorCode, Status, ToolCall
+from ._references import Reference, find_references, is_reference, parse_reference
+from ._registry import Registry, Tool
+from ._schema import validate
+
+__all__ = ["Plan", "PlannedCall", "Verdict"]
+
+_UNKNOWN_KEY = object()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Verdict:
+    """What planning decided for a call that will not run."""
+
+    status: Status
+    code: ErrorCode
+    message: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PlannedCall:
+    """One call as the planner sees it.
+
+    ``needs`` are the calls whose results it references; ``after`` are the
+    earlier calls it must wait for because they touch the same resource key
+    and one of the two writes. Both hold indices into `Plan.calls`.
+    """
+
+    index: int
+    call: ToolCall
+    tool: Tool | None
+    arguments: Mapping[str, Any] | None
+    references: tuple[Reference, ...]
+    has_escapes: bool
+    needs: tuple[int, ...]
+    after: tuple[int, ...]
+    keys: tuple[str, ...] | None
+    """The resource keys it touches; ``None`` when a key is only known at run time."""
+    generation: int | None
+    verdict: Verdict | None
+
+    @property
+    def runnable(self) -> bool:
+        """Whether planning left this call to run."""
+        return self.verdict is None
+
+    @property
+    def predecessors(self) -> tuple[int, ...]:
+        """Every call that must finish before this one starts."""
+        return tuple(sorted(set(self.needs) | set(self.after)))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Plan:
+    """The schedule of one turn. Build it with `Plan.build`."""
+
+    calls: tuple[PlannedCall, ...]
+    waves: tuple[tuple[int, ...], ...]
+    """Per generation, the indices of its calls in plan order (priority, then emission)."""
+    cycle: tuple[str, ...] | None
+    """The call ids of a dependency cycle (first id repeated last), if the batch has one."""
+
+    @property
+    def rejected(self) -> bool:
+        """Whether any call was rejected or skipped during planning."""
+        return any(c.verdict is not None for c in self.calls)
+
+    @classmethod
+    def build(cls, registry: Registry, calls: Iterable[ToolCall]) -> Plan:
+        """Plan ``calls`` (in emission order) against ``registry``."""
+        return _Planner(registry, list(calls)).build()
+
+    def render(self) -> str:
+        """A text picture of the plan: the waves, each call's edges, the rejections."""
+        lines = [f"plan: {len(self.calls)} calls, {len(self.waves)} waves"]
+        for number, wave in enumerate(self.waves):
+            for position, index in enumerate(wave):
+                pc = self.calls[index]
+                label = f"wave {number}:" if position == 0 else ""
+                lines.append(f"  {label:<9}{_describe(pc, self.calls)}")
+        not_run = [pc for pc in self.calls if pc.verdict is not None]
+        if not_run:
+            lines.append("  not run:")
+            for pc in not_run:
+                assert pc.verdict is not None
+                lines.append(f"    {pc.call.id} {pc.call.tool}: {pc.verdict.status} ({pc.verdict.code}) {pc.verdict.message}")
+        return "\n".join(lines)
+
+
+def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (pc.arguments or {}).items())
+    if len(args) > 60:
+        args = args[:57] + "..."
+    parts = [f"{pc.call.id} {pc.call.tool}({args})"]
+    tool = pc.tool
+    if tool is not None and tool.side_effect != "none":
+        where = ",".join(pc.keys) if pc.keys is not None else "<key known at run time>"
+        parts.append(f"[{tool.side_effect}{' ' + where if where else ''}{' @' + tool.resource if tool.resource else ''}]")
+    if pc.needs:
+        parts.append("needs " + ",".join(calls[i].call.id for i in pc.needs))
+    after = [i for i in pc.after if i not in pc.needs]
+    if after:
+        parts.append("after " + ",".join(calls[i].call.id for i in after))
+    return " ".join(parts)
+
+
+@attrs.define
+class _Draft:
+    call: ToolCall
+    tool: Tool | None = None
+    arguments: Mapping[str, Any] | None = None
+    references: tuple[Reference, ...] = ()
+    has_escapes: bool = False
+    needs: set[int] = attrs.Factory(set)
+    after: set[int] = attrs.Factory(set)
+    keys: tuple[str, ...] | None = ()
+    generation: int | None = None
+    verdict: Verdict | None = None
+
+    def reject(self, code: ErrorCode, message: str, status: Status = Status.REJECTED) -> None:
+        if self.verdict is None:
+            self.verdict = Verdict(status=status, code=code, message=message)
+
+
+@attrs.define
+class _History:
+    """Per resource key: the last write and the reads since (for conflict edges)."""
+
+    last_write: int | None = None
+    reads: list[int] = attrs.Factory(list)
+
+
+class _Planner:
+    def __init__(self, registry: Registry, calls: list[ToolCall]) -> None:
+        self.registry = registry
+        self.drafts = [_Draft(call) for call in calls]
+        self.index_of: dict[str, int] = {}
+
+    def build(self) -> Plan:
+        self._validate()
+        cycle = self._find_cycle(lambda i: self.drafts[i].needs)
+        if cycle is None:
+            self._propagate_rejections()
+            self._conflicts()
+            cycle = self._find_cycle(lambda i: self.drafts[i].needs | self.drafts[i].after)
+        if cycle is not None:
+            self._reject_batch(cycle)
+            waves: list[list[int]] = []
+        else:
+            waves = self._generations()
+        ids = tuple(self.drafts[i].call.id for i in cycle) if cycle else None
+        planned = tuple(
+            PlannedCall(
+                index=i,
+                call=d.call,
+                tool=d.tool,
+                arguments=d.arguments,
+                references=d.references,
+                has_escapes=d.has_escapes,
+                needs=tuple(sorted(d.needs)),
+                after=tuple(sorted(d.after)),
+                keys=d.keys,
+                generation=d.generation,
+                verdict=d.verdict,
+            )
+            for i, d in enumerate(self.drafts)
+        )
+        return Plan(calls=planned, waves=tuple(tuple(w) for w in waves), cycle=ids)
+
+    # -- validation ----------------------------------------------------------------
+
+    def _validate(self) -> None:
+        counts = Counter(d.call.id for d in self.drafts)
+        for i, d in enumerate(self.drafts):
+            self.index_of.setdefault(d.call.id, i)
+        for i, d in enumerate(self.drafts):
+            call = d.call
+            if counts[call.id] > 1:
+                where = [str(j) for j, other in enumerate(self.drafts) if other.call.id == call.id]
+                d.reject(
+                    ErrorCode.DUPLICATE_CALL_ID,
+                    f"call id {call.id!r} is used by the calls at positions {', '.join(where)}; "
+                    "ids must be unique within a turn",
+                )
+            d.tool = self.registry.get(call.tool)
+            if d.tool is None:
+                hint = self.registry.suggest(call.tool)
+                d.reject(
+                    ErrorCode.UNKNOWN_TOOL,
+                    f"tool {call.tool!r} is not registered"
+                    + (f"; did you mean {hint!r}?" if hint else f"; known tools: {', '.join(sorted(t.name for t in self.registry)) or 'none'}"),
+                )
+            d.arguments = self._parse_arguments(d)
+            if d.arguments is None:
+                continue
+            references, problems, d.has_escapes = find_references(d.arguments)
+            d.references = tuple(references)
+            for problem in problems:
+                d.reject(ErrorCode.BAD_REFERENCE, problem)
+            for ref in references:
+                target = self.index_of.get(ref.call_id)
+                if target is None:
+                    known = ", ".join(repr(x.call.id) for x in self.drafts if x.call.id != call.id) or "none"
+                    d.reject(
+                        ErrorCode.BAD_REFERENCE,
+                        f"{ref.text!r} refers to call {ref.call_id!r}, which is not in this turn "
+                        f"(other ids: {known}); write '$$' for a literal '$'",
+                    )
+                else:
+                    d.needs.add(target)
+            if d.tool is not None and d.verdict is None:
+                errors = validate(d.tool.parameters, d.arguments, skip=is_reference)
+                if errors:
+                    d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments for {call.tool!r} do not fit its schema: " + "; ".join(errors[:5]))
+            if d.tool is not None and d.verdict is None:
+                d.keys = _fill_keys(d.tool, d.arguments)
+
+    @staticmethod
+    def _parse_arguments(d: _Draft) -> Mapping[str, Any] | None:
+        raw = d.call.arguments
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw) if raw.strip() else {}
+            except (json.JSONDecodeError, RecursionError) as exc:
+                d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments are not valid JSON ({exc}); send one JSON object")
+                return None
+        if not isinstance(raw, Mapping):
+            d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments must be a JSON object, got {type(raw).__name__}")
+            return None
+        return raw
+
+    # -- graph ---------------------------------------------------------------------
+
+    def _find_cycle(self, edges: Any) -> list[int] | None:
+        """The first dependency cycle in emission order, as indices (start repeated), or None."""
+        n = len(self.drafts)
+        state = [0] * n  # 0 new, 1 on the stack, 2 done
+        for root in range(n):
+            if state[root]:
+                continue
+            stack: list[tuple[int, list[int]]] = [(root, sorted(edges(root)))]
+            path = [root]
+            state[root] = 1
+            while stack:
+                node, pending = stack[-1]
+                if pending:
+                    nxt = pending.pop(0)
+                    if state[nxt] == 1:
+                        return [*path[path.index(nxt):], nxt]
+                    if state[nxt] == 0:
+                        state[nxt] = 1
+                        path.append(nxt)
+                        stack.append((nxt, sorted(edges(nxt))))
+                else:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
+        return None
+
+    def _reject_batch(self, cycle: list[int]) -> None:
+        names = " -> ".join(self.drafts[i].call.id for i in cycle)
+        members = set(cycle)
+        for i, d in enumerate(self.drafts):
+            d.verdict = None
+            d.generation = None
+            if i in members:
+                d.reject(
+                    ErrorCode.DEPENDENCY_CYCLE,
+                    f"calls form a dependency cycle ({names}; 'a -> b' means a waits for b), so no order can run them; "
+                    "nothing in this turn ran. Send a serial plan: call them in separate turns, without references between them",
+                )
+            else:
+                d.reject(
+                    ErrorCode.BATCH_REJECTED,
+                    f"not run: the turn was rejected because of the dependency cycle {names}; send this call again",
+                )
+
+    def _propagate_rejections(self) -> None:
+        order = self._topological(lambda i: self.drafts[i].needs)
+        for i in order:
+            d = self.drafts[i]
+            if d.verdict is not None:
+                continue
+            for j in sorted(d.needs):
+                dep = self.drafts[j]
+                if dep.verdict is not None:
+                    d.reject(
+                        ErrorCode.DEPENDENCY_FAILED,
+                        f"not run: it depends on call {dep.call.id!r}, which was {dep.verdict.status.value} ({dep.verdict.code.value})",
+                        Status.SKIPPED,
+                    )
+                    break
+
+    def _topological(self, edges: Any) -> list[int]:
+        n = len(self.drafts)
+        indegree = [0] * n
+        successors: dict[int, list[int]] = defaultdict(list)
+        for i in range(n):
+            for j in edges(i):
+                indegree[i] += 1
+                successors[j].append(i)
+        ready = [i for i in range(n) if indegree[i] == 0]
+        heapq.heapify(ready)
+        order: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for k in successors[i]:
+                indegree[k] -= 1
+                if indegree[k] == 0:
+                    heapq.heappush(ready, k)
+        return order
+
+    def _conflicts(self) -> None:
+        histories: dict[object, _History] = defaultdict(_History)
+        wildcard = _History()  # calls whose key is only known at run time touch every key
+        for i, d in enumerate(self.drafts):
+            tool = d.tool
+            if d.verdict is not None or tool is None or tool.side_effect == "none":
+                continue
+            writes = tool.side_effect == "write"
+            if d.keys is None:
+                touched = [h for k, h in histories.items() if not isinstance(k, tuple)]
+                _access(wildcard, i, writes, d.after, [*touched, wildcard])
+                for h in touched:
+                    if writes:
+                        h.last_write, h.reads = i, []
+                continue
+            names: list[object] = list(d.keys) if tool.keys else [("tool", tool.name)]
+            for name in names:
+                history = histories[name]
+                seen = [history] if isinstance(name, tuple) else [history, wildcard]
+                _access(history, i, writes, d.after, seen)
+            d.after.discard(i)
+
+    def _generations(self) -> list[list[int]]:
+        runnable = [i for i, d in enumerate(self.drafts) if d.verdict is None]
+        order = self._topological(lambda i: self.drafts[i].needs | self.drafts[i].after)
+        for i in order:
+            d = self.drafts[i]
+            if d.verdict is None:
+                preds = d.needs | d.after
+                d.generation = max((self.drafts[j].generation or 0) + 1 for j in preds) if preds else 0
+        waves: dict[int, list[int]] = defaultdict(list)
+        for i in runnable:
+            generation = self.drafts[i].generation
+            assert generation is not None
+            waves[generation].append(i)
+        return [sorted(waves[g], key=lambda i: (-self.drafts[i].call.priority, i)) for g in sorted(waves)]
+
+
+def _access(history: _History, index: int, writes: bool, after: set[int], seen: list[_History]) -> None:
+    """Record an access to one key and add the conflict edges it implies."""
+    for h in seen:
+        if h.last_write is not None:
+            after.add(h.last_write)
+        if writes:
+            after.update(h.reads)
+    if writes:
+        history.last_write, history.reads = index, []
+    else:
+        history.reads.append(index)
+
+
+def _fill_keys(tool: Tool, arguments: Mapping[str, Any]) -> tuple[str, ...] | None:
+    keys: list[str] = []
+    properties: Mapping[str, Any] = tool.parameters.get("properties", {})
+    for template in tool.keys:
+        parts: list[str] = []
+        for literal, field, _, _ in string.Formatter().parse(template):
+            parts.append(literal)
+            if field is None:
+                continue
+            value = _lookup(arguments, field, properties)
+            if value is _UNKNOWN_KEY:
+                return None
+            parts.append(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+        keys.append("".join(parts))
+    return tuple(keys)
+
+
+def _lookup(arguments: Mapping[str, Any], field: str, properties: Mapping[str, Any]) -> Any:
+    head, *rest = field.split(".")
+    if head in arguments:
+        value: Any = arguments[head]
+    elif isinstance(properties.get(head), Mapping) and "default" in properties[head]:
+        value = properties[head]["default"]
+    else:
+        return _UNKNOWN_KEY
+    for part in rest:
+        if not isinstance(value, Mapping) or part not in value:
+            return _UNKNOWN_KEY
+        value = value[part]
+    if isinstance(value, str) and value.startswith("$") and parse_reference(value) is not None:
+        return _UNKNOWN_KEY  # filled from another call's result: only known at run time
+    if isinstance(value, str) and value.startswith("$$"):
+        return value[1:]
+    return value

@@ -1,0 +1,151 @@
+"""References between the calls of a turn: ``"$c1"``, ``"$c1.items.0.id"``.
+
+A string argument (at any depth) is a reference when it is exactly ``$``, a
+call id, and optionally a dot-separated path. Call ids that can be referenced
+start with a letter or ``_`` and hold letters, digits, ``_`` and ``-`` (every
+OpenAI and Anthropic id does). ``$$`` at the start stands for a literal ``$``;
+every other string (``"$5.00"``, ``"costs $5"``) is literal.
+
+Resolution walks only dict keys and list indices of the referenced value's
+JSON form: never attributes, never code.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, final
+
+import attrs
+
+__all__ = ["Reference", "ReferenceError_", "find_references", "is_reference", "parse_reference", "resolve", "substitute"]
+
+_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*)((?:\..*)?)", re.DOTALL)
+_INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
+
+
+@final
+@attrs.frozen
+class Reference:
+    """A parsed reference: the call it names and the path into its value."""
+
+    call_id: str
+    path: tuple[str, ...]
+    text: str
+
+
+class ReferenceError_(ValueError):  # noqa: N801 - private, avoids shadowing the builtin
+    """A reference that is malformed or does not exist in the referenced value."""
+
+
+def parse_reference(text: str) -> Reference | None:
+    """The `Reference` in ``text``, or ``None`` when ``text`` is a literal.
+
+    Raises:
+        ReferenceError_: ``text`` has a reference's form but an empty path segment.
+    """
+    if not text.startswith("$") or text.startswith("$$"):
+        return None
+    match = _REF.fullmatch(text)
+    if match is None:
+        return None
+    path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
+    if any(segment == "" for segment in path):
+        raise ReferenceError_(f"reference {text!r} has an empty path segment; write '$id.key.0', or '$$' for a literal '$'")
+    return Reference(match.group(1), path, text)
+
+
+def is_reference(value: object) -> bool:
+    """Whether ``value`` is a string that is a (possibly malformed) reference."""
+    if not isinstance(value, str) or not value.startswith("$") or value.startswith("$$"):
+        return False
+    return _REF.fullmatch(value) is not None
+
+
+def _strings(value: object) -> Iterator[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list[str], bool]:
+    """All references in ``arguments``.
+
+    Returns:
+        ``(references, problems, has_escapes)``: the well-formed references in
+        no particular order, messages for malformed ones, and whether any
+        ``$$`` escape needs unescaping.
+    """
+    references: list[Reference] = []
+    problems: list[str] = []
+    escapes = False
+    for text in _strings(arguments):
+        if not text.startswith("$"):
+            continue
+        if text.startswith("$$"):
+            escapes = True
+            continue
+        try:
+            ref = parse_reference(text)
+        except ReferenceError_ as exc:
+            problems.append(str(exc))
+            continue
+        if ref is not None:
+            references.append(ref)
+    return references, problems, escapes
+
+
+def resolve(ref: Reference, value: object, unstructure: Callable[[object], object]) -> object:
+    """The part of ``value`` that ``ref.path`` names, as a deep copy.
+
+    ``unstructure`` turns a value that is not plain JSON data (an attrs
+    instance, say) into its JSON form: the same form the model sees.
+
+    Raises:
+        ReferenceError_: a key that is missing, an index out of range or not
+            a non-negative integer, or a step into a scalar.
+    """
+    current = value
+    walked = f"${ref.call_id}"
+    for segment in ref.path:
+        if not isinstance(current, (Mapping, list, tuple, str, int, float, bool, type(None))):
+            current = unstructure(current)
+        if isinstance(current, Mapping):
+            if segment not in current:
+                keys = ", ".join(repr(k) for k in list(current)[:10]) or "none"
+                raise ReferenceError_(f"{ref.text!r}: {walked} has no key {segment!r} (keys: {keys})")
+            current = current[segment]
+        elif isinstance(current, (list, tuple)):
+            if not _INDEX.fullmatch(segment):
+                raise ReferenceError_(f"{ref.text!r}: {walked} is a list; {segment!r} is not a non-negative index")
+            index = int(segment)
+            if index >= len(current):
+                raise ReferenceError_(f"{ref.text!r}: index {index} is out of range for {walked} (length {len(current)})")
+            current = current[index]
+        else:
+            raise ReferenceError_(f"{ref.text!r}: {walked} is a {type(current).__name__}, it has no {segment!r}")
+        walked = f"{walked}.{segment}"
+    if not isinstance(current, (Mapping, list, tuple, str, int, float, bool, type(None))):
+        current = unstructure(current)
+    return copy.deepcopy(current)
+
+
+def substitute(value: Any, lookup: Callable[[Reference], object]) -> Any:
+    """A copy of ``value`` with references replaced through ``lookup`` and ``$$`` unescaped."""
+    if isinstance(value, str):
+        if value.startswith("$$"):
+            return value[1:]
+        ref = parse_reference(value) if value.startswith("$") else None
+        return lookup(ref) if ref is not None else value
+    if isinstance(value, Mapping):
+        return {k: substitute(v, lookup) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [substitute(v, lookup) for v in value]
+    return value

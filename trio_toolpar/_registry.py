@@ -1,0 +1,301 @@
+"""Tools and their metadata: the `Registry`."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal, TypeVar, final, overload
+
+import attrs
+
+from ._exceptions import RegistrationError, Retryable, SchemaError
+from ._schema import check_schema, schema_from_signature
+
+__all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
+
+SideEffect = Literal["none", "read", "write"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FIELD = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_0-9]\w*)*$")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Retry:
+    """When and how often to try a failed call again.
+
+    Attempt ``k`` (1-based) that fails with a retryable error is followed,
+    after ``min(max_backoff, backoff * multiplier ** (k - 1))`` seconds scaled
+    down by up to ``jitter`` (a fraction, drawn from a seeded generator), by
+    attempt ``k + 1``, up to ``attempts`` in all. A `RateLimited` error's
+    ``retry_after`` is a floor on the wait.
+
+    Args:
+        attempts: the most attempts in all, the first included (``>= 1``).
+        backoff: the first wait, in seconds.
+        multiplier: how much each wait grows.
+        max_backoff: the longest single wait.
+        jitter: fraction in ``[0, 1]`` by which a wait may shrink at random.
+        retry_on: exception types worth another attempt.
+        retry_timeouts: whether an attempt that hit the tool's timeout is retried.
+    """
+
+    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
+    max_backoff: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
+    jitter: float = attrs.field(default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
+    retry_on: tuple[type[Exception], ...] = (Retryable,)
+    retry_timeouts: bool = True
+
+    def delay(self, attempt: int, draw: float) -> float:
+        """The wait after failed attempt ``attempt``, given a uniform draw in ``[0, 1)``."""
+        base = min(self.max_backoff, self.backoff * self.multiplier ** (attempt - 1))
+        return base * (1.0 - self.jitter * draw)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CallContext:
+    """What a tool may know about the call it serves.
+
+    A tool receives it by declaring a parameter annotated ``CallContext``
+    (any name); that parameter is not part of the tool's JSON schema.
+    """
+
+    call_id: str
+    tool: str
+    attempt: int
+    """1 for the first attempt, 2 for the first retry, ..."""
+    idempotency_key: str
+    """The same for every attempt of this call; pass it to the downstream API."""
+    deadline: float
+    """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Tool:
+    """A registered tool. Build them with `Registry.tool` or `Registry.add`."""
+
+    name: str
+    fn: Callable[..., Any] = attrs.field(repr=False)
+    description: str
+    parameters: Mapping[str, Any] = attrs.field(repr=False)
+    side_effect: SideEffect
+    resource: str | None
+    keys: tuple[str, ...]
+    """Resource-key templates such as ``"order:{order_id}"``."""
+    timeout: float | None
+    idempotent: bool
+    idempotency_key: bool
+    """The tool passes `CallContext.idempotency_key` downstream, so retries are safe."""
+    retry: Retry | None
+    is_async: bool
+    context_parameter: str | None
+    abandon_on_cancel: bool
+    key_fields: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
+    """Per template, the argument paths it reads."""
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether running this tool twice for one call is harmless."""
+        return self.idempotent or self.idempotency_key
+
+
+def _key_fields(template: str, tool: str) -> tuple[str, ...]:
+    fields: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise RegistrationError(f"tool {tool!r}: key template {template!r} is malformed: {exc}", tool=tool) from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not _FIELD.match(field) or spec or conversion:
+            raise RegistrationError(
+                f"tool {tool!r}: key template {template!r} may only hold argument names such as "
+                f"'{{order_id}}' or '{{order.id}}', not {{{field}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}}",
+                tool=tool,
+            )
+        fields.append(field)
+    return tuple(fields)
+
+
+@final
+class Registry:
+    """The tools a model may call, by name.
+
+    Example::
+
+        tools = Registry()
+
+        @tools.tool(side_effect="read", resource="jira", key="issue:{key}", timeout=10)
+        async def get_issue(key: str) -> dict[str, object]:
+            ...
+    """
+
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+
+    def add(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        side_effect: SideEffect = "read",
+        resource: str | None = None,
+        key: str | tuple[str, ...] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        idempotency_key: bool = False,
+        retry: Retry | None = None,
+        abandon_on_cancel: bool = False,
+    ) -> Tool:
+        """Register ``fn`` (async or sync) as a tool and return its `Tool`.
+
+        Args:
+            fn: the callable; it receives the call's arguments as keywords.
+            name: the name the model uses (default: ``fn.__name__``).
+            description: shown to the model (default: the docstring's summary).
+            parameters: the arguments' JSON schema (default: derived from the
+                signature and type hints).
+            side_effect: ``"none"`` (pure), ``"read"`` or ``"write"``; reads and
+                writes on the same resource key are ordered.
+            resource: the integration whose capacity limit applies (e.g. ``"jira"``).
+            key: resource-key template(s) filled from the arguments, e.g.
+                ``"order:{order_id}"``.
+            timeout: seconds each attempt may take.
+            idempotent: running it twice is harmless (default: not for writes).
+            idempotency_key: it passes `CallContext.idempotency_key` downstream,
+                which makes retrying a write safe.
+            retry: this tool's retry settings (default: the policy's).
+            abandon_on_cancel: for sync tools, whether a cancelled call stops
+                waiting for its thread (which runs on, unobserved) instead of
+                waiting for it to return.
+
+        Raises:
+            RegistrationError: a bad name, a taken name, bad settings, or a
+                signature that cannot be described as JSON.
+            SchemaError: an explicit schema the validator cannot check.
+        """
+        tool_name = name if name is not None else getattr(fn, "__name__", "")
+        if not _NAME.match(tool_name):
+            raise RegistrationError(
+                f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-' (the providers' rule)", tool=tool_name
+            )
+        if tool_name in self._tools:
+            raise RegistrationError(f"tool {tool_name!r} is already registered", tool=tool_name)
+        if side_effect not in ("none", "read", "write"):
+            raise RegistrationError(
+                f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}", tool=tool_name
+            )
+        if timeout is not None and not (timeout > 0 and not math.isnan(timeout)):
+            raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
+        if not callable(fn):
+            raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
+        idempotent = side_effect != "write" if idempotent is None else idempotent
+        if retry is not None and retry.attempts > 1 and not (idempotent or idempotency_key):
+            raise RegistrationError(
+                f"tool {tool_name!r} is a non-idempotent write, so a retry could do it twice; "
+                "pass idempotent=True, or idempotency_key=True if it sends CallContext.idempotency_key downstream",
+                tool=tool_name,
+            )
+        derived, context_parameter, summary = schema_from_signature(fn, tool=tool_name, context_type=CallContext)
+        schema = derived if parameters is None else dict(parameters)
+        try:
+            check_schema(schema)
+        except SchemaError as exc:
+            raise SchemaError(f"tool {tool_name!r}: {exc}", path=exc.path) from None
+        if schema.get("type") != "object":
+            raise SchemaError(f"tool {tool_name!r}: the arguments' schema must have type 'object'")
+        templates = (key,) if isinstance(key, str) else tuple(key or ())
+        key_fields = tuple(_key_fields(t, tool_name) for t in templates)
+        known = set(schema.get("properties", {}))
+        for fields in key_fields:
+            for field in fields:
+                if field.split(".")[0] not in known:
+                    raise RegistrationError(
+                        f"tool {tool_name!r}: key field {field!r} is not an argument (known: {', '.join(sorted(known))})",
+                        tool=tool_name,
+                    )
+        tool = Tool(
+            name=tool_name,
+            fn=fn,
+            description=description if description is not None else summary,
+            parameters=schema,
+            side_effect=side_effect,
+            resource=resource,
+            keys=templates,
+            timeout=timeout,
+            idempotent=idempotent,
+            idempotency_key=idempotency_key,
+            retry=retry,
+            is_async=inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn),
+            context_parameter=context_parameter,
+            abandon_on_cancel=abandon_on_cancel,
+            key_fields=key_fields,
+        )
+        self._tools[tool_name] = tool
+        return tool
+
+    @overload
+    def tool(self, fn: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        side_effect: SideEffect = "read",
+        resource: str | None = None,
+        key: str | tuple[str, ...] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        idempotency_key: bool = False,
+        retry: Retry | None = None,
+        abandon_on_cancel: bool = False,
+    ) -> Callable[[F], F]: ...
+
+    def tool(self, fn: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+        """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``.
+
+        The decorated function is returned unchanged, so it stays callable directly.
+        """
+
+        def register(f: F) -> F:
+            self.add(f, **options)
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def get(self, name: str) -> Tool | None:
+        """The tool called ``name``, or ``None``."""
+        return self._tools.get(name)
+
+    def suggest(self, name: str) -> str | None:
+        """The registered name closest to a mistyped ``name``, if any is close."""
+        matches = difflib.get_close_matches(name, list(self._tools), n=1, cutoff=0.6)
+        return matches[0] if matches else None
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)

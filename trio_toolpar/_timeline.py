@@ -1,0 +1,53 @@
+"""Text renderings of a turn: an outcomes table and a timeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._outcome import TurnResult
+
+__all__ = ["render_table", "render_timeline"]
+
+_MARK = {"ok": "█", "error": "▓", "timeout": "▒", "cancelled": "░"}
+
+
+def render_table(result: TurnResult) -> str:
+    """One line per call: id, tool, status, code, wave, attempts, start, latency."""
+    header = ("call", "tool", "status", "error_code", "wave", "tries", "start s", "latency ms")
+    rows = [header]
+    for o in result.outcomes:
+        rows.append((
+            o.call_id,
+            o.tool,
+            o.status.value,
+            o.error_code.value if o.error_code else "",
+            "" if o.wave is None else str(o.wave),
+            str(o.attempts),
+            "" if o.started_at is None else f"{o.started_at - result.started_at:.3f}",
+            f"{o.latency_ms:.1f}",
+        ))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_timeline(result: TurnResult, *, width: int = 60) -> str:
+    """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn."""
+    span = max(result.elapsed, 1e-9)
+    label = max((len(f"{o.call_id} {o.tool}") for o in result.outcomes), default=0)
+    lines = [f"{'':<{label}} |0{'':<{max(width - 12, 0)}}{span:>10.3f}s|"]
+    for o in result.outcomes:
+        bar = [" "] * width
+        if o.started_at is not None and o.finished_at is not None:
+            first = int((o.started_at - result.started_at) / span * width)
+            last = max(first + 1, int(round((o.finished_at - result.started_at) / span * width)))
+            for c in range(min(first, width - 1), min(last, width)):
+                bar[c] = _MARK.get(o.status.value, "#")
+        else:
+            bar[0] = "·"
+        status = o.status.value if o.error_code is None else f"{o.status.value} ({o.error_code.value})"
+        lines.append(f"{o.call_id + ' ' + o.tool:<{label}} |{''.join(bar)}| {status}")
+    lines.append(f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  · never started")
+    return "\n".join(lines)
