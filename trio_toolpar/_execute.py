@@ -31,7 +31,7 @@ import trio.testing
 from ._convert import dumps, jsonable
 from ._exceptions import RateLimited, TurnStateError
 from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult
-from ._plan import Plan, PlannedCall
+from ._plan import IncrementalPlanner, Plan, PlannedCall, Verdict
 from ._policy import BestEffort, Policy
 from ._references import Reference, ReferenceError_, resolve, substitute
 from ._registry import CallContext, Registry, Retry
@@ -74,6 +74,8 @@ class _Record:
     waiter: Waiter | None = None
     granted: trio.Event | None = None
     outcome: Outcome | None = None
+    generation: int | None = None
+    later: Verdict | None = None  # decided once its predecessors are done (incremental turns)
 
 
 class _Attempt(enum.Enum):
@@ -161,7 +163,7 @@ class Executor:
         """Plan ``calls`` without running them."""
         return Plan.build(self.registry, calls)
 
-    def turn(self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT) -> Turn:
+    def turn(self, calls: Iterable[ToolCall], *, budget: float | _Default | None = _DEFAULT) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
@@ -172,13 +174,48 @@ class Executor:
         _check_budget(chosen)
         return Turn(self, self.plan(calls), budget=chosen, sequence=self._turns)
 
-    async def run(self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT) -> TurnResult:
+    async def run(self, calls: Iterable[ToolCall], *, budget: float | _Default | None = _DEFAULT) -> TurnResult:
         """Run the calls of one model turn; one outcome per call, in input order."""
         return await self.turn(calls, budget=budget).run()
 
     @asynccontextmanager
+    async def open_turn(self, *, budget: float | _Default | None = _DEFAULT) -> AsyncIterator[Turn]:
+        """An open turn: submit calls while it runs, for tool calls that arrive one by one.
+
+        Usage::
+
+            async with executor.open_turn() as turn:
+                turn.submit(call)      # starts as soon as its dependencies and capacity allow
+                ...
+            turn.result                # every outcome, once the block has exited
+
+        Leaving the block closes the input and waits for the submitted calls;
+        leaving it with an exception cancels them. The schedule is always
+        eager, and planning differs from a batch where calls are already
+        running (see `IncrementalPlanner`).
+        """
+        self._turns += 1
+        chosen = self.budget if budget is _DEFAULT else budget
+        _check_budget(chosen)
+        turn = Turn(self, None, budget=chosen, sequence=self._turns)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(turn.run)
+                body_done = False
+                try:
+                    yield turn
+                    body_done = True
+                finally:
+                    if body_done:
+                        turn.close()
+                    else:
+                        turn.cancel()
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see _collapse
+            raise _collapse(group) from None
+
+    @asynccontextmanager
     async def stream(
-        self, calls: Iterable[ToolCall], *, budget: float | None | _Default = _DEFAULT
+        self, calls: Iterable[ToolCall], *, budget: float | _Default | None = _DEFAULT
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
@@ -194,7 +231,7 @@ class Executor:
         """
         turn = self.turn(calls, budget=budget)
         send, receive = trio.open_memory_channel[Outcome](math.inf)
-        turn._listeners.append(send.send_nowait)  # noqa: SLF001 - same module family
+        turn._listeners.append(send.send_nowait)
 
         async def drive() -> None:
             async with send:
@@ -238,23 +275,26 @@ class OutcomeStream:
 class Turn:
     """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn`."""
 
-    def __init__(self, executor: Executor, plan: Plan, *, budget: float | None, sequence: int) -> None:
+    def __init__(self, executor: Executor, plan: Plan | None, *, budget: float | None, sequence: int) -> None:
         self.executor = executor
-        self.plan = plan
         self.budget = budget
         self._sequence = sequence
-        self._slots = executor._slots  # noqa: SLF001
+        self._slots = executor._slots
         self._policy = executor.policy
-        self._records = [_Record(pc) for pc in plan.calls]
-        self._successors: list[list[int]] = [[] for _ in plan.calls]
-        for pc in plan.calls:
+        self._plan = plan
+        self._planner = IncrementalPlanner(executor.registry) if plan is None else None
+        self._closed = plan is not None
+        planned = plan.calls if plan is not None else ()
+        self._records = [_Record(pc, generation=pc.generation) for pc in planned]
+        self._successors: list[list[int]] = [[] for _ in planned]
+        for pc in planned:
             for j in pc.predecessors:
                 self._successors[j].append(pc.index)
         for rec in self._records:
             rec.unmet = len(rec.planned.predecessors)
         self._listeners: list[Callable[[Outcome], object]] = []
         self._index_by_id: dict[str, int] = {}
-        for pc in plan.calls:
+        for pc in planned:
             self._index_by_id.setdefault(pc.call.id, pc.index)
         self._scope = trio.CancelScope()
         self._nursery: trio.Nursery | None = None
@@ -262,12 +302,107 @@ class Turn:
         self._stop_reason: ErrorCode | None = None
         self._retries_left = self._policy.max_retries_per_turn
         self._ready: list[int] = []
+        self._draining = False
         self._ran = False
         self._settle = False
         self._started_at = 0.0
         self._result: TurnResult | None = None
 
     # -- public -------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan:
+        """The turn's plan (for an open turn: a snapshot of the calls so far)."""
+        if self._plan is not None:
+            return self._plan
+        calls = tuple(attrs.evolve(rec.planned, generation=rec.generation) for rec in self._records)
+        generations = sorted({c.generation for c in calls if c.generation is not None})
+        waves = tuple(
+            tuple(sorted((c.index for c in calls if c.generation == g), key=self._rank)) for g in generations
+        )
+        return Plan(calls=calls, waves=waves, cycle=None)
+
+    def submit(self, call: ToolCall) -> None:
+        """Add a call to an open turn (see `Executor.open_turn`); it starts as soon as it may.
+
+        Raises:
+            TurnStateError: the turn is a batch turn, or its input is closed.
+        """
+        if self._planner is None or self._closed:
+            raise TurnStateError("calls can only be submitted to an open turn before close()")
+        added = self._planner.add(call)
+        i = added.index
+        rec = _Record(self._planner.planned(i))
+        self._records.append(rec)
+        self._successors.append([])
+        self._index_by_id.setdefault(call.id, i)
+        rec.active = True
+        self._phase_open += 1
+        for p in rec.planned.predecessors:
+            self._wire(p, i)
+        rec.unmet += len(self._planner.waiting_for.get(i, ()))
+        for w in added.resolved:
+            self._records[w].planned = self._planner.planned(w)
+            self._successors[i].append(w)  # its pending slot, counted in unmet, becomes this edge
+        if added.cycle:
+            members = set(added.cycle)
+            for m in added.cycle:
+                member = self._records[m]
+                kept = [k for k in self._successors[m] if k not in members]
+                for k in self._successors[m]:
+                    if k in members:
+                        self._records[k].unmet -= 1
+                self._successors[m] = kept
+                member.later = Verdict(
+                    status=Status.REJECTED,
+                    code=ErrorCode.DEPENDENCY_CYCLE,
+                    message=f"calls form a dependency cycle ({added.cycle_text}; 'a -> b' means a waits for b); "
+                    "the calls of the cycle did not run. Send them as a serial plan, in separate turns",
+                )
+            self._ready.extend(m for m in added.cycle if m != i and self._records[m].unmet == 0)
+        verdict = rec.planned.verdict
+        if verdict is not None:
+            rec.later = verdict
+        if rec.unmet == 0:
+            self._ready.append(i)
+        if self._result is not None:
+            # The turn already ended (stopped, or cancelled): this call gets its outcome now.
+            self._finish(interrupted=True)
+        elif self._nursery is not None:
+            self._drain()
+            self._slots.kick()
+
+    def close(self) -> None:
+        """End an open turn's input; `run` returns once every submitted call is decided.
+
+        References to ids that never arrived are rejected with ``bad_reference``.
+        """
+        if self._planner is None or self._closed:
+            return
+        self._closed = True
+        for i, names in self._planner.close().items():
+            rec = self._records[i]
+            rec.unmet -= len(names)
+            rec.later = Verdict(
+                status=Status.REJECTED,
+                code=ErrorCode.BAD_REFERENCE,
+                message=f"refers to call(s) {', '.join(sorted(names))}, which never arrived in this turn",
+            )
+            if rec.unmet == 0:
+                self._ready.append(i)
+        if self._nursery is not None:
+            self._drain()
+        self._slots.kick()
+
+    def _wire(self, pred: int, succ: int) -> None:
+        """Make ``succ`` wait for ``pred`` (or learn at once how ``pred`` ended)."""
+        done = self._records[pred].outcome
+        rec = self._records[succ]
+        if done is None:
+            self._successors[pred].append(succ)
+            rec.unmet += 1
+        elif not done.ok and pred in rec.planned.needs and rec.doomed_by is None:
+            rec.doomed_by = pred
 
     @property
     def done(self) -> bool:
@@ -334,7 +469,9 @@ class Turn:
                 self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
         if self._stop_reason is not None:
             return  # fail-fast and a call rejected at planning: nothing starts
-        if self.executor.schedule == "eager":
+        if self._planner is not None:
+            await self._run_phase(list(range(len(self._records))))
+        elif self.executor.schedule == "eager":
             await self._run_phase([i for wave in self.plan.waves for i in wave])
         else:
             for wave in self.plan.waves:
@@ -345,15 +482,16 @@ class Turn:
     async def _run_phase(self, indices: Sequence[int]) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            self._phase_open = len(indices)
-            for i in sorted(indices, key=self._rank):
-                rec = self._records[i]
-                rec.active = True
-                if rec.unmet == 0:
-                    self._ready.append(i)
+            if self._planner is None:
+                self._phase_open = len(indices)
+                for i in sorted(indices, key=self._rank, reverse=True):
+                    rec = self._records[i]
+                    rec.active = True
+                    if rec.unmet == 0:
+                        self._ready.append(i)
             self._drain()
             slots = self._slots
-            while self._phase_open:
+            while self._phase_open or not self._closed:
                 changed = slots.changed
                 slots.dispatch()
                 await changed.wait()
@@ -363,17 +501,29 @@ class Turn:
         self._nursery = None
 
     def _rank(self, index: int) -> tuple[int, int, int]:
-        return (self._sequence, -self.plan.calls[index].call.priority, index)
+        return (self._sequence, -self._records[index].planned.call.priority, index)
 
     # -- synchronous state changes ------------------------------------------------------
 
     def _drain(self) -> None:
         """Move calls whose predecessors are all done to the capacity queue (or decide them)."""
+        if self._draining or self._nursery is None:
+            return  # the running loop below picks up what was added; or the phase has not begun
+        self._draining = True
+        try:
+            self._drain_ready()
+        finally:
+            self._draining = False
+
+    def _drain_ready(self) -> None:
         while self._ready:
             rec = self._records[self._ready.pop()]
             if rec.outcome is not None:
                 continue
             if self._stop_reason is not None:
+                continue
+            if rec.later is not None:
+                self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
                 continue
             if rec.doomed_by is not None:
                 dep = self._records[rec.doomed_by]
@@ -388,6 +538,9 @@ class Turn:
                 continue
             if not self._prepare(rec):
                 continue
+            if self._planner is not None:
+                preds = rec.planned.predecessors
+                rec.generation = max((self._records[p].generation or 0) + 1 for p in preds) if preds else 0
             self._wait_for_capacity(rec)
 
     def _prepare(self, rec: _Record) -> bool:
@@ -480,7 +633,7 @@ class Turn:
             attempts=rec.attempts,
             started_at=started,
             finished_at=now,
-            wave=planned.generation,
+            wave=rec.generation,
             idempotency_key=rec.idempotency_key,
             exception=exception,
         )
@@ -501,6 +654,7 @@ class Turn:
                 succ.doomed_by = planned.index
             if succ.unmet == 0 and succ.active:
                 self._ready.append(k)
+        self._drain()
         self._slots.kick()
 
     def _stop(self, reason: ErrorCode) -> None:
@@ -521,6 +675,8 @@ class Turn:
             if rec.waiter is not None:
                 rec.waiter.withdrawn = True
                 self._slots.release(rec.waiter)
+            if rec.outcome is None and rec.later is not None and rec.started_at is None:
+                self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
             if rec.outcome is None:
                 assert cause is not None, "a turn that ran to its end decided every call"
                 started = rec.started_at is not None
@@ -533,7 +689,7 @@ class Turn:
         self._result = TurnResult(
             outcomes=tuple(rec.outcome for rec in self._records if rec.outcome is not None),
             started_at=self._started_at,
-            finished_at=trio.current_time(),
+            finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
         )
 

@@ -196,7 +196,7 @@ class _Planner:
         counts = Counter(d.call.id for d in self.drafts)
         for i, d in enumerate(self.drafts):
             self.index_of.setdefault(d.call.id, i)
-        for i, d in enumerate(self.drafts):
+        for d in self.drafts:
             call = d.call
             if counts[call.id] > 1:
                 where = [str(j) for j, other in enumerate(self.drafts) if other.call.id == call.id]
@@ -205,22 +205,7 @@ class _Planner:
                     f"call id {call.id!r} is used by the calls at positions {', '.join(where)}; "
                     "ids must be unique within a turn",
                 )
-            d.tool = self.registry.get(call.tool)
-            if d.tool is None:
-                hint = self.registry.suggest(call.tool)
-                d.reject(
-                    ErrorCode.UNKNOWN_TOOL,
-                    f"tool {call.tool!r} is not registered"
-                    + (f"; did you mean {hint!r}?" if hint else f"; known tools: {', '.join(sorted(t.name for t in self.registry)) or 'none'}"),
-                )
-            d.arguments = self._parse_arguments(d)
-            if d.arguments is None:
-                continue
-            references, problems, d.has_escapes = find_references(d.arguments)
-            d.references = tuple(references)
-            for problem in problems:
-                d.reject(ErrorCode.BAD_REFERENCE, problem)
-            for ref in references:
+            for ref in _check_call(self.registry, d):
                 target = self.index_of.get(ref.call_id)
                 if target is None:
                     known = ", ".join(repr(x.call.id) for x in self.drafts if x.call.id != call.id) or "none"
@@ -231,26 +216,7 @@ class _Planner:
                     )
                 else:
                     d.needs.add(target)
-            if d.tool is not None and d.verdict is None:
-                errors = validate(d.tool.parameters, d.arguments, skip=is_reference)
-                if errors:
-                    d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments for {call.tool!r} do not fit its schema: " + "; ".join(errors[:5]))
-            if d.tool is not None and d.verdict is None:
-                d.keys = _fill_keys(d.tool, d.arguments)
-
-    @staticmethod
-    def _parse_arguments(d: _Draft) -> Mapping[str, Any] | None:
-        raw = d.call.arguments
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, RecursionError) as exc:
-                d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments are not valid JSON ({exc}); send one JSON object")
-                return None
-        if not isinstance(raw, Mapping):
-            d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments must be a JSON object, got {type(raw).__name__}")
-            return None
-        return raw
+            _check_schema_and_keys(d)
 
     # -- graph ---------------------------------------------------------------------
 
@@ -335,26 +301,9 @@ class _Planner:
         return order
 
     def _conflicts(self) -> None:
-        histories: dict[object, _History] = defaultdict(_History)
-        wildcard = _History()  # calls whose key is only known at run time touch every key
+        conflicts = _Conflicts()
         for i, d in enumerate(self.drafts):
-            tool = d.tool
-            if d.verdict is not None or tool is None or tool.side_effect == "none":
-                continue
-            writes = tool.side_effect == "write"
-            if d.keys is None:
-                touched = [h for k, h in histories.items() if not isinstance(k, tuple)]
-                _access(wildcard, i, writes, d.after, [*touched, wildcard])
-                for h in touched:
-                    if writes:
-                        h.last_write, h.reads = i, []
-                continue
-            names: list[object] = list(d.keys) if tool.keys else [("tool", tool.name)]
-            for name in names:
-                history = histories[name]
-                seen = [history] if isinstance(name, tuple) else [history, wildcard]
-                _access(history, i, writes, d.after, seen)
-            d.after.discard(i)
+            conflicts.add(i, d)
 
     def _generations(self) -> list[list[int]]:
         runnable = [i for i, d in enumerate(self.drafts) if d.verdict is None]
@@ -372,6 +321,37 @@ class _Planner:
         return [sorted(waves[g], key=lambda i: (-self.drafts[i].call.priority, i)) for g in sorted(waves)]
 
 
+class _Conflicts:
+    """Conflict edges in emission order, from each key's last write and the reads since.
+
+    Calls whose key is only known at run time touch every key (the wildcard);
+    keyless reads and writes touch a per-tool key no template can produce.
+    """
+
+    def __init__(self) -> None:
+        self.histories: dict[object, _History] = defaultdict(_History)
+        self.wildcard = _History()
+
+    def add(self, i: int, d: _Draft) -> None:
+        tool = d.tool
+        if d.verdict is not None or tool is None or tool.side_effect == "none":
+            return
+        writes = tool.side_effect == "write"
+        if d.keys is None:
+            touched = [h for k, h in self.histories.items() if not isinstance(k, tuple)]
+            _access(self.wildcard, i, writes, d.after, [*touched, self.wildcard])
+            for h in touched:
+                if writes:
+                    h.last_write, h.reads = i, []
+        else:
+            names: list[object] = list(d.keys) if tool.keys else [("tool", tool.name)]
+            for name in names:
+                history = self.histories[name]
+                seen = [history] if isinstance(name, tuple) else [history, self.wildcard]
+                _access(history, i, writes, d.after, seen)
+        d.after.discard(i)
+
+
 def _access(history: _History, index: int, writes: bool, after: set[int], seen: list[_History]) -> None:
     """Record an access to one key and add the conflict edges it implies."""
     for h in seen:
@@ -383,6 +363,54 @@ def _access(history: _History, index: int, writes: bool, after: set[int], seen: 
         history.last_write, history.reads = index, []
     else:
         history.reads.append(index)
+
+
+def _parse_arguments(d: _Draft) -> Mapping[str, Any] | None:
+    raw = d.call.arguments
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except (json.JSONDecodeError, RecursionError) as exc:
+            d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments are not valid JSON ({exc}); send one JSON object")
+            return None
+    if not isinstance(raw, Mapping):
+        d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments must be a JSON object, got {type(raw).__name__}")
+        return None
+    return raw
+
+
+def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
+    """Look the tool up, parse the arguments and find the references; return the references."""
+    call = d.call
+    d.tool = registry.get(call.tool)
+    if d.tool is None:
+        hint = registry.suggest(call.tool)
+        known = ", ".join(sorted(t.name for t in registry)) or "none"
+        d.reject(
+            ErrorCode.UNKNOWN_TOOL,
+            f"tool {call.tool!r} is not registered" + (f"; did you mean {hint!r}?" if hint else f"; known tools: {known}"),
+        )
+    d.arguments = _parse_arguments(d)
+    if d.arguments is None:
+        return []
+    references, problems, d.has_escapes = find_references(d.arguments)
+    d.references = tuple(references)
+    for problem in problems:
+        d.reject(ErrorCode.BAD_REFERENCE, problem)
+    return references
+
+
+def _check_schema_and_keys(d: _Draft) -> None:
+    if d.tool is None or d.arguments is None or d.verdict is not None:
+        return
+    errors = validate(d.tool.parameters, d.arguments, skip=is_reference)
+    if errors:
+        d.reject(
+            ErrorCode.INVALID_ARGUMENTS,
+            f"arguments for {d.call.tool!r} do not fit its schema: " + "; ".join(errors[:5]),
+        )
+        return
+    d.keys = _fill_keys(d.tool, d.arguments)
 
 
 def _fill_keys(tool: Tool, arguments: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -419,3 +447,113 @@ def _lookup(arguments: Mapping[str, Any], field: str, properties: Mapping[str, A
     if isinstance(value, str) and value.startswith("$$"):
         return value[1:]
     return value
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Added:
+    """What `IncrementalPlanner.add` found for one new call."""
+
+    index: int
+    resolved: tuple[int, ...]
+    """Earlier calls that were waiting for this call's id and now need it."""
+    cycle: tuple[int, ...]
+    """Calls (this one among them) that now wait for each other in a cycle, if any."""
+    cycle_text: str
+
+
+class IncrementalPlanner:
+    """Plans the calls of a turn one at a time, as a streamed response delivers them.
+
+    Differences from `Plan.build`, because calls may already be running when a
+    later one arrives: a duplicate id rejects only the later call; a reference
+    to an id not seen yet waits for it (and is rejected with ``bad_reference``
+    if the turn is closed before it arrives); a cycle rejects only its members.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.drafts: list[_Draft] = []
+        self.index_of: dict[str, int] = {}
+        self.pending: dict[str, list[int]] = {}
+        self.waiting_for: dict[int, set[str]] = {}
+        self._conflicts = _Conflicts()
+
+    def add(self, call: ToolCall) -> Added:
+        """Plan ``call`` after every call added so far."""
+        i = len(self.drafts)
+        d = _Draft(call)
+        self.drafts.append(d)
+        first = self.index_of.setdefault(call.id, i)
+        if first != i:
+            d.reject(
+                ErrorCode.DUPLICATE_CALL_ID,
+                f"call id {call.id!r} was already used by the call at position {first}; ids must be unique within a turn",
+            )
+        missing: set[str] = set()
+        for ref in _check_call(self.registry, d):
+            target = self.index_of.get(ref.call_id)
+            if target == i:
+                d.reject(ErrorCode.DEPENDENCY_CYCLE, f"{ref.text!r} refers to the call itself ({call.id} -> {call.id})")
+            elif target is None:
+                missing.add(ref.call_id)
+            else:
+                d.needs.add(target)
+        _check_schema_and_keys(d)
+        if d.verdict is None and missing:
+            self.waiting_for[i] = missing
+            for name in missing:
+                self.pending.setdefault(name, []).append(i)
+        self._conflicts.add(i, d)
+        resolved = tuple(self.pending.pop(call.id, ())) if first == i else ()
+        for w in resolved:
+            self.drafts[w].needs.add(i)
+            self.waiting_for[w].discard(call.id)
+        cycle = self._cycle_through(i, set(resolved))
+        text = " -> ".join(self.drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else ""
+        return Added(index=i, resolved=resolved, cycle=cycle, cycle_text=text)
+
+    def _cycle_through(self, start: int, targets: set[int]) -> tuple[int, ...]:
+        """A path ``start`` waits along to one of ``targets`` (which waits for ``start``)."""
+        if not targets:
+            return ()
+        parent: dict[int, int] = {start: start}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            d = self.drafts[node]
+            for pred in sorted(d.needs | d.after):
+                if pred in parent:
+                    continue
+                parent[pred] = node
+                if pred in targets:
+                    path = [pred]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return tuple(reversed(path))
+                stack.append(pred)
+        return ()
+
+    def planned(self, i: int, generation: int | None = None) -> PlannedCall:
+        """A snapshot of call ``i`` as planned so far."""
+        d = self.drafts[i]
+        return PlannedCall(
+            index=i,
+            call=d.call,
+            tool=d.tool,
+            arguments=d.arguments,
+            references=d.references,
+            has_escapes=d.has_escapes,
+            needs=tuple(sorted(d.needs)),
+            after=tuple(sorted(d.after)),
+            keys=d.keys,
+            generation=generation,
+            verdict=d.verdict,
+        )
+
+    def close(self) -> dict[int, set[str]]:
+        """End the turn's input: the calls still waiting for ids that never came."""
+        left = {i: names for i, names in self.waiting_for.items() if names}
+        self.pending.clear()
+        self.waiting_for.clear()
+        return left

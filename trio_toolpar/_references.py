@@ -35,7 +35,7 @@ class Reference:
     text: str
 
 
-class ReferenceError_(ValueError):  # noqa: N801 - private, avoids shadowing the builtin
+class ReferenceError_(ValueError):
     """A reference that is malformed or does not exist in the referenced value."""
 
 
