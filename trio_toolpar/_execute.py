@@ -300,6 +300,7 @@ class Turn:
         self._nursery: trio.Nursery | None = None
         self._phase_open = 0  # active calls not yet decided
         self._stop_reason: ErrorCode | None = None
+        self._failed_at: float | None = None  # when the policy asked to cancel the turn
         self._retries_left = self._policy.max_retries_per_turn
         self._ready: list[int] = []
         self._draining = False
@@ -467,8 +468,10 @@ class Turn:
             verdict = rec.planned.verdict
             if verdict is not None:
                 self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
+        if self._failed_at is not None:
+            self._stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
         if self._stop_reason is not None:
-            return  # fail-fast and a call rejected at planning: nothing starts
+            return
         if self._planner is not None:
             await self._run_phase(list(range(len(self._records))))
         elif self.executor.schedule == "eager":
@@ -476,8 +479,6 @@ class Turn:
         else:
             for wave in self.plan.waves:
                 await self._run_phase(list(wave))
-                if self._stop_reason is not None:
-                    return
 
     async def _run_phase(self, indices: Sequence[int]) -> None:
         async with trio.open_nursery() as nursery:
@@ -492,6 +493,9 @@ class Turn:
             self._drain()
             slots = self._slots
             while self._phase_open or not self._closed:
+                if self._failed_at is not None:
+                    self._stop(ErrorCode.SIBLING_FAILED)
+                    await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = slots.changed
                 slots.dispatch()
                 await changed.wait()
@@ -520,7 +524,7 @@ class Turn:
             rec = self._records[self._ready.pop()]
             if rec.outcome is not None:
                 continue
-            if self._stop_reason is not None:
+            if self._stop_reason is not None or self._failed_at is not None:
                 continue
             if rec.later is not None:
                 self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
@@ -591,7 +595,12 @@ class Turn:
         self._slots.enqueue(rec.waiter)
 
     def _accepts(self) -> bool:
-        return self._stop_reason is None and not self._scope.cancel_called and self._nursery is not None
+        return (
+            self._stop_reason is None
+            and self._failed_at is None
+            and not self._scope.cancel_called
+            and self._nursery is not None
+        )
 
     def _granted(self, rec: _Record) -> None:
         if rec.state is _State.BACKOFF:
@@ -645,8 +654,10 @@ class Turn:
                 listener(rec.outcome)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass  # the consumer of a stream left early; the turn result keeps the outcome
-        if status in _FAILURES and self._policy.cancels_turn(rec.outcome):
-            self._stop(ErrorCode.SIBLING_FAILED)
+        if status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
+            # Cancel once this instant has settled, so that a sibling finishing at the same
+            # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
+            self._failed_at = now
         for k in self._successors[planned.index]:
             succ = self._records[k]
             succ.unmet -= 1

@@ -209,7 +209,9 @@ class Registry:
                 "pass idempotent=True, or idempotency_key=True if it sends CallContext.idempotency_key downstream",
                 tool=tool_name,
             )
-        derived, context_parameter, summary = schema_from_signature(fn, tool=tool_name, context_type=CallContext)
+        derived, context_parameter, summary = schema_from_signature(
+            fn, tool=tool_name, context_type=CallContext, derive=parameters is None
+        )
         schema = derived if parameters is None else dict(parameters)
         try:
             check_schema(schema)

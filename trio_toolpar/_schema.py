@@ -343,9 +343,12 @@ def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
 
 
 def schema_from_signature(
-    fn: Callable[..., Any], *, tool: str, context_type: type
+    fn: Callable[..., Any], *, tool: str, context_type: type, derive: bool = True
 ) -> tuple[dict[str, Any], str | None, str]:
     """Derive the arguments' schema of ``fn``.
+
+    With ``derive=False`` (an explicit schema will be used) only the context
+    parameter and the description are looked for.
 
     Returns:
         ``(schema, context_parameter, description)``, where ``context_parameter``
@@ -374,6 +377,8 @@ def schema_from_signature(
                 f"tool {tool!r}: parameter {name!r} cannot be passed by name; tools receive JSON objects as keywords",
                 tool=tool,
             )
+        if not derive:
+            continue
         schema = _hint_schema(hint, f"tool {tool!r}, parameter {name!r}")
         if name in docs and "description" not in schema:
             schema["description"] = docs[name]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+
+import trio
+from hypothesis import HealthCheck, settings
+
+# "ci" runs several hundred examples per property; "dev" is quick for local edits.
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def toolpar_tasks() -> list[str]:
+    """Names of the executor's call tasks still alive anywhere in this run."""
+    names: list[str] = []
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        if task.name.startswith("toolpar:"):
+            names.append(task.name)
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return names

@@ -1,0 +1,26 @@
+"""Tools for testing agents that use trio_toolpar: fake tools, a recorder, Hypothesis strategies.
+
+Importing this module needs Hypothesis (the ``testing`` extra).
+"""
+
+from ._fakes import FAKE_PARAMETERS as FAKE_PARAMETERS
+from ._fakes import ScriptedFailure as ScriptedFailure
+from ._fakes import add_fake_tool as add_fake_tool
+from ._oracle import Oracle as Oracle
+from ._recorder import Interval as Interval
+from ._recorder import Recorder as Recorder
+from ._strategies import CallSpec as CallSpec
+from ._strategies import TurnSpec as TurnSpec
+from ._strategies import turns as turns
+
+__all__ = [
+    "FAKE_PARAMETERS",
+    "CallSpec",
+    "Interval",
+    "Oracle",
+    "Recorder",
+    "ScriptedFailure",
+    "TurnSpec",
+    "add_fake_tool",
+    "turns",
+]

@@ -1,0 +1,176 @@
+"""Hypothesis strategies that generate whole turns: DAGs, conflicts, latencies, failures, caps, budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, final
+
+import attrs
+from hypothesis import strategies as st
+
+from .._execute import Executor, Schedule
+from .._outcome import ToolCall
+from .._policy import BestEffort, FailFast
+from .._registry import Registry, Retry, SideEffect
+from ._fakes import add_fake_tool
+from ._recorder import Recorder
+
+__all__ = ["CallSpec", "TurnSpec", "turns"]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CallSpec:
+    """One generated call: which fake tool, how long, how it fails, what it references."""
+
+    id: str
+    side_effect: SideEffect
+    resource: str | None
+    key: str | None
+    """``None``: a keyless tool (a keyless write conflicts with every call to its tool)."""
+    latency: float
+    fails: int
+    """How many attempts fail; ``0`` never, a large number always."""
+    refs: tuple[str, ...]
+    priority: int = 0
+
+    @property
+    def tool(self) -> str:
+        """The fake tool's name, one per (side effect, resource, keyed)."""
+        return f"{self.side_effect}_{self.resource or 'local'}_{'keyed' if self.key is not None else 'keyless'}"
+
+    def arguments(self) -> dict[str, Any]:
+        """The call's arguments: its script, its key, and its references."""
+        arguments: dict[str, Any] = {"latency": self.latency}
+        if self.fails:
+            arguments["fails"] = self.fails
+        if self.key is not None:
+            arguments["key"] = self.key
+        if self.refs:
+            arguments["inputs"] = [f"${ref}.call" for ref in self.refs]
+        return arguments
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TurnSpec:
+    """A generated turn and the executor settings to run it under."""
+
+    calls: tuple[CallSpec, ...]
+    limits: Mapping[str, int]
+    max_concurrency: int | None
+    budget: float | None
+    fail_fast: bool
+    schedule: Schedule
+    retry: Retry | None = None
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The calls, as a model would send them."""
+        return [ToolCall(id=c.id, tool=c.tool, arguments=c.arguments(), priority=c.priority) for c in self.calls]
+
+    def registry(self, recorder: Recorder) -> Registry:
+        """A registry with the fake tools these calls use, recording into ``recorder``."""
+        registry = Registry()
+        for c in self.calls:
+            if c.tool not in registry:
+                add_fake_tool(
+                    registry, recorder, c.tool, side_effect=c.side_effect, resource=c.resource, keyed=c.key is not None
+                )
+        return registry
+
+    def executor(self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0) -> Executor:
+        """An executor for this turn's settings (``schedule`` overrides the generated one)."""
+        policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
+        return Executor(
+            self.registry(recorder),
+            limits=self.limits,
+            max_concurrency=self.max_concurrency,
+            policy=policy,
+            budget=self.budget,
+            schedule=schedule or self.schedule,
+            seed=seed,
+        )
+
+    def by_id(self) -> dict[str, CallSpec]:
+        """The calls by id."""
+        return {c.id: c for c in self.calls}
+
+
+_LATENCIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+@st.composite
+def _turn(
+    draw: st.DrawFn,
+    *,
+    max_calls: int,
+    resources: Sequence[str],
+    keys: Sequence[str],
+    failures: bool,
+    policies: Sequence[Literal["best-effort", "fail-fast"]],
+    schedules: Sequence[Schedule],
+    budgets: bool,
+    retries: bool,
+) -> TurnSpec:
+    n = draw(st.integers(min_value=1, max_value=max_calls))
+    calls: list[CallSpec] = []
+    for i in range(n):
+        earlier = [c.id for c in calls]
+        refs = draw(st.lists(st.sampled_from(earlier), max_size=3, unique=True)) if earlier else []
+        calls.append(
+            CallSpec(
+                id=f"c{i}",
+                side_effect=draw(st.sampled_from(("none", "read", "read", "write"))),
+                resource=draw(st.sampled_from((None, *resources))),
+                key=draw(st.one_of(st.none(), st.sampled_from(tuple(keys)))) if keys else None,
+                latency=draw(st.sampled_from(_LATENCIES)),
+                fails=draw(st.sampled_from((0, 0, 0, 0, 1, 99))) if failures else 0,
+                refs=tuple(refs),
+                priority=draw(st.sampled_from((0, 0, 0, 1))),
+            )
+        )
+    limits = {r: draw(st.integers(min_value=1, max_value=4)) for r in resources if draw(st.booleans())}
+    return TurnSpec(
+        calls=tuple(calls),
+        limits=limits,
+        max_concurrency=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=6))),
+        budget=draw(st.one_of(st.none(), st.sampled_from((0.5, 1.0, 2.0, 3.5, 6.0)))) if budgets else None,
+        fail_fast=draw(st.sampled_from(tuple(policies))) == "fail-fast",
+        schedule=draw(st.sampled_from(tuple(schedules))),
+        retry=Retry(attempts=2, backoff=0.25, jitter=0.0) if retries and draw(st.booleans()) else None,
+    )
+
+
+def turns(
+    *,
+    max_calls: int = 10,
+    resources: Sequence[str] = ("alpha", "beta"),
+    keys: Sequence[str] = ("k1", "k2", "k3"),
+    failures: bool = True,
+    policies: Sequence[Literal["best-effort", "fail-fast"]] = ("best-effort", "fail-fast"),
+    schedules: Sequence[Schedule] = ("waves", "eager"),
+    budgets: bool = True,
+    retries: bool = True,
+) -> st.SearchStrategy[TurnSpec]:
+    """Generate `TurnSpec`s: random DAGs of references (to earlier calls, so acyclic),
+    conflicts on a few shared keys, latencies on a quarter-second grid (so virtual
+    times add up exactly), scripted failures, caps, budgets, policies and schedules.
+
+    Example::
+
+        @given(turn=turns(max_calls=8))
+        async def test_mine(turn, autojump_clock):
+            recorder = Recorder()
+            result = await turn.executor(recorder).run(turn.tool_calls())
+            assert len(result) == len(turn.calls)
+    """
+    return _turn(
+        max_calls=max_calls,
+        resources=resources,
+        keys=keys,
+        failures=failures,
+        policies=policies,
+        schedules=schedules,
+        budgets=budgets,
+        retries=retries,
+    )
