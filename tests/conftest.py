@@ -18,7 +18,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def toolpar_tasks() -> list[str]:
     """Names of the executor's call tasks still alive anywhere in this run."""
     names: list[str] = []
-    stack = [trio.lowlevel.current_root_task()]
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    stack = [root]
     while stack:
         task = stack.pop()
         if task.name.startswith("toolpar:"):

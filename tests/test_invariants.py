@@ -76,7 +76,9 @@ async def test_4_no_call_starts_before_its_dependencies_finished_ok(
                 outcome = result.get(call.id)
                 assert outcome.status is Status.SKIPPED
                 assert outcome.error_code in (
-                    ErrorCode.DEPENDENCY_FAILED, ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED
+                    ErrorCode.DEPENDENCY_FAILED,
+                    ErrorCode.SIBLING_FAILED,
+                    ErrorCode.BUDGET_EXCEEDED,
                 )
 
 
@@ -178,7 +180,12 @@ def _timeline(result: TurnResult) -> list[tuple[object, ...]]:
     base = result.started_at
     return [
         (
-            o.call_id, o.status, o.error_code, o.value, o.attempts, o.wave,
+            o.call_id,
+            o.status,
+            o.error_code,
+            o.value,
+            o.attempts,
+            o.wave,
             None if o.started_at is None else o.started_at - base,
             None if o.finished_at is None else o.finished_at - base,
         )
@@ -237,8 +244,9 @@ def test_planner_edges_match_the_oracle(turn: TurnSpec) -> None:
     for pc in plan.calls:
         # The planner may drop edges implied by others (a write after several reads), so
         # compare what each call transitively waits for.
-        assert _closure(plan_preds={c.call.id: {ids[j] for j in c.predecessors} for c in plan.calls}, node=pc.call.id) \
-            == _closure(plan_preds={c: oracle.predecessors(c) for c in ids}, node=pc.call.id)
+        assert _closure(
+            plan_preds={c.call.id: {ids[j] for j in c.predecessors} for c in plan.calls}, node=pc.call.id
+        ) == _closure(plan_preds={c: oracle.predecessors(c) for c in ids}, node=pc.call.id)
 
 
 def _closure(*, plan_preds: dict[str, set[str]], node: str) -> set[str]:

@@ -22,17 +22,52 @@ __all__ = ["check_schema", "schema_from_signature", "validate"]
 
 JSONSchema = Mapping[str, Any]
 
-_CHECKED = frozenset({
-    "type", "properties", "required", "additionalProperties", "items", "prefixItems",
-    "enum", "const", "anyOf", "oneOf", "allOf", "not",
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
-    "minProperties", "maxProperties",
-})
-_ANNOTATIONS = frozenset({
-    "title", "description", "default", "examples", "$schema", "$id", "$comment",
-    "deprecated", "readOnly", "writeOnly", "format", "contentMediaType", "contentEncoding",
-})
+_CHECKED = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "prefixItems",
+        "enum",
+        "const",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "not",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+    }
+)
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$schema",
+        "$id",
+        "$comment",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "contentMediaType",
+        "contentEncoding",
+    }
+)
 _TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean", "null"})
 
 
@@ -57,7 +92,9 @@ def check_schema(schema: object, path: str = "$") -> None:
         if key == "type":
             names = [sub] if isinstance(sub, str) else sub
             if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
-                raise SchemaError(f"'type' at {path} must name JSON types from {sorted(_TYPES)}, got {sub!r}", path=path)
+                raise SchemaError(
+                    f"'type' at {path} must name JSON types from {sorted(_TYPES)}, got {sub!r}", path=path
+                )
         elif key == "properties":
             if not isinstance(sub, Mapping):
                 raise SchemaError(f"'properties' at {path} must be an object", path=path)
@@ -174,14 +211,44 @@ def _validate(
         _check_array(schema, value, path, errors, skip)
     for option in schema.get("allOf", ()):
         _validate(option, value, path, errors, skip)
-    if "anyOf" in schema and not any(not validate(o, value, skip=skip) for o in schema["anyOf"]):
-        errors.append(f"{path}: {_short(value)} matches none of the allowed shapes")
+    if "anyOf" in schema:
+        _check_any_of(schema["anyOf"], value, path, errors, skip)
     if "oneOf" in schema:
         matches = sum(1 for o in schema["oneOf"] if not validate(o, value, skip=skip))
         if matches != 1:
             errors.append(f"{path}: {_short(value)} must match exactly one allowed shape, matches {matches}")
     if "not" in schema and not validate(schema["not"], value, skip=skip):
         errors.append(f"{path}: {_short(value)} matches a shape that is not allowed")
+
+
+def _check_any_of(
+    options: list[Any], value: object, path: str, errors: list[str], skip: Callable[[object], bool] | None
+) -> None:
+    results = []
+    for option in options:
+        found: list[str] = []
+        _validate(option, value, path, found, skip)
+        if not found:
+            return
+        results.append((option, found))
+    # Report the branch meant for this kind of value (e.g. the list in list[str] | None).
+    fitting = [found for option, found in results if isinstance(option, Mapping) and _kind_fits(option, value)]
+    if len(fitting) == 1:
+        errors.extend(fitting[0])
+        return
+    kinds = sorted({t for option in options if isinstance(option, Mapping) for t in _kinds(option)})
+    expected = " or ".join(kinds) if kinds else "one of the allowed shapes"
+    errors.append(f"{path}: expected {expected}, got {_json_name(value)} {_short(value)}")
+
+
+def _kinds(schema: Mapping[str, Any]) -> list[str]:
+    kind = schema.get("type")
+    return [kind] if isinstance(kind, str) else list(kind or [])
+
+
+def _kind_fits(schema: Mapping[str, Any], value: object) -> bool:
+    kinds = _kinds(schema)
+    return bool(kinds) and any(_type_matches(k, value) for k in kinds)
 
 
 def _check_number(schema: JSONSchema, value: float, path: str, errors: list[str]) -> None:
@@ -282,7 +349,11 @@ def _hint_schema(hint: Any, where: str) -> dict[str, Any]:
         return {"enum": list(args)}
     if origin is Union or origin is types.UnionType:
         return {"anyOf": [_hint_schema(a, where) for a in args]}
-    if hint in (list, tuple) or origin in (list, Sequence, typing.Sequence) or (origin is tuple and args[-1:] == (...,)):
+    if (
+        hint in (list, tuple)
+        or origin in (list, Sequence, typing.Sequence)
+        or (origin is tuple and args[-1:] == (...,))
+    ):
         return {"type": "array", "items": _hint_schema(args[0], where)} if args else {"type": "array"}
     if origin is tuple:
         return {
