@@ -216,7 +216,7 @@ async def test_a_turn_runs_once_and_its_result_waits_for_the_run() -> None:
     registry, log = Registry(), Log()
     sleeper(registry, log, "read")
     turn = Executor(registry).turn([call("a", seconds=0)])
-    with pytest.raises(TurnStateError, match="await turn.run"):
+    with pytest.raises(TurnStateError, match=r"await turn\.run"):
         turn.result  # noqa: B018
     await turn.run()
     assert turn.done

@@ -298,7 +298,7 @@ async def test_rate_limited_after_retries_honours_retry_after(autojump_clock: tr
 
 
 async def test_cancelled_and_skipped_carry_the_callers_code(autojump_clock: trio.testing.MockClock) -> None:
-    registry, log = registry_with_tools()
+    registry, _ = registry_with_tools()
     turn = Executor(registry, policy=BestEffort()).turn(
         [
             ToolCall(id="a", tool="search", arguments={"tag": "a", "seconds": 3}),

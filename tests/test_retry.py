@@ -112,7 +112,7 @@ async def test_a_timeout_on_the_last_attempt_is_a_timeout(autojump_clock: trio.t
 
 
 async def test_the_policy_retry_applies_to_tools_without_their_own(autojump_clock: trio.testing.MockClock) -> None:
-    registry, attempts = flaky_registry(1, retry=None)
+    registry, _ = flaky_registry(1, retry=None)
     policy = BestEffort(retry=Retry(attempts=2, backoff=0))
     (o,) = await Executor(registry, policy=policy).run([ToolCall(id="a", tool="flaky")])
     assert (o.status, o.attempts) == (Status.OK, 2)
@@ -142,7 +142,7 @@ async def test_a_write_with_an_idempotency_key_is_retried(autojump_clock: trio.t
 
 
 async def test_retries_per_turn_are_capped(autojump_clock: trio.testing.MockClock) -> None:
-    registry, attempts = flaky_registry(1, retry=None)
+    registry, _ = flaky_registry(1, retry=None)
     policy = BestEffort(retry=Retry(attempts=2, backoff=0), max_retries_per_turn=2)
     result = await Executor(registry, policy=policy).run([ToolCall(id=f"c{i}", tool="flaky") for i in range(4)])
     assert sorted(o.attempts for o in result) == [1, 1, 2, 2]

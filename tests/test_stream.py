@@ -42,8 +42,7 @@ async def test_leaving_a_stream_early_cancels_the_rest(autojump_clock: trio.test
     registry, log = Registry(), Log()
     sleeper(registry, log, "read")
     async with Executor(registry).stream(reads(1, 5, 6)) as outcomes:
-        async for first in outcomes:
-            break
+        first = await outcomes.__anext__()
     assert first.call_id == "c0"
     result = outcomes.turn.result
     assert [(o.status, o.error_code) for o in result] == [
@@ -58,10 +57,13 @@ async def test_leaving_a_stream_early_cancels_the_rest(autojump_clock: trio.test
 async def test_an_exception_in_a_stream_body_propagates_as_itself(autojump_clock: trio.testing.MockClock) -> None:
     registry, log = Registry(), Log()
     sleeper(registry, log, "read")
-    with pytest.raises(ValueError, match="consumer broke"):
+    async def consume() -> None:
         async with Executor(registry).stream(reads(1, 5)) as outcomes:
             async for _ in outcomes:
                 raise ValueError("consumer broke")
+
+    with pytest.raises(ValueError, match="consumer broke"):
+        await consume()
     assert toolpar_tasks() == []
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "Policy",
     "RateLimited",
     "RegistrationError",
+    "Registry",
     "Retry",
     "Retryable",
     "Schedule",

@@ -429,7 +429,16 @@ def schema_from_signature(
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except (NameError, TypeError) as exc:
-        raise RegistrationError(f"tool {tool!r}: cannot resolve the type hints of {fn!r}: {exc}", tool=tool) from None
+        if not derive:
+            # An explicit schema is given: only the context parameter is needed, by name if need be.
+            raw = getattr(fn, "__annotations__", {})
+            hints = {k: context_type for k, v in raw.items() if v in (context_type, context_type.__name__)}
+        else:
+            raise RegistrationError(
+                f"tool {tool!r}: cannot resolve the type hints of {fn!r}: {exc}; "
+                "define the types at module level, or pass parameters={...}",
+                tool=tool,
+            ) from None
     summary, docs = _docstring_parts(inspect.getdoc(fn))
     properties: dict[str, Any] = {}
     required: list[str] = []
