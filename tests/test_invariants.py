@@ -258,3 +258,30 @@ def _closure(*, plan_preds: dict[str, set[str]], node: str) -> set[str]:
             seen.add(n)
             stack.extend(plan_preds[n])
     return seen
+
+
+@given(
+    turn=turns(budgets=False, policies=("best-effort",)),
+    gaps=st.lists(st.sampled_from([0.0, 0.25, 1.0]), min_size=10, max_size=10),
+)
+async def test_open_turns_agree_with_batches_and_keep_the_invariants(
+    turn: TurnSpec, gaps: list[float], autojump_clock: trio.testing.MockClock
+) -> None:
+    """Calls submitted one by one (as a stream delivers them) end as in a batch, caps and order held."""
+    batch = await run(turn, Recorder(), schedule="eager")
+    recorder = Recorder()
+    executor = turn.executor(recorder, schedule="eager")
+    async with executor.open_turn() as open_turn:
+        for call, gap in zip(turn.tool_calls(), gaps, strict=False):
+            await trio.sleep(gap)
+            open_turn.submit(call)
+    streamed = open_turn.result
+    assert [(o.call_id, o.status, o.error_code, o.value) for o in streamed] == [
+        (o.call_id, o.status, o.error_code, o.value) for o in batch
+    ]
+    for resource, cap in turn.limits.items():
+        assert recorder.max_overlap_on(resource) <= cap
+    for earlier, later in Oracle(turn).conflicts():
+        assert recorder.first_ends_before(earlier, later)
+    if not any(gaps[: len(turn.calls)]):
+        assert streamed.elapsed == batch.elapsed

@@ -17,16 +17,18 @@ def render_table(result: TurnResult) -> str:
     header = ("call", "tool", "status", "error_code", "wave", "tries", "start s", "latency ms")
     rows = [header]
     for o in result.outcomes:
-        rows.append((
-            o.call_id,
-            o.tool,
-            o.status.value,
-            o.error_code.value if o.error_code else "",
-            "" if o.wave is None else str(o.wave),
-            str(o.attempts),
-            "" if o.started_at is None else f"{o.started_at - result.started_at:.3f}",
-            f"{o.latency_ms:.1f}",
-        ))
+        rows.append(
+            (
+                o.call_id,
+                o.tool,
+                o.status.value,
+                o.error_code.value if o.error_code else "",
+                "" if o.wave is None else str(o.wave),
+                str(o.attempts),
+                "" if o.started_at is None else f"{o.started_at - result.started_at:.3f}",
+                f"{o.latency_ms:.1f}",
+            )
+        )
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -37,12 +39,13 @@ def render_timeline(result: TurnResult, *, width: int = 60) -> str:
     """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn."""
     span = max(result.elapsed, 1e-9)
     label = max((len(f"{o.call_id} {o.tool}") for o in result.outcomes), default=0)
-    lines = [f"{'':<{label}} |0{'':<{max(width - 12, 0)}}{span:>10.3f}s|"]
+    right = f"{span:.3f}s"
+    lines = [f"{'':<{label}} |0{right:>{max(width - 1, len(right))}}|"]
     for o in result.outcomes:
         bar = [" "] * width
         if o.started_at is not None and o.finished_at is not None:
             first = int((o.started_at - result.started_at) / span * width)
-            last = max(first + 1, int(round((o.finished_at - result.started_at) / span * width)))
+            last = max(first + 1, round((o.finished_at - result.started_at) / span * width))
             for c in range(min(first, width - 1), min(last, width)):
                 bar[c] = _MARK.get(o.status.value, "#")
         else:
