@@ -23,7 +23,7 @@ async def test_table_and_timeline(autojump_clock: trio.testing.MockClock) -> Non
         "c     nope  rejected  unknown_tool        0               0.0",
     ]
     assert result.timeline(width=10).splitlines() == [
-        "       |0    2.000s|",
+        "       |0   2.000s|",
         "a read |█████     | ok",
         "b read |     ▓▓▓▓▓| error (tool_error)",
         "c nope |·         | rejected (unknown_tool)",
