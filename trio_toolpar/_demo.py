@@ -218,7 +218,9 @@ def build_demo(*, time_scale: float = 1.0, seed: int = DEFAULT_SEED) -> Demo:
         timeout=write_timeout,
         idempotency_key=True,
     )
-    registry.add(sim.slack_post_message, side_effect="write", resource="slack", key="slack:{channel}", timeout=write_timeout)
+    registry.add(
+        sim.slack_post_message, side_effect="write", resource="slack", key="slack:{channel}", timeout=write_timeout
+    )
     return Demo(registry=registry, calls=CALLS, limits=dict(LIMITS), time_scale=time_scale, seed=seed, sent=sent)
 
 
@@ -290,7 +292,11 @@ class _Integrations:
         await self._take(LATENCY["datadog_logs"])
         rng = self._rng("datadog_logs", service, query, limit)
         entries = [
-            {"at": f"14:{7 - i // 3:02d}:{rng.randrange(60):02d}Z", "level": "error", "message": rng.choice(_LOG_MESSAGES)}
+            {
+                "at": f"14:{7 - i // 3:02d}:{rng.randrange(60):02d}Z",
+                "level": "error",
+                "message": rng.choice(_LOG_MESSAGES),
+            }
             for i in range(limit)
         ]
         return {"service": service, "query": query, "total": rng.randrange(1500, 5000), "entries": entries}
@@ -428,7 +434,9 @@ class _Integrations:
             "peak_p99_ms": peak_p99_ms,
         }
         result = {"key": key, "url": f"https://acme.atlassian.net/browse/{key}", **arguments}
-        self._sent.append(SentWrite(call_id=context.call_id, tool="jira_create_issue", arguments=arguments, result=result))
+        self._sent.append(
+            SentWrite(call_id=context.call_id, tool="jira_create_issue", arguments=arguments, result=result)
+        )
         return result
 
     async def slack_post_message(
@@ -465,5 +473,7 @@ class _Integrations:
             "status_indicator": status_indicator,
         }
         result = {"channel": channel, "ts": "1718031000.000100", "text": text}
-        self._sent.append(SentWrite(call_id=context.call_id, tool="slack_post_message", arguments=arguments, result=result))
+        self._sent.append(
+            SentWrite(call_id=context.call_id, tool="slack_post_message", arguments=arguments, result=result)
+        )
         return result

@@ -15,6 +15,7 @@ a turn's timeline the same on every run under a `trio.testing.MockClock`.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import hashlib
@@ -318,9 +319,7 @@ class Turn:
             return self._plan
         calls = tuple(attrs.evolve(rec.planned, generation=rec.generation) for rec in self._records)
         generations = sorted({c.generation for c in calls if c.generation is not None})
-        waves = tuple(
-            tuple(sorted((c.index for c in calls if c.generation == g), key=self._rank)) for g in generations
-        )
+        waves = tuple(tuple(sorted((c.index for c in calls if c.generation == g), key=self._rank)) for g in generations)
         return Plan(calls=calls, waves=waves, cycle=None)
 
     def submit(self, call: ToolCall) -> None:
@@ -650,10 +649,9 @@ class Turn:
         if rec.active:
             self._phase_open -= 1
         for listener in self._listeners:
-            try:
+            # A stream's consumer may have left early; the turn's result keeps the outcome.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 listener(rec.outcome)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # the consumer of a stream left early; the turn result keeps the outcome
         if status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
             # Cancel once this instant has settled, so that a sibling finishing at the same
             # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
@@ -737,9 +735,7 @@ class Turn:
             if rec.outcome is None:
                 # Cancelled (or a BaseException) is on its way out; record why, then let it go.
                 cause = self._cause()
-                self._decide(
-                    rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped")
-                )
+                self._decide(rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped"))
 
     async def _attempt(self, rec: _Record) -> tuple[_Attempt, Any]:
         planned = rec.planned

@@ -12,7 +12,9 @@ __all__ = ["observation_dict", "render_observation"]
 DEFAULT_MAX_CHARS = 16_000
 
 
-def observation_dict(outcome: Outcome, *, max_chars: int = DEFAULT_MAX_CHARS, traceback: bool = False) -> dict[str, Any]:
+def observation_dict(
+    outcome: Outcome, *, max_chars: int = DEFAULT_MAX_CHARS, traceback: bool = False
+) -> dict[str, Any]:
     """The observation as a dict: ``ok``, ``error_code``, ``latency_ms``, then ``result`` or ``error``.
 
     A result whose JSON is longer than ``max_chars`` becomes its first

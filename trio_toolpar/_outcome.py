@@ -112,7 +112,9 @@ class TurnResult:
     finished_at: float
     plan: Plan = attrs.field(eq=False, repr=False)
     _by_id: Mapping[str, Outcome] = attrs.field(
-        init=False, eq=False, repr=False,
+        init=False,
+        eq=False,
+        repr=False,
         default=attrs.Factory(lambda self: {o.call_id: o for o in reversed(self.outcomes)}, takes_self=True),
     )
 

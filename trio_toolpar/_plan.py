@@ -106,7 +106,9 @@ class Plan:
             lines.append("  not run:")
             for pc in not_run:
                 assert pc.verdict is not None
-                lines.append(f"    {pc.call.id} {pc.call.tool}: {pc.verdict.status} ({pc.verdict.code}) {pc.verdict.message}")
+                lines.append(
+                    f"    {pc.call.id} {pc.call.tool}: {pc.verdict.status} ({pc.verdict.code}) {pc.verdict.message}"
+                )
         return "\n".join(lines)
 
 
@@ -118,7 +120,9 @@ def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:
     tool = pc.tool
     if tool is not None and tool.side_effect != "none":
         where = ",".join(pc.keys) if pc.keys is not None else "<key known at run time>"
-        parts.append(f"[{tool.side_effect}{' ' + where if where else ''}{' @' + tool.resource if tool.resource else ''}]")
+        parts.append(
+            f"[{tool.side_effect}{' ' + where if where else ''}{' @' + tool.resource if tool.resource else ''}]"
+        )
     if pc.needs:
         parts.append("needs " + ",".join(calls[i].call.id for i in pc.needs))
     after = [i for i in pc.after if i not in pc.needs]
@@ -235,7 +239,7 @@ class _Planner:
                 if pending:
                     nxt = pending.pop(0)
                     if state[nxt] == 1:
-                        return [*path[path.index(nxt):], nxt]
+                        return [*path[path.index(nxt) :], nxt]
                     if state[nxt] == 0:
                         state[nxt] = 1
                         path.append(nxt)
@@ -256,7 +260,8 @@ class _Planner:
                 d.reject(
                     ErrorCode.DEPENDENCY_CYCLE,
                     f"calls form a dependency cycle ({names}; 'a -> b' means a waits for b), so no order can run them; "
-                    "nothing in this turn ran. Send a serial plan: call them in separate turns, without references between them",
+                    "nothing in this turn ran. Send a serial plan: call them in separate turns, "
+                    "without references between them",
                 )
             else:
                 d.reject(
@@ -275,7 +280,8 @@ class _Planner:
                 if dep.verdict is not None:
                     d.reject(
                         ErrorCode.DEPENDENCY_FAILED,
-                        f"not run: it depends on call {dep.call.id!r}, which was {dep.verdict.status.value} ({dep.verdict.code.value})",
+                        f"not run: it depends on call {dep.call.id!r}, which was "
+                        f"{dep.verdict.status.value} ({dep.verdict.code.value})",
                         Status.SKIPPED,
                     )
                     break
@@ -388,7 +394,8 @@ def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
         known = ", ".join(sorted(t.name for t in registry)) or "none"
         d.reject(
             ErrorCode.UNKNOWN_TOOL,
-            f"tool {call.tool!r} is not registered" + (f"; did you mean {hint!r}?" if hint else f"; known tools: {known}"),
+            f"tool {call.tool!r} is not registered"
+            + (f"; did you mean {hint!r}?" if hint else f"; known tools: {known}"),
         )
     d.arguments = _parse_arguments(d)
     if d.arguments is None:
@@ -488,7 +495,8 @@ class IncrementalPlanner:
         if first != i:
             d.reject(
                 ErrorCode.DUPLICATE_CALL_ID,
-                f"call id {call.id!r} was already used by the call at position {first}; ids must be unique within a turn",
+                f"call id {call.id!r} was already used by the call at position {first}; "
+                "ids must be unique within a turn",
             )
         missing: set[str] = set()
         for ref in _check_call(self.registry, d):

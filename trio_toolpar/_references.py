@@ -19,7 +19,15 @@ from typing import Any, final
 
 import attrs
 
-__all__ = ["Reference", "ReferenceError_", "find_references", "is_reference", "parse_reference", "resolve", "substitute"]
+__all__ = [
+    "Reference",
+    "ReferenceError_",
+    "find_references",
+    "is_reference",
+    "parse_reference",
+    "resolve",
+    "substitute",
+]
 
 _REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*)((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
@@ -52,7 +60,9 @@ def parse_reference(text: str) -> Reference | None:
         return None
     path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
     if any(segment == "" for segment in path):
-        raise ReferenceError_(f"reference {text!r} has an empty path segment; write '$id.key.0', or '$$' for a literal '$'")
+        raise ReferenceError_(
+            f"reference {text!r} has an empty path segment; write '$id.key.0', or '$$' for a literal '$'"
+        )
     return Reference(match.group(1), path, text)
 
 
@@ -127,7 +137,9 @@ def resolve(ref: Reference, value: object, unstructure: Callable[[object], objec
                 raise ReferenceError_(f"{ref.text!r}: {walked} is a list; {segment!r} is not a non-negative index")
             index = int(segment)
             if index >= len(current):
-                raise ReferenceError_(f"{ref.text!r}: index {index} is out of range for {walked} (length {len(current)})")
+                raise ReferenceError_(
+                    f"{ref.text!r}: index {index} is out of range for {walked} (length {len(current)})"
+                )
             current = current[index]
         else:
             raise ReferenceError_(f"{ref.text!r}: {walked} is a {type(current).__name__}, it has no {segment!r}")

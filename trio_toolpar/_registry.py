@@ -190,13 +190,15 @@ class Registry:
         tool_name = name if name is not None else getattr(fn, "__name__", "")
         if not _NAME.match(tool_name):
             raise RegistrationError(
-                f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-' (the providers' rule)", tool=tool_name
+                f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-' (the providers' rule)",
+                tool=tool_name,
             )
         if tool_name in self._tools:
             raise RegistrationError(f"tool {tool_name!r} is already registered", tool=tool_name)
         if side_effect not in ("none", "read", "write"):
             raise RegistrationError(
-                f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}", tool=tool_name
+                f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}",
+                tool=tool_name,
             )
         if timeout is not None and not (timeout > 0 and not math.isnan(timeout)):
             raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
@@ -226,7 +228,8 @@ class Registry:
             for field in fields:
                 if field.split(".")[0] not in known:
                     raise RegistrationError(
-                        f"tool {tool_name!r}: key field {field!r} is not an argument (known: {', '.join(sorted(known))})",
+                        f"tool {tool_name!r}: key field {field!r} is not an argument "
+                        f"(known: {', '.join(sorted(known))})",
                         tool=tool_name,
                     )
         tool = Tool(
@@ -255,6 +258,8 @@ class Registry:
     @overload
     def tool(
         self,
+        fn: None = None,
+        /,
         *,
         name: str | None = None,
         description: str | None = None,
@@ -269,14 +274,43 @@ class Registry:
         abandon_on_cancel: bool = False,
     ) -> Callable[[F], F]: ...
 
-    def tool(self, fn: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+    def tool(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        side_effect: SideEffect = "read",
+        resource: str | None = None,
+        key: str | tuple[str, ...] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        idempotency_key: bool = False,
+        retry: Retry | None = None,
+        abandon_on_cancel: bool = False,
+    ) -> F | Callable[[F], F]:
         """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``.
 
         The decorated function is returned unchanged, so it stays callable directly.
         """
 
         def register(f: F) -> F:
-            self.add(f, **options)
+            self.add(
+                f,
+                name=name,
+                description=description,
+                parameters=parameters,
+                side_effect=side_effect,
+                resource=resource,
+                key=key,
+                timeout=timeout,
+                idempotent=idempotent,
+                idempotency_key=idempotency_key,
+                retry=retry,
+                abandon_on_cancel=abandon_on_cancel,
+            )
             return f
 
         return register(fn) if fn is not None else register

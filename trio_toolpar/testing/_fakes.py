@@ -49,6 +49,7 @@ def add_fake_tool(
     ``result`` (default ``{"call": <call id>, "inputs": inputs}``). With
     ``keyed``, the ``key`` argument is its resource key.
     """
+
     async def fake(
         ctx: CallContext, latency: float, fails: int = 0, key: str = "", result: Any = None, inputs: Any = None
     ) -> Any:

@@ -36,12 +36,7 @@ class Oracle:
 
     def conflicts(self) -> list[tuple[str, str]]:
         """Every conflicting pair ``(earlier, later)`` in emission order."""
-        return [
-            (a.id, b.id)
-            for i, a in enumerate(self.calls)
-            for b in self.calls[i + 1 :]
-            if self.conflict(a, b)
-        ]
+        return [(a.id, b.id) for i, a in enumerate(self.calls) for b in self.calls[i + 1 :] if self.conflict(a, b)]
 
     def predecessors(self, call_id: str) -> set[str]:
         """The calls that must finish before ``call_id`` starts."""
