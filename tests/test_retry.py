@@ -182,3 +182,44 @@ async def test_capacity_is_released_during_backoff(autojump_clock: trio.testing.
     assert result.ok
     # a fails at 1 and waits until 4; b takes the slot at 1 instead of waiting for a.
     assert {k: [t - start for t in v] for k, v in starts.items()} == {"a": [0.0, 4.0], "b": [1.0]}
+
+
+async def test_a_call_cancelled_while_waiting_to_retry_never_runs_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Two turns share a limiter; one is cancelled from outside while its call waits to retry.
+
+    Capacity across turns goes by turn order (``a``'s turn was created first).
+    On a MockClock the cancelled turn withdraws its waiters before any other
+    coordinator settles; the guards in ``_run_call``/``_granted`` cover the
+    same race on a real clock, where no instant settles.
+    """
+    registry = Registry()
+    runs: list[tuple[str, int, float]] = []
+
+    @registry.tool(resource="r", retry=Retry(attempts=3, backoff=2.0, jitter=0))
+    async def job(ctx: CallContext, seconds: float, fail: bool = False) -> str:
+        runs.append((ctx.call_id, ctx.attempt, trio.current_time()))
+        await trio.sleep(seconds)
+        if fail:
+            raise Retryable("try later")
+        return ctx.call_id
+
+    executor = Executor(registry, limits={"r": 1})
+    start = trio.current_time()
+    first = executor.turn([ToolCall(id="a", tool="job", arguments={"seconds": 1, "fail": True})])
+    second = executor.turn([ToolCall(id="b", tool="job", arguments={"seconds": 5})])
+    async with trio.open_nursery() as nursery:
+
+        async def cancelled_at_4() -> None:
+            with trio.move_on_after(4):
+                await first.run()
+
+        nursery.start_soon(cancelled_at_4)
+        nursery.start_soon(second.run)
+    # a fails at 1 and waits to retry at 3, but b holds the slot from 1 to 6; a is cancelled at 4.
+    assert [(c, n, t - start) for c, n, t in runs] == [("a", 1, 0.0), ("b", 1, 1.0)]
+    a = first.result[0]
+    assert (a.status, a.error_code, a.attempts, a.finished_at) == (Status.CANCELLED, ErrorCode.CANCELLED, 1, start + 4)
+    assert second.result[0].ok
+    assert second.result[0].finished_at == start + 6

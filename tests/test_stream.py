@@ -57,6 +57,7 @@ async def test_leaving_a_stream_early_cancels_the_rest(autojump_clock: trio.test
 async def test_an_exception_in_a_stream_body_propagates_as_itself(autojump_clock: trio.testing.MockClock) -> None:
     registry, log = Registry(), Log()
     sleeper(registry, log, "read")
+
     async def consume() -> None:
         async with Executor(registry).stream(reads(1, 5)) as outcomes:
             async for _ in outcomes:
@@ -167,6 +168,9 @@ async def test_a_cancelled_sync_tool_is_waited_for_unless_abandoned() -> None:
         with trio.move_on_after(0.05):
             await turn.run()
         assert (turn.result[0].status, finished) == (Status.CANCELLED, [])
+    with trio.fail_after(5):  # the abandoned thread ran on, unobserved, until released
+        while finished != ["abandoned"]:
+            await trio.sleep(0.01)
     # Waited: run() cannot end before the thread returns, and keeps what it returned.
     release.clear()
     finished.clear()

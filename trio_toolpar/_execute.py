@@ -492,15 +492,16 @@ class Turn:
             self._drain()
             slots = self._slots
             while self._phase_open or not self._closed:
+                if self._settle:
+                    # Let every task woken at this virtual instant act before deciding anything.
+                    await trio.testing.wait_all_tasks_blocked()
                 if self._failed_at is not None:
                     self._stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = slots.changed
                 slots.dispatch()
-                await changed.wait()
-                if self._settle:
-                    # Let every task woken at this virtual instant act before granting.
-                    await trio.testing.wait_all_tasks_blocked()
+                if self._phase_open or not self._closed:
+                    await changed.wait()
         self._nursery = None
 
     def _rank(self, index: int) -> tuple[int, int, int]:
@@ -602,6 +603,10 @@ class Turn:
         )
 
     def _granted(self, rec: _Record) -> None:
+        if rec.outcome is not None:
+            assert rec.waiter is not None
+            self._slots.release(rec.waiter)  # decided while it waited: nothing to run
+            return
         if rec.state is _State.BACKOFF:
             assert rec.granted is not None
             rec.state = _State.RUNNING
@@ -710,6 +715,8 @@ class Turn:
         assert tool is not None and rec.waiter is not None
         retry = tool.retry if tool.retry is not None else self._policy.retry
         try:
+            # Granted in the same instant as an outer cancellation: do not run a line of the tool.
+            await trio.lowlevel.checkpoint_if_cancelled()
             while True:
                 rec.attempts += 1
                 kind, payload = await self._attempt(rec)
@@ -731,11 +738,16 @@ class Turn:
                 self._slots.enqueue(rec.waiter)
                 await rec.granted.wait()
         finally:
+            rec.waiter.withdrawn = True  # a retry's pending request for capacity, if any
             self._slots.release(rec.waiter)
             if rec.outcome is None:
                 # Cancelled (or a BaseException) is on its way out; record why, then let it go.
                 cause = self._cause()
-                self._decide(rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped"))
+                if rec.attempts == 0:
+                    rec.started_at = None  # cancelled before its first attempt began: it never started
+                    self._decide(rec, Status.SKIPPED, code=cause, error=_CAUSE_TEXT[cause].format(verb="not started"))
+                else:
+                    self._decide(rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped"))
 
     async def _attempt(self, rec: _Record) -> tuple[_Attempt, Any]:
         planned = rec.planned
