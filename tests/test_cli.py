@@ -1,0 +1,363 @@
+"""The ``trio-toolpar`` command line: output, JSON, exit codes, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cli_registry_fixture
+import pytest
+
+from trio_toolpar._cli import main
+
+TESTS = str(Path(__file__).parent)
+
+
+@pytest.fixture(autouse=True)
+def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `run --app-dir` puts a directory on sys.path; keep that from leaking into other tests.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def row(out: str, call_id: str) -> list[str]:
+    """The cells of a call's row in the outcomes table (empty cells dropped)."""
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["call", "tool", "status"])
+    for line in lines[header + 2 :]:
+        if not line.strip():
+            break
+        cells = line.split()
+        if cells[0] == call_id:
+            return cells
+    raise AssertionError(f"no table row for {call_id!r} in:\n{out}")
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("trio-toolpar"), err
+    assert "error" in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# -- demo ------------------------------------------------------------------------
+
+
+def test_demo_virtual_prints_plan_table_timeline_and_times(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual"]) == 0
+    out = capsys.readouterr().out
+    assert "plan: 10 calls, 3 waves" in out
+    assert row(out, "dd_logs") == ["dd_logs", "datadog_logs", "ok", "0", "1", "0.000", "7000.0"]
+    assert row(out, "status") == ["status", "statuspage_components", "ok", "0", "2", "0.000", "6500.0"]
+    assert row(out, "ticket") == ["ticket", "jira_create_issue", "ok", "1", "1", "7.000", "2000.0"]
+    assert row(out, "post") == ["post", "slack_post_message", "ok", "2", "1", "9.000", "1000.0"]
+    assert "timeline (simulated s):" in out
+    assert "10.000s|" in out  # the timeline's span
+    assert "(sum of latencies):   50.500 simulated s" in out
+    assert "this turn:" in out and "10.000 simulated s  (5.0x faster)" in out
+    assert "real wall time:" in out
+    assert "post slack_post_message: #inc-checkout <- SEV-2 on checkout-api: tracking in CHK-" in out
+
+
+def test_demo_eager_schedule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--schedule", "eager"]) == 0
+    out = capsys.readouterr().out
+    assert row(out, "ticket")[-2:] == ["6.500", "2000.0"]
+    assert "9.500 simulated s" in out
+
+
+def test_demo_max_concurrency(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--max-concurrency", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "16.000 simulated s" in out
+
+
+def test_demo_json_is_the_turn_result(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    outcomes: list[dict[str, Any]] = data["outcomes"]
+    assert len(outcomes) >= 9
+    assert [o["call_id"] for o in outcomes][-2:] == ["ticket", "post"]
+    assert data["ok"] is True
+    assert all(o["status"] == "ok" for o in outcomes)
+    assert (data["started_at"], data["finished_at"]) == (0.0, 10.0)
+    by_id = {o["call_id"]: o for o in outcomes}
+    assert by_id["status"]["attempts"] == 2
+    assert by_id["ticket"]["value"]["key"] in by_id["post"]["value"]["text"]
+
+
+def test_demo_budget_stops_the_writes_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--budget", "8", "--json"]) == 1
+    by_id = {o["call_id"]: o for o in json.loads(capsys.readouterr().out)["outcomes"]}
+    assert (by_id["ticket"]["status"], by_id["ticket"]["error_code"]) == ("cancelled", "budget_exceeded")
+    assert by_id["post"]["status"] == "skipped"
+
+
+def test_demo_budget_table_shows_why_and_no_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--budget", "8"]) == 1
+    out = capsys.readouterr().out
+    assert row(out, "ticket")[2:4] == ["cancelled", "budget_exceeded"]
+    assert row(out, "post")[2:4] == ["skipped", "budget_exceeded"]
+    assert "budget 8 s" in out
+    assert "writes, with the $references resolved" not in out
+    assert "8.000 simulated s" in out
+
+
+def test_demo_fail_fast_is_ok_because_the_retry_repairs_the_flake(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--policy", "fail-fast"]) == 0
+    assert "policy fail-fast" in capsys.readouterr().out
+
+
+def test_demo_on_the_real_clock_reports_simulated_seconds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--speed", "1000", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True
+    # Rescaled to simulated seconds: a real clock can only be late, never early.
+    assert data["finished_at"] >= 9.999
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["demo", "--speed", "0"], "--speed"),
+        (["demo", "--speed", "fast"], "--speed"),
+        (["demo", "--speed", "2", "--virtual"], "not allowed with"),
+        (["demo", "--budget", "-1"], "--budget"),
+        (["demo", "--budget", "soon"], "is not a number of seconds"),
+        (["demo", "--max-concurrency", "many"], "is not a whole number"),
+        (["demo", "--policy", "yolo"], "--policy"),
+        (["demo", "--bogus"], "--bogus"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line_error(captured.err, fragment)
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--help"]) == 0
+    assert "--virtual" in capsys.readouterr().out
+
+
+# -- run -------------------------------------------------------------------------
+
+
+def write_calls(tmp_path: Path, calls: object) -> str:
+    path = tmp_path / "calls.json"
+    path.write_text(json.dumps(calls), encoding="utf-8")
+    return str(path)
+
+
+CALLS = [
+    {"id": "a", "tool": "lookup", "arguments": {"key": "alpha", "seconds": 2}},
+    {"id": "b", "tool": "lookup", "arguments": {"key": "beta", "seconds": 3}},
+    {"id": "c", "tool": "store", "arguments": {"key": "gamma", "value": "$a.value"}},
+]
+
+
+def run_argv(calls_path: str, *options: str) -> list[str]:
+    return ["run", calls_path, "--tools", "cli_registry_fixture:registry", "--app-dir", TESTS, *options]
+
+
+def test_run_prints_plan_table_and_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run_argv(write_calls(tmp_path, CALLS), "--virtual")) == 0
+    out = capsys.readouterr().out
+    assert "plan: 3 calls, 2 waves" in out
+    assert row(out, "a") == ["a", "lookup", "ok", "0", "1", "0.000", "2000.0"]
+    assert row(out, "b") == ["b", "lookup", "ok", "0", "1", "0.000", "3000.0"]
+    assert row(out, "c") == ["c", "store", "ok", "1", "1", "3.000", "1000.0"]
+    assert "timeline (s):" in out
+    assert "(sum of latencies):    6.000 s" in out
+    assert "4.000 s  (1.5x faster)" in out
+
+
+def test_run_limit_and_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_calls(tmp_path, CALLS)
+    assert main(run_argv(path, "--virtual", "--limit", "kv=1")) == 0
+    out = capsys.readouterr().out
+    assert row(out, "b")[-2:] == ["2.000", "3000.0"]
+    assert row(out, "c")[-2:] == ["5.000", "1000.0"]
+    assert main(run_argv(path, "--virtual", "--schedule", "eager", "--limit", "kv=2", "--max-concurrency", "5")) == 0
+    assert row(capsys.readouterr().out, "c")[-2:] == ["2.000", "1000.0"]
+
+
+def test_run_json_has_the_substituted_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run_argv(write_calls(tmp_path, CALLS), "--virtual", "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [o["call_id"] for o in data["outcomes"]] == ["a", "b", "c"]
+    assert data["outcomes"][2]["value"] == {"stored": "gamma", "value": "value-of-alpha"}
+    assert data["finished_at"] == 4.0
+
+
+def test_run_exits_1_when_a_call_is_not_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    calls = [
+        {"id": "a", "tool": "lookup", "arguments": {"key": "alpha"}},
+        {"id": "x", "tool": "explode", "arguments": {"message": "kaboom"}},
+        {"id": "y", "tool": "lokup", "arguments": {"key": "beta"}},
+    ]
+    assert main(run_argv(write_calls(tmp_path, calls), "--virtual", "--policy", "best-effort")) == 1
+    out = capsys.readouterr().out
+    assert row(out, "a")[2] == "ok"
+    assert row(out, "x")[2:4] == ["error", "tool_error"]
+    assert row(out, "y")[2:4] == ["rejected", "unknown_tool"]
+
+
+def test_run_fail_fast_cancels_the_sibling(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    calls = [
+        {"id": "a", "tool": "lookup", "arguments": {"key": "alpha", "seconds": 5}},
+        {"id": "x", "tool": "explode", "arguments": {"message": "kaboom"}},
+    ]
+    assert main(run_argv(write_calls(tmp_path, calls), "--virtual", "--policy", "fail-fast")) == 1
+    assert row(capsys.readouterr().out, "a")[2:4] == ["cancelled", "sibling_failed"]
+
+
+def test_a_keyboard_interrupt_in_a_tool_reaches_the_top_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_registry_fixture.events.clear()
+    calls = [
+        {"id": "slow", "tool": "lookup", "arguments": {"key": "slow", "seconds": 60}},
+        {"id": "ctrl_c", "tool": "interrupt", "arguments": {}},
+    ]
+    assert main(run_argv(write_calls(tmp_path, calls), "--virtual")) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "trio-toolpar: interrupted"
+    assert "Traceback" not in captured.out + captured.err
+    assert cli_registry_fixture.events == [("start", "slow"), ("finally", "slow")]  # the sibling was cancelled
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ("{not json", ("is not valid JSON",)),
+        ('{"id": "a", "tool": "lookup"}', ("must hold a JSON list", "not a dict")),
+        ('[{"tool": "lookup"}]', ("does not hold valid tool calls", "missing key 'id' @ $[0]")),
+        ('[{"id": 1, "tool": "lookup"}]', ("expected str, got int 1 @ $[0]",)),
+        ('[{"id": "a", "tool": "lookup", "args": {}}]', ("unknown keys ['args']",)),
+        ('[{"id": "a", "tool": "lookup", "arguments": 3}]', ("arguments must be an object",)),
+    ],
+)
+def test_bad_calls_file_exits_2(
+    content: str, fragments: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "calls.json"
+    path.write_text(content, encoding="utf-8")
+    assert main(run_argv(str(path))) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line_error(captured.err, *fragments)
+
+
+def test_calls_file_that_is_not_text_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "calls.json"
+    path.write_bytes(b"\xff\xfe[]")
+    assert main(run_argv(str(path))) == 2
+    assert_one_line_error(capsys.readouterr().err, "is not UTF-8 text")
+
+
+def test_run_json_shows_values_json_cannot_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run_argv(write_calls(tmp_path, [{"id": "o", "tool": "opaque"}]), "--virtual", "--json")) == 0
+    assert json.loads(capsys.readouterr().out)["outcomes"][0]["value"] == "<complex: (1+2j)>"
+
+
+def test_missing_calls_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run_argv(str(tmp_path / "nope.json"))) == 2
+    assert_one_line_error(capsys.readouterr().err, "cannot read calls file", "No such file or directory")
+
+
+@pytest.mark.parametrize(
+    ("tools", "fragments"),
+    [
+        ("no_such_module_xyz:registry", ("cannot find module 'no_such_module_xyz'",)),
+        ("cli_registry_fixture", ("--tools must look like",)),
+        ("cli_registry_fixture:", ("--tools must look like",)),
+        ("cli_registry_fixture:nothing", ("has no attribute 'nothing'",)),
+        ("cli_registry_fixture:not_a_registry", ("is a dict, not a trio_toolpar.Registry",)),
+        ("broken_tools_for_cli:registry", ("importing module 'broken_tools_for_cli' failed: RuntimeError: boom",)),
+        ("needs_missing_dep:registry", ("importing module 'needs_missing_dep' failed: ModuleNotFoundError",)),
+    ],
+)
+def test_bad_tools_exit_2(
+    tools: str, fragments: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken_tools_for_cli.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    (tmp_path / "needs_missing_dep.py").write_text("import no_such_dependency_xyz\n", encoding="utf-8")
+    (tmp_path / "cli_registry_fixture.py").write_text("", encoding="utf-8")  # shadowed: TESTS comes first
+    argv = ["run", write_calls(tmp_path, CALLS), "--tools", tools, "--app-dir", str(tmp_path)]
+    sys.path.insert(0, TESTS)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line_error(captured.err, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--limit", "kv"], "must look like NAME=N"),
+        (["--limit", "kv=0"], "must be at least 1"),
+        (["--limit", "=2"], "must look like NAME=N"),
+        (["--max-concurrency", "0"], "--max-concurrency"),
+        (["--schedule", "sometimes"], "--schedule"),
+    ],
+)
+def test_bad_run_options_exit_2(
+    options: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(run_argv(write_calls(tmp_path, CALLS), *options)) == 2
+    assert_one_line_error(capsys.readouterr().err, fragment)
+
+
+def test_run_requires_tools(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", write_calls(tmp_path, CALLS)]) == 2
+    assert_one_line_error(capsys.readouterr().err, "--tools")
+
+
+# -- as a program ----------------------------------------------------------------
+
+
+def test_ctrl_c_during_the_demo_exits_130_without_a_traceback() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "trio_toolpar", "demo", "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:  # the plan is printed inside trio.run, just before the turn starts
+            seen.append(line)
+            if line.lstrip().startswith("wave 2:"):
+                break
+        time.sleep(0.5)  # let the reads start; at --speed 1 they take 5-7 s
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip() == "trio-toolpar: interrupted"
+    assert "call " not in out  # no outcomes table: the turn did not finish
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "trio_toolpar", "demo", "--virtual", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # like `trio-toolpar demo --json | head -0`
+        err = proc.stderr.read()
+    assert proc.returncode == 1
+    assert err == ""
