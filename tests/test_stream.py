@@ -169,7 +169,7 @@ async def test_a_cancelled_sync_tool_is_waited_for_unless_abandoned() -> None:
             await turn.run()
         assert (turn.result[0].status, finished) == (Status.CANCELLED, [])
     with trio.fail_after(5):  # the abandoned thread ran on, unobserved, until released
-        while finished != ["abandoned"]:
+        while finished != ["abandoned"]:  # noqa: ASYNC110 - a thread, not a task, sets it
             await trio.sleep(0.01)
     # Waited: run() cannot end before the thread returns, and keeps what it returned.
     release.clear()
@@ -198,3 +198,25 @@ async def test_keyboard_interrupt_from_a_tool_propagates_as_itself(autojump_cloc
     assert log.times("finally") == {"c0": turn.result.started_at + 1}
     assert [o.status for o in turn.result] == [Status.CANCELLED, Status.CANCELLED]
     assert toolpar_tasks() == []
+
+
+async def test_a_budget_and_an_outer_deadline_at_the_same_instant_agree_on_the_cause(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The turn's deadline has passed when the block's exit asks to cancel: budget_exceeded, every time."""
+    registry, log = Registry(), Log()
+    sleeper(registry, log, "read")
+    shuffle = trio._core._run._r
+    state = shuffle.getstate()
+    codes = set()
+    try:
+        for seed in range(40):
+            shuffle.seed(seed)
+            with trio.move_on_after(2):
+                async with Executor(registry).open_turn(budget=2) as turn:
+                    turn.submit(ToolCall(id="c", tool="read", arguments={"tag": "c", "seconds": 5}))
+                    await trio.sleep(10)
+            codes.add(turn.result[0].error_code)
+    finally:
+        shuffle.setstate(state)
+    assert codes == {ErrorCode.BUDGET_EXCEEDED}

@@ -10,11 +10,13 @@ from trio_toolpar import Executor, Registry, ToolCall
 async def test_table_and_timeline(autojump_clock: trio.testing.MockClock) -> None:
     registry, log = Registry(), Log()
     sleeper(registry, log, "read", resource="r")
-    result = await Executor(registry, limits={"r": 1}).run([
-        ToolCall(id="a", tool="read", arguments={"tag": "a", "seconds": 1}),
-        ToolCall(id="b", tool="read", arguments={"tag": "b", "seconds": 1, "fail": True}),
-        ToolCall(id="c", tool="nope"),
-    ])
+    result = await Executor(registry, limits={"r": 1}).run(
+        [
+            ToolCall(id="a", tool="read", arguments={"tag": "a", "seconds": 1}),
+            ToolCall(id="b", tool="read", arguments={"tag": "b", "seconds": 1, "fail": True}),
+            ToolCall(id="c", tool="nope"),
+        ]
+    )
     assert result.table().splitlines() == [
         "call  tool  status    error_code    wave  tries  start s  latency ms",
         "----  ----  --------  ------------  ----  -----  -------  ----------",

@@ -672,7 +672,9 @@ class Turn:
         self._slots.kick()
 
     def _stop(self, reason: ErrorCode) -> None:
-        if self._stop_reason is None and self._result is None:
+        # A deadline that has passed already decided why the turn ends (`cancel_called` is
+        # true from the instant it passes), whatever else asks to stop at the same instant.
+        if self._stop_reason is None and self._result is None and not self._scope.cancel_called:
             self._stop_reason = reason
             self._scope.cancel()
 
