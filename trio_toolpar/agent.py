@@ -1,0 +1,63 @@
+"""The agent loop over HTTP, with streaming dispatch, and the model clients it talks to.
+
+::
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600, connect=10)) as http:
+        model = OpenAIChat(http, model="gpt-4.1", api_key=key)
+        result = await run_agent(model, executor, "Why is checkout slow?")
+    print(result.text)
+
+`run_agent` asks the model, runs the turn's tool calls with an `Executor`,
+appends the observations and repeats until the model answers without tool
+calls, or ``max_turns`` or the total ``budget`` is reached. With a
+streamed response each call starts as soon as its arguments are complete
+in the stream, while the model is still writing the next one.
+
+`OpenAIChat` speaks Chat Completions to any OpenAI-compatible server
+(OpenAI, vLLM, Ollama, llama.cpp, OpenRouter); `AnthropicMessages` speaks
+Anthropic's Messages API; `ScriptedModel` plays a script on Trio's clock,
+for tests and offline demos. Any object with the `ModelClient` methods
+will do. httpx is needed only by the HTTP clients, when they send.
+"""
+
+from ._agent import AgentResult as AgentResult
+from ._agent import Dispatch as Dispatch
+from ._agent import Message as Message
+from ._agent import ModelClient as ModelClient
+from ._agent import ModelError as ModelError
+from ._agent import ModelReply as ModelReply
+from ._agent import StopReason as StopReason
+from ._agent import Usage as Usage
+from ._agent import run_agent as run_agent
+from ._model_http import AnthropicMessages as AnthropicMessages
+from ._model_http import OpenAIChat as OpenAIChat
+from ._model_http import RequestRetry as RequestRetry
+from ._model_http import retry_after as retry_after
+from ._scripted import ScriptedModel as ScriptedModel
+from ._scripted import ScriptedReply as ScriptedReply
+from ._sse import ServerSentEvent as ServerSentEvent
+from ._sse import SSEDecoder as SSEDecoder
+from ._sse import aiter_sse_bytes as aiter_sse_bytes
+from ._sse import aiter_sse_lines as aiter_sse_lines
+
+__all__ = [
+    "AgentResult",
+    "AnthropicMessages",
+    "Dispatch",
+    "Message",
+    "ModelClient",
+    "ModelError",
+    "ModelReply",
+    "OpenAIChat",
+    "RequestRetry",
+    "SSEDecoder",
+    "ScriptedModel",
+    "ScriptedReply",
+    "ServerSentEvent",
+    "StopReason",
+    "Usage",
+    "aiter_sse_bytes",
+    "aiter_sse_lines",
+    "retry_after",
+    "run_agent",
+]
