@@ -148,6 +148,21 @@ class _Draft:
         if self.verdict is None:
             self.verdict = Verdict(status=status, code=code, message=message)
 
+    def freeze(self, index: int, generation: int | None) -> PlannedCall:
+        return PlannedCall(
+            index=index,
+            call=self.call,
+            tool=self.tool,
+            arguments=self.arguments,
+            references=self.references,
+            has_escapes=self.has_escapes,
+            needs=tuple(sorted(self.needs)),
+            after=tuple(sorted(self.after)),
+            keys=self.keys,
+            generation=generation,
+            verdict=self.verdict,
+        )
+
 
 @attrs.define
 class _History:
@@ -176,22 +191,7 @@ class _Planner:
         else:
             waves = self._generations()
         ids = tuple(self.drafts[i].call.id for i in cycle) if cycle else None
-        planned = tuple(
-            PlannedCall(
-                index=i,
-                call=d.call,
-                tool=d.tool,
-                arguments=d.arguments,
-                references=d.references,
-                has_escapes=d.has_escapes,
-                needs=tuple(sorted(d.needs)),
-                after=tuple(sorted(d.after)),
-                keys=d.keys,
-                generation=d.generation,
-                verdict=d.verdict,
-            )
-            for i, d in enumerate(self.drafts)
-        )
+        planned = tuple(d.freeze(i, d.generation) for i, d in enumerate(self.drafts))
         return Plan(calls=planned, waves=tuple(tuple(w) for w in waves), cycle=ids)
 
     # -- validation ----------------------------------------------------------------
@@ -544,20 +544,7 @@ class IncrementalPlanner:
 
     def planned(self, i: int, generation: int | None = None) -> PlannedCall:
         """A snapshot of call ``i`` as planned so far."""
-        d = self.drafts[i]
-        return PlannedCall(
-            index=i,
-            call=d.call,
-            tool=d.tool,
-            arguments=d.arguments,
-            references=d.references,
-            has_escapes=d.has_escapes,
-            needs=tuple(sorted(d.needs)),
-            after=tuple(sorted(d.after)),
-            keys=d.keys,
-            generation=generation,
-            verdict=d.verdict,
-        )
+        return self.drafts[i].freeze(i, generation)
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids that never came."""
