@@ -35,7 +35,7 @@ from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult
 from ._plan import IncrementalPlanner, Plan, PlannedCall, Verdict
 from ._policy import BestEffort, Policy
 from ._references import Reference, ReferenceError_, resolve, substitute
-from ._registry import CallContext, Registry, Retry
+from ._registry import CallContext, Registry, Retry, Tool
 from ._schema import validate
 from ._slots import Slots, Waiter
 
@@ -288,11 +288,12 @@ class Turn:
         planned = plan.calls if plan is not None else ()
         self._records = [_Record(pc, generation=pc.generation) for pc in planned]
         self._successors: list[list[int]] = [[] for _ in planned]
-        for pc in planned:
-            for j in pc.predecessors:
-                self._successors[j].append(pc.index)
-        for rec in self._records:
-            rec.unmet = len(rec.planned.predecessors)
+        for pc, rec in zip(planned, self._records, strict=True):
+            if pc.needs or pc.after:
+                predecessors = pc.predecessors
+                rec.unmet = len(predecessors)
+                for j in predecessors:
+                    self._successors[j].append(pc.index)
         self._listeners: list[Callable[[Outcome], object]] = []
         self._index_by_id: dict[str, int] = {}
         for pc in planned:
@@ -766,20 +767,25 @@ class Turn:
                 idempotency_key=rec.idempotency_key,
                 deadline=min(deadline, self._scope.deadline),
             )
+        if tool.timeout is None:
+            return await self._invoke(tool, kwargs)  # only the turn's own scope can cancel it
         with trio.move_on_at(deadline):
-            try:
-                if tool.is_async:
-                    value = await tool.fn(**kwargs)
-                else:
-                    value = await trio.to_thread.run_sync(
-                        functools.partial(tool.fn, **kwargs),
-                        limiter=self._slots.unlimited,
-                        abandon_on_cancel=tool.abandon_on_cancel,
-                    )
-            except Exception as exc:  # a tool's failure becomes its outcome
-                return _Attempt.ERROR, exc
-            return _Attempt.OK, value
+            return await self._invoke(tool, kwargs)
         return _Attempt.TIMEOUT, None
+
+    async def _invoke(self, tool: Tool, kwargs: dict[str, Any]) -> tuple[_Attempt, Any]:
+        try:
+            if tool.is_async:
+                value = await tool.fn(**kwargs)
+            else:
+                value = await trio.to_thread.run_sync(
+                    functools.partial(tool.fn, **kwargs),
+                    limiter=self._slots.unlimited,
+                    abandon_on_cancel=tool.abandon_on_cancel,
+                )
+        except Exception as exc:  # a tool's failure becomes its outcome
+            return _Attempt.ERROR, exc
+        return _Attempt.OK, value
 
     def _retry_delay(self, rec: _Record, retry: Retry | None, kind: _Attempt, payload: Any) -> float | None:
         tool = rec.planned.tool

@@ -180,11 +180,15 @@ class _Planner:
 
     def build(self) -> Plan:
         self._validate()
-        cycle = self._find_cycle(lambda i: self.drafts[i].needs)
+        # Most turns are a handful of independent reads: skip the graph work they do not need.
+        referenced = any(d.needs for d in self.drafts)
+        cycle = self._find_cycle(lambda i: self.drafts[i].needs) if referenced else None
         if cycle is None:
-            self._propagate_rejections()
+            if referenced:
+                self._propagate_rejections()
             self._conflicts()
-            cycle = self._find_cycle(lambda i: self.drafts[i].needs | self.drafts[i].after)
+            if referenced or any(d.after for d in self.drafts):
+                cycle = self._find_cycle(lambda i: self.drafts[i].needs | self.drafts[i].after)
         if cycle is not None:
             self._reject_batch(cycle)
             waves: list[list[int]] = []
@@ -313,6 +317,10 @@ class _Planner:
 
     def _generations(self) -> list[list[int]]:
         runnable = [i for i, d in enumerate(self.drafts) if d.verdict is None]
+        if not any(d.needs or d.after for d in self.drafts):
+            for i in runnable:
+                self.drafts[i].generation = 0
+            return [sorted(runnable, key=lambda i: (-self.drafts[i].call.priority, i))] if runnable else []
         order = self._topological(lambda i: self.drafts[i].needs | self.drafts[i].after)
         for i in order:
             d = self.drafts[i]

@@ -77,7 +77,14 @@ def _strings(value: object) -> Iterator[str]:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
+        # Exact types first: the abstract-class isinstance below is slow.
+        if type(item) is str:
+            yield item
+        elif type(item) is dict:
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif isinstance(item, str):
             yield item
         elif isinstance(item, Mapping):
             stack.extend(item.values())

@@ -133,7 +133,7 @@ def _type_matches(name: str, value: object) -> bool:
     if name == "null":
         return value is None
     if name == "object":
-        return isinstance(value, Mapping)
+        return type(value) is dict or isinstance(value, Mapping)
     return isinstance(value, (list, tuple))  # "array"
 
 
@@ -205,7 +205,7 @@ def _validate(
         _check_number(schema, value, path, errors)
     elif isinstance(value, str):
         _check_string(schema, value, path, errors)
-    elif isinstance(value, Mapping):
+    elif type(value) is dict or isinstance(value, Mapping):
         _check_object(schema, value, path, errors, skip)
     elif isinstance(value, (list, tuple)):
         _check_array(schema, value, path, errors, skip)

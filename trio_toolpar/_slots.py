@@ -13,6 +13,7 @@ runs.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import final
@@ -39,9 +40,6 @@ class Waiter:
     withdrawn: bool = False
     held: tuple[trio.CapacityLimiter, ...] = ()
 
-    def __lt__(self, other: Waiter) -> bool:
-        return self.rank < other.rank
-
 
 @final
 class Slots:
@@ -61,7 +59,9 @@ class Slots:
         self.limiters[_THREADS] = trio.CapacityLimiter(thread_limit)
         # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
         self.unlimited = trio.CapacityLimiter(math.inf)
-        self._queues: dict[tuple[str, ...], list[Waiter]] = {}
+        # Heap entries are (rank, tiebreak, waiter): tuples compare in C, and never reach the waiter.
+        self._queues: dict[tuple[str, ...], list[tuple[tuple[int, int, int], int, Waiter]]] = {}
+        self._tiebreak = itertools.count()
         self._changed = trio.Event()
 
     def names_for(self, resource: str | None, *, sync: bool) -> tuple[str, ...]:
@@ -77,7 +77,7 @@ class Slots:
 
     def enqueue(self, waiter: Waiter) -> None:
         """Queue ``waiter``; it is granted by a later `dispatch`."""
-        heapq.heappush(self._queues.setdefault(waiter.names, []), waiter)
+        heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 
     def release(self, waiter: Waiter) -> None:
@@ -91,11 +91,12 @@ class Slots:
     def kick(self) -> None:
         """Wake every coordinator: capacity or readiness changed."""
         self._changed.set()
-        self._changed = trio.Event()
 
     @property
     def changed(self) -> trio.Event:
-        """An event set at the next `kick`."""
+        """An event set at the next `kick` (a fresh one once the last was set)."""
+        if self._changed.is_set():
+            self._changed = trio.Event()
         return self._changed
 
     def dispatch(self) -> None:
@@ -103,11 +104,11 @@ class Slots:
         while True:
             best: Waiter | None = None
             for queue in self._queues.values():
-                while queue and (queue[0].withdrawn or not queue[0].accepts()):
-                    heapq.heappop(queue).withdrawn = True
+                while queue and (queue[0][2].withdrawn or not queue[0][2].accepts()):
+                    heapq.heappop(queue)[2].withdrawn = True
                 if not queue:
                     continue
-                head = queue[0]
+                head = queue[0][2]
                 if (best is None or head.rank < best.rank) and all(
                     self.limiters[n].available_tokens >= 1 for n in head.names
                 ):
