@@ -1,0 +1,304 @@
+"""Render bench results (the dict `run.py` builds) as text tables or as docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from common import REPO_ROOT
+
+Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
+
+SETUP_COMMAND = (
+    "python -m venv ../.peers && ../.peers/bin/pip install trio anyio aiometer langgraph langchain-core "
+    "pydantic-ai-slim openai-agents networkx pyinstrument && ../.peers/bin/pip install -e ."
+)
+
+
+def reproduce_command(argv: Sequence[str]) -> str:
+    """The command that reproduces this run, from the repository root."""
+    exe = sys.executable
+    rel = os.path.relpath(exe, REPO_ROOT)
+    if not rel.startswith("../../"):
+        exe = rel
+    args = [a for a in argv if a not in ("--no-write",)]
+    return shlex.join([exe, "bench/run.py", *args])
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _yes(value: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "-"}[value]
+
+
+def tables(results: Mapping[str, Any]) -> list[Table]:
+    out: list[Table] = []
+    overhead = results.get("overhead")
+    if overhead:
+        sizes = [str(n) for n in overhead["sizes"]]
+        us = overhead["us_per_call"]
+        ratios = overhead["ratios"]
+        names = list(dict.fromkeys(name for n in sizes for name in us[n]))
+        header = ["contender"]
+        for n in sizes:
+            header += [f"us/call N={n}", f"waves / it N={n}", f"eager / it N={n}"]
+        rows = []
+        for name in names:
+            row = [name]
+            for n in sizes:
+                row.append(_f(us[n].get(name), 1))
+                for subject in ("trio_toolpar(waves)", "trio_toolpar(eager)"):
+                    r = ratios[n].get(subject, {}).get(name)
+                    row.append(_f(r) if r is not None else ("1.00" if name == subject else "-"))
+            rows.append(row)
+        plan = overhead.get("plan_us_per_call", {})
+        rows.append(["(trio_toolpar planning alone)", *[x for n in sizes for x in (_f(plan.get(n), 1), "", "")]])
+        out.append(("1. Overhead per call: N no-op async tools in one turn (median of best-of runs)", header, rows))
+        n0 = overhead.get("model_overhead_us_n0")
+        if n0:
+            out.append(
+                (
+                    "   whole-run peers: one agent run with N=0 (model round trip, no tools), us",
+                    ["peer", "us"],
+                    [[k, _f(v, 0)] for k, v in n0.items()],
+                )
+            )
+    capped = results.get("capped")
+    if capped:
+        floor = capped["ratio"].get("trio.nursery")
+        rows = [
+            [name, _f(v, 3), _f(v / floor, 3) if floor else "-", "yes" if v >= 0.999 else "NO (cap not honoured)"]
+            for name, v in capped["ratio"].items()
+        ]
+        header = ["contender", "makespan / bound", "vs trio.nursery", "cap honoured"]
+        out.append((f"2. Capped makespan: {capped['what']}", header, rows))
+    dag = results.get("dag")
+    if dag:
+        header = [
+            "seed",
+            "calls",
+            "edges",
+            "crit. path s",
+            "eager/cp",
+            "waves/cp",
+            "raw trio/cp",
+            "eager/raw",
+            "eager mock/cp",
+            "waves mock/cp",
+            "waves mock/wave bound",
+            "networkx agrees",
+        ]
+        rows = [
+            [
+                str(s["seed"]),
+                str(s["calls"]),
+                str(s["edges"]),
+                _f(s["critical_path_s"], 3),
+                _f(s["eager_real_ratio"], 3),
+                _f(s["waves_real_ratio"], 3),
+                _f(s["raw_trio_real_ratio"], 3),
+                _f(s["eager_real_vs_raw_trio"], 3),
+                _f(s["eager_mock_ratio"], 6),
+                _f(s["waves_mock_ratio"], 3),
+                _f(s["waves_mock_vs_waves_bound"], 6),
+                _yes(s["networkx_agrees"]),
+            ]
+            for s in dag["per_seed"]
+        ]
+        summary = dag["summary"]
+        for stat in ("median", "max"):
+            rows.append(
+                [stat, "", "", ""]
+                + [
+                    _f(summary[k][stat], 6 if "mock" in k and k != "waves_mock_ratio" else 3)
+                    for k in (
+                        "eager_real_ratio",
+                        "waves_real_ratio",
+                        "raw_trio_real_ratio",
+                        "eager_real_vs_raw_trio",
+                        "eager_mock_ratio",
+                        "waves_mock_ratio",
+                        "waves_mock_vs_waves_bound",
+                    )
+                ]
+                + [""]
+            )
+        out.append((f"3. DAG makespan: {dag['what']}", header, rows))
+    memory = results.get("memory")
+    if memory:
+        rows = []
+        for name, m in memory["big"].items():
+            rows.append(
+                [
+                    name,
+                    str(m["calls"]),
+                    _f(m["tracemalloc_peak_per_call_bytes"], 0),
+                    _f(m["tracemalloc_retained_per_call_bytes"], 0),
+                    _f(m["peak_rss_growth_per_call_bytes"], 0),
+                ]
+            )
+        rss_ratio = memory.get("peak_rss_vs_nursery")
+        rows.append(
+            [
+                "trio_toolpar / trio.nursery",
+                "",
+                _f(memory["heap_peak_vs_nursery"]),
+                "",
+                _f(rss_ratio) if rss_ratio is not None else "-",
+            ]
+        )
+        out.append(
+            (
+                "4a. Scale: one turn of N no-op calls, bytes per call",
+                ["subject", "N", "heap peak/call", "heap retained/call (result)", "peak RSS growth/call"],
+                rows,
+            )
+        )
+        t = memory["turns"]
+        out.append(
+            (
+                f"4b. Drift: {t['turns']} turns of {t['calls_per_turn']} calls back to back, one executor "
+                f"(after {t['warmup_turns']} warm-up turns; sampled every {t['sample_every']})",
+                ["metric", "value"],
+                [
+                    ["Python heap growth, whole run (bytes)", str(t["heap_growth_bytes"])],
+                    ["Python heap growth, last half (bytes)", str(t["heap_growth_second_half_bytes"])],
+                    ["Python heap slope (bytes/turn)", _f(t["heap_slope_bytes_per_turn"], 3)],
+                    ["RSS growth, whole run (bytes)", str(t["rss_growth_bytes"])],
+                    ["RSS growth, last half (bytes)", str(t["rss_growth_second_half_bytes"])],
+                    [
+                        f"time per {t['sample_every']} turns, first / last block (ms)",
+                        f"{_f(t['block_ms'][0], 1)} / {_f(t['block_ms'][-1], 1)}",
+                    ],
+                    ["time per block, median of second half / first half", _f(t["time_drift_second_vs_first_half"], 3)],
+                ],
+            )
+        )
+    stream = results.get("streaming_dispatch")
+    if stream and stream.get("status") == "measured":
+        out.append(
+            (
+                "5. Streaming dispatch (3 calls complete at 0.1/0.2/0.3 s, stream ends 0.4 s, tools 0.2 s)",
+                ["dispatch", "turn latency (s)", "÷ its lower bound", "bound (s)"],
+                [
+                    ["while streaming", _f(stream["stream_s"], 4), _f(stream["stream_over_bound"], 3), "0.5"],
+                    ["after the whole message", _f(stream["batch_s"], 4), _f(stream["batch_over_bound"], 3), "0.6"],
+                    ["batch ÷ streaming", _f(stream["batch_over_stream"], 3), "", ""],
+                ],
+            )
+        )
+    elif stream:
+        out.append(("5. Streaming dispatch", ["status", "why"], [[stream["status"], stream.get("reason", "")]]))
+    goals = results.get("targets")
+    if goals:
+        rows = [
+            [
+                g["scenario"],
+                g["metric"],
+                "-" if g["value"] is None else f"{g['value']:.4g}",
+                g["target"],
+                _yes(g["met"]),
+            ]
+            for g in goals
+        ]
+        out.append(("Targets", ["scenario", "metric", "value", "target", "met"], rows))
+    return out
+
+
+def _text_table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    def esc(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def text(results: Mapping[str, Any]) -> str:
+    """Every table as fixed-width text."""
+    return "\n\n".join(_text_table(*t) for t in tables(results)) + "\n"
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+    """docs/benchmarks.md: the machine, the command, every table, and how to read them."""
+    m = results["machine"]
+    cfg = results["config"]
+    pkgs = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    parts = [
+        "# Benchmarks",
+        "",
+        "<!-- Generated by bench/run.py; edit bench/report.py, not this file. -->",
+        "",
+        "trio_toolpar measured beside the peers of `shared/bench/peers.py` in one process and one run. "
+        "Each figure is the median over the repeats; ratios are taken within a repeat, then the median. "
+        "Figures on a shared 2-core machine are noisy: compare ratios from one run, not absolute times across runs.",
+        "",
+        "## Reproduce",
+        "",
+        "From the repository root, with `shared/` beside it (`../shared/bench/peers.py`):",
+        "",
+        "```sh",
+        f"{SETUP_COMMAND}   # once",
+        results["command"],
+        "```",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu_model']}, nproc {m['nproc']} (usable {m['cpus_usable']})",
+        f"- {m['platform']}, {m['python_implementation']} {m['python']}",
+        f"- packages: {pkgs}",
+        f"- trio_toolpar at git {m['git_commit']}"
+        + (" with uncommitted changes in trio_toolpar/" if m["trio_toolpar_dirty"] else ""),
+        f"- run: {results['generated_utc']}, {results.get('wall_seconds', '?')} s, repeats {cfg['repeat']}"
+        + (" (quick)" if cfg["quick"] else ""),
+        f"- load average (1, 5, 15 min) at start {m.get('load_average')}, at end {results.get('load_average_end')}"
+        " (other work on the machine during the run makes every figure noisier)",
+        "",
+        "## Results",
+        "",
+    ]
+    for title, header, rows in tables(results):
+        parts += [f"### {title}", "", _md_table(header, rows), ""]
+    parts += [
+        "## How to read these",
+        "",
+        "- **Overhead** times one whole `trio.run` (or `asyncio.run`) of one turn, exactly as `peers.py` times "
+        "its peers: tools are registered and calls built before the clock starts. `waves / it` is trio_toolpar's "
+        "time divided by that contender's (below 1: trio_toolpar is faster). The pydantic-ai and OpenAI Agents "
+        "figures cover a whole agent run (two model responses); their N=0 run is listed for scale. "
+        "Planning alone is `Plan.build` without running anything.",
+        "- **Capped makespan** below 1.0 means the contender did not honour the cap: LangGraph's `max_concurrency` "
+        "does not bound the tool calls inside one ToolNode, and pydantic-ai has no per-turn tool cap.",
+        "- **DAG makespan** divides by the critical path, computed from the generator's own dependency lists (not "
+        "the planner's) and cross-checked with networkx. On the real clock every sleep ends slightly after its "
+        "deadline (epoll waits in whole milliseconds), once per call on the critical path: `raw trio/cp` is the same "
+        "DAG hand-written with raw Trio tasks and Events, the floor any Trio executor shares, and `eager/raw` is "
+        "trio_toolpar's own share. On `MockClock` eager must equal the critical path exactly and waves the sum of "
+        "each wave's slowest call (invariant 8).",
+        "- **Memory**: each one-turn figure comes from a fresh process (peak RSS is a high-water mark); heap "
+        "figures are tracemalloc. Drift samples the heap and RSS after `gc.collect()` between turns; no growth "
+        "over the last half of the run is the target.",
+        "- **Streaming dispatch** runs the agent loop with a scripted streamed model on the real clock.",
+        "- **Where the time goes**: `../.peers/bin/python bench/profile_hotpath.py` profiles the N=10,000 "
+        "overhead case (phase split, cProfile, pyinstrument).",
+        "",
+    ]
+    notes = results.get("notes")
+    if notes:
+        parts += ["## Notes from this run", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(parts)

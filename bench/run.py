@@ -1,0 +1,476 @@
+"""Run the trio_toolpar bench beside the peers, in one process; print JSON and a table.
+
+    ../.peers/bin/python bench/run.py              # full run (~5 min on 2 cores)
+    ../.peers/bin/python bench/run.py --quick      # smoke run (~30 s), writes nothing by default
+
+Scenarios (see bench/README.md):
+  1. overhead  N no-op async tools in one turn, us per call, vs raw Trio nursery and each peer
+  2. capped    100 tools of 50 ms, cap 10: makespan / (N/C x D)
+  3. dag       seeded random DAGs: waves and eager vs the critical path (real clock and MockClock)
+  4. memory    10,000 calls in one turn; 1,000 turns back to back (in fresh processes)
+  5. stream    streaming dispatch: turn latency with and without dispatch-while-streaming
+
+Every figure is the median over --repeat repeats; each repeat measures every
+contender once, interleaved, and ratios are taken within a repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import common
+from common import BENCH_DIR, REPO_ROOT, BenchFn, SetupError, median
+
+DEFAULT_JSON = BENCH_DIR / "results" / "latest.json"
+DEFAULT_MARKDOWN = REPO_ROOT / "docs" / "benchmarks.md"
+NURSERY = "trio.nursery"
+RSS_NOISE = 64 * 1024
+"""RSS moves in whole pages as allocator arenas settle; growth within this over the last half is not a trend."""
+
+
+class Config:
+    """What one run measures; `--quick` shrinks every scenario."""
+
+    def __init__(self, *, quick: bool, repeat: int | None) -> None:
+        self.quick = quick
+        self.repeat = repeat if repeat is not None else (1 if quick else 3)
+        self.sizes: tuple[int, ...] = (100, 1000) if quick else (100, 1000, 10_000)
+        self.capped_n, self.capped_cap, self.capped_delay = 100, 10, 0.05
+        self.capped_best_of = 1 if quick else 3
+        self.dag_seeds: tuple[int, ...] = (0, 1) if quick else tuple(range(8))
+        self.memory_calls = 10_000
+        self.memory_turns = 200 if quick else 1000
+
+    def best_of(self, n: int) -> int:
+        """How many runs the best-of takes at size ``n`` (as peers.py: 5; 3 at 10,000)."""
+        if self.quick:
+            return 2
+        return 3 if n >= 10_000 else 5
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def _rotated(names: Sequence[str], by: int) -> list[str]:
+    """``names`` rotated by ``by`` so no contender always runs first (or right after a heavy one)."""
+    k = by % len(names) if names else 0
+    return [*names[k:], *names[:k]]
+
+
+def _available_peers(peers: ModuleType, notes: list[str]) -> dict[str, BenchFn]:
+    """The peers whose packages import here (as peers.py's own main decides)."""
+    found: dict[str, BenchFn] = {}
+    for name, fn in peers.PEERS.items():
+        try:
+            fn(10)  # warm imports
+        except ImportError as exc:
+            notes.append(f"skipped peer {name}: cannot import ({exc})")
+            continue
+        found[name] = fn
+    # Six frameworks leave ~300k long-lived objects behind; without this every full collection
+    # during a measurement would scan them, an artifact of sharing one process, charged at random.
+    gc.collect()
+    gc.freeze()
+    return found
+
+
+def _measure(
+    fn: BenchFn, name: str, best_of: Callable[..., float], reps: int, notes: list[str], *args: Any, **kwargs: Any
+) -> float | None:
+    gc.collect()  # every contender starts from the same collector state; gc stays on while it runs
+    try:
+        return best_of(fn, reps, *args, **kwargs)
+    except Exception as exc:  # a peer that breaks is reported, not fatal
+        notes.append(f"{name} failed ({type(exc).__name__}: {exc}) with args {args} {kwargs}")
+        return None
+
+
+def _ratios(values: Mapping[str, float], subjects: Sequence[str]) -> dict[str, dict[str, float]]:
+    """For each trio_toolpar subject, its value divided by every other contender's."""
+    return {
+        s: {other: values[s] / v for other, v in values.items() if other not in subjects and v > 0}
+        for s in subjects
+        if s in values
+    }
+
+
+def _median_nested(samples: Mapping[str, Mapping[str, list[float]]]) -> dict[str, dict[str, float]]:
+    return {k: {kk: median(vv) for kk, vv in v.items() if vv} for k, v in samples.items()}
+
+
+# -- 1. overhead -----------------------------------------------------------------------------
+
+
+def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
+    import cases
+
+    contenders: dict[str, BenchFn] = {**cases.TOOLPAR_OVERHEAD, **found}
+    subjects = list(cases.TOOLPAR_OVERHEAD)
+    us: dict[int, dict[str, list[float]]] = {n: defaultdict(list) for n in cfg.sizes}
+    ratios: dict[int, dict[str, dict[str, list[float]]]] = {
+        n: {s: defaultdict(list) for s in subjects} for n in cfg.sizes
+    }
+    plan_us: dict[int, list[float]] = defaultdict(list)
+    n0_us: dict[str, list[float]] = defaultdict(list)
+    for r in range(cfg.repeat):
+        for n in cfg.sizes:
+            this: dict[str, float] = {}
+            for name in _rotated(list(contenders), r):
+                dt = _measure(contenders[name], name, peers.best_of, cfg.best_of(n), notes, n)
+                if dt is not None:
+                    this[name] = dt / n * 1e6
+                    us[n][name].append(this[name])
+            for s, row in _ratios(this, subjects).items():
+                for other, value in row.items():
+                    ratios[n][s][other].append(value)
+            plan_us[n].append(min(cases.plan_seconds(n) for _ in range(cfg.best_of(n))) / n * 1e6)
+        for name in sorted(peers.MODEL_OVERHEAD_N0 & set(found)):
+            dt = _measure(found[name], name, peers.best_of, 5, notes, 0)
+            if dt is not None:
+                n0_us[name].append(dt * 1e6)
+        print(f"  overhead: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
+    return {
+        "what": "N no-op async tools in one turn; microseconds per call (best of k runs, median over repeats)",
+        "sizes": list(cfg.sizes),
+        "us_per_call": {str(n): {k: median(v) for k, v in us[n].items()} for n in cfg.sizes},
+        "ratios": {str(n): _median_nested(ratios[n]) for n in cfg.sizes},
+        "plan_us_per_call": {str(n): median(plan_us[n]) for n in cfg.sizes},
+        "model_overhead_us_n0": {k: median(v) for k, v in n0_us.items()},
+        "samples_us_per_call": {str(n): dict(us[n]) for n in cfg.sizes},
+    }
+
+
+# -- 2. capped makespan --------------------------------------------------------------------------
+
+
+def bench_capped(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
+    import cases
+
+    contenders: dict[str, BenchFn] = {**cases.TOOLPAR_CAPPED, **found}
+    n, cap, delay = cfg.capped_n, cfg.capped_cap, cfg.capped_delay
+    bound = n / cap * delay
+    ratio: dict[str, list[float]] = defaultdict(list)
+    for r in range(cfg.repeat):
+        for name in _rotated(list(contenders), r):
+            dt = _measure(contenders[name], name, peers.best_of, cfg.capped_best_of, notes, n, delay=delay, cap=cap)
+            if dt is not None:
+                ratio[name].append(dt / bound)
+        print(f"  capped: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
+    return {
+        "what": f"{n} tools of {delay * 1000:g} ms, at most {cap} at once; makespan / (N/C x D = {bound:g} s)",
+        "n": n,
+        "cap": cap,
+        "delay_s": delay,
+        "bound_s": bound,
+        "ratio": {k: median(v) for k, v in ratio.items()},
+        "samples": dict(ratio),
+    }
+
+
+# -- 3. DAG makespan -------------------------------------------------------------------------------
+
+_DAG_RATIOS = (
+    "eager_real_ratio",
+    "waves_real_ratio",
+    "raw_trio_real_ratio",
+    "eager_real_vs_raw_trio",
+    "waves_real_vs_waves_bound",
+    "eager_mock_ratio",
+    "waves_mock_ratio",
+    "waves_mock_vs_waves_bound",
+)
+
+
+def bench_dag(cfg: Config) -> dict[str, Any]:
+    import cases
+
+    dags = [cases.random_dag(seed) for seed in cfg.dag_seeds]
+    runs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in range(cfg.repeat):
+        for dag in dags:
+            runs[dag.seed].append(cases.dag_case(dag))
+        print(f"  dag: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
+    per_seed: list[dict[str, Any]] = []
+    for dag in dags:
+        rows = runs[dag.seed]
+        first = rows[0]
+        seed_row = {
+            k: first[k] for k in ("seed", "calls", "edges", "critical_path_s", "waves_bound_s", "networkx_agrees")
+        }
+        for key in _DAG_RATIOS:
+            seed_row[key] = median(row[key] for row in rows)
+        # MockClock is deterministic: every repeat must give the very same makespans.
+        seed_row["mock_deterministic"] = all(
+            row["eager_mock_s"] == first["eager_mock_s"] and row["waves_mock_s"] == first["waves_mock_s"]
+            for row in rows
+        )
+        seed_row["eager_mock_exact"] = all(row["eager_mock_s"] == row["critical_path_s"] for row in rows)
+        seed_row["waves_mock_exact"] = all(row["waves_mock_s"] == row["waves_bound_s"] for row in rows)
+        per_seed.append(seed_row)
+    summary = {
+        key: {"median": median(s[key] for s in per_seed), "max": max(s[key] for s in per_seed)} for key in _DAG_RATIOS
+    }
+    return {
+        "what": (
+            f"seeded random DAGs ({len(dags[0].ticks)} calls, references to up to 3 of the 8 previous calls, "
+            f"latencies 1-8 ticks of {cases.TICK * 1000:g} ms); makespan / critical path "
+            "(computed independently by dynamic programming, cross-checked with networkx)"
+        ),
+        "tick_s": cases.TICK,
+        "seeds": list(cfg.dag_seeds),
+        "summary": summary,
+        "eager_mock_exact_all": all(s["eager_mock_exact"] for s in per_seed),
+        "waves_mock_exact_all": all(s["waves_mock_exact"] for s in per_seed),
+        "networkx_agrees_all": None
+        if any(s["networkx_agrees"] is None for s in per_seed)
+        else all(s["networkx_agrees"] for s in per_seed),
+        "per_seed": per_seed,
+    }
+
+
+# -- 4. scale and memory ---------------------------------------------------------------------------
+
+
+def _child(*args: str) -> dict[str, Any]:
+    """Run bench/memory.py in a fresh interpreter (peak RSS is a per-process high-water mark)."""
+    cmd = [sys.executable, str(BENCH_DIR / "memory.py"), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def bench_memory(cfg: Config) -> dict[str, Any]:
+    n = str(cfg.memory_calls)
+    toolpar = _child("big", "--subject", "toolpar", "--calls", n)
+    nursery = _child("big", "--subject", "nursery", "--calls", n)
+    turns = _child("turns", "--turns", str(cfg.memory_turns))
+    print("  memory: done", file=sys.stderr, flush=True)
+    return {
+        "what": (
+            f"one turn of {n} no-op calls (fresh process each; raw nursery keeping N results as the floor), "
+            f"and {cfg.memory_turns} turns of {turns['calls_per_turn']} calls back to back on one executor"
+        ),
+        "big": {"trio_toolpar": toolpar, NURSERY: nursery},
+        "heap_peak_vs_nursery": toolpar["tracemalloc_peak_per_call_bytes"] / nursery["tracemalloc_peak_per_call_bytes"],
+        "peak_rss_vs_nursery": toolpar["peak_rss_growth_per_call_bytes"] / nursery["peak_rss_growth_per_call_bytes"]
+        if nursery["peak_rss_growth_per_call_bytes"] > 0
+        else None,
+        "turns": turns,
+    }
+
+
+# -- targets ---------------------------------------------------------------------------------------
+
+
+def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The targets of issue 4, each with the measured value and whether it is met."""
+    out: list[dict[str, Any]] = []
+
+    def add(scenario: str, metric: str, value: float | None, target: str, met: bool | None) -> None:
+        out.append({"scenario": scenario, "metric": metric, "value": value, "target": target, "met": met})
+
+    overhead = results.get("overhead")
+    if overhead:
+        for n, row in overhead["ratios"].items():
+            for subject, vs in row.items():
+                value = vs.get(NURSERY)
+                add(
+                    "overhead",
+                    f"{subject} / trio.nursery, N={n}",
+                    value,
+                    "<= 2.0",
+                    None if value is None else value <= 2.0,
+                )
+    capped = results.get("capped")
+    if capped:
+        for name, value in capped["ratio"].items():
+            if name.startswith("trio_toolpar"):
+                add("capped", f"{name} makespan / bound", value, "<= 1.02", value <= 1.02)
+    dag = results.get("dag")
+    if dag:
+        s = dag["summary"]
+        add(
+            "dag",
+            "eager real clock / critical path (median of seeds)",
+            s["eager_real_ratio"]["median"],
+            "<= 1.02",
+            s["eager_real_ratio"]["median"] <= 1.02,
+        )
+        add(
+            "dag",
+            "eager real clock / critical path (worst seed)",
+            s["eager_real_ratio"]["max"],
+            "<= 1.02",
+            s["eager_real_ratio"]["max"] <= 1.02,
+        )
+        add(
+            "dag",
+            "eager MockClock / critical path (every seed, exact)",
+            s["eager_mock_ratio"]["max"],
+            "== 1.0",
+            bool(dag["eager_mock_exact_all"]),
+        )
+        add(
+            "dag",
+            "waves MockClock / sum of wave maxima (every seed, exact)",
+            s["waves_mock_vs_waves_bound"]["max"],
+            "== 1.0",
+            bool(dag["waves_mock_exact_all"]),
+        )
+    memory = results.get("memory")
+    if memory:
+        turns = memory["turns"]
+        add(
+            "memory",
+            "Python heap growth over the last half of the turns (bytes)",
+            turns["heap_growth_second_half_bytes"],
+            "no growth (<= 0)",
+            turns["heap_growth_second_half_bytes"] <= 0,
+        )
+        rss = turns["rss_growth_second_half_bytes"]
+        add(
+            "memory",
+            "RSS growth over the last half of the turns (bytes)",
+            rss,
+            f"<= {RSS_NOISE} (allocator pages)",
+            rss <= RSS_NOISE,
+        )
+    return out
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+SCENARIOS = ("overhead", "capped", "dag", "memory", "stream")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run; writes no files unless asked")
+    parser.add_argument(
+        "--repeat", type=int, default=None, metavar="N", help="repeats to take medians over (3; quick 1)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"write the results here (full run default: {DEFAULT_JSON.relative_to(REPO_ROOT)})",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"write the markdown report here (full run default: {DEFAULT_MARKDOWN.relative_to(REPO_ROOT)})",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only, write no files")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        metavar="LIST",
+        help=f"comma-separated scenarios to run, from {','.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--peers-dir",
+        type=Path,
+        default=common.DEFAULT_PEERS_DIR,
+        metavar="DIR",
+        help="folder holding the shared peers.py (default: ../shared/bench beside the repo)",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure nothing: print the tables of a saved run, and write --markdown (if given) from it",
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {','.join(SCENARIOS)}")
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render is not None:
+        import report
+
+        saved = json.loads(args.render.read_text())
+        print(report.text(saved))
+        if args.markdown is not None and not args.no_write:
+            args.markdown.write_text(report.markdown(saved))
+            print(f"wrote {args.markdown}", file=sys.stderr)
+        return 0
+    try:
+        common.check_toolpar()
+        peers = common.load_peers(args.peers_dir)
+    except SetupError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    import cases
+    import report
+
+    cfg = Config(quick=args.quick, repeat=args.repeat)
+    only = set(args.only.split(","))
+    notes: list[str] = []
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "schema": 1,
+        "generated_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": report.reproduce_command(sys.argv[1:] if argv is None else list(argv)),
+        "config": cfg.as_dict(),
+        "machine": common.machine(),
+        "notes": notes,
+    }
+    found: dict[str, BenchFn] = {}
+    if only & {"overhead", "capped"}:
+        found = _available_peers(peers, notes)
+    if "overhead" in only:
+        results["overhead"] = bench_overhead(cfg, peers, found, notes)
+    if "capped" in only:
+        results["capped"] = bench_capped(cfg, peers, found, notes)
+    if "dag" in only:
+        results["dag"] = bench_dag(cfg)
+    if "memory" in only:
+        results["memory"] = bench_memory(cfg)
+    if "stream" in only:
+        results["streaming_dispatch"] = cases.bench_streaming_dispatch(cfg.quick)
+    results["targets"] = targets(results)
+    results["wall_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_end"] = common.load_average()
+
+    print(json.dumps(results, indent=1))
+    print(report.text(results))
+    write = not args.no_write
+    json_path = args.json if args.json is not None else (None if args.quick else DEFAULT_JSON)
+    md_path = args.markdown if args.markdown is not None else (None if args.quick else DEFAULT_MARKDOWN)
+    if write and json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {json_path}", file=sys.stderr)
+    if write and md_path is not None:
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(report.markdown(results))
+        print(f"wrote {md_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
