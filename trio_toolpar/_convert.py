@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
 from ._outcome import Outcome, ToolCall, TurnResult
+from ._references import MAX_DEPTH
 
 __all__ = ["converter", "dumps", "jsonable"]
 
@@ -50,7 +52,9 @@ def _structure_call(data: object, _: type) -> ToolCall:
 
 converter.register_structure_hook(ToolCall, _structure_call)
 
-_outcome_fields = make_dict_unstructure_fn(Outcome, converter, exception=override(omit=True))
+_outcome_fields = make_dict_unstructure_fn(
+    Outcome, converter, exception=override(omit=True), traceback=override(omit=True)
+)
 
 
 def _unstructure_outcome(outcome: Outcome) -> dict[str, Any]:
@@ -91,5 +95,34 @@ def _fallback(value: object) -> object:
 
 
 def dumps(value: object) -> str:
-    """Compact JSON for ``value``; what JSON cannot hold is shown as ``<type: str>``."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_fallback)
+    """Standard, compact JSON for ``value``, whatever it is; never raises.
+
+    What JSON cannot hold is shown as ``"<type: str>"``; ``NaN`` and the
+    infinities as strings; non-string keys as their ``str``; a cycle as
+    ``"<cycle>"``; nesting past ``MAX_DEPTH`` as ``"<nested too deep>"``.
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_fallback, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(_sanitize(value, 0, frozenset()), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _sanitize(value: object, depth: int, seen: frozenset[int]) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if depth >= MAX_DEPTH:
+        return "<nested too deep>"
+    if id(value) in seen:
+        return "<cycle>"
+    inner = seen | {id(value)}
+    if isinstance(value, Mapping):
+        return {k if isinstance(k, str) else str(k): _sanitize(v, depth + 1, inner) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v, depth + 1, inner) for v in value]
+    try:
+        converted = _fallback(value)
+    except Exception:  # the value's own unstructuring failed: say what it is instead
+        return f"<{type(value).__name__}>"
+    return converted if isinstance(converted, str) else _sanitize(converted, depth + 1, inner)

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import math
 import random
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal, final
@@ -34,7 +35,7 @@ from ._exceptions import RateLimited, TurnStateError
 from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult
 from ._plan import IncrementalPlanner, Plan, PlannedCall, Verdict
 from ._policy import BestEffort, Policy
-from ._references import Reference, ReferenceError_, resolve, substitute
+from ._references import MAX_DEPTH, Reference, ReferenceError_, nests_deeper, resolve, substitute
 from ._registry import CallContext, Registry, Retry, Tool
 from ._schema import validate
 from ._slots import Slots, Waiter
@@ -306,6 +307,7 @@ class Turn:
         self._retries_left = self._policy.max_retries_per_turn
         self._ready: list[int] = []
         self._draining = False
+        self._tearing_down = False  # a running call was cancelled: the turn is being torn down
         self._ran = False
         self._settle = False
         self._started_at = 0.0
@@ -525,8 +527,8 @@ class Turn:
             rec = self._records[self._ready.pop()]
             if rec.outcome is not None:
                 continue
-            if self._stop_reason is not None or self._failed_at is not None:
-                continue
+            if self._stop_reason is not None or self._failed_at is not None or self._tearing_down:
+                continue  # the turn is ending: _finish gives the rest the turn's cause
             if rec.later is not None:
                 self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
                 continue
@@ -558,6 +560,14 @@ class Turn:
                 arguments = substitute(planned.arguments, self._lookup)
             except ReferenceError_ as exc:
                 self._decide(rec, Status.REJECTED, code=ErrorCode.BAD_REFERENCE, error=str(exc))
+                return False
+            if planned.references and nests_deeper(arguments, MAX_DEPTH):
+                self._decide(
+                    rec,
+                    Status.REJECTED,
+                    code=ErrorCode.INVALID_ARGUMENTS,
+                    error=f"arguments nest deeper than {MAX_DEPTH} levels once references are substituted",
+                )
                 return False
             if planned.references:
                 errors = validate(tool.parameters, arguments)
@@ -636,6 +646,10 @@ class Turn:
         redact = self.executor.redact
         if error is not None and redact is not None and status in (Status.ERROR, Status.TIMEOUT):
             error = redact(error)
+        trace = None
+        if exception is not None:
+            trace = "".join(traceback.format_exception(exception))
+            trace = redact(trace) if redact is not None else trace
         rec.outcome = Outcome(
             call_id=planned.call.id,
             tool=planned.call.tool,
@@ -650,8 +664,11 @@ class Turn:
             wave=rec.generation,
             idempotency_key=rec.idempotency_key,
             exception=exception,
+            traceback=trace,
         )
         rec.state = _State.DONE
+        if status is Status.CANCELLED:
+            self._tearing_down = True
         if rec.active:
             self._phase_open -= 1
         for listener in self._listeners:

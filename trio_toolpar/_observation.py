@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ._convert import dumps, jsonable
@@ -27,23 +28,20 @@ def observation_dict(
         data["error_code"] = outcome.error_code.value
     data["latency_ms"] = round(outcome.latency_ms)
     if outcome.ok:
-        value = jsonable(outcome.value)
-        text = dumps(value)
+        text = dumps(jsonable(outcome.value))
         if len(text) > max_chars:
             data["result"] = text[:max_chars]
             data["truncated"] = True
             data["result_chars"] = len(text)
         else:
-            data["result"] = value
+            data["result"] = json.loads(text)  # as JSON holds it: NaN, cycles, odd keys made safe
     else:
         message = outcome.error or outcome.status.value
         if len(message) > max_chars:
             message = message[:max_chars] + " [truncated]"
         data["error"] = message
-        if traceback and outcome.exception is not None:
-            import traceback as tb
-
-            data["traceback"] = "".join(tb.format_exception(outcome.exception))[-max_chars:]
+        if traceback and outcome.traceback is not None:
+            data["traceback"] = outcome.traceback[-max_chars:]
     return data
 
 

@@ -92,6 +92,9 @@ class Outcome:
     wave: int | None = None
     idempotency_key: str | None = None
     exception: Exception | None = attrs.field(default=None, eq=False, repr=False)
+    """What the tool raised (for the caller; never serialized)."""
+    traceback: str | None = attrs.field(default=None, eq=False, repr=False)
+    """The formatted traceback of ``exception``, passed through the executor's ``redact``."""
 
     @property
     def ok(self) -> bool:

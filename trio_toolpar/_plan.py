@@ -19,7 +19,7 @@ from typing import Any, final
 import attrs
 
 from ._outcome import ErrorCode, Status, ToolCall
-from ._references import Reference, find_references, is_reference, parse_reference
+from ._references import MAX_DEPTH, Reference, find_references, is_reference, nests_deeper, parse_reference
 from ._registry import Registry, Tool
 from ._schema import validate
 
@@ -202,25 +202,28 @@ class _Planner:
 
     def _validate(self) -> None:
         counts = Counter(d.call.id for d in self.drafts)
+        positions: dict[str, str] = {}
+        unique_ids = list(dict.fromkeys(d.call.id for d in self.drafts))
+        known_ids = set(unique_ids)
         for i, d in enumerate(self.drafts):
             self.index_of.setdefault(d.call.id, i)
         for d in self.drafts:
             call = d.call
             if counts[call.id] > 1:
-                where = [str(j) for j, other in enumerate(self.drafts) if other.call.id == call.id]
+                where = positions.setdefault(
+                    call.id, _some([str(j) for j, other in enumerate(self.drafts) if other.call.id == call.id])
+                )
                 d.reject(
                     ErrorCode.DUPLICATE_CALL_ID,
-                    f"call id {call.id!r} is used by the calls at positions {', '.join(where)}; "
-                    "ids must be unique within a turn",
+                    f"call id {call.id!r} is used by the calls at positions {where}; ids must be unique within a turn",
                 )
             for ref in _check_call(self.registry, d):
                 target = self.index_of.get(ref.call_id)
                 if target is None:
-                    known = ", ".join(repr(x.call.id) for x in self.drafts if x.call.id != call.id) or "none"
                     d.reject(
                         ErrorCode.BAD_REFERENCE,
                         f"{ref.text!r} refers to call {ref.call_id!r}, which is not in this turn "
-                        f"(other ids: {known}); write '$$' for a literal '$'",
+                        f"(other ids: {_others(unique_ids, known_ids, call.id)}); write '$$' for a literal '$'",
                     )
                 else:
                     d.needs.add(target)
@@ -335,6 +338,23 @@ class _Planner:
         return [sorted(waves[g], key=lambda i: (-self.drafts[i].call.priority, i)) for g in sorted(waves)]
 
 
+def _some(items: list[str], limit: int = 8) -> str:
+    """``items`` joined, or the first ``limit`` of them and how many more (messages stay short)."""
+    if len(items) <= limit + 1:
+        return ", ".join(items) or "none"
+    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+def _others(ids: list[str], known: set[str], own: str, limit: int = 8) -> str:
+    """The ids other than ``own``: up to ``limit`` named and a count of the rest (never "and 1 more")."""
+    named = [repr(i) for i in ids[: limit + 2] if i != own][: limit + 1]
+    total = len(ids) - (own in known)
+    if total > limit + 1:
+        named = named[:limit]
+    rest = total - len(named)
+    return ", ".join(named) + (f" and {rest} more" if rest > 0 else "") if named else "none"
+
+
 class _Conflicts:
     """Conflict edges in emission order, from each key's last write and the reads since.
 
@@ -407,6 +427,10 @@ def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
         )
     d.arguments = _parse_arguments(d)
     if d.arguments is None:
+        return []
+    if nests_deeper(d.arguments, MAX_DEPTH):
+        d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments nest deeper than {MAX_DEPTH} levels; send a flatter object")
+        d.arguments = None
         return []
     references, problems, d.has_escapes = find_references(d.arguments)
     d.references = tuple(references)

@@ -12,14 +12,14 @@ JSON form: never attributes, never code.
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, final
 
 import attrs
 
 __all__ = [
+    "MAX_DEPTH",
     "Reference",
     "ReferenceError_",
     "find_references",
@@ -28,6 +28,9 @@ __all__ = [
     "resolve",
     "substitute",
 ]
+
+MAX_DEPTH = 100
+"""How deeply arguments, and values passed by reference, may nest (JSON has no limit; Python's stack has)."""
 
 _REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*)((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
@@ -153,7 +156,39 @@ def resolve(ref: Reference, value: object, unstructure: Callable[[object], objec
         walked = f"{walked}.{segment}"
     if not isinstance(current, (Mapping, list, tuple, str, int, float, bool, type(None))):
         current = unstructure(current)
-    return copy.deepcopy(current)
+    if nests_deeper(current, MAX_DEPTH):
+        raise ReferenceError_(f"{ref.text!r}: the value nests deeper than {MAX_DEPTH} levels")
+    return _plain_copy(current)
+
+
+def nests_deeper(value: object, limit: int) -> bool:
+    """Whether dicts and lists in ``value`` nest more than ``limit`` levels (without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict or (not isinstance(item, str) and isinstance(item, Mapping)):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _plain_copy(value: object) -> object:
+    """A copy of the plain containers in ``value`` (dicts, lists, tuples become lists).
+
+    Anything else is passed on as it is: copying it would run its own code
+    (``__deepcopy__``, ``__reduce_ex__``), which a reference must never do.
+    """
+    if type(value) is dict:
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if type(value) is list or type(value) is tuple:
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 def substitute(value: Any, lookup: Callable[[Reference], object]) -> Any:

@@ -13,9 +13,11 @@ from typing import Any, Literal
 from ._convert import dumps
 from ._exceptions import FormatError
 from ._outcome import Outcome, TurnResult
+from ._references import MAX_DEPTH
 from ._registry import Tool
 
 __all__ = [
+    "MAX_PAYLOAD_DEPTH",
     "MISSING_ID_PREFIX",
     "Unknown",
     "arguments_text",
@@ -37,20 +39,29 @@ Unknown = Literal["error", "ignore"]
 MISSING_ID_PREFIX = "missing_id_"
 
 
-def as_data(value: object) -> Any:
+MAX_PAYLOAD_DEPTH = MAX_DEPTH + 20
+"""How deeply a provider payload may nest: the arguments' limit plus the message's own levels."""
+
+
+def as_data(value: object, _depth: int = 0) -> Any:
     """``value`` as plain JSON-like data.
 
     Mappings become dicts and lists or tuples become lists, recursively;
     anything with a ``model_dump()`` method (the official SDKs' pydantic
     models) is dumped first, so the SDKs are never imported.
+
+    Raises:
+        FormatError: the payload nests deeper than ``MAX_PAYLOAD_DEPTH`` levels.
     """
+    if _depth > MAX_PAYLOAD_DEPTH:
+        raise FormatError(f"the payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, (Mapping, type)):
         value = dump()
     if isinstance(value, Mapping):
-        return {str(k): as_data(v) for k, v in value.items()}
+        return {str(k): as_data(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [as_data(v) for v in value]
+        return [as_data(v, _depth + 1) for v in value]
     return value
 
 

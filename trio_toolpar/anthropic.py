@@ -296,7 +296,7 @@ class MessageStream:
             self._ignored.add(index)
             return
         self._blocks[index] = dict(block)
-        if kind in _INPUT_BLOCKS:
+        if isinstance(kind, str) and kind in _INPUT_BLOCKS:
             self._json[index] = []
 
     def _delta(self, data: Mapping[str, Any], event: object) -> None:
@@ -327,7 +327,7 @@ class MessageStream:
             return None
         parts = self._json.pop(index, None)
         text = "".join(parts) if parts else ""
-        if block.get("type") not in _INPUT_BLOCKS:
+        if not isinstance(block.get("type"), str) or block.get("type") not in _INPUT_BLOCKS:
             return None
         arguments: Mapping[str, Any] | str = text if text else call_arguments(block.get("input"))
         block["input"] = _input_object(arguments)

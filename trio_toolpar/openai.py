@@ -263,7 +263,7 @@ def calls_from_response(response: object, *, unknown: Unknown = "error") -> list
                     arguments=call_arguments(item.get("arguments")),
                 )
             )
-        elif kind in _RESPONSE_ITEMS_TO_SKIP or (kind is None and "role" in item):
+        elif (isinstance(kind, str) and kind in _RESPONSE_ITEMS_TO_SKIP) or (kind is None and "role" in item):
             continue  # no answer needed (an input list's messages have a role and no type)
         else:
             check_unknown(unknown, f"output[{n}] has type {kind!r}, which is not a function call", item)
