@@ -39,7 +39,7 @@ async def test_observations(autojump_clock: trio.testing.MockClock) -> None:
         [ToolCall(id=n, tool=n) for n in ("big", "secret", "ticket", "odd")]
     )
     data = json.loads(render_observation(big_o, max_chars=100))
-    assert data == {"ok": True, "latency_ms": 0, "result": '"' + "x" * 99, "truncated": True, "result_chars": 50_002}
+    assert data == {"ok": True, "latency_ms": 0, "result": '"' + "x" * 98, "truncated": True, "result_chars": 50_002}
     data = json.loads(render_observation(secret_o))
     assert data == {
         "ok": False,

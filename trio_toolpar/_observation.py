@@ -18,8 +18,8 @@ def observation_dict(
 ) -> dict[str, Any]:
     """The observation as a dict: ``ok``, ``error_code``, ``latency_ms``, then ``result`` or ``error``.
 
-    A result whose JSON is longer than ``max_chars`` becomes its first
-    ``max_chars`` characters as a string, with ``"truncated": true`` and the
+    A result whose JSON is longer than ``max_chars`` becomes a prefix of that
+    JSON as a string, at most ``max_chars`` long once escaped, with ``"truncated": true`` and the
     full length in ``"result_chars"``, so the model knows it saw a prefix.
     Tracebacks are left out unless ``traceback`` is true.
     """
@@ -30,19 +30,35 @@ def observation_dict(
     if outcome.ok:
         text = dumps(jsonable(outcome.value))
         if len(text) > max_chars:
-            data["result"] = text[:max_chars]
+            data["result"] = _fit(text, max_chars)
             data["truncated"] = True
             data["result_chars"] = len(text)
         else:
             data["result"] = json.loads(text)  # as JSON holds it: NaN, cycles, odd keys made safe
     else:
         message = outcome.error or outcome.status.value
-        if len(message) > max_chars:
-            message = message[:max_chars] + " [truncated]"
+        if len(json.dumps(message, ensure_ascii=False)) > max_chars + 2:
+            message = _fit(message, max_chars) + " [truncated]"
         data["error"] = message
         if traceback and outcome.traceback is not None:
             data["traceback"] = outcome.traceback[-max_chars:]
     return data
+
+
+def _fit(text: str, max_chars: int) -> str:
+    """The longest prefix of ``text`` whose JSON string form is at most ``max_chars`` (+ quotes).
+
+    Escapes (quotes, control characters) make a JSON string longer than its
+    text; the cap is on what the model receives.
+    """
+    low, high = 0, min(len(text), max_chars)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(json.dumps(text[:mid], ensure_ascii=False)) <= max_chars + 2:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low]
 
 
 def render_observation(outcome: Outcome, *, max_chars: int = DEFAULT_MAX_CHARS, traceback: bool = False) -> str:
