@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol, final
 import attrs
 import trio
 
+from . import openai as _openai
 from ._exceptions import ToolparError
 from ._execute import Executor, Turn
 from ._outcome import ToolCall, TurnResult
@@ -157,6 +158,29 @@ class StopReason(enum.StrEnum):
     """The model still asked for tools after ``max_turns`` requests."""
     BUDGET_EXCEEDED = "budget_exceeded"
     """The run's total time budget ran out."""
+
+
+class ChatCompletionsMessages:
+    """The Chat Completions message shapes, for model clients that speak them.
+
+    Needs ``notes`` (append the parallel-safety note to tool descriptions)
+    and ``max_chars`` (the longest observation per call) on the instance.
+    """
+
+    notes: bool
+    max_chars: int
+
+    def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
+        """The registry's tools in Chat Completions' format."""
+        return _openai.tools(registry, notes=self.notes)
+
+    def user_message(self, text: str) -> dict[str, Any]:
+        """``{"role": "user", "content": text}``."""
+        return {"role": "user", "content": text}
+
+    def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
+        """One ``role: "tool"`` message per call (see `trio_toolpar.openai.tool_messages`)."""
+        return _openai.tool_messages(result, max_chars=self.max_chars)
 
 
 @final

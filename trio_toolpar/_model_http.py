@@ -18,7 +18,7 @@ import trio
 
 from . import anthropic as _anthropic
 from . import openai as _openai
-from ._agent import Message, ModelError, ModelReply, Usage
+from ._agent import ChatCompletionsMessages, Message, ModelError, ModelReply, Usage
 from ._exceptions import FormatError
 from ._observation import DEFAULT_MAX_CHARS
 from ._outcome import ToolCall, TurnResult
@@ -234,7 +234,7 @@ def _number(value: object) -> int:
 
 
 @final
-class OpenAIChat:
+class OpenAIChat(ChatCompletionsMessages):
     """A `ModelClient` for any OpenAI-compatible Chat Completions endpoint.
 
     OpenAI, vLLM, Ollama, llama.cpp's server, OpenRouter: anything that
@@ -291,18 +291,6 @@ class OpenAIChat:
         self.headers = {**_accept(stream), **(headers or {})}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
-
-    def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
-        """The registry's tools in Chat Completions' format."""
-        return _openai.tools(registry, notes=self.notes)
-
-    def user_message(self, text: str) -> dict[str, Any]:
-        """``{"role": "user", "content": text}``."""
-        return {"role": "user", "content": text}
-
-    def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
-        """One ``role: "tool"`` message per call (see `trio_toolpar.openai.tool_messages`)."""
-        return _openai.tool_messages(result, max_chars=self.max_chars)
 
     def request_body(self, messages: Sequence[Message], *, tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The JSON body of the request for ``messages``."""

@@ -10,10 +10,9 @@ import attrs
 import trio
 
 from . import openai as _openai
-from ._agent import Message, ModelError, ModelReply, Usage
+from ._agent import ChatCompletionsMessages, Message, ModelError, ModelReply, Usage
 from ._observation import DEFAULT_MAX_CHARS
-from ._outcome import ToolCall, TurnResult
-from ._registry import Registry
+from ._outcome import ToolCall
 from ._wire import arguments_text
 
 __all__ = ["ScriptedModel", "ScriptedReply"]
@@ -68,7 +67,7 @@ ScriptEntry = ScriptedReply | Callable[[Sequence[Message]], ScriptedReply]
 
 
 @final
-class ScriptedModel:
+class ScriptedModel(ChatCompletionsMessages):
     """A `ModelClient` that answers from a script, with OpenAI Chat Completions messages.
 
     Each request takes the next entry: a `ScriptedReply`, or a function of
@@ -101,18 +100,6 @@ class ScriptedModel:
         """The messages of each request so far."""
         self.tools: list[tuple[Mapping[str, Any], ...]] = []
         """The tool definitions of each request so far."""
-
-    def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
-        """The registry's tools in Chat Completions' format."""
-        return _openai.tools(registry, notes=self.notes)
-
-    def user_message(self, text: str) -> dict[str, Any]:
-        """``{"role": "user", "content": text}``."""
-        return {"role": "user", "content": text}
-
-    def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
-        """One ``role: "tool"`` message per call."""
-        return _openai.tool_messages(result, max_chars=self.max_chars)
 
     async def complete(
         self,
