@@ -32,7 +32,7 @@ import trio.testing
 
 from ._convert import dumps, jsonable
 from ._exceptions import RateLimited, TurnStateError
-from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult
+from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult, make_outcome
 from ._plan import IncrementalPlanner, Plan, PlannedCall, Verdict
 from ._policy import BestEffort, Policy
 from ._references import MAX_DEPTH, Reference, ReferenceError_, nests_deeper, resolve, substitute
@@ -65,6 +65,7 @@ class _Record:
     """Mutable per-call state of a running turn."""
 
     planned: PlannedCall
+    generation: int | None = None
     unmet: int = 0
     active: bool = False
     state: _State = _State.PENDING
@@ -76,7 +77,6 @@ class _Record:
     waiter: Waiter | None = None
     granted: trio.Event | None = None
     outcome: Outcome | None = None
-    generation: int | None = None
     later: Verdict | None = None  # decided once its predecessors are done (incremental turns)
 
 
@@ -287,18 +287,18 @@ class Turn:
         self._planner = IncrementalPlanner(executor.registry) if plan is None else None
         self._closed = plan is not None
         planned = plan.calls if plan is not None else ()
-        self._records = [_Record(pc, generation=pc.generation) for pc in planned]
-        self._successors: list[list[int]] = [[] for _ in planned]
+        self._records = [_Record(pc, pc.generation) for pc in planned]
+        self._successors: dict[int, list[int]] = {}  # only calls that others wait for
         for pc, rec in zip(planned, self._records, strict=True):
             if pc.needs or pc.after:
                 predecessors = pc.predecessors
                 rec.unmet = len(predecessors)
                 for j in predecessors:
-                    self._successors[j].append(pc.index)
+                    self._successors.setdefault(j, []).append(pc.index)
         self._listeners: list[Callable[[Outcome], object]] = []
-        self._index_by_id: dict[str, int] = {}
-        for pc in planned:
-            self._index_by_id.setdefault(pc.call.id, pc.index)
+        self._ids: dict[str, int] | None = None  # call id -> index, built when first needed
+        self._free: list[_Record] = []  # ready calls that need no limiter, granted by the coordinator
+        self._clock: trio.abc.Clock | None = None
         self._scope = trio.CancelScope()
         self._nursery: trio.Nursery | None = None
         self._phase_open = 0  # active calls not yet decided
@@ -337,8 +337,7 @@ class Turn:
         i = added.index
         rec = _Record(self._planner.planned(i))
         self._records.append(rec)
-        self._successors.append([])
-        self._index_by_id.setdefault(call.id, i)
+        self._index_of().setdefault(call.id, i)
         rec.active = True
         self._phase_open += 1
         for p in rec.planned.predecessors:
@@ -346,13 +345,14 @@ class Turn:
         rec.unmet += len(self._planner.waiting_for.get(i, ()))
         for w in added.resolved:
             self._records[w].planned = self._planner.planned(w)
-            self._successors[i].append(w)  # its pending slot, counted in unmet, becomes this edge
+            self._successors.setdefault(i, []).append(w)  # its pending slot, counted in unmet, becomes this edge
         if added.cycle:
             members = set(added.cycle)
             for m in added.cycle:
                 member = self._records[m]
-                kept = [k for k in self._successors[m] if k not in members]
-                for k in self._successors[m]:
+                waiting = self._successors.get(m, [])
+                kept = [k for k in waiting if k not in members]
+                for k in waiting:
                     if k in members:
                         self._records[k].unmet -= 1
                 self._successors[m] = kept
@@ -397,12 +397,19 @@ class Turn:
             self._drain()
         self._slots.kick()
 
+    def _index_of(self) -> dict[str, int]:
+        if self._ids is None:
+            self._ids = {}
+            for rec in self._records:
+                self._ids.setdefault(rec.planned.call.id, rec.planned.index)
+        return self._ids
+
     def _wire(self, pred: int, succ: int) -> None:
         """Make ``succ`` wait for ``pred`` (or learn at once how ``pred`` ended)."""
         done = self._records[pred].outcome
         rec = self._records[succ]
         if done is None:
-            self._successors[pred].append(succ)
+            self._successors.setdefault(pred, []).append(succ)
             rec.unmet += 1
         elif not done.ok and pred in rec.planned.needs and rec.doomed_by is None:
             rec.doomed_by = pred
@@ -429,7 +436,7 @@ class Turn:
         Raises:
             KeyError: no call of the turn has this id.
         """
-        return self._records[self._index_by_id[call_id]].outcome
+        return self._records[self._index_of()[call_id]].outcome
 
     def cancel(self) -> None:
         """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
@@ -448,7 +455,8 @@ class Turn:
         if self._ran:
             raise TurnStateError("a turn runs once; ask the executor for a new turn")
         self._ran = True
-        self._started_at = trio.current_time()
+        self._clock = trio.lowlevel.current_clock()
+        self._started_at = self._clock.current_time()
         self._settle = isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock)
         if self.budget is not None:
             self._scope.deadline = self._started_at + self.budget
@@ -477,21 +485,24 @@ class Turn:
         if self._planner is not None:
             await self._run_phase(list(range(len(self._records))))
         elif self.executor.schedule == "eager":
-            await self._run_phase([i for wave in self.plan.waves for i in wave])
+            await self._run_phase(sorted((i for wave in self.plan.waves for i in wave), key=self._rank))
         else:
             for wave in self.plan.waves:
-                await self._run_phase(list(wave))
+                await self._run_phase(wave)  # a wave is in plan order already
 
     async def _run_phase(self, indices: Sequence[int]) -> None:
+        """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             if self._planner is None:
                 self._phase_open = len(indices)
-                for i in sorted(indices, key=self._rank, reverse=True):
-                    rec = self._records[i]
+                records = self._records
+                ready = self._ready
+                for i in reversed(indices):  # popped from the end: the first in plan order goes first
+                    rec = records[i]
                     rec.active = True
                     if rec.unmet == 0:
-                        self._ready.append(i)
+                        ready.append(i)
             self._drain()
             slots = self._slots
             while self._phase_open or not self._closed:
@@ -503,6 +514,8 @@ class Turn:
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = slots.changed
                 slots.dispatch()
+                if self._free:
+                    self._grant_free()
                 if self._phase_open or not self._closed:
                     await changed.wait()
         self._nursery = None
@@ -543,8 +556,19 @@ class Turn:
                     f"{dep.outcome.status.value} ({dep.outcome.error_code})",
                 )
                 continue
-            if not self._prepare(rec):
-                continue
+            planned = rec.planned
+            tool = planned.tool
+            assert tool is not None
+            if (
+                planned.references
+                or planned.has_escapes
+                or tool.context_parameter is not None
+                or tool.side_effect == "write"
+            ):
+                if not self._prepare(rec):
+                    continue
+            else:
+                rec.arguments = planned.arguments  # nothing to substitute, no idempotency key
             if self._planner is not None:
                 preds = rec.planned.predecessors
                 rec.generation = max((self._records[p].generation or 0) + 1 for p in preds) if preds else 0
@@ -570,7 +594,7 @@ class Turn:
                 )
                 return False
             if planned.references:
-                errors = validate(tool.parameters, arguments)
+                errors = [] if tool.accepts(arguments) else validate(tool.parameters, arguments)
                 if errors:
                     self._decide(
                         rec,
@@ -589,7 +613,7 @@ class Turn:
         return True
 
     def _lookup(self, ref: Reference) -> object:
-        outcome = self._records[self._index_by_id[ref.call_id]].outcome
+        outcome = self._records[self._index_of()[ref.call_id]].outcome
         assert outcome is not None and outcome.ok
         return resolve(ref, outcome.value, jsonable)
 
@@ -597,13 +621,36 @@ class Turn:
         tool = rec.planned.tool
         assert tool is not None
         rec.state = _State.WAITING
+        names = self._slots.names_for(tool.resource, sync=not tool.is_async)
+        if not names:
+            # No limiter applies: nothing to rank against, but still granted only by the coordinator
+            # (which whoever made the call ready wakes, once they are done).
+            self._free.append(rec)
+            return
         rec.waiter = Waiter(
             rank=self._rank(rec.planned.index),
-            names=self._slots.names_for(tool.resource, sync=not tool.is_async),
+            names=names,
             on_grant=functools.partial(self._granted, rec),
             accepts=self._accepts,
         )
         self._slots.enqueue(rec.waiter)
+
+    def _grant_free(self) -> None:
+        """Start the ready calls that need no limiter (the coordinator's job, like `Slots.dispatch`)."""
+        free, self._free = self._free, []
+        if not self._accepts():
+            return
+        assert self._nursery is not None and self._clock is not None
+        now = self._clock.current_time()
+        start_soon = self._nursery.start_soon
+        run_call = self._run_call
+        for rec in free:
+            if rec.state is _State.WAITING and rec.outcome is None:
+                rec.state = _State.RUNNING
+                rec.started_at = now
+                start_soon(run_call, rec, name=f"toolpar:{rec.planned.call.id}")
+            else:
+                self._granted(rec)  # a retry after its backoff, or decided while it waited
 
     def _accepts(self) -> bool:
         return (
@@ -615,8 +662,8 @@ class Turn:
 
     def _granted(self, rec: _Record) -> None:
         if rec.outcome is not None:
-            assert rec.waiter is not None
-            self._slots.release(rec.waiter)  # decided while it waited: nothing to run
+            if rec.waiter is not None:
+                self._slots.release(rec.waiter)  # decided while it waited: nothing to run
             return
         if rec.state is _State.BACKOFF:
             assert rec.granted is not None
@@ -625,7 +672,8 @@ class Turn:
             return
         assert self._nursery is not None
         rec.state = _State.RUNNING
-        rec.started_at = trio.current_time()
+        assert self._clock is not None
+        rec.started_at = self._clock.current_time()
         self._nursery.start_soon(self._run_call, rec, name=f"toolpar:{rec.planned.call.id}")
 
     def _decide(
@@ -640,7 +688,7 @@ class Turn:
     ) -> None:
         """Give ``rec`` its one outcome, then let its dependents move on."""
         assert rec.outcome is None, "an outcome is decided once"
-        now = trio.current_time() if self._ran else 0.0
+        now = self._clock.current_time() if self._clock is not None else 0.0
         started = rec.started_at
         planned = rec.planned
         redact = self.executor.redact
@@ -650,43 +698,50 @@ class Turn:
         if exception is not None:
             trace = "".join(traceback.format_exception(exception))
             trace = redact(trace) if redact is not None else trace
-        rec.outcome = Outcome(
-            call_id=planned.call.id,
-            tool=planned.call.tool,
-            status=status,
-            value=value,
-            error_code=code,
-            error=error,
-            latency_ms=round((now - started) * 1000.0, 3) if started is not None else 0.0,
-            attempts=rec.attempts,
-            started_at=started,
-            finished_at=now,
-            wave=rec.generation,
-            idempotency_key=rec.idempotency_key,
-            exception=exception,
-            traceback=trace,
+        call = planned.call
+        rec.outcome = make_outcome(
+            call.id,
+            call.tool,
+            status,
+            value,
+            code,
+            error,
+            round((now - started) * 1000.0, 3) if started is not None else 0.0,
+            rec.attempts,
+            started,
+            now,
+            rec.generation,
+            rec.idempotency_key,
+            exception,
+            trace,
         )
         rec.state = _State.DONE
-        if status is Status.CANCELLED:
-            self._tearing_down = True
         if rec.active:
             self._phase_open -= 1
-        for listener in self._listeners:
-            # A stream's consumer may have left early; the turn's result keeps the outcome.
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                listener(rec.outcome)
-        if status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
-            # Cancel once this instant has settled, so that a sibling finishing at the same
-            # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
-            self._failed_at = now
-        for k in self._successors[planned.index]:
-            succ = self._records[k]
-            succ.unmet -= 1
-            if status is not Status.OK and planned.index in succ.planned.needs and succ.doomed_by is None:
-                succ.doomed_by = planned.index
-            if succ.unmet == 0 and succ.active:
-                self._ready.append(k)
-        self._drain()
+        if self._listeners:
+            for listener in self._listeners:
+                # A stream's consumer may have left early; the turn's result keeps the outcome.
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    listener(rec.outcome)
+        if status is not Status.OK:
+            if status is Status.CANCELLED:
+                self._tearing_down = True
+            elif status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
+                # Cancel once this instant has settled, so that a sibling finishing at the same
+                # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
+                self._failed_at = now
+        successors = self._successors.get(planned.index)
+        if successors:
+            records = self._records
+            for k in successors:
+                succ = records[k]
+                succ.unmet -= 1
+                if status is not Status.OK and planned.index in succ.planned.needs and succ.doomed_by is None:
+                    succ.doomed_by = planned.index
+                if succ.unmet == 0 and succ.active:
+                    self._ready.append(k)
+            if self._ready:
+                self._drain()
         self._slots.kick()
 
     def _stop(self, reason: ErrorCode) -> None:
@@ -705,6 +760,7 @@ class Turn:
 
     def _finish(self, *, interrupted: bool) -> None:
         cause = self._cause() if (interrupted or self._scope.cancel_called or self._stop_reason) else None
+        self._free.clear()
         for rec in self._records:
             if rec.waiter is not None:
                 rec.waiter.withdrawn = True
@@ -732,34 +788,54 @@ class Turn:
     async def _run_call(self, rec: _Record) -> None:
         planned = rec.planned
         tool = planned.tool
-        assert tool is not None and rec.waiter is not None
-        retry = tool.retry if tool.retry is not None else self._policy.retry
+        assert tool is not None and rec.arguments is not None
+        # Most tools: async, no timeout, no context. Call them here, without the frames of _attempt.
+        plain = tool.is_async and tool.timeout is None and tool.context_parameter is None
+        kind: _Attempt
+        payload: Any
         try:
             # Granted in the same instant as an outer cancellation: do not run a line of the tool.
             await trio.lowlevel.checkpoint_if_cancelled()
             while True:
                 rec.attempts += 1
-                kind, payload = await self._attempt(rec)
-                if kind is _Attempt.OK:
+                if plain:
+                    try:
+                        payload = await tool.fn(**rec.arguments)
+                    except Exception as exc:  # a tool's failure becomes its outcome
+                        kind, payload = _Attempt.ERROR, exc
+                    else:
+                        kind = _Attempt.OK
+                else:
+                    kind, payload = await self._attempt(rec)
+                if rec.waiter is not None:
                     self._slots.release(rec.waiter)
+                if kind is _Attempt.OK:
                     self._decide(rec, Status.OK, value=payload)
                     return
+                retry = tool.retry if tool.retry is not None else self._policy.retry
                 delay = self._retry_delay(rec, retry, kind, payload)
-                self._slots.release(rec.waiter)
                 if delay is None:
                     self._fail(rec, kind, payload)
                     return
                 rec.state = _State.BACKOFF
                 await trio.sleep(delay)
                 rec.granted = trio.Event()
-                rec.waiter = Waiter(
-                    rank=rec.waiter.rank, names=rec.waiter.names, on_grant=rec.waiter.on_grant, accepts=self._accepts
-                )
-                self._slots.enqueue(rec.waiter)
+                if rec.waiter is None:
+                    self._free.append(rec)
+                    self._slots.kick()
+                else:
+                    rec.waiter = Waiter(
+                        rank=rec.waiter.rank,
+                        names=rec.waiter.names,
+                        on_grant=rec.waiter.on_grant,
+                        accepts=self._accepts,
+                    )
+                    self._slots.enqueue(rec.waiter)
                 await rec.granted.wait()
         finally:
-            rec.waiter.withdrawn = True  # a retry's pending request for capacity, if any
-            self._slots.release(rec.waiter)
+            if rec.waiter is not None:
+                rec.waiter.withdrawn = True  # a retry's pending request for capacity, if any
+                self._slots.release(rec.waiter)
             if rec.outcome is None:
                 # Cancelled (or a BaseException) is on its way out; record why, then let it go.
                 cause = self._cause()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
 
 import attrs
@@ -100,6 +100,90 @@ class Outcome:
     def ok(self) -> bool:
         """``True`` exactly when ``status`` is ``ok``."""
         return self.status is Status.OK
+
+
+def slot_setters(cls: type, names: Sequence[str]) -> tuple[Callable[[object, object], None], ...]:
+    """The slot descriptors' setters of a frozen, slotted attrs class, in ``names`` order.
+
+    Used where one instance per tool call is built on the executor's hot path:
+    attrs' frozen ``__init__`` spends half its time in ``object.__setattr__``
+    and keyword matching. `tests/test_outcomes.py` checks that the result
+    equals the one ``__init__`` builds, and that the class has nothing
+    ``__init__`` would run besides assignments (validators, converters).
+    """
+    assert [f.name for f in attrs.fields(cls)] == list(names), "keep in step with the class's fields"
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+(
+    _set_call_id,
+    _set_tool,
+    _set_status,
+    _set_value,
+    _set_error_code,
+    _set_error,
+    _set_latency_ms,
+    _set_attempts,
+    _set_started_at,
+    _set_finished_at,
+    _set_wave,
+    _set_idempotency_key,
+    _set_exception,
+    _set_traceback,
+) = slot_setters(
+    Outcome,
+    (
+        "call_id",
+        "tool",
+        "status",
+        "value",
+        "error_code",
+        "error",
+        "latency_ms",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "wave",
+        "idempotency_key",
+        "exception",
+        "traceback",
+    ),
+)
+
+
+def make_outcome(
+    call_id: str,
+    tool: str,
+    status: Status,
+    value: Any,
+    error_code: ErrorCode | None,
+    error: str | None,
+    latency_ms: float,
+    attempts: int,
+    started_at: float | None,
+    finished_at: float | None,
+    wave: int | None,
+    idempotency_key: str | None,
+    exception: Exception | None,
+    traceback: str | None,
+) -> Outcome:
+    """``Outcome(...)`` with every field given in order, built without attrs' frozen ``__init__``."""
+    outcome: Outcome = object.__new__(Outcome)
+    _set_call_id(outcome, call_id)
+    _set_tool(outcome, tool)
+    _set_status(outcome, status)
+    _set_value(outcome, value)
+    _set_error_code(outcome, error_code)
+    _set_error(outcome, error)
+    _set_latency_ms(outcome, latency_ms)
+    _set_attempts(outcome, attempts)
+    _set_started_at(outcome, started_at)
+    _set_finished_at(outcome, finished_at)
+    _set_wave(outcome, wave)
+    _set_idempotency_key(outcome, idempotency_key)
+    _set_exception(outcome, exception)
+    _set_traceback(outcome, traceback)
+    return outcome
 
 
 @final

@@ -13,13 +13,14 @@ import heapq
 import json
 import string
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, final
 
 import attrs
 
-from ._outcome import ErrorCode, Status, ToolCall
-from ._references import MAX_DEPTH, Reference, find_references, is_reference, nests_deeper, parse_reference
+from ._outcome import ErrorCode, Status, ToolCall, slot_setters
+from ._references import MAX_DEPTH, Reference, is_reference, parse_reference, scan
 from ._registry import Registry, Tool
 from ._schema import validate
 
@@ -131,6 +132,38 @@ def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:
     return " ".join(parts)
 
 
+_NO_EDGES: frozenset[int] = frozenset()
+
+(
+    _set_index,
+    _set_call,
+    _set_tool,
+    _set_arguments,
+    _set_references,
+    _set_has_escapes,
+    _set_needs,
+    _set_after,
+    _set_keys,
+    _set_generation,
+    _set_verdict,
+) = slot_setters(
+    PlannedCall,
+    (
+        "index",
+        "call",
+        "tool",
+        "arguments",
+        "references",
+        "has_escapes",
+        "needs",
+        "after",
+        "keys",
+        "generation",
+        "verdict",
+    ),
+)
+
+
 @attrs.define
 class _Draft:
     call: ToolCall
@@ -138,30 +171,38 @@ class _Draft:
     arguments: Mapping[str, Any] | None = None
     references: tuple[Reference, ...] = ()
     has_escapes: bool = False
-    needs: set[int] = attrs.Factory(set)
-    after: set[int] = attrs.Factory(set)
+    # Shared and empty until a call gets an edge: most calls never do, and a turn may hold 10,000.
+    needs: AbstractSet[int] = _NO_EDGES
+    after: AbstractSet[int] = _NO_EDGES
     keys: tuple[str, ...] | None = ()
     generation: int | None = None
     verdict: Verdict | None = None
+
+    def need(self, index: int) -> None:
+        if not self.needs:
+            self.needs = set()
+        assert isinstance(self.needs, set)
+        self.needs.add(index)
 
     def reject(self, code: ErrorCode, message: str, status: Status = Status.REJECTED) -> None:
         if self.verdict is None:
             self.verdict = Verdict(status=status, code=code, message=message)
 
     def freeze(self, index: int, generation: int | None) -> PlannedCall:
-        return PlannedCall(
-            index=index,
-            call=self.call,
-            tool=self.tool,
-            arguments=self.arguments,
-            references=self.references,
-            has_escapes=self.has_escapes,
-            needs=tuple(sorted(self.needs)),
-            after=tuple(sorted(self.after)),
-            keys=self.keys,
-            generation=generation,
-            verdict=self.verdict,
-        )
+        # PlannedCall(index=index, call=self.call, ...), without attrs' frozen __init__ (see slot_setters).
+        planned: PlannedCall = object.__new__(PlannedCall)
+        _set_index(planned, index)
+        _set_call(planned, self.call)
+        _set_tool(planned, self.tool)
+        _set_arguments(planned, self.arguments)
+        _set_references(planned, self.references)
+        _set_has_escapes(planned, self.has_escapes)
+        _set_needs(planned, tuple(sorted(self.needs)) if self.needs else ())
+        _set_after(planned, tuple(sorted(self.after)) if self.after else ())
+        _set_keys(planned, self.keys)
+        _set_generation(planned, generation)
+        _set_verdict(planned, self.verdict)
+        return planned
 
 
 @attrs.define
@@ -201,15 +242,15 @@ class _Planner:
     # -- validation ----------------------------------------------------------------
 
     def _validate(self) -> None:
-        counts = Counter(d.call.id for d in self.drafts)
-        positions: dict[str, str] = {}
-        unique_ids = list(dict.fromkeys(d.call.id for d in self.drafts))
-        known_ids = set(unique_ids)
+        index_of = self.index_of
         for i, d in enumerate(self.drafts):
-            self.index_of.setdefault(d.call.id, i)
+            index_of.setdefault(d.call.id, i)
+        counts = Counter(d.call.id for d in self.drafts) if len(index_of) < len(self.drafts) else None
+        positions: dict[str, str] = {}
+        unique_ids: list[str] = []
         for d in self.drafts:
             call = d.call
-            if counts[call.id] > 1:
+            if counts is not None and counts[call.id] > 1:
                 where = positions.setdefault(
                     call.id, _some([str(j) for j, other in enumerate(self.drafts) if other.call.id == call.id])
                 )
@@ -220,13 +261,14 @@ class _Planner:
             for ref in _check_call(self.registry, d):
                 target = self.index_of.get(ref.call_id)
                 if target is None:
+                    unique_ids = unique_ids or list(index_of)  # in first-seen order
                     d.reject(
                         ErrorCode.BAD_REFERENCE,
                         f"{ref.text!r} refers to call {ref.call_id!r}, which is not in this turn "
-                        f"(other ids: {_others(unique_ids, known_ids, call.id)}); write '$$' for a literal '$'",
+                        f"(other ids: {_others(unique_ids, index_of, call.id)}); write '$$' for a literal '$'",
                     )
                 else:
-                    d.needs.add(target)
+                    d.need(target)
             _check_schema_and_keys(d)
 
     # -- graph ---------------------------------------------------------------------
@@ -314,9 +356,13 @@ class _Planner:
         return order
 
     def _conflicts(self) -> None:
+        # Reads only wait for writes: a batch without a write has no conflict edges.
+        if not any(d.tool is not None and d.tool.side_effect == "write" for d in self.drafts):
+            return
         conflicts = _Conflicts()
         for i, d in enumerate(self.drafts):
-            conflicts.add(i, d)
+            if d.tool is not None and d.tool.side_effect != "none":
+                conflicts.add(i, d)
 
     def _generations(self) -> list[list[int]]:
         runnable = [i for i, d in enumerate(self.drafts) if d.verdict is None]
@@ -345,7 +391,7 @@ def _some(items: list[str], limit: int = 8) -> str:
     return f"{', '.join(items[:limit])} and {len(items) - limit} more"
 
 
-def _others(ids: list[str], known: set[str], own: str, limit: int = 8) -> str:
+def _others(ids: Sequence[str], known: Container[str], own: str, limit: int = 8) -> str:
     """The ids other than ``own``: up to ``limit`` named and a count of the rest (never "and 1 more")."""
     named = [repr(i) for i in ids[: limit + 2] if i != own][: limit + 1]
     total = len(ids) - (own in known)
@@ -371,9 +417,10 @@ class _Conflicts:
         if d.verdict is not None or tool is None or tool.side_effect == "none":
             return
         writes = tool.side_effect == "write"
+        after: set[int] = set()
         if d.keys is None:
             touched = [h for k, h in self.histories.items() if not isinstance(k, tuple)]
-            _access(self.wildcard, i, writes, d.after, [*touched, self.wildcard])
+            _access(self.wildcard, i, writes, after, [*touched, self.wildcard])
             for h in touched:
                 if writes:
                     h.last_write, h.reads = i, []
@@ -382,8 +429,10 @@ class _Conflicts:
             for name in names:
                 history = self.histories[name]
                 seen = [history] if isinstance(name, tuple) else [history, self.wildcard]
-                _access(history, i, writes, d.after, seen)
-        d.after.discard(i)
+                _access(history, i, writes, after, seen)
+        after.discard(i)
+        if after:
+            d.after = after
 
 
 def _access(history: _History, index: int, writes: bool, after: set[int], seen: list[_History]) -> None:
@@ -401,6 +450,8 @@ def _access(history: _History, index: int, writes: bool, after: set[int], seen: 
 
 def _parse_arguments(d: _Draft) -> Mapping[str, Any] | None:
     raw = d.call.arguments
+    if type(raw) is dict:
+        return raw
     if isinstance(raw, str):
         try:
             raw = json.loads(raw) if raw.strip() else {}
@@ -413,7 +464,7 @@ def _parse_arguments(d: _Draft) -> Mapping[str, Any] | None:
     return raw
 
 
-def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
+def _check_call(registry: Registry, d: _Draft) -> Sequence[Reference]:
     """Look the tool up, parse the arguments and find the references; return the references."""
     call = d.call
     d.tool = registry.get(call.tool)
@@ -428,12 +479,14 @@ def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
     d.arguments = _parse_arguments(d)
     if d.arguments is None:
         return []
-    if nests_deeper(d.arguments, MAX_DEPTH):
+    found = scan(d.arguments, MAX_DEPTH)
+    if found is None:
         d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments nest deeper than {MAX_DEPTH} levels; send a flatter object")
         d.arguments = None
         return []
-    references, problems, d.has_escapes = find_references(d.arguments)
-    d.references = tuple(references)
+    references, problems, d.has_escapes = found
+    if references:
+        d.references = tuple(references)
     for problem in problems:
         d.reject(ErrorCode.BAD_REFERENCE, problem)
     return references
@@ -442,14 +495,19 @@ def _check_call(registry: Registry, d: _Draft) -> list[Reference]:
 def _check_schema_and_keys(d: _Draft) -> None:
     if d.tool is None or d.arguments is None or d.verdict is not None:
         return
-    errors = validate(d.tool.parameters, d.arguments, skip=is_reference)
+    # Without references the compiled check usually settles it; the validator explains the rest.
+    errors = (
+        []
+        if not d.references and d.tool.accepts(d.arguments)
+        else validate(d.tool.parameters, d.arguments, skip=is_reference)
+    )
     if errors:
         d.reject(
             ErrorCode.INVALID_ARGUMENTS,
             f"arguments for {d.call.tool!r} do not fit its schema: " + "; ".join(errors[:5]),
         )
         return
-    d.keys = _fill_keys(d.tool, d.arguments)
+    d.keys = _fill_keys(d.tool, d.arguments) if d.tool.keys else ()
 
 
 def _fill_keys(tool: Tool, arguments: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -538,7 +596,7 @@ class IncrementalPlanner:
             elif target is None:
                 missing.add(ref.call_id)
             else:
-                d.needs.add(target)
+                d.need(target)
         _check_schema_and_keys(d)
         if d.verdict is None and missing:
             self.waiting_for[i] = missing
@@ -547,7 +605,7 @@ class IncrementalPlanner:
         self._conflicts.add(i, d)
         resolved = tuple(self.pending.pop(call.id, ())) if first == i else ()
         for w in resolved:
-            self.drafts[w].needs.add(i)
+            self.drafts[w].need(i)
             self.waiting_for[w].discard(call.id)
         cycle = self._cycle_through(i, set(resolved))
         text = " -> ".join(self.drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else ""

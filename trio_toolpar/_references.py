@@ -13,7 +13,7 @@ JSON form: never attributes, never code.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, final
 
 import attrs
@@ -26,6 +26,7 @@ __all__ = [
     "is_reference",
     "parse_reference",
     "resolve",
+    "scan",
     "substitute",
 ]
 
@@ -120,6 +121,31 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
         if ref is not None:
             references.append(ref)
     return references, problems, escapes
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+_NOTHING_FOUND: tuple[Sequence[Reference], Sequence[str], bool] = ((), (), False)
+
+
+def scan(arguments: Mapping[str, Any], limit: int) -> tuple[Sequence[Reference], Sequence[str], bool] | None:
+    """`find_references` and the depth check in one call: ``None`` if ``arguments`` nest deeper than ``limit``.
+
+    A flat dict of scalars and strings without ``$`` (most tool calls) is
+    answered in one pass over its values.
+    """
+    if type(arguments) is dict and limit > 0:
+        for value in arguments.values():
+            kind = type(value)
+            if kind is str:
+                if value.startswith("$"):
+                    break
+            elif kind not in _SCALARS:
+                break
+        else:
+            return _NOTHING_FOUND
+    if nests_deeper(arguments, limit):
+        return None
+    return find_references(arguments)
 
 
 def resolve(ref: Reference, value: object, unstructure: Callable[[object], object]) -> object:

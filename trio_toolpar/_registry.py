@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar, final, overload
 import attrs
 
 from ._exceptions import RegistrationError, Retryable, SchemaError
-from ._schema import check_schema, schema_from_signature
+from ._schema import Acceptor, check_schema, compile_acceptor, schema_from_signature
 
 __all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 
@@ -101,6 +101,11 @@ class Tool:
     abandon_on_cancel: bool
     key_fields: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
     """Per template, the argument paths it reads."""
+    accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
+    """`parameters` compiled once: a quick check for arguments that surely fit."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "accepts", compile_acceptor(self.parameters))
 
     @property
     def retry_safe(self) -> bool:

@@ -8,6 +8,7 @@ refused when the tool is registered, rather than silently not checked.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import math
 import re
@@ -18,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from ._exceptions import RegistrationError, SchemaError
 
-__all__ = ["check_schema", "schema_from_signature", "validate"]
+__all__ = ["check_schema", "compile_acceptor", "schema_from_signature", "validate"]
 
 JSONSchema = Mapping[str, Any]
 
@@ -219,6 +220,170 @@ def _validate(
             errors.append(f"{path}: {_short(value)} must match exactly one allowed shape, matches {matches}")
     if "not" in schema and not validate(schema["not"], value, skip=skip):
         errors.append(f"{path}: {_short(value)} matches a shape that is not allowed")
+
+
+Acceptor = Callable[[object], bool]
+"""A quick check: ``True`` only for values `validate` finds nothing wrong with."""
+
+_NONE_TYPE = type(None)
+_PLAIN = frozenset({str, int, float, bool, _NONE_TYPE, dict, list, tuple})
+
+
+def _never(value: object) -> bool:
+    return False
+
+
+def _always(value: object) -> bool:
+    return True
+
+
+def compile_acceptor(schema: JSONSchema | bool) -> Acceptor:
+    """Compile ``schema`` (accepted by `check_schema`) into a quick check.
+
+    The check answers ``True`` only when ``validate(schema, value)`` would
+    return no errors, and it handles the common case (plain dicts, lists and
+    scalars against the usual keywords) without building paths or messages.
+    ``False`` means "not sure": run `validate` for the verdict and its
+    messages. Values of other Python types than the exact JSON ones, and the
+    keywords ``oneOf``, ``not`` and ``uniqueItems``, always answer ``False``.
+    """
+    if schema is True:
+        return _always
+    if schema is False or not isinstance(schema, Mapping):
+        return _never
+    if "oneOf" in schema or "not" in schema or schema.get("uniqueItems"):
+        return _never
+    checks: list[Acceptor] = []
+    expected = schema.get("type")
+    if expected is not None:
+        checks.append(_type_acceptor([expected] if isinstance(expected, str) else expected))
+    if "enum" in schema:
+        options = list(schema["enum"])
+        checks.append(lambda v: any(_json_equal(v, o) for o in options))
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda v: _json_equal(v, const))
+    if _NUMBER_KEYS & schema.keys():
+        checks.append(functools.partial(_accepts_number, {k: schema[k] for k in _NUMBER_KEYS & schema.keys()}))
+    if _STRING_KEYS & schema.keys():
+        pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+        checks.append(functools.partial(_accepts_string, schema.get("minLength"), schema.get("maxLength"), pattern))
+    if _OBJECT_KEYS & schema.keys():
+        checks.append(_object_acceptor(schema))
+    if _ARRAY_KEYS & schema.keys():
+        checks.append(_array_acceptor(schema))
+    checks.extend(compile_acceptor(option) for option in schema.get("allOf", ()))
+    if "anyOf" in schema:
+        branches = [compile_acceptor(option) for option in schema["anyOf"]]
+        checks.append(lambda v: any(branch(v) for branch in branches))
+    if expected is None:
+        checks.insert(0, _plain_value)  # a type check (first) lets through only the exact JSON types
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+    return lambda v: all(check(v) for check in checks)
+
+
+_NUMBER_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+_STRING_KEYS = frozenset({"minLength", "maxLength", "pattern"})
+_OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties", "minProperties", "maxProperties"})
+_ARRAY_KEYS = frozenset({"items", "prefixItems", "minItems", "maxItems"})
+
+
+def _plain_value(value: object) -> bool:
+    return type(value) in _PLAIN
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (_NONE_TYPE,),
+    "object": (dict,),
+    "array": (list, tuple),
+}
+
+
+def _type_acceptor(names: list[str]) -> Acceptor:
+    kinds = frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
+    if "number" in names:
+        return lambda v: type(v) in kinds and (type(v) is not float or math.isfinite(v))
+    return lambda v: type(v) in kinds
+
+
+def _accepts_number(bounds: dict[str, Any], value: object) -> bool:
+    if type(value) is not int and type(value) is not float:
+        return True
+    return _check_number_ok(bounds, value)
+
+
+def _check_number_ok(schema: Mapping[str, Any], value: float) -> bool:
+    errors: list[str] = []
+    _check_number(schema, value, "", errors)
+    return not errors
+
+
+def _accepts_string(
+    min_length: int | None, max_length: int | None, pattern: re.Pattern[str] | None, value: object
+) -> bool:
+    if type(value) is not str:
+        return True
+    if min_length is not None and len(value) < min_length:
+        return False
+    if max_length is not None and len(value) > max_length:
+        return False
+    return pattern is None or pattern.search(value) is not None
+
+
+def _object_acceptor(schema: JSONSchema) -> Acceptor:
+    properties = {name: compile_acceptor(sub) for name, sub in schema.get("properties", {}).items()}
+    required = tuple(schema.get("required", ()))
+    extra = schema.get("additionalProperties", True)
+    other = None if extra is True or extra is False else compile_acceptor(extra)
+    closed = extra is False
+    least = schema.get("minProperties")
+    most = schema.get("maxProperties")
+
+    def accepts(value: object) -> bool:
+        if type(value) is not dict:
+            return True
+        for name in required:
+            if name not in value:
+                return False
+        for key, item in value.items():
+            check = properties.get(key)
+            if check is not None:
+                if not check(item):
+                    return False
+            elif type(key) is not str or closed or (other is not None and not other(item)):
+                return False
+        return (least is None or len(value) >= least) and (most is None or len(value) <= most)
+
+    return accepts
+
+
+def _array_acceptor(schema: JSONSchema) -> Acceptor:
+    prefix = [compile_acceptor(sub) for sub in schema.get("prefixItems", ())]
+    rest = compile_acceptor(schema.get("items", True))
+    least = schema.get("minItems")
+    most = schema.get("maxItems")
+
+    def accepts(value: object) -> bool:
+        if type(value) is not list and type(value) is not tuple:
+            return True
+        items: Sequence[object] = value
+        if (least is not None and len(items) < least) or (most is not None and len(items) > most):
+            return False
+        if prefix:
+            return all((prefix[i] if i < len(prefix) else rest)(item) for i, item in enumerate(items))
+        if rest is _always:
+            return True
+        return all(rest(item) for item in items)
+
+    return accepts
 
 
 def _check_any_of(

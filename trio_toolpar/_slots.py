@@ -63,9 +63,19 @@ class Slots:
         self._queues: dict[tuple[str, ...], list[tuple[tuple[int, int, int], int, Waiter]]] = {}
         self._tiebreak = itertools.count()
         self._changed = trio.Event()
+        self._names: dict[tuple[str | None, bool], tuple[str, ...]] = {}
+        self._global = _GLOBAL in self.limiters
 
     def names_for(self, resource: str | None, *, sync: bool) -> tuple[str, ...]:
         """The limiters a call on ``resource`` takes, in the fixed order: resource, global, threads."""
+        if not sync and not self._global and (resource is None or resource not in self.limiters):
+            return ()  # the common case, answered without building a key
+        names = self._names.get((resource, sync))
+        if names is None:
+            names = self._names[resource, sync] = self._find_names(resource, sync=sync)
+        return names
+
+    def _find_names(self, resource: str | None, *, sync: bool) -> tuple[str, ...]:
         names: list[str] = []
         if resource is not None and resource in self.limiters:
             names.append(resource)

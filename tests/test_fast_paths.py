@@ -1,0 +1,388 @@
+"""The hot path's shortcuts answer exactly what the slow, obvious code answers.
+
+Each shortcut (compiled schema checks, the one-pass argument scan, building
+frozen instances without attrs' ``__init__``) is compared with the code it
+stands in for, on generated input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from trio_toolpar import Registry, Status, ToolCall
+from trio_toolpar._outcome import Outcome, make_outcome
+from trio_toolpar._plan import Plan, PlannedCall, _Draft
+from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
+from trio_toolpar._schema import check_schema, compile_acceptor, validate
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", "a", "abc", "$c1", "$$x", "x1", "hello world", "$", "$c1.items.0"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["a", "b", "n", "items", "x"]), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+_types = st.sampled_from(["object", "array", "string", "integer", "number", "boolean", "null"])
+
+
+_constraints = st.one_of(
+    st.lists(scalars, min_size=1, max_size=3).map(lambda options: {"enum": options}),
+    scalars.map(lambda c: {"const": c}),
+    st.integers(-3, 3).map(lambda m: {"minimum": m}),
+    st.integers(-3, 3).map(lambda m: {"maximum": m}),
+    st.integers(-3, 3).map(lambda m: {"exclusiveMinimum": m}),
+    st.integers(-3, 3).map(lambda m: {"exclusiveMaximum": m}),
+    st.sampled_from([1, 2, 0.5]).map(lambda m: {"multipleOf": m}),
+    st.integers(0, 3).map(lambda m: {"minLength": m}),
+    st.integers(0, 3).map(lambda m: {"maxLength": m}),
+    st.sampled_from(["^a", "c$", "[0-9]"]).map(lambda p: {"pattern": p}),
+    st.integers(0, 3).map(lambda m: {"minItems": m}),
+    st.integers(0, 3).map(lambda m: {"maxItems": m}),
+    st.integers(0, 3).map(lambda m: {"minProperties": m}),
+    st.integers(0, 3).map(lambda m: {"maxProperties": m}),
+    st.just({"description": "annotations are ignored", "default": 1}),
+)
+_uncompiled = st.just({"uniqueItems": True})
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: v for part in parts for k, v in part.items()}
+
+
+def _leaf_schemas(constraints: st.SearchStrategy[dict[str, Any]] = _constraints) -> st.SearchStrategy[dict[str, Any]]:
+    kind = st.one_of(_types, st.lists(_types, min_size=1, max_size=3, unique=True))
+    typed = st.builds(lambda t, parts: {"type": t, **_merge(parts)}, kind, st.lists(constraints, max_size=1))
+    untyped = st.lists(constraints, max_size=1).map(_merge)
+    return st.one_of(typed, typed, typed, untyped)
+
+
+def _extend(inner: st.SearchStrategy[Any], *, everything: bool = False) -> st.SearchStrategy[Any]:
+    names = st.sampled_from(["a", "b", "n", "items", "x"])
+    obj = st.builds(
+        lambda base, props, required, extra: {
+            **base,
+            "type": "object",
+            "properties": props,
+            "required": required,
+            **({"additionalProperties": extra} if extra is not None else {}),
+        },
+        st.lists(_constraints, max_size=1).map(_merge),
+        st.dictionaries(names, inner, max_size=3),
+        st.lists(names, max_size=2, unique=True),
+        st.one_of(st.none(), st.booleans(), inner),
+    )
+    options = [
+        obj,
+        obj,
+        st.builds(lambda base, items: {**base, "type": "array", "items": items}, _leaf_schemas(), inner),
+        st.builds(
+            lambda base, prefix: {**base, "prefixItems": prefix},
+            _leaf_schemas(),
+            st.lists(inner, min_size=1, max_size=3),
+        ),
+        st.lists(inner, min_size=1, max_size=3).map(lambda options: {"anyOf": options}),
+        st.lists(inner, min_size=1, max_size=2).map(lambda options: {"allOf": options}),
+    ]
+    if everything:
+        options.append(st.lists(inner, min_size=1, max_size=2).map(lambda options: {"oneOf": options}))
+        options.append(inner.map(lambda sub: {"not": sub}))
+    return st.one_of(options)
+
+
+compiled_schemas = st.recursive(st.one_of(st.booleans(), _leaf_schemas(), _leaf_schemas()), _extend, max_leaves=4)
+"""Schemas of the keywords the quick check covers."""
+schemas = st.recursive(
+    st.one_of(st.booleans(), _leaf_schemas(st.one_of(_constraints, _uncompiled))),
+    lambda inner: _extend(inner, everything=True),
+    max_leaves=6,
+)
+"""Schemas of every keyword the validator knows."""
+
+
+def _near(schema: Any) -> st.SearchStrategy[Any]:
+    """Values shaped by ``schema``: mostly fitting, with the near misses a quick check could let through."""
+    if not isinstance(schema, dict):
+        return values
+    options: list[st.SearchStrategy[Any]] = [values]
+    for branch in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+        options.append(_near(branch))
+    if "enum" in schema:
+        options.append(st.sampled_from(schema["enum"]))
+    if "const" in schema:
+        options.append(st.just(schema["const"]))
+    kinds = schema.get("type", [])
+    for kind in [kinds] if isinstance(kinds, str) else kinds:
+        if kind == "integer":
+            options.append(st.one_of(st.integers(-5, 5), st.sampled_from([1.0, -2.0, True, False])))
+        elif kind == "number":
+            options.append(st.one_of(st.integers(-5, 5), st.floats(-5, 5), st.sampled_from([math.inf, math.nan])))
+        elif kind == "boolean":
+            options.append(st.sampled_from([True, False, 0, 1]))
+        elif kind == "string":
+            options.append(st.sampled_from(["", "a", "abc", "c", "a1c", "0"]))
+        elif kind == "array":
+            items = _near(schema.get("items", True))
+            prefix = [_near(sub) for sub in schema.get("prefixItems", [])]
+            options.append(st.tuples(*prefix, st.lists(items, max_size=4)).map(lambda t: [*t[:-1], *t[-1]]))
+        elif kind == "object":
+            props = schema.get("properties", {})
+            extra = schema.get("additionalProperties", True)
+            options.append(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        **{name: _near(sub) for name, sub in props.items()},
+                        "extra": _near(extra),
+                    },
+                )
+            )
+    return st.one_of(options)
+
+
+@st.composite
+def schema_and_value(draw: st.DrawFn) -> tuple[Any, Any]:
+    schema = draw(st.one_of(compiled_schemas, schemas))
+    return schema, draw(_near(schema))
+
+
+def _compiled_fully(schema: Any) -> bool:
+    """Whether ``schema`` avoids the keywords the quick check leaves to the validator."""
+    if not isinstance(schema, dict):
+        return True
+    if "oneOf" in schema or "not" in schema or schema.get("uniqueItems"):
+        return False
+    subs = [*schema.get("properties", {}).values(), *schema.get("anyOf", []), *schema.get("allOf", [])]
+    subs += [*schema.get("prefixItems", []), schema.get("items", True), schema.get("additionalProperties", True)]
+    return all(_compiled_fully(sub) for sub in subs)
+
+
+def _plain(value: Any) -> bool:
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) in (list, tuple):
+        return all(_plain(v) for v in value)
+    return type(value) in (str, int, float, bool, type(None))
+
+
+@given(schema_and_value())
+def test_a_compiled_schema_accepts_exactly_what_the_validator_accepts(pair: tuple[Any, Any]) -> None:
+    schema, value = pair
+    check_schema(schema)
+    accepted = compile_acceptor(schema)(value)
+    valid = validate(schema, value) == []
+    if accepted:
+        assert valid
+    elif valid:
+        # "Not sure" is allowed only for what the quick check does not cover.
+        assert not _compiled_fully(schema) or not _plain(value)
+
+
+KEYWORD_SCHEMAS: list[Any] = [
+    True,
+    False,
+    {},
+    {"type": "integer"},
+    {"type": "number"},
+    {"type": "boolean"},
+    {"type": "null"},
+    {"type": ["string", "null"]},
+    {"type": "string", "minLength": 1, "maxLength": 2},
+    {"type": "string", "pattern": "c$"},
+    {"enum": ["a", 1, True, None]},
+    {"const": 1},
+    {"type": "number", "minimum": 0, "maximum": 2},
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 2},
+    {"type": "number", "multipleOf": 0.5},
+    {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
+    {"type": "array", "prefixItems": [{"type": "string"}, {"type": "boolean"}], "items": {"type": "null"}},
+    {"type": "array", "uniqueItems": True},
+    {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"], "additionalProperties": False},
+    {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "integer"}},
+    {"type": "object", "minProperties": 1, "maxProperties": 2},
+    {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "string"}}]},
+    {"allOf": [{"type": "number"}, {"minimum": 1}]},
+    {"oneOf": [{"type": "integer"}, {"minimum": 0}]},
+    {"not": {"type": "string"}},
+    {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "minLength": 1},
+            "limit": {"type": "integer", "minimum": 1, "default": 10},
+            "tags": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+        },
+        "required": ["query"],
+        "additionalProperties": False,
+    },
+]
+
+
+@pytest.mark.parametrize("schema", KEYWORD_SCHEMAS, ids=repr)
+@given(data=st.data())
+def test_each_keyword_is_compiled_to_what_the_validator_checks(schema: Any, data: st.DataObject) -> None:
+    test_a_compiled_schema_accepts_exactly_what_the_validator_accepts.hypothesis.inner_test(  # type: ignore[attr-defined]
+        (schema, data.draw(_near(schema)))
+    )
+
+
+@given(schemas, values)
+def test_a_compiled_schema_is_never_wrong_about_arguments_with_references(schema: Any, value: Any) -> None:
+    # The planner skips reference strings when it validates; a quick yes must hold there too.
+    from trio_toolpar._references import is_reference
+
+    if compile_acceptor(schema)(value):
+        assert validate(schema, value, skip=is_reference) == []
+
+
+def test_the_compiled_check_settles_the_usual_calls_without_the_validator() -> None:
+    registry = Registry()
+
+    @registry.tool
+    async def search(
+        query: str, limit: int = 10, tags: list[str] | None = None, ratio: float = 0.5, exact: bool = False
+    ) -> list[str]:
+        """Search."""
+        return []
+
+    accepts = registry["search"].accepts
+    assert accepts({"query": "q"})
+    assert accepts({"query": "q", "limit": 3, "tags": ["a", "b"], "ratio": 1, "exact": True})
+    assert accepts({"query": "q", "tags": None, "ratio": 2.5})
+    # Anything wrong, or unusual, goes to the validator, which explains it.
+    assert not accepts({"query": 1})
+    assert not accepts({"limit": 3})
+    assert not accepts({"query": "q", "limit": 3.0})
+    assert not accepts({"query": "q", "limit": True})
+    assert not accepts({"query": "q", "ratio": math.inf})
+    assert not accepts({"query": "q", "other": 1})
+    assert not accepts({"query": "q", "tags": ["a", 1]})
+
+
+@given(values)
+@example({"a": "$c1"})
+@example({"a": 1, "b": "$$x"})
+@example({"a": "$c1.", "b": "x"})
+@example({"a": "x", "b": ["$c1"]})
+def test_the_one_pass_scan_agrees_with_the_two_walks(value: Any) -> None:
+    arguments = value if isinstance(value, dict) else {"x": value}
+    found = scan(arguments, MAX_DEPTH)
+    if nests_deeper(arguments, MAX_DEPTH):
+        assert found is None
+        return
+    assert found is not None
+    references, problems, escapes = find_references(arguments)
+    assert sorted(r.text for r in found[0]) == sorted(r.text for r in references)
+    assert list(found[1]) == problems
+    assert found[2] == escapes
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_the_scan_keeps_small_depth_limits(limit: int) -> None:
+    assert (scan({"a": 1}, limit) is None) is nests_deeper({"a": 1}, limit)
+    assert (scan({"a": [1]}, limit) is None) is nests_deeper({"a": [1]}, limit)
+
+
+def test_building_frozen_instances_directly_is_sound() -> None:
+    # make_outcome and _Draft.freeze set slots without attrs' __init__: that is only
+    # equivalent while __init__ does nothing but assign.
+    for cls in (Outcome, PlannedCall):
+        for field in attrs.fields(cls):
+            assert field.validator is None, (cls, field.name)
+            assert field.converter is None, (cls, field.name)
+            assert field.init, (cls, field.name)
+        assert not hasattr(cls, "__attrs_post_init__") and not hasattr(cls, "__attrs_pre_init__")
+
+
+@given(
+    st.sampled_from(list(Status)),
+    values,
+    st.one_of(st.none(), st.floats(0, 10)),
+    st.one_of(st.none(), st.integers(0, 5)),
+    st.one_of(st.none(), st.text(max_size=5)),
+)
+def test_make_outcome_builds_what_the_constructor_builds(
+    status: Status, value: Any, started: float | None, wave: int | None, error: str | None
+) -> None:
+    fields = {
+        "call_id": "c1",
+        "tool": "t",
+        "status": status,
+        "value": value,
+        "error_code": None,
+        "error": error,
+        "latency_ms": 1.5,
+        "attempts": 2,
+        "started_at": started,
+        "finished_at": 3.0,
+        "wave": wave,
+        "idempotency_key": "k",
+        "exception": ValueError("x") if error else None,
+        "traceback": error,
+    }
+    fast = make_outcome(*fields.values())
+    slow = Outcome(**fields)
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert hash(fast) == hash(slow) if _hashable(value) else True
+    assert {name: getattr(fast, name) for name in fields} == {name: getattr(slow, name) for name in fields}
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.status = Status.ERROR  # type: ignore[misc]
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def test_freeze_builds_what_the_constructor_builds() -> None:
+    registry = Registry()
+
+    @registry.tool(side_effect="write", key="item:{n}")
+    async def put(n: int, note: str = "") -> int:
+        """Put."""
+        return n
+
+    plan = Plan.build(
+        registry,
+        [
+            ToolCall(id="a", tool="put", arguments={"n": 1}),
+            ToolCall(id="b", tool="put", arguments={"n": 1, "note": "$a"}),
+            ToolCall(id="c", tool="nope", arguments={}),
+        ],
+    )
+    for pc in plan.calls:
+        rebuilt = PlannedCall(**{f.name: getattr(pc, f.name) for f in attrs.fields(PlannedCall)})
+        assert rebuilt == pc
+        assert repr(rebuilt) == repr(pc)
+    draft = _Draft(ToolCall(id="z", tool="put", arguments={"n": 2}))
+    assert draft.freeze(7, 3) == PlannedCall(
+        index=7,
+        call=draft.call,
+        tool=None,
+        arguments=None,
+        references=(),
+        has_escapes=False,
+        needs=(),
+        after=(),
+        keys=(),
+        generation=3,
+        verdict=None,
+    )
