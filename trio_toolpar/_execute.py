@@ -536,8 +536,12 @@ class Turn:
             self._draining = False
 
     def _drain_ready(self) -> None:
-        while self._ready:
-            rec = self._records[self._ready.pop()]
+        ready = self._ready
+        records = self._records
+        free = self._free
+        names_for = self._slots.names_for
+        while ready:
+            rec = records[ready.pop()]
             if rec.outcome is not None:
                 continue
             if self._stop_reason is not None or self._failed_at is not None or self._tearing_down:
@@ -570,9 +574,16 @@ class Turn:
             else:
                 rec.arguments = planned.arguments  # nothing to substitute, no idempotency key
             if self._planner is not None:
-                preds = rec.planned.predecessors
-                rec.generation = max((self._records[p].generation or 0) + 1 for p in preds) if preds else 0
-            self._wait_for_capacity(rec)
+                preds = planned.predecessors
+                rec.generation = max((records[p].generation or 0) + 1 for p in preds) if preds else 0
+            rec.state = _State.WAITING
+            names = names_for(tool.resource, sync=not tool.is_async)
+            if names:
+                self._wait_for_capacity(rec, names)
+            else:
+                # No limiter applies: nothing to rank against, but still granted only by the
+                # coordinator (which whoever made the call ready wakes, once they are done).
+                free.append(rec)
 
     def _prepare(self, rec: _Record) -> bool:
         """Substitute references and check the arguments again; False if rejected."""
@@ -617,16 +628,7 @@ class Turn:
         assert outcome is not None and outcome.ok
         return resolve(ref, outcome.value, jsonable)
 
-    def _wait_for_capacity(self, rec: _Record) -> None:
-        tool = rec.planned.tool
-        assert tool is not None
-        rec.state = _State.WAITING
-        names = self._slots.names_for(tool.resource, sync=not tool.is_async)
-        if not names:
-            # No limiter applies: nothing to rank against, but still granted only by the coordinator
-            # (which whoever made the call ready wakes, once they are done).
-            self._free.append(rec)
-            return
+    def _wait_for_capacity(self, rec: _Record, names: tuple[str, ...]) -> None:
         rec.waiter = Waiter(
             rank=self._rank(rec.planned.index),
             names=names,
@@ -762,6 +764,8 @@ class Turn:
         cause = self._cause() if (interrupted or self._scope.cancel_called or self._stop_reason) else None
         self._free.clear()
         for rec in self._records:
+            if rec.outcome is not None and rec.waiter is None:
+                continue  # the usual case: decided, and holding nothing
             if rec.waiter is not None:
                 rec.waiter.withdrawn = True
                 self._slots.release(rec.waiter)

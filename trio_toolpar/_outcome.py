@@ -198,12 +198,8 @@ class TurnResult:
     started_at: float
     finished_at: float
     plan: Plan = attrs.field(eq=False, repr=False)
-    _by_id: Mapping[str, Outcome] = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(lambda self: {o.call_id: o for o in reversed(self.outcomes)}, takes_self=True),
-    )
+    _by_id: Mapping[str, Outcome] | None = attrs.field(init=False, eq=False, repr=False, default=None)
+    """Outcomes by call id, built at the first `get`."""
 
     @property
     def ok(self) -> bool:
@@ -221,6 +217,9 @@ class TurnResult:
         Raises:
             KeyError: no call of the turn has this id.
         """
+        if self._by_id is None:
+            object.__setattr__(self, "_by_id", {o.call_id: o for o in reversed(self.outcomes)})
+            assert self._by_id is not None
         return self._by_id[call_id]
 
     def __len__(self) -> int:
