@@ -234,6 +234,32 @@ def text(results: Mapping[str, Any]) -> str:
     return "\n\n".join(_text_table(*t) for t in tables(results)) + "\n"
 
 
+INSTRUCTIONS = REPO_ROOT / "bench" / "results" / "instructions.json"
+
+
+def instructions_section() -> list[str]:
+    """The table of `bench/instructions.py`'s last saved run, if there is one."""
+    if not INSTRUCTIONS.exists():
+        return []
+    import json
+
+    saved = json.loads(INSTRUCTIONS.read_text())
+    counts: dict[str, int] = saved["instructions_per_call"]
+    base = counts["trio.nursery"]
+    rows = [[name, f"{value:,}", f"{value / base:.2f}"] for name, value in counts.items()]
+    return [
+        f"### Instructions per call (N={saved['calls']:,}, CPython {saved['python']}; "
+        "`../.peers/bin/python bench/instructions.py --json bench/results/instructions.json`, a separate run)",
+        "",
+        _md_table(["contender", "instructions / call", "/ trio.nursery"], rows),
+        "",
+        "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task awaits the tool with "
+        "keyword arguments, checks for cancellation and builds one `Outcome`; `probe.nested` a raw nursery "
+        "awaiting the tool through one more coroutine. See the docstring of `bench/instructions.py`.",
+        "",
+    ]
+
+
 def markdown(results: Mapping[str, Any]) -> str:
     """docs/benchmarks.md: the machine, the command, every table, and how to read them."""
     m = results["machine"]
@@ -274,6 +300,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     ]
     for title, header, rows in tables(results):
         parts += [f"### {title}", "", _md_table(header, rows), ""]
+    parts += instructions_section()
     parts += [
         "## How to read these",
         "",
@@ -295,7 +322,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "over the last half of the run is the target.",
         "- **Streaming dispatch** runs the agent loop with a scripted streamed model on the real clock.",
         "- **Where the time goes**: `../.peers/bin/python bench/profile_hotpath.py` profiles the N=10,000 "
-        "overhead case (phase split, cProfile, pyinstrument).",
+        "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "
+        "under valgrind, which do not move with the machine's load as wall-clock time does.",
         "",
     ]
     notes = results.get("notes")
