@@ -16,7 +16,7 @@ builds them (``trio_toolpar.setup``).
 
 Besides the contenders, three probes split the executor's cost:
 
-* ``probe.plan``: ``Executor.plan`` alone;
+* ``probe.plan``: ``Executor.plan`` alone (net of building the calls, too);
 * ``probe.floor``: a raw nursery whose task awaits the tool with keyword
   arguments, checks for cancellation and builds one `Outcome` per call: the
   least an executor that gives every call a frozen outcome can do;
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = per_call("trio_toolpar.setup", args.calls, args.peers_dir)
     for name in CONTENDERS + PROBES:
         value = per_call(name, args.calls, args.peers_dir)
-        if name.startswith("trio_toolpar"):
+        if name.startswith("trio_toolpar") or name == "probe.plan":
             value -= setup
         figures["instructions_per_call"][name] = round(value)
         base = value if name == "trio.nursery" else base
