@@ -8,6 +8,7 @@ stands in for, on generated input.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import attrs
@@ -16,8 +17,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trio_toolpar import Registry, Status, ToolCall
-from trio_toolpar._outcome import Outcome, make_outcome
-from trio_toolpar._plan import Plan, PlannedCall, _Draft
+from trio_toolpar._outcome import Outcome, _OutcomeSlots, make_outcome
+from trio_toolpar._plan import Plan, PlannedCall, _Draft, _PlannedCallSlots
 from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
 from trio_toolpar._schema import check_schema, compile_acceptor, validate
 
@@ -215,6 +216,19 @@ KEYWORD_SCHEMAS: list[Any] = [
     {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"], "additionalProperties": False},
     {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "integer"}},
     {"type": "object", "minProperties": 1, "maxProperties": 2},
+    {
+        "type": "object",
+        "properties": {
+            "a": {"type": ["string", "null"], "description": "d"},
+            "b": {"type": "number"},
+            "c": {"type": "boolean", "title": "c"},
+            "d": {"type": "array"},
+            "e": {"type": "object"},
+            "f": {"type": "integer", "enum": [1, 2]},
+        },
+        "required": ["a"],
+    },
+    {"type": ["object", "null"], "properties": {"a": {"type": "integer"}}, "required": ["a"]},
     {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "string"}}]},
     {"allOf": [{"type": "number"}, {"minimum": 1}]},
     {"oneOf": [{"type": "integer"}, {"minimum": 0}]},
@@ -298,7 +312,7 @@ def test_the_scan_keeps_small_depth_limits(limit: int) -> None:
 
 
 def test_building_frozen_instances_directly_is_sound() -> None:
-    # make_outcome and _Draft.freeze set slots without attrs' __init__: that is only
+    # make_outcome and _Draft.freeze fill slots without attrs' __init__: that is only
     # equivalent while __init__ does nothing but assign.
     for cls in (Outcome, PlannedCall):
         for field in attrs.fields(cls):
@@ -372,17 +386,39 @@ def test_freeze_builds_what_the_constructor_builds() -> None:
         rebuilt = PlannedCall(**{f.name: getattr(pc, f.name) for f in attrs.fields(PlannedCall)})
         assert rebuilt == pc
         assert repr(rebuilt) == repr(pc)
-    draft = _Draft(ToolCall(id="z", tool="put", arguments={"n": 2}))
-    assert draft.freeze(7, 3) == PlannedCall(
+    draft = _Draft(7, ToolCall(id="z", tool="put", arguments={"n": 2}))
+    draft.generation = 3
+    draft.need(4)
+    draft.need(2)
+    copy = draft.snapshot()
+    assert type(draft) is _Draft  # a snapshot leaves the draft a draft
+    frozen = draft.freeze()
+    expected = PlannedCall(
         index=7,
         call=draft.call,
         tool=None,
         arguments=None,
         references=(),
         has_escapes=False,
-        needs=(),
+        needs=(2, 4),
         after=(),
         keys=(),
         generation=3,
         verdict=None,
     )
+    for built in (frozen, copy):
+        assert type(built) is PlannedCall
+        assert built == expected
+        assert repr(built) == repr(expected)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built.generation = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("frozen", "storage"), [(Outcome, _OutcomeSlots), (PlannedCall, _PlannedCallSlots)])
+def test_the_frozen_classes_add_no_slots_to_their_storage(frozen: type, storage: type) -> None:
+    # Changing an instance's class needs one layout: attrs must reuse the storage's slots.
+    assert frozen.__mro__[1] is storage
+    assert frozen.__basicsize__ == storage.__basicsize__
+    assert frozen.__dict__.get("__slots__", ()) == ()
+    assert {f.name for f in attrs.fields(frozen)} | {"__weakref__"} == set(storage.__dict__["__slots__"])
+    assert weakref.ref(make_outcome("c", "t", Status.OK, None, None, None, 0.0, 0, None, None, None, None, None, None))

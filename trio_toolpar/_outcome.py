@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, final
 
 import attrs
@@ -68,9 +68,35 @@ class ToolCall:
     priority: int = 0
 
 
+class _OutcomeSlots:
+    """The storage of `Outcome`, shared with the builder `make_outcome` fills.
+
+    attrs reuses slots a base class already has, so `Outcome` adds none and the
+    two subclasses below have one memory layout (see `make_outcome`).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "attempts",
+        "call_id",
+        "error",
+        "error_code",
+        "exception",
+        "finished_at",
+        "idempotency_key",
+        "latency_ms",
+        "started_at",
+        "status",
+        "tool",
+        "traceback",
+        "value",
+        "wave",
+    )
+
+
 @final
 @attrs.frozen(kw_only=True)
-class Outcome:
+class Outcome(_OutcomeSlots):
     """The one result every call of a turn gets, whatever happened to it.
 
     Times are on Trio's clock (``trio.current_time()``); ``started_at`` is
@@ -102,53 +128,10 @@ class Outcome:
         return self.status is Status.OK
 
 
-def slot_setters(cls: type, names: Sequence[str]) -> tuple[Callable[[object, object], None], ...]:
-    """The slot descriptors' setters of a frozen, slotted attrs class, in ``names`` order.
+class _OutcomeBuilder(_OutcomeSlots):
+    """An `Outcome` under construction: the same slots, without the frozen ``__setattr__``."""
 
-    Used where one instance per tool call is built on the executor's hot path:
-    attrs' frozen ``__init__`` spends half its time in ``object.__setattr__``
-    and keyword matching. `tests/test_outcomes.py` checks that the result
-    equals the one ``__init__`` builds, and that the class has nothing
-    ``__init__`` would run besides assignments (validators, converters).
-    """
-    assert [f.name for f in attrs.fields(cls)] == list(names), "keep in step with the class's fields"
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
-(
-    _set_call_id,
-    _set_tool,
-    _set_status,
-    _set_value,
-    _set_error_code,
-    _set_error,
-    _set_latency_ms,
-    _set_attempts,
-    _set_started_at,
-    _set_finished_at,
-    _set_wave,
-    _set_idempotency_key,
-    _set_exception,
-    _set_traceback,
-) = slot_setters(
-    Outcome,
-    (
-        "call_id",
-        "tool",
-        "status",
-        "value",
-        "error_code",
-        "error",
-        "latency_ms",
-        "attempts",
-        "started_at",
-        "finished_at",
-        "wave",
-        "idempotency_key",
-        "exception",
-        "traceback",
-    ),
-)
+    __slots__ = ()
 
 
 def make_outcome(
@@ -167,23 +150,38 @@ def make_outcome(
     exception: Exception | None,
     traceback: str | None,
 ) -> Outcome:
-    """``Outcome(...)`` with every field given in order, built without attrs' frozen ``__init__``."""
-    outcome: Outcome = object.__new__(Outcome)
-    _set_call_id(outcome, call_id)
-    _set_tool(outcome, tool)
-    _set_status(outcome, status)
-    _set_value(outcome, value)
-    _set_error_code(outcome, error_code)
-    _set_error(outcome, error)
-    _set_latency_ms(outcome, latency_ms)
-    _set_attempts(outcome, attempts)
-    _set_started_at(outcome, started_at)
-    _set_finished_at(outcome, finished_at)
-    _set_wave(outcome, wave)
-    _set_idempotency_key(outcome, idempotency_key)
-    _set_exception(outcome, exception)
-    _set_traceback(outcome, traceback)
+    """``Outcome(...)`` with every field given in order, for the executor's hot path.
+
+    attrs' frozen ``__init__`` assigns each field through ``object.__setattr__``
+    (a frozen class refuses plain assignment), which makes building one outcome
+    per call cost as much as running a no-op tool. Here the fields are assigned
+    on a mutable twin that shares `Outcome`'s slots, and the finished instance
+    then becomes an `Outcome`: Python allows changing ``__class__`` between
+    classes with one layout, and from then on the instance is as frozen as any
+    other. `tests/test_fast_paths.py` checks that the result equals what
+    ``Outcome(...)`` builds and that ``__init__`` does nothing but assign.
+    """
+    built: Any = _new(_OutcomeBuilder)
+    built.call_id = call_id
+    built.tool = tool
+    built.status = status
+    built.value = value
+    built.error_code = error_code
+    built.error = error
+    built.latency_ms = latency_ms
+    built.attempts = attempts
+    built.started_at = started_at
+    built.finished_at = finished_at
+    built.wave = wave
+    built.idempotency_key = idempotency_key
+    built.exception = exception
+    built.traceback = traceback
+    built.__class__ = Outcome
+    outcome: Outcome = built
     return outcome
+
+
+_new = object.__new__
 
 
 @final

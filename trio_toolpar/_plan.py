@@ -19,7 +19,7 @@ from typing import Any, final
 
 import attrs
 
-from ._outcome import ErrorCode, Status, ToolCall, slot_setters
+from ._outcome import ErrorCode, Status, ToolCall
 from ._references import MAX_DEPTH, Reference, is_reference, parse_reference, scan
 from ._registry import Registry, Tool
 from ._schema import validate
@@ -39,9 +39,28 @@ class Verdict:
     message: str
 
 
+class _PlannedCallSlots:
+    """The storage of `PlannedCall`, shared with `_Draft` (see `_Draft.freeze`)."""
+
+    __slots__ = (
+        "__weakref__",
+        "after",
+        "arguments",
+        "call",
+        "generation",
+        "has_escapes",
+        "index",
+        "keys",
+        "needs",
+        "references",
+        "tool",
+        "verdict",
+    )
+
+
 @final
 @attrs.frozen(kw_only=True)
-class PlannedCall:
+class PlannedCall(_PlannedCallSlots):
     """One call as the planner sees it.
 
     ``needs`` are the calls whose results it references; ``after`` are the
@@ -134,49 +153,37 @@ def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:
 
 _NO_EDGES: frozenset[int] = frozenset()
 
-(
-    _set_index,
-    _set_call,
-    _set_tool,
-    _set_arguments,
-    _set_references,
-    _set_has_escapes,
-    _set_needs,
-    _set_after,
-    _set_keys,
-    _set_generation,
-    _set_verdict,
-) = slot_setters(
-    PlannedCall,
-    (
-        "index",
-        "call",
-        "tool",
-        "arguments",
-        "references",
-        "has_escapes",
-        "needs",
-        "after",
-        "keys",
-        "generation",
-        "verdict",
-    ),
-)
 
+class _Draft(_PlannedCallSlots):
+    """A call being planned: `PlannedCall`'s slots, mutable, its edges as sets."""
 
-@attrs.define
-class _Draft:
+    __slots__ = ()
+
+    index: int
     call: ToolCall
-    tool: Tool | None = None
-    arguments: Mapping[str, Any] | None = None
-    references: tuple[Reference, ...] = ()
-    has_escapes: bool = False
+    tool: Tool | None
+    arguments: Mapping[str, Any] | None
+    references: tuple[Reference, ...]
+    has_escapes: bool
     # Shared and empty until a call gets an edge: most calls never do, and a turn may hold 10,000.
-    needs: AbstractSet[int] = _NO_EDGES
-    after: AbstractSet[int] = _NO_EDGES
-    keys: tuple[str, ...] | None = ()
-    generation: int | None = None
-    verdict: Verdict | None = None
+    needs: AbstractSet[int]
+    after: AbstractSet[int]
+    keys: tuple[str, ...] | None
+    generation: int | None
+    verdict: Verdict | None
+
+    def __init__(self, index: int, call: ToolCall) -> None:
+        self.index = index
+        self.call = call
+        self.tool = None
+        self.arguments = None
+        self.references = ()
+        self.has_escapes = False
+        self.needs = _NO_EDGES
+        self.after = _NO_EDGES
+        self.keys = ()
+        self.generation = None
+        self.verdict = None
 
     def need(self, index: int) -> None:
         if not self.needs:
@@ -188,21 +195,38 @@ class _Draft:
         if self.verdict is None:
             self.verdict = Verdict(status=status, code=code, message=message)
 
-    def freeze(self, index: int, generation: int | None) -> PlannedCall:
-        # PlannedCall(index=index, call=self.call, ...), without attrs' frozen __init__ (see slot_setters).
-        planned: PlannedCall = object.__new__(PlannedCall)
-        _set_index(planned, index)
-        _set_call(planned, self.call)
-        _set_tool(planned, self.tool)
-        _set_arguments(planned, self.arguments)
-        _set_references(planned, self.references)
-        _set_has_escapes(planned, self.has_escapes)
-        _set_needs(planned, tuple(sorted(self.needs)) if self.needs else ())
-        _set_after(planned, tuple(sorted(self.after)) if self.after else ())
-        _set_keys(planned, self.keys)
-        _set_generation(planned, generation)
-        _set_verdict(planned, self.verdict)
+    def freeze(self) -> PlannedCall:
+        """This draft as a `PlannedCall`, for good: the draft itself becomes it.
+
+        A `PlannedCall` per call is built on the executor's hot path, and attrs'
+        frozen ``__init__`` would assign each field through ``object.__setattr__``.
+        The draft already holds every field in the same slots, so it only turns
+        its edge sets into sorted tuples and changes its class (Python allows
+        that between classes with one layout; see `make_outcome`).
+        """
+        built: Any = self
+        if built.needs:
+            built.needs = tuple(sorted(built.needs))
+        else:
+            built.needs = ()
+        if built.after:
+            built.after = tuple(sorted(built.after))
+        else:
+            built.after = ()
+        built.__class__ = PlannedCall
+        planned: PlannedCall = built
         return planned
+
+    def snapshot(self) -> PlannedCall:
+        """A frozen copy of this draft as planned so far; the draft stays a draft."""
+        copy = _new(_Draft)
+        for name in _PlannedCallSlots.__slots__:
+            if name != "__weakref__":
+                setattr(copy, name, getattr(self, name))
+        return copy.freeze()
+
+
+_new = object.__new__
 
 
 @attrs.define
@@ -216,19 +240,26 @@ class _History:
 class _Planner:
     def __init__(self, registry: Registry, calls: list[ToolCall]) -> None:
         self.registry = registry
-        self.drafts = [_Draft(call) for call in calls]
+        self.drafts = [_Draft(i, call) for i, call in enumerate(calls)]
         self.index_of: dict[str, int] = {}
+        # What _validate learns of the batch on its way, so that most turns (a handful of
+        # independent reads) skip the graph work they do not need.
+        self.referenced = False  # some call references another
+        self.writes = False  # some call writes
+        self.prioritized = False  # some call has a priority
+        self.ordered = False  # some call waits for another (set by build)
 
     def build(self) -> Plan:
         self._validate()
-        # Most turns are a handful of independent reads: skip the graph work they do not need.
-        referenced = any(d.needs for d in self.drafts)
+        referenced = self.referenced
         cycle = self._find_cycle(lambda i: self.drafts[i].needs) if referenced else None
         if cycle is None:
             if referenced:
                 self._propagate_rejections()
-            self._conflicts()
-            if referenced or any(d.after for d in self.drafts):
+            if self.writes:
+                self._conflicts()
+            self.ordered = referenced or (self.writes and any(d.after for d in self.drafts))
+            if self.ordered:
                 cycle = self._find_cycle(lambda i: self.drafts[i].needs | self.drafts[i].after)
         if cycle is not None:
             self._reject_batch(cycle)
@@ -236,7 +267,7 @@ class _Planner:
         else:
             waves = self._generations()
         ids = tuple(self.drafts[i].call.id for i in cycle) if cycle else None
-        planned = tuple(d.freeze(i, d.generation) for i, d in enumerate(self.drafts))
+        planned = tuple(d.freeze() for d in self.drafts)
         return Plan(calls=planned, waves=tuple(tuple(w) for w in waves), cycle=ids)
 
     # -- validation ----------------------------------------------------------------
@@ -269,7 +300,13 @@ class _Planner:
                     )
                 else:
                     d.need(target)
+                    self.referenced = True
             _check_schema_and_keys(d)
+            tool = d.tool
+            if tool is not None and tool.side_effect == "write":
+                self.writes = True
+            if call.priority:
+                self.prioritized = True
 
     # -- graph ---------------------------------------------------------------------
 
@@ -356,9 +393,7 @@ class _Planner:
         return order
 
     def _conflicts(self) -> None:
-        # Reads only wait for writes: a batch without a write has no conflict edges.
-        if not any(d.tool is not None and d.tool.side_effect == "write" for d in self.drafts):
-            return
+        # Called only for a batch with a write: reads only wait for writes.
         conflicts = _Conflicts()
         for i, d in enumerate(self.drafts):
             if d.tool is not None and d.tool.side_effect != "none":
@@ -366,10 +401,13 @@ class _Planner:
 
     def _generations(self) -> list[list[int]]:
         runnable = [i for i, d in enumerate(self.drafts) if d.verdict is None]
-        if not any(d.needs or d.after for d in self.drafts):
+        if not self.ordered:
+            drafts = self.drafts
             for i in runnable:
-                self.drafts[i].generation = 0
-            return [sorted(runnable, key=lambda i: (-self.drafts[i].call.priority, i))] if runnable else []
+                drafts[i].generation = 0
+            if not self.prioritized:
+                return [runnable] if runnable else []  # in emission order already
+            return [sorted(runnable, key=lambda i: (-drafts[i].call.priority, i))] if runnable else []
         order = self._topological(lambda i: self.drafts[i].needs | self.drafts[i].after)
         for i in order:
             d = self.drafts[i]
@@ -579,7 +617,7 @@ class IncrementalPlanner:
     def add(self, call: ToolCall) -> Added:
         """Plan ``call`` after every call added so far."""
         i = len(self.drafts)
-        d = _Draft(call)
+        d = _Draft(i, call)
         self.drafts.append(d)
         first = self.index_of.setdefault(call.id, i)
         if first != i:
@@ -632,9 +670,9 @@ class IncrementalPlanner:
                 stack.append(pred)
         return ()
 
-    def planned(self, i: int, generation: int | None = None) -> PlannedCall:
+    def planned(self, i: int) -> PlannedCall:
         """A snapshot of call ``i`` as planned so far."""
-        return self.drafts[i].freeze(i, generation)
+        return self.drafts[i].snapshot()
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids that never came."""

@@ -253,8 +253,10 @@ def compile_acceptor(schema: JSONSchema | bool) -> Acceptor:
         return _never
     if "oneOf" in schema or "not" in schema or schema.get("uniqueItems"):
         return _never
-    checks: list[Acceptor] = []
     expected = schema.get("type")
+    if expected == "object" and not (_OTHER_CHECKS & schema.keys()):
+        return _object_acceptor(schema, typed=True)  # the usual tool schema: its type check folded in
+    checks: list[Acceptor] = []
     if expected is not None:
         checks.append(_type_acceptor([expected] if isinstance(expected, str) else expected))
     if "enum" in schema:
@@ -290,6 +292,10 @@ _NUMBER_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMa
 _STRING_KEYS = frozenset({"minLength", "maxLength", "pattern"})
 _OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties", "minProperties", "maxProperties"})
 _ARRAY_KEYS = frozenset({"items", "prefixItems", "minItems", "maxItems"})
+_OTHER_KEYS = frozenset({"enum", "const", "allOf", "anyOf", "oneOf", "not", "uniqueItems"})
+_OTHER_CHECKS = _OTHER_KEYS | _NUMBER_KEYS | _STRING_KEYS | _ARRAY_KEYS
+"""Keywords with a check of their own besides ``type`` and the object keywords."""
+_TYPE_ONLY_SKIPS = _OTHER_CHECKS | _OBJECT_KEYS
 
 
 def _plain_value(value: object) -> bool:
@@ -338,8 +344,23 @@ def _accepts_string(
     return pattern is None or pattern.search(value) is not None
 
 
-def _object_acceptor(schema: JSONSchema) -> Acceptor:
-    properties = {name: compile_acceptor(sub) for name, sub in schema.get("properties", {}).items()}
+def _simple_kinds(schema: object) -> frozenset[type] | None:
+    """The Python types a schema allows, if its one check is a non-numeric ``type``."""
+    if not isinstance(schema, Mapping) or _TYPE_ONLY_SKIPS & schema.keys():
+        return None
+    expected = schema.get("type")
+    names = [expected] if isinstance(expected, str) else expected
+    if not isinstance(names, list) or not names or "number" in names:
+        return None  # no type at all, or a number, whose check also rules out NaN and infinities
+    return frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
+
+
+def _object_acceptor(schema: JSONSchema, *, typed: bool = False) -> Acceptor:
+    """Checks the object keywords; with ``typed``, the value must be a dict, too."""
+    declared: Mapping[str, Any] = schema.get("properties", {})
+    # A property that only has a type is checked inline, without a call per property.
+    simple = {name: kinds for name, sub in declared.items() if (kinds := _simple_kinds(sub)) is not None}
+    properties = {name: compile_acceptor(sub) for name, sub in declared.items() if name not in simple}
     required = tuple(schema.get("required", ()))
     extra = schema.get("additionalProperties", True)
     other = None if extra is True or extra is False else compile_acceptor(extra)
@@ -349,11 +370,16 @@ def _object_acceptor(schema: JSONSchema) -> Acceptor:
 
     def accepts(value: object) -> bool:
         if type(value) is not dict:
-            return True
+            return not typed
         for name in required:
             if name not in value:
                 return False
         for key, item in value.items():
+            kinds = simple.get(key)
+            if kinds is not None:
+                if type(item) not in kinds:
+                    return False
+                continue
             check = properties.get(key)
             if check is not None:
                 if not check(item):
