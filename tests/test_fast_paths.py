@@ -7,6 +7,7 @@ stands in for, on generated input.
 
 from __future__ import annotations
 
+import json
 import math
 import weakref
 from typing import Any
@@ -261,6 +262,76 @@ def test_a_compiled_schema_is_never_wrong_about_arguments_with_references(schema
 
     if compile_acceptor(schema)(value):
         assert validate(schema, value, skip=is_reference) == []
+
+
+def _flat(value: Any) -> bool:
+    return type(value) is dict and all(
+        (type(v) is str and not v.startswith("$")) or type(v) in (int, float, bool, type(None)) for v in value.values()
+    )
+
+
+@given(schema_and_value())
+@example(({"type": "object", "properties": {"a": {"type": "string"}}}, {"a": "$c1"}))
+@example(({"type": "object"}, {"a": "$$x", "b": 1}))
+@example(({"type": "object"}, {"a": [1]}))
+@example(({"type": "object", "properties": {"a": {"type": "object"}}}, {"a": {}}))
+@example(({"anyOf": [{"type": "object"}, {"type": "null"}]}, {"a": "$c1"}))
+def test_the_flat_check_says_yes_exactly_to_flat_arguments_the_compiled_check_accepts(pair: tuple[Any, Any]) -> None:
+    # The planner's quick path: a yes must mean nothing to find (references, escapes, nesting) and a fit.
+    schema, value = pair
+    arguments = value if isinstance(value, dict) else {"a": value}
+    flat = compile_acceptor(schema, flat=True)(arguments)
+    assert flat == (_flat(arguments) and compile_acceptor(schema)(arguments))
+    if flat:
+        assert validate(schema, arguments) == []
+        assert scan(arguments, MAX_DEPTH) == ((), (), False)
+
+
+def _planning_registry() -> Registry:
+    registry = Registry()
+
+    @registry.tool
+    async def search(query: str, limit: int = 10, tags: list[str] | None = None) -> list[str]:
+        """Search."""
+        return []
+
+    @registry.tool(side_effect="write", key="item:{n}")
+    async def put(n: int, note: str = "") -> int:
+        """Put."""
+        return n
+
+    @registry.tool(side_effect="read", key="item:{n}")
+    async def get(n: int) -> int:
+        """Get."""
+        return n
+
+    return registry
+
+
+_arguments = st.dictionaries(st.sampled_from(["query", "limit", "tags", "n", "note", "x"]), values, max_size=3)
+_calls = st.lists(
+    st.builds(
+        ToolCall,
+        id=st.sampled_from(["c0", "c1", "c2", "c3", "c4"]),
+        tool=st.sampled_from(["search", "put", "get", "nope"]),
+        arguments=st.one_of(_arguments, _arguments.map(json.dumps), st.just("{oops")),
+        priority=st.sampled_from([0, 0, 1]),
+    ),
+    max_size=6,
+)
+
+
+@given(_calls)
+@example([ToolCall(id="c0", tool="put", arguments={"n": 1}), ToolCall(id="c1", tool="get", arguments={"n": 1})])
+@example([ToolCall(id="c0", tool="search", arguments={"query": "$c1"}), ToolCall(id="c1", tool="get", arguments={})])
+def test_planning_with_the_quick_path_plans_what_the_full_checks_plan(calls: list[ToolCall]) -> None:
+    registry = _planning_registry()
+    quick = Plan.build(registry, calls)
+    for tool in registry:
+        object.__setattr__(tool, "accepts_flat", lambda value: False)
+    full = Plan.build(registry, calls)
+    assert quick == full
+    assert quick.render() == full.render()
 
 
 def test_the_compiled_check_settles_the_usual_calls_without_the_validator() -> None:

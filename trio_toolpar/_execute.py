@@ -708,7 +708,7 @@ class Turn:
             value,
             code,
             error,
-            round((now - started) * 1000.0, 3) if started is not None else 0.0,
+            round((now - started) * 1e6) / 1e3 if started is not None else 0.0,  # ms, to the microsecond
             rec.attempts,
             started,
             now,
@@ -717,6 +717,42 @@ class Turn:
             exception,
             trace,
         )
+        if status is Status.CANCELLED:
+            self._tearing_down = True
+        elif status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
+            # Cancel once this instant has settled, so that a sibling finishing at the same
+            # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
+            self._failed_at = now
+        self._decided(rec, rec.outcome)
+
+    def _succeed(self, rec: _Record, value: object) -> None:
+        """`_decide` for a call that returned ``value``, the usual case, without its branches."""
+        assert rec.outcome is None, "an outcome is decided once"
+        assert self._clock is not None
+        now = self._clock.current_time()
+        started = rec.started_at
+        assert started is not None
+        call = rec.planned.call
+        rec.outcome = outcome = make_outcome(
+            call.id,
+            call.tool,
+            Status.OK,
+            value,
+            None,
+            None,
+            round((now - started) * 1e6) / 1e3,
+            rec.attempts,
+            started,
+            now,
+            rec.generation,
+            rec.idempotency_key,
+            None,
+            None,
+        )
+        self._decided(rec, outcome)
+
+    def _decided(self, rec: _Record, outcome: Outcome) -> None:
+        """What follows any outcome: tell the listeners, let the dependents move on."""
         rec.state = _State.DONE
         if rec.active:
             self._phase_open -= 1
@@ -724,26 +760,22 @@ class Turn:
             for listener in self._listeners:
                 # A stream's consumer may have left early; the turn's result keeps the outcome.
                 with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                    listener(rec.outcome)
-        if status is not Status.OK:
-            if status is Status.CANCELLED:
-                self._tearing_down = True
-            elif status in _FAILURES and self._policy.cancels_turn(rec.outcome) and self._failed_at is None:
-                # Cancel once this instant has settled, so that a sibling finishing at the same
-                # virtual instant ends ok whatever order Trio runs the two in (see _run_phase).
-                self._failed_at = now
-        successors = self._successors.get(planned.index)
-        if successors:
-            records = self._records
-            for k in successors:
-                succ = records[k]
-                succ.unmet -= 1
-                if status is not Status.OK and planned.index in succ.planned.needs and succ.doomed_by is None:
-                    succ.doomed_by = planned.index
-                if succ.unmet == 0 and succ.active:
-                    self._ready.append(k)
-            if self._ready:
-                self._drain()
+                    listener(outcome)
+        if self._successors:
+            successors = self._successors.get(rec.planned.index)
+            if successors:
+                failed = outcome.status is not Status.OK
+                index = rec.planned.index
+                records = self._records
+                for k in successors:
+                    succ = records[k]
+                    succ.unmet -= 1
+                    if failed and index in succ.planned.needs and succ.doomed_by is None:
+                        succ.doomed_by = index
+                    if succ.unmet == 0 and succ.active:
+                        self._ready.append(k)
+                if self._ready:
+                    self._drain()
         self._slots.kick()
 
     def _stop(self, reason: ErrorCode) -> None:
@@ -781,7 +813,7 @@ class Turn:
                     error=_CAUSE_TEXT[cause].format(verb="stopped" if started else "not started"),
                 )
         self._result = TurnResult(
-            outcomes=tuple(rec.outcome for rec in self._records if rec.outcome is not None),
+            outcomes=tuple([rec.outcome for rec in self._records if rec.outcome is not None]),
             started_at=self._started_at,
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
@@ -814,7 +846,7 @@ class Turn:
                 if rec.waiter is not None:
                     self._slots.release(rec.waiter)
                 if kind is _Attempt.OK:
-                    self._decide(rec, Status.OK, value=payload)
+                    self._succeed(rec, payload)
                     return
                 retry = tool.retry if tool.retry is not None else self._policy.retry
                 delay = self._retry_delay(rec, retry, kind, payload)

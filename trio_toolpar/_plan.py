@@ -279,6 +279,7 @@ class _Planner:
         counts = Counter(d.call.id for d in self.drafts) if len(index_of) < len(self.drafts) else None
         positions: dict[str, str] = {}
         unique_ids: list[str] = []
+        tools = self.registry._tools
         for d in self.drafts:
             call = d.call
             if counts is not None and counts[call.id] > 1:
@@ -289,6 +290,19 @@ class _Planner:
                     ErrorCode.DUPLICATE_CALL_ID,
                     f"call id {call.id!r} is used by the calls at positions {where}; ids must be unique within a turn",
                 )
+            tool = tools.get(call.tool)
+            arguments = call.arguments
+            if tool is not None and d.verdict is None and type(arguments) is dict and tool.accepts_flat(arguments):
+                # Flat arguments that surely fit: nothing for the checks below to find or reject.
+                d.tool = tool
+                d.arguments = arguments
+                if tool.keys:
+                    d.keys = _fill_keys(tool, arguments)
+                if tool.side_effect == "write":
+                    self.writes = True
+                if call.priority:
+                    self.prioritized = True
+                continue
             for ref in _check_call(self.registry, d):
                 target = self.index_of.get(ref.call_id)
                 if target is None:

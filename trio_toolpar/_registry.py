@@ -103,9 +103,12 @@ class Tool:
     """Per template, the argument paths it reads."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
+    accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
+    """`accepts`, for flat arguments only: no references, ``$$`` escapes or nesting (the planner's quick path)."""
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "accepts", compile_acceptor(self.parameters))
+        object.__setattr__(self, "accepts_flat", compile_acceptor(self.parameters, flat=True))
 
     @property
     def retry_safe(self) -> bool:

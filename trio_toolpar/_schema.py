@@ -237,7 +237,7 @@ def _always(value: object) -> bool:
     return True
 
 
-def compile_acceptor(schema: JSONSchema | bool) -> Acceptor:
+def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Acceptor:
     """Compile ``schema`` (accepted by `check_schema`) into a quick check.
 
     The check answers ``True`` only when ``validate(schema, value)`` would
@@ -246,16 +246,26 @@ def compile_acceptor(schema: JSONSchema | bool) -> Acceptor:
     ``False`` means "not sure": run `validate` for the verdict and its
     messages. Values of other Python types than the exact JSON ones, and the
     keywords ``oneOf``, ``not`` and ``uniqueItems``, always answer ``False``.
+
+    With ``flat``, it also answers ``False`` unless ``value`` is a dict whose
+    values are all scalars or strings that do not start with ``$``: arguments
+    with nothing for the planner to find (no references, escapes or nesting),
+    which are most tool calls, and which the planner then checks in one pass.
     """
+    if flat:
+        if schema is not True and isinstance(schema, Mapping) and _is_plain_object(schema):
+            return _object_acceptor(schema, typed=True, flat=True)
+        anything = compile_acceptor(schema)
+        return lambda v: _flat_dict(v) and anything(v)
     if schema is True:
         return _always
     if schema is False or not isinstance(schema, Mapping):
         return _never
     if "oneOf" in schema or "not" in schema or schema.get("uniqueItems"):
         return _never
-    expected = schema.get("type")
-    if expected == "object" and not (_OTHER_CHECKS & schema.keys()):
+    if _is_plain_object(schema):
         return _object_acceptor(schema, typed=True)  # the usual tool schema: its type check folded in
+    expected = schema.get("type")
     checks: list[Acceptor] = []
     if expected is not None:
         checks.append(_type_acceptor([expected] if isinstance(expected, str) else expected))
@@ -296,6 +306,24 @@ _OTHER_KEYS = frozenset({"enum", "const", "allOf", "anyOf", "oneOf", "not", "uni
 _OTHER_CHECKS = _OTHER_KEYS | _NUMBER_KEYS | _STRING_KEYS | _ARRAY_KEYS
 """Keywords with a check of their own besides ``type`` and the object keywords."""
 _TYPE_ONLY_SKIPS = _OTHER_CHECKS | _OBJECT_KEYS
+
+
+def _is_plain_object(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` is ``type: object`` with object keywords only (and no never-compiled ones)."""
+    return schema.get("type") == "object" and not (_OTHER_CHECKS & schema.keys())
+
+
+_FLAT_SCALARS = frozenset({int, float, bool, _NONE_TYPE})
+
+
+def _flat_dict(value: object) -> bool:
+    if type(value) is not dict:
+        return False
+    for item in value.values():
+        kind = type(item)
+        if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
+            return False
+    return True
 
 
 def _plain_value(value: object) -> bool:
@@ -355,8 +383,8 @@ def _simple_kinds(schema: object) -> frozenset[type] | None:
     return frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
 
 
-def _object_acceptor(schema: JSONSchema, *, typed: bool = False) -> Acceptor:
-    """Checks the object keywords; with ``typed``, the value must be a dict, too."""
+def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = False) -> Acceptor:
+    """Checks the object keywords; with ``typed`` the value must be a dict, too (``flat``: see `compile_acceptor`)."""
     declared: Mapping[str, Any] = schema.get("properties", {})
     # A property that only has a type is checked inline, without a call per property.
     simple = {name: kinds for name, sub in declared.items() if (kinds := _simple_kinds(sub)) is not None}
@@ -375,6 +403,10 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False) -> Acceptor:
             if name not in value:
                 return False
         for key, item in value.items():
+            if flat:
+                kind = type(item)
+                if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
+                    return False
             kinds = simple.get(key)
             if kinds is not None:
                 if type(item) not in kinds:
