@@ -289,12 +289,17 @@ class Turn:
         planned = plan.calls if plan is not None else ()
         self._records = [_Record(pc, pc.generation) for pc in planned]
         self._successors: dict[int, list[int]] = {}  # only calls that others wait for
-        for pc, rec in zip(planned, self._records, strict=True):
-            if pc.needs or pc.after:
-                predecessors = pc.predecessors
-                rec.unmet = len(predecessors)
-                for j in predecessors:
-                    self._successors.setdefault(j, []).append(pc.index)
+        self._rejected: list[_Record] = []  # calls planning decided not to run
+        # One wave of every call (the usual turn): no call waits for another, none was rejected.
+        if plan is not None and not (len(plan.waves) == 1 and len(plan.waves[0]) == len(planned)):
+            for pc, rec in zip(planned, self._records, strict=True):
+                if pc.verdict is not None:
+                    self._rejected.append(rec)
+                if pc.needs or pc.after:
+                    predecessors = pc.predecessors
+                    rec.unmet = len(predecessors)
+                    for j in predecessors:
+                        self._successors.setdefault(j, []).append(pc.index)
         self._listeners: list[Callable[[Outcome], object]] = []
         self._ids: dict[str, int] | None = None  # call id -> index, built when first needed
         self._free: list[_Record] = []  # ready calls that need no limiter, granted by the coordinator
@@ -474,10 +479,10 @@ class Turn:
     # -- phases -------------------------------------------------------------------
 
     async def _run_phases(self) -> None:
-        for rec in self._records:
+        for rec in self._rejected:
             verdict = rec.planned.verdict
-            if verdict is not None:
-                self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
+            assert verdict is not None
+            self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
         if self._failed_at is not None:
             self._stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
         if self._stop_reason is not None:
@@ -485,7 +490,12 @@ class Turn:
         if self._planner is not None:
             await self._run_phase(list(range(len(self._records))))
         elif self.executor.schedule == "eager":
-            await self._run_phase(sorted((i for wave in self.plan.waves for i in wave), key=self._rank))
+            # Plan order, as _rank orders a turn's calls: priority first, then emission order (two
+            # sorts, the second stable, whose keys need no tuple per call).
+            order = sorted([i for wave in self.plan.waves for i in wave])
+            negated = [-pc.call.priority for pc in self.plan.calls]
+            order.sort(key=negated.__getitem__)
+            await self._run_phase(order)
         else:
             for wave in self.plan.waves:
                 await self._run_phase(wave)  # a wave is in plan order already
@@ -540,25 +550,15 @@ class Turn:
         records = self._records
         free = self._free
         names_for = self._slots.names_for
+        incremental = self._planner is not None
         while ready:
             rec = records[ready.pop()]
             if rec.outcome is not None:
                 continue
             if self._stop_reason is not None or self._failed_at is not None or self._tearing_down:
                 continue  # the turn is ending: _finish gives the rest the turn's cause
-            if rec.later is not None:
-                self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
-                continue
-            if rec.doomed_by is not None:
-                dep = self._records[rec.doomed_by]
-                assert dep.outcome is not None
-                self._decide(
-                    rec,
-                    Status.SKIPPED,
-                    code=ErrorCode.DEPENDENCY_FAILED,
-                    error=f"not run: it depends on call {dep.planned.call.id!r}, which ended "
-                    f"{dep.outcome.status.value} ({dep.outcome.error_code})",
-                )
+            if rec.later is not None or rec.doomed_by is not None:
+                self._decide_unrunnable(rec)
                 continue
             planned = rec.planned
             tool = planned.tool
@@ -573,7 +573,7 @@ class Turn:
                     continue
             else:
                 rec.arguments = planned.arguments  # nothing to substitute, no idempotency key
-            if self._planner is not None:
+            if incremental:
                 preds = planned.predecessors
                 rec.generation = max((records[p].generation or 0) + 1 for p in preds) if preds else 0
             rec.state = _State.WAITING
@@ -584,6 +584,22 @@ class Turn:
                 # No limiter applies: nothing to rank against, but still granted only by the
                 # coordinator (which whoever made the call ready wakes, once they are done).
                 free.append(rec)
+
+    def _decide_unrunnable(self, rec: _Record) -> None:
+        """Decide a ready call that must not run: rejected once its predecessors were done, or doomed by one."""
+        if rec.later is not None:
+            self._decide(rec, rec.later.status, code=rec.later.code, error=rec.later.message)
+            return
+        assert rec.doomed_by is not None
+        dep = self._records[rec.doomed_by]
+        assert dep.outcome is not None
+        self._decide(
+            rec,
+            Status.SKIPPED,
+            code=ErrorCode.DEPENDENCY_FAILED,
+            error=f"not run: it depends on call {dep.planned.call.id!r}, which ended "
+            f"{dep.outcome.status.value} ({dep.outcome.error_code})",
+        )
 
     def _prepare(self, rec: _Record) -> bool:
         """Substitute references and check the arguments again; False if rejected."""
@@ -776,7 +792,11 @@ class Turn:
                         self._ready.append(k)
                 if self._ready:
                     self._drain()
-        self._slots.kick()
+        # Wake the coordinator when it has something to do: end the phase, grant the calls this
+        # outcome made ready, or stop the turn. (Queued calls and released capacity kick for
+        # themselves, in `Slots`.)
+        if not self._phase_open or self._free or self._failed_at is not None:
+            self._slots.kick()
 
     def _stop(self, reason: ErrorCode) -> None:
         # A deadline that has passed already decided why the turn ends (`cancel_called` is
@@ -795,9 +815,11 @@ class Turn:
     def _finish(self, *, interrupted: bool) -> None:
         cause = self._cause() if (interrupted or self._scope.cancel_called or self._stop_reason) else None
         self._free.clear()
+        outcomes: list[Outcome] = []
         for rec in self._records:
             if rec.outcome is not None and rec.waiter is None:
-                continue  # the usual case: decided, and holding nothing
+                outcomes.append(rec.outcome)  # the usual case: decided, and holding nothing
+                continue
             if rec.waiter is not None:
                 rec.waiter.withdrawn = True
                 self._slots.release(rec.waiter)
@@ -812,8 +834,10 @@ class Turn:
                     code=cause,
                     error=_CAUSE_TEXT[cause].format(verb="stopped" if started else "not started"),
                 )
+            assert rec.outcome is not None
+            outcomes.append(rec.outcome)
         self._result = TurnResult(
-            outcomes=tuple([rec.outcome for rec in self._records if rec.outcome is not None]),
+            outcomes=tuple(outcomes),
             started_at=self._started_at,
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
