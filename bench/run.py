@@ -141,6 +141,7 @@ def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn],
             if dt is not None:
                 n0_us[name].append(dt * 1e6)
         print(f"  overhead: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
+    collector_off = _collector_off(cfg, contenders, peers, notes)
     return {
         "what": "N no-op async tools in one turn; microseconds per call (best of k runs, median over repeats)",
         "sizes": list(cfg.sizes),
@@ -149,6 +150,45 @@ def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn],
         "plan_us_per_call": {str(n): median(plan_us[n]) for n in cfg.sizes},
         "model_overhead_us_n0": {k: median(v) for k, v in n0_us.items()},
         "samples_us_per_call": {str(n): dict(us[n]) for n in cfg.sizes},
+        "collector_off": collector_off,
+    }
+
+
+def _collector_off(
+    cfg: Config, contenders: Mapping[str, BenchFn], peers: ModuleType, notes: list[str]
+) -> dict[str, Any] | None:
+    """The largest size again with the garbage collector off: a diagnostic, never a target.
+
+    It splits trio_toolpar's gap to the raw nursery into the collector's share
+    (its objects per call: plan entry, run record, outcome) and the rest.
+    """
+    names = ("trio_toolpar(waves)", "trio.nursery")
+    if not all(name in contenders for name in names):
+        return None
+    n = max(cfg.sizes)
+    samples: dict[str, list[float]] = defaultdict(list)
+    ratios: list[float] = []
+    for r in range(cfg.repeat):
+        this: dict[str, float] = {}
+        gc.disable()
+        try:
+            for name in _rotated(list(names), r):
+                dt = _measure(contenders[name], name, peers.best_of, cfg.best_of(n), notes, n)
+                if dt is not None:
+                    this[name] = dt / n * 1e6
+                    samples[name].append(this[name])
+        finally:
+            gc.enable()
+        if len(this) == len(names):
+            ratios.append(this[names[0]] / this[names[1]])
+    if not ratios:
+        return None
+    return {
+        "n": n,
+        "us_per_call": {k: median(v) for k, v in samples.items()},
+        "ratio": median(ratios),
+        "subject": names[0],
+        "baseline": names[1],
     }
 
 

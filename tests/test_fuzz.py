@@ -233,6 +233,9 @@ def check_result(calls: list[ToolCall], result: TurnResult) -> None:
         if o.started_at is None:
             assert (o.attempts, o.latency_ms) == (0, 0.0)
             assert o.status in (Status.SKIPPED, Status.REJECTED)
+        else:  # milliseconds, to the microsecond
+            assert abs(o.latency_ms - (o.finished_at - o.started_at) * 1000.0) <= 0.0005 + 1e-9
+            assert o.latency_ms == round(o.latency_ms, 3)
         if o.status is Status.REJECTED:
             assert o.started_at is None
         data = json.loads(render_observation(o, max_chars=2_000))  # Python's parser: NaN is tolerated here
