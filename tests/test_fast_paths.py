@@ -461,9 +461,9 @@ def test_freeze_builds_what_the_constructor_builds() -> None:
     draft.generation = 3
     draft.need(4)
     draft.need(2)
-    copy = draft.snapshot()
-    assert type(draft) is _Draft  # a snapshot leaves the draft a draft
     frozen = draft.freeze()
+    assert type(draft) is _Draft  # freezing leaves the draft a draft
+    draft.need(5)  # ... and the frozen copy as it was
     expected = PlannedCall(
         index=7,
         call=draft.call,
@@ -477,12 +477,29 @@ def test_freeze_builds_what_the_constructor_builds() -> None:
         generation=3,
         verdict=None,
     )
-    for built in (frozen, copy):
-        assert type(built) is PlannedCall
-        assert built == expected
-        assert repr(built) == repr(expected)
-        with pytest.raises(attrs.exceptions.FrozenInstanceError):
-            built.generation = 0  # type: ignore[misc]
+    assert type(frozen) is PlannedCall
+    assert frozen == expected
+    assert repr(frozen) == repr(expected)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        frozen.generation = 0  # type: ignore[misc]
+
+
+def test_a_plan_freezes_its_calls_once_and_compares_by_value() -> None:
+    registry = Registry()
+
+    @registry.tool
+    async def echo(n: int) -> int:
+        """Echo."""
+        return n
+
+    calls = [ToolCall(id=f"c{i}", tool="echo", arguments={"n": i}) for i in range(3)]
+    plan = Plan.build(registry, calls)
+    assert plan.calls is plan.calls
+    eager = Plan(calls=plan.calls, waves=plan.waves, cycle=plan.cycle)
+    assert Plan.build(registry, calls) == plan == eager
+    assert repr(Plan.build(registry, calls)) == repr(eager)
+    assert Plan.build(registry, calls[:2]) != plan
+    assert attrs.evolve(Plan.build(registry, calls), cycle=None) == plan  # evolve keeps the unfrozen drafts
 
 
 @pytest.mark.parametrize(("frozen", "storage"), [(Outcome, _OutcomeSlots), (PlannedCall, _PlannedCallSlots)])

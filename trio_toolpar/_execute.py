@@ -26,14 +26,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal, final
 
-import attrs
 import trio
 import trio.testing
 
 from ._convert import dumps, jsonable
 from ._exceptions import RateLimited, TurnStateError
 from ._outcome import ErrorCode, Outcome, Status, ToolCall, TurnResult, make_outcome
-from ._plan import IncrementalPlanner, Plan, PlannedCall, Verdict
+from ._plan import IncrementalPlanner, Plan, Verdict, _Draft
 from ._policy import BestEffort, Policy
 from ._references import MAX_DEPTH, Reference, ReferenceError_, nests_deeper, resolve, substitute
 from ._registry import CallContext, Registry, Retry, Tool
@@ -60,24 +59,43 @@ class _State(enum.Enum):
     DONE = 4
 
 
-@attrs.define(eq=False)
-class _Record:
-    """Mutable per-call state of a running turn."""
+class _Record(_Draft):
+    """One call of a running turn: the planner's draft of it, with its mutable run state.
 
-    planned: PlannedCall
-    generation: int | None = None
-    unmet: int = 0
-    active: bool = False
-    state: _State = _State.PENDING
-    doomed_by: int | None = None  # a referenced call that did not succeed
-    arguments: Mapping[str, Any] | None = None
-    idempotency_key: str | None = None
-    attempts: int = 0
-    started_at: float | None = None
-    waiter: Waiter | None = None
-    granted: trio.Event | None = None
-    outcome: Outcome | None = None
-    later: Verdict | None = None  # decided once its predecessors are done (incremental turns)
+    The planner builds these (see `Plan._build_with`), so a turn keeps one
+    object per call until its outcome; the plan's frozen `PlannedCall`s are
+    only built if someone reads `Plan.calls`.
+    """
+
+    __slots__ = (
+        "active",
+        "attempts",
+        "doomed_by",
+        "granted",
+        "idempotency_key",
+        "later",
+        "outcome",
+        "resolved",
+        "started_at",
+        "state",
+        "unmet",
+        "waiter",
+    )
+
+    def __init__(self, index: int, call: ToolCall) -> None:
+        super().__init__(index, call)
+        self.unmet = 0
+        self.active = False
+        self.state = _State.PENDING
+        self.doomed_by: int | None = None  # a referenced call that did not succeed
+        self.resolved: Mapping[str, Any] | None = None  # the arguments, references substituted
+        self.idempotency_key: str | None = None
+        self.attempts = 0
+        self.started_at: float | None = None
+        self.waiter: Waiter | None = None
+        self.granted: trio.Event | None = None
+        self.outcome: Outcome | None = None
+        self.later: Verdict | None = None  # decided once its predecessors are done (incremental turns)
 
 
 class _Attempt(enum.Enum):
@@ -174,7 +192,7 @@ class Executor:
         self._turns += 1
         chosen = self.budget if budget is _DEFAULT else budget
         _check_budget(chosen)
-        return Turn(self, self.plan(calls), budget=chosen, sequence=self._turns)
+        return Turn(self, Plan._build_with(self.registry, calls, _Record), budget=chosen, sequence=self._turns)
 
     async def run(self, calls: Iterable[ToolCall], *, budget: float | _Default | None = _DEFAULT) -> TurnResult:
         """Run the calls of one model turn; one outcome per call, in input order."""
@@ -250,6 +268,13 @@ class Executor:
             raise _collapse(group) from None
 
 
+def _records_of(plan: Plan) -> list[_Record]:
+    """The run records a plan from `Plan._build_with` was built on."""
+    records = list(plan._drafts)
+    assert all(isinstance(rec, _Record) for rec in records[:1]), "a turn runs a plan built with _Record drafts"
+    return records  # type: ignore[return-value]
+
+
 def _check_budget(budget: float | None) -> None:
     if budget is not None and not (budget >= 0 and not math.isnan(budget)):
         raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
@@ -284,22 +309,21 @@ class Turn:
         self._slots = executor._slots
         self._policy = executor.policy
         self._plan = plan
-        self._planner = IncrementalPlanner(executor.registry) if plan is None else None
+        self._planner = IncrementalPlanner(executor.registry, _Record) if plan is None else None
         self._closed = plan is not None
-        planned = plan.calls if plan is not None else ()
-        self._records = [_Record(pc, pc.generation) for pc in planned]
+        self._records: list[_Record] = _records_of(plan) if plan is not None else []
         self._successors: dict[int, list[int]] = {}  # only calls that others wait for
         self._rejected: list[_Record] = []  # calls planning decided not to run
         # One wave of every call (the usual turn): no call waits for another, none was rejected.
-        if plan is not None and not (len(plan.waves) == 1 and len(plan.waves[0]) == len(planned)):
-            for pc, rec in zip(planned, self._records, strict=True):
-                if pc.verdict is not None:
+        if plan is not None and not (len(plan.waves) == 1 and len(plan.waves[0]) == len(self._records)):
+            for rec in self._records:
+                if rec.verdict is not None:
                     self._rejected.append(rec)
-                if pc.needs or pc.after:
-                    predecessors = pc.predecessors
+                if rec.needs or rec.after:
+                    predecessors = rec.predecessors
                     rec.unmet = len(predecessors)
                     for j in predecessors:
-                        self._successors.setdefault(j, []).append(pc.index)
+                        self._successors.setdefault(j, []).append(rec.index)
         self._listeners: list[Callable[[Outcome], object]] = []
         self._ids: dict[str, int] | None = None  # call id -> index, built when first needed
         self._free: list[_Record] = []  # ready calls that need no limiter, granted by the coordinator
@@ -325,7 +349,7 @@ class Turn:
         """The turn's plan (for an open turn: a snapshot of the calls so far)."""
         if self._plan is not None:
             return self._plan
-        calls = tuple(attrs.evolve(rec.planned, generation=rec.generation) for rec in self._records)
+        calls = tuple(rec.freeze() for rec in self._records)
         generations = sorted({c.generation for c in calls if c.generation is not None})
         waves = tuple(tuple(sorted((c.index for c in calls if c.generation == g), key=self._rank)) for g in generations)
         return Plan(calls=calls, waves=waves, cycle=None)
@@ -340,17 +364,19 @@ class Turn:
             raise TurnStateError("calls can only be submitted to an open turn before close()")
         added = self._planner.add(call)
         i = added.index
-        rec = _Record(self._planner.planned(i))
+        rec = self._planner.drafts[i]
+        assert isinstance(rec, _Record)
         self._records.append(rec)
         self._index_of().setdefault(call.id, i)
         rec.active = True
         self._phase_open += 1
-        for p in rec.planned.predecessors:
+        for p in rec.predecessors:
             self._wire(p, i)
         rec.unmet += len(self._planner.waiting_for.get(i, ()))
         for w in added.resolved:
-            self._records[w].planned = self._planner.planned(w)
-            self._successors.setdefault(i, []).append(w)  # its pending slot, counted in unmet, becomes this edge
+            # The planner added the edge to w's draft, which is its record; its pending slot,
+            # counted in unmet, becomes this edge.
+            self._successors.setdefault(i, []).append(w)
         if added.cycle:
             members = set(added.cycle)
             for m in added.cycle:
@@ -368,7 +394,7 @@ class Turn:
                     "the calls of the cycle did not run. Send them as a serial plan, in separate turns",
                 )
             self._ready.extend(m for m in added.cycle if m != i and self._records[m].unmet == 0)
-        verdict = rec.planned.verdict
+        verdict = rec.verdict
         if verdict is not None:
             rec.later = verdict
         if rec.unmet == 0:
@@ -406,7 +432,7 @@ class Turn:
         if self._ids is None:
             self._ids = {}
             for rec in self._records:
-                self._ids.setdefault(rec.planned.call.id, rec.planned.index)
+                self._ids.setdefault(rec.call.id, rec.index)
         return self._ids
 
     def _wire(self, pred: int, succ: int) -> None:
@@ -416,7 +442,7 @@ class Turn:
         if done is None:
             self._successors.setdefault(pred, []).append(succ)
             rec.unmet += 1
-        elif not done.ok and pred in rec.planned.needs and rec.doomed_by is None:
+        elif not done.ok and pred in rec.needs and rec.doomed_by is None:
             rec.doomed_by = pred
 
     @property
@@ -480,7 +506,7 @@ class Turn:
 
     async def _run_phases(self) -> None:
         for rec in self._rejected:
-            verdict = rec.planned.verdict
+            verdict = rec.verdict
             assert verdict is not None
             self._decide(rec, verdict.status, code=verdict.code, error=verdict.message)
         if self._failed_at is not None:
@@ -493,7 +519,7 @@ class Turn:
             # Plan order, as _rank orders a turn's calls: priority first, then emission order (two
             # sorts, the second stable, whose keys need no tuple per call).
             order = sorted([i for wave in self.plan.waves for i in wave])
-            negated = [-pc.call.priority for pc in self.plan.calls]
+            negated = [-rec.call.priority for rec in self._records]
             order.sort(key=negated.__getitem__)
             await self._run_phase(order)
         else:
@@ -531,7 +557,7 @@ class Turn:
         self._nursery = None
 
     def _rank(self, index: int) -> tuple[int, int, int]:
-        return (self._sequence, -self._records[index].planned.call.priority, index)
+        return (self._sequence, -self._records[index].call.priority, index)
 
     # -- synchronous state changes ------------------------------------------------------
 
@@ -560,21 +586,15 @@ class Turn:
             if rec.later is not None or rec.doomed_by is not None:
                 self._decide_unrunnable(rec)
                 continue
-            planned = rec.planned
-            tool = planned.tool
+            tool = rec.tool
             assert tool is not None
-            if (
-                planned.references
-                or planned.has_escapes
-                or tool.context_parameter is not None
-                or tool.side_effect == "write"
-            ):
+            if rec.references or rec.has_escapes or tool.context_parameter is not None or tool.side_effect == "write":
                 if not self._prepare(rec):
                     continue
             else:
-                rec.arguments = planned.arguments  # nothing to substitute, no idempotency key
+                rec.resolved = rec.arguments  # nothing to substitute, no idempotency key
             if incremental:
-                preds = planned.predecessors
+                preds = rec.predecessors
                 rec.generation = max((records[p].generation or 0) + 1 for p in preds) if preds else 0
             rec.state = _State.WAITING
             names = names_for(tool.resource, sync=not tool.is_async)
@@ -597,22 +617,21 @@ class Turn:
             rec,
             Status.SKIPPED,
             code=ErrorCode.DEPENDENCY_FAILED,
-            error=f"not run: it depends on call {dep.planned.call.id!r}, which ended "
+            error=f"not run: it depends on call {dep.call.id!r}, which ended "
             f"{dep.outcome.status.value} ({dep.outcome.error_code})",
         )
 
     def _prepare(self, rec: _Record) -> bool:
         """Substitute references and check the arguments again; False if rejected."""
-        planned = rec.planned
-        tool = planned.tool
-        assert tool is not None and planned.arguments is not None
-        if planned.references or planned.has_escapes:
+        tool = rec.tool
+        assert tool is not None and rec.arguments is not None
+        if rec.references or rec.has_escapes:
             try:
-                arguments = substitute(planned.arguments, self._lookup)
+                arguments = substitute(rec.arguments, self._lookup)
             except ReferenceError_ as exc:
                 self._decide(rec, Status.REJECTED, code=ErrorCode.BAD_REFERENCE, error=str(exc))
                 return False
-            if planned.references and nests_deeper(arguments, MAX_DEPTH):
+            if rec.references and nests_deeper(arguments, MAX_DEPTH):
                 self._decide(
                     rec,
                     Status.REJECTED,
@@ -620,7 +639,7 @@ class Turn:
                     error=f"arguments nest deeper than {MAX_DEPTH} levels once references are substituted",
                 )
                 return False
-            if planned.references:
+            if rec.references:
                 errors = [] if tool.accepts(arguments) else validate(tool.parameters, arguments)
                 if errors:
                     self._decide(
@@ -631,11 +650,11 @@ class Turn:
                         "substituted: " + "; ".join(errors[:5]),
                     )
                     return False
-            rec.arguments = arguments
+            rec.resolved = arguments
         else:
-            rec.arguments = planned.arguments
+            rec.resolved = rec.arguments
         if tool.context_parameter is not None or tool.side_effect == "write":
-            digest = hashlib.sha256(f"{planned.call.id}\0{tool.name}\0{dumps(jsonable(rec.arguments))}".encode())
+            digest = hashlib.sha256(f"{rec.call.id}\0{tool.name}\0{dumps(jsonable(rec.resolved))}".encode())
             rec.idempotency_key = digest.hexdigest()[:32]
         return True
 
@@ -646,7 +665,7 @@ class Turn:
 
     def _wait_for_capacity(self, rec: _Record, names: tuple[str, ...]) -> None:
         rec.waiter = Waiter(
-            rank=self._rank(rec.planned.index),
+            rank=self._rank(rec.index),
             names=names,
             on_grant=functools.partial(self._granted, rec),
             accepts=self._accepts,
@@ -666,7 +685,7 @@ class Turn:
             if rec.state is _State.WAITING and rec.outcome is None:
                 rec.state = _State.RUNNING
                 rec.started_at = now
-                start_soon(run_call, rec, name=f"toolpar:{rec.planned.call.id}")
+                start_soon(run_call, rec, name=f"toolpar:{rec.call.id}")
             else:
                 self._granted(rec)  # a retry after its backoff, or decided while it waited
 
@@ -692,7 +711,7 @@ class Turn:
         rec.state = _State.RUNNING
         assert self._clock is not None
         rec.started_at = self._clock.current_time()
-        self._nursery.start_soon(self._run_call, rec, name=f"toolpar:{rec.planned.call.id}")
+        self._nursery.start_soon(self._run_call, rec, name=f"toolpar:{rec.call.id}")
 
     def _decide(
         self,
@@ -708,7 +727,6 @@ class Turn:
         assert rec.outcome is None, "an outcome is decided once"
         now = self._clock.current_time() if self._clock is not None else 0.0
         started = rec.started_at
-        planned = rec.planned
         redact = self.executor.redact
         if error is not None and redact is not None and status in (Status.ERROR, Status.TIMEOUT):
             error = redact(error)
@@ -716,7 +734,7 @@ class Turn:
         if exception is not None:
             trace = "".join(traceback.format_exception(exception))
             trace = redact(trace) if redact is not None else trace
-        call = planned.call
+        call = rec.call
         rec.outcome = make_outcome(
             call.id,
             call.tool,
@@ -748,7 +766,7 @@ class Turn:
         now = self._clock.current_time()
         started = rec.started_at
         assert started is not None
-        call = rec.planned.call
+        call = rec.call
         rec.outcome = outcome = make_outcome(
             call.id,
             call.tool,
@@ -778,15 +796,15 @@ class Turn:
                 with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                     listener(outcome)
         if self._successors:
-            successors = self._successors.get(rec.planned.index)
+            successors = self._successors.get(rec.index)
             if successors:
                 failed = outcome.status is not Status.OK
-                index = rec.planned.index
+                index = rec.index
                 records = self._records
                 for k in successors:
                     succ = records[k]
                     succ.unmet -= 1
-                    if failed and index in succ.planned.needs and succ.doomed_by is None:
+                    if failed and index in succ.needs and succ.doomed_by is None:
                         succ.doomed_by = index
                     if succ.unmet == 0 and succ.active:
                         self._ready.append(k)
@@ -846,9 +864,8 @@ class Turn:
     # -- one call -------------------------------------------------------------------
 
     async def _run_call(self, rec: _Record) -> None:
-        planned = rec.planned
-        tool = planned.tool
-        assert tool is not None and rec.arguments is not None
+        tool = rec.tool
+        assert tool is not None and rec.resolved is not None
         # Most tools: async, no timeout, no context. Call them here, without the frames of _attempt.
         plain = tool.is_async and tool.timeout is None and tool.context_parameter is None
         kind: _Attempt
@@ -860,7 +877,7 @@ class Turn:
                 rec.attempts += 1
                 if plain:
                     try:
-                        payload = await tool.fn(**rec.arguments)
+                        payload = await tool.fn(**rec.resolved)
                     except Exception as exc:  # a tool's failure becomes its outcome
                         kind, payload = _Attempt.ERROR, exc
                     else:
@@ -906,15 +923,14 @@ class Turn:
                     self._decide(rec, Status.CANCELLED, code=cause, error=_CAUSE_TEXT[cause].format(verb="stopped"))
 
     async def _attempt(self, rec: _Record) -> tuple[_Attempt, Any]:
-        planned = rec.planned
-        tool = planned.tool
-        assert tool is not None and rec.arguments is not None
+        tool = rec.tool
+        assert tool is not None and rec.resolved is not None
         deadline = trio.current_time() + tool.timeout if tool.timeout is not None else math.inf
-        kwargs = dict(rec.arguments)
+        kwargs = dict(rec.resolved)
         if tool.context_parameter is not None:
             assert rec.idempotency_key is not None
             kwargs[tool.context_parameter] = CallContext(
-                call_id=planned.call.id,
+                call_id=rec.call.id,
                 tool=tool.name,
                 attempt=rec.attempts,
                 idempotency_key=rec.idempotency_key,
@@ -941,7 +957,7 @@ class Turn:
         return _Attempt.OK, value
 
     def _retry_delay(self, rec: _Record, retry: Retry | None, kind: _Attempt, payload: Any) -> float | None:
-        tool = rec.planned.tool
+        tool = rec.tool
         assert tool is not None
         if retry is None or rec.attempts >= retry.attempts or not tool.retry_safe:
             return None
@@ -953,7 +969,7 @@ class Turn:
             if self._retries_left <= 0:
                 return None
             self._retries_left -= 1
-        draw = random.Random(f"{self.executor.seed}:{rec.planned.call.id}:{rec.attempts}").random()
+        draw = random.Random(f"{self.executor.seed}:{rec.call.id}:{rec.attempts}").random()
         delay = retry.delay(rec.attempts, draw)
         if isinstance(payload, RateLimited) and payload.retry_after is not None:
             delay = max(delay, payload.retry_after)
@@ -962,7 +978,7 @@ class Turn:
         return delay
 
     def _fail(self, rec: _Record, kind: _Attempt, payload: Any) -> None:
-        tool = rec.planned.tool
+        tool = rec.tool
         assert tool is not None
         tries = f" (after {rec.attempts} attempts)" if rec.attempts > 1 else ""
         if kind is _Attempt.TIMEOUT:

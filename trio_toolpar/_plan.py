@@ -39,23 +39,26 @@ class Verdict:
     message: str
 
 
-class _PlannedCallSlots:
-    """The storage of `PlannedCall`, shared with `_Draft` (see `_Draft.freeze`)."""
+_PLANNED_FIELDS = (
+    "after",
+    "arguments",
+    "call",
+    "generation",
+    "has_escapes",
+    "index",
+    "keys",
+    "needs",
+    "references",
+    "tool",
+    "verdict",
+)
+"""The fields of `PlannedCall`, which `_Draft` holds too."""
 
-    __slots__ = (
-        "__weakref__",
-        "after",
-        "arguments",
-        "call",
-        "generation",
-        "has_escapes",
-        "index",
-        "keys",
-        "needs",
-        "references",
-        "tool",
-        "verdict",
-    )
+
+class _PlannedCallSlots:
+    """The storage of `PlannedCall`, shared with the builder `_Draft.freeze` fills."""
+
+    __slots__ = (*_PLANNED_FIELDS, "__weakref__")
 
 
 @final
@@ -93,15 +96,40 @@ class PlannedCall(_PlannedCallSlots):
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Plan:
-    """The schedule of one turn. Build it with `Plan.build`."""
+    """The schedule of one turn. Build it with `Plan.build`.
 
-    calls: tuple[PlannedCall, ...]
+    Two plans are equal when their calls, waves and cycle are.
+    """
+
+    _calls: tuple[PlannedCall, ...] | None
     waves: tuple[tuple[int, ...], ...]
     """Per generation, the indices of its calls in plan order (priority, then emission)."""
     cycle: tuple[str, ...] | None
     """The call ids of a dependency cycle (first id repeated last), if the batch has one."""
+    _drafts: Sequence[_Draft] = attrs.field(default=(), alias="_drafts")
+    """The planner's drafts, which `calls` freezes on first use (see `_planned`)."""
+
+    @property
+    def calls(self) -> tuple[PlannedCall, ...]:
+        """Every call as planned, in emission order."""
+        calls = self._calls
+        if calls is None:
+            calls = tuple(d.freeze() for d in self._drafts)
+            object.__setattr__(self, "_calls", calls)
+        return calls
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return (self.calls, self.waves, self.cycle) == (other.calls, other.waves, other.cycle)
+
+    def __hash__(self) -> int:
+        return hash((self.calls, self.waves, self.cycle))
+
+    def __repr__(self) -> str:
+        return f"Plan(calls={self.calls!r}, waves={self.waves!r}, cycle={self.cycle!r})"
 
     @property
     def rejected(self) -> bool:
@@ -112,6 +140,11 @@ class Plan:
     def build(cls, registry: Registry, calls: Iterable[ToolCall]) -> Plan:
         """Plan ``calls`` (in emission order) against ``registry``."""
         return _Planner(registry, list(calls)).build()
+
+    @classmethod
+    def _build_with(cls, registry: Registry, calls: Iterable[ToolCall], draft: type[_Draft]) -> Plan:
+        """`build`, with drafts of a subclass (the executor's run records)."""
+        return _Planner(registry, list(calls), draft).build()
 
     def render(self) -> str:
         """A text picture of the plan: the waves, each call's edges, the rejections."""
@@ -154,10 +187,16 @@ def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:
 _NO_EDGES: frozenset[int] = frozenset()
 
 
-class _Draft(_PlannedCallSlots):
-    """A call being planned: `PlannedCall`'s slots, mutable, its edges as sets."""
+class _Draft:
+    """A call being planned: `PlannedCall`'s fields, mutable, its edges as sets.
 
-    __slots__ = ()
+    A batch `Plan` keeps its drafts and freezes them into `PlannedCall`s only
+    when its `calls` are first read: a turn runs from the drafts (its records
+    are drafts, see `_execute._Record`), so the usual turn never builds a
+    second object per call.
+    """
+
+    __slots__ = _PLANNED_FIELDS
 
     index: int
     call: ToolCall
@@ -185,6 +224,11 @@ class _Draft(_PlannedCallSlots):
         self.generation = None
         self.verdict = None
 
+    @property
+    def predecessors(self) -> tuple[int, ...]:
+        """Every call that must finish before this one starts."""
+        return tuple(sorted(self.needs | self.after))
+
     def need(self, index: int) -> None:
         if not self.needs:
             self.needs = set()
@@ -196,34 +240,38 @@ class _Draft(_PlannedCallSlots):
             self.verdict = Verdict(status=status, code=code, message=message)
 
     def freeze(self) -> PlannedCall:
-        """This draft as a `PlannedCall`, for good: the draft itself becomes it.
+        """This draft as planned so far, as a frozen `PlannedCall`; the draft stays a draft.
 
-        A `PlannedCall` per call is built on the executor's hot path, and attrs'
-        frozen ``__init__`` would assign each field through ``object.__setattr__``.
-        The draft already holds every field in the same slots, so it only turns
-        its edge sets into sorted tuples and changes its class (Python allows
-        that between classes with one layout; see `make_outcome`).
+        attrs' frozen ``__init__`` assigns each field through ``object.__setattr__``;
+        here they are assigned on a mutable twin that shares `PlannedCall`'s slots,
+        which then becomes one (see `make_outcome`).
         """
-        built: Any = self
-        if built.needs:
-            built.needs = tuple(sorted(built.needs))
-        else:
-            built.needs = ()
-        if built.after:
-            built.after = tuple(sorted(built.after))
-        else:
-            built.after = ()
+        built: Any = _new(_PlannedCallBuilder)
+        built.index = self.index
+        built.call = self.call
+        built.tool = self.tool
+        built.arguments = self.arguments
+        built.references = self.references
+        built.has_escapes = self.has_escapes
+        built.needs = tuple(sorted(self.needs)) if self.needs else ()
+        built.after = tuple(sorted(self.after)) if self.after else ()
+        built.keys = self.keys
+        built.generation = self.generation
+        built.verdict = self.verdict
         built.__class__ = PlannedCall
         planned: PlannedCall = built
         return planned
 
-    def snapshot(self) -> PlannedCall:
-        """A frozen copy of this draft as planned so far; the draft stays a draft."""
-        copy = _new(_Draft)
-        for name in _PlannedCallSlots.__slots__:
-            if name != "__weakref__":
-                setattr(copy, name, getattr(self, name))
-        return copy.freeze()
+
+class _PlannedCallBuilder(_PlannedCallSlots):
+    """A `PlannedCall` under construction: the same slots, without the frozen ``__setattr__``."""
+
+    __slots__ = ()
+
+
+def _planned(drafts: Sequence[_Draft], waves: tuple[tuple[int, ...], ...], cycle: tuple[str, ...] | None) -> Plan:
+    """A `Plan` whose calls are frozen from ``drafts`` when first read."""
+    return Plan(calls=None, waves=waves, cycle=cycle, _drafts=drafts)
 
 
 _new = object.__new__
@@ -238,9 +286,9 @@ class _History:
 
 
 class _Planner:
-    def __init__(self, registry: Registry, calls: list[ToolCall]) -> None:
+    def __init__(self, registry: Registry, calls: list[ToolCall], draft: type[_Draft] = _Draft) -> None:
         self.registry = registry
-        self.drafts = [_Draft(i, call) for i, call in enumerate(calls)]
+        self.drafts = [draft(i, call) for i, call in enumerate(calls)]
         self.index_of: dict[str, int] = {}
         # What _validate learns of the batch on its way, so that most turns (a handful of
         # independent reads) skip the graph work they do not need.
@@ -267,8 +315,7 @@ class _Planner:
         else:
             waves = self._generations()
         ids = tuple(self.drafts[i].call.id for i in cycle) if cycle else None
-        planned = tuple(d.freeze() for d in self.drafts)
-        return Plan(calls=planned, waves=tuple(tuple(w) for w in waves), cycle=ids)
+        return _planned(self.drafts, tuple(tuple(w) for w in waves), ids)
 
     # -- validation ----------------------------------------------------------------
 
@@ -620,8 +667,9 @@ class IncrementalPlanner:
     if the turn is closed before it arrives); a cycle rejects only its members.
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, draft: type[_Draft] = _Draft) -> None:
         self.registry = registry
+        self._draft = draft
         self.drafts: list[_Draft] = []
         self.index_of: dict[str, int] = {}
         self.pending: dict[str, list[int]] = {}
@@ -631,7 +679,7 @@ class IncrementalPlanner:
     def add(self, call: ToolCall) -> Added:
         """Plan ``call`` after every call added so far."""
         i = len(self.drafts)
-        d = _Draft(i, call)
+        d = self._draft(i, call)
         self.drafts.append(d)
         first = self.index_of.setdefault(call.id, i)
         if first != i:
@@ -686,7 +734,7 @@ class IncrementalPlanner:
 
     def planned(self, i: int) -> PlannedCall:
         """A snapshot of call ``i`` as planned so far."""
-        return self.drafts[i].snapshot()
+        return self.drafts[i].freeze()
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids that never came."""
