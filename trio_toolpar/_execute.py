@@ -83,7 +83,7 @@ class _Record(_Draft):
     )
 
     def __init__(self, index: int, call: ToolCall) -> None:
-        super().__init__(index, call)
+        _Draft.__init__(self, index, call)  # not super(): one call per tool call, and no super object
         self.unmet = 0
         self.active = False
         self.state = _State.PENDING
