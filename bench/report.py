@@ -328,11 +328,11 @@ def markdown(results: Mapping[str, Any]) -> str:
         "time divided by that contender's (below 1: trio_toolpar is faster). The pydantic-ai and OpenAI Agents "
         "figures cover a whole agent run (two model responses); their N=0 run is listed for scale. "
         "Planning alone is `Plan.build` without running anything.",
-        "- **The collector at N=10,000**: until a turn ends it keeps three objects per call alive (the plan's "
-        "entry, the run's record, the outcome) where a raw nursery keeps none, and the harness freezes the peers' "
-        "objects, so the collector's passes over a turn's own objects fall inside its timing. The diagnostic run "
-        "with the collector off shows how much of the gap at 10,000 calls that is; the targets are judged with "
-        "it on.",
+        "- **The collector at N=10,000**: until a turn ends it keeps two objects per call alive (the run's "
+        "record, which is the planner's draft, and the outcome) where a raw nursery keeps none, and the harness "
+        "freezes the peers' objects, so the collector's passes over a turn's own objects fall inside its timing. "
+        "The diagnostic run with the collector off shows how much of the gap at 10,000 calls that is; the "
+        "targets are judged with it on.",
         "- **Capped makespan** below 1.0 means the contender did not honour the cap: LangGraph's `max_concurrency` "
         "does not bound the tool calls inside one ToolNode, and pydantic-ai has no per-turn tool cap.",
         "- **DAG makespan** divides by the critical path, computed from the generator's own dependency lists (not "
@@ -343,7 +343,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "each wave's slowest call (invariant 8).",
         "- **Memory**: each one-turn figure comes from a fresh process (peak RSS is a high-water mark); heap "
         "figures are tracemalloc. Drift samples the heap and RSS after `gc.collect()` between turns; no growth "
-        "over the last half of the run is the target.",
+        "over the last half of the run is the target: the last half's highest sample may not rise above the first "
+        "half's (a plateau that dips and recovers is not growth; a leak keeps setting new highs).",
         "- **Streaming dispatch** runs the agent loop with a scripted streamed model on the real clock.",
         "- **Where the time goes**: `../.peers/bin/python bench/profile_hotpath.py` profiles the N=10,000 "
         "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "

@@ -160,7 +160,7 @@ def _collector_off(
     """The largest size again with the garbage collector off: a diagnostic, never a target.
 
     It splits trio_toolpar's gap to the raw nursery into the collector's share
-    (its objects per call: plan entry, run record, outcome) and the rest.
+    (its objects per call: the run record and the outcome) and the rest.
     """
     names = ("trio_toolpar(waves)", "trio.nursery")
     if not all(name in contenders for name in names):
