@@ -109,7 +109,7 @@ class Plan:
     cycle: tuple[str, ...] | None
     """The call ids of a dependency cycle (first id repeated last), if the batch has one."""
     _drafts: Sequence[_Draft] = attrs.field(default=(), alias="_drafts")
-    """The planner's drafts, which `calls` freezes on first use (see `_planned`)."""
+    """The planner's drafts, which `calls` freezes on first use (``calls`` is ``None`` until then)."""
 
     @property
     def calls(self) -> tuple[PlannedCall, ...]:
@@ -269,11 +269,6 @@ class _PlannedCallBuilder(_PlannedCallSlots):
     __slots__ = ()
 
 
-def _planned(drafts: Sequence[_Draft], waves: tuple[tuple[int, ...], ...], cycle: tuple[str, ...] | None) -> Plan:
-    """A `Plan` whose calls are frozen from ``drafts`` when first read."""
-    return Plan(calls=None, waves=waves, cycle=cycle, _drafts=drafts)
-
-
 _new = object.__new__
 
 
@@ -315,7 +310,8 @@ class _Planner:
         else:
             waves = self._generations()
         ids = tuple(self.drafts[i].call.id for i in cycle) if cycle else None
-        return _planned(self.drafts, tuple(tuple(w) for w in waves), ids)
+        # The calls are frozen from the drafts when first read (see Plan.calls).
+        return Plan(calls=None, waves=tuple(tuple(w) for w in waves), cycle=ids, _drafts=self.drafts)
 
     # -- validation ----------------------------------------------------------------
 
@@ -731,10 +727,6 @@ class IncrementalPlanner:
                     return tuple(reversed(path))
                 stack.append(pred)
         return ()
-
-    def planned(self, i: int) -> PlannedCall:
-        """A snapshot of call ``i`` as planned so far."""
-        return self.drafts[i].freeze()
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids that never came."""
