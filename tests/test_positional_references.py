@@ -68,7 +68,10 @@ async def test_batch_positional_reference_waits_and_substitutes(autojump_clock: 
 
 async def test_a_position_past_the_turn_is_a_bad_reference(autojump_clock: trio.testing.MockClock) -> None:
     result = await Executor(registry()).run(
-        [ToolCall(id="a", tool="echo", arguments={"value": "$#3"}), ToolCall(id="b", tool="echo", arguments={"value": 1})]
+        [
+            ToolCall(id="a", tool="echo", arguments={"value": "$#3"}),
+            ToolCall(id="b", tool="echo", arguments={"value": 1}),
+        ]
     )
     assert result[0].status is Status.REJECTED
     assert result[0].error_code == ErrorCode.BAD_REFERENCE
