@@ -1,7 +1,7 @@
 """The hot path's shortcuts answer exactly what the slow, obvious code answers.
 
-Each shortcut (compiled schema checks, the one-pass argument scan, building
-frozen instances without attrs' ``__init__``) is compared with the code it
+Each shortcut (compiled schema checks, the one-pass argument scan, the
+planner's quick path for flat arguments) is compared with the code it
 stands in for, on generated input.
 """
 
@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from trio_toolpar import Registry, Status, ToolCall
-from trio_toolpar._outcome import Outcome, _OutcomeSlots, make_outcome
-from trio_toolpar._plan import Plan, PlannedCall, _Draft, _PlannedCallSlots
+from trio_toolpar import Registry, ToolCall
+from trio_toolpar._plan import Plan
 from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
 from trio_toolpar._schema import check_schema, compile_acceptor, validate
 
@@ -380,133 +377,3 @@ def test_the_one_pass_scan_agrees_with_the_two_walks(value: Any) -> None:
 def test_the_scan_keeps_small_depth_limits(limit: int) -> None:
     assert (scan({"a": 1}, limit) is None) is nests_deeper({"a": 1}, limit)
     assert (scan({"a": [1]}, limit) is None) is nests_deeper({"a": [1]}, limit)
-
-
-def test_building_frozen_instances_directly_is_sound() -> None:
-    # make_outcome and _Draft.freeze fill slots without attrs' __init__: that is only
-    # equivalent while __init__ does nothing but assign.
-    for cls in (Outcome, PlannedCall):
-        for field in attrs.fields(cls):
-            assert field.validator is None, (cls, field.name)
-            assert field.converter is None, (cls, field.name)
-            assert field.init, (cls, field.name)
-        assert not hasattr(cls, "__attrs_post_init__") and not hasattr(cls, "__attrs_pre_init__")
-
-
-@given(
-    st.sampled_from(list(Status)),
-    values,
-    st.one_of(st.none(), st.floats(0, 10)),
-    st.one_of(st.none(), st.integers(0, 5)),
-    st.one_of(st.none(), st.text(max_size=5)),
-)
-def test_make_outcome_builds_what_the_constructor_builds(
-    status: Status, value: Any, started: float | None, wave: int | None, error: str | None
-) -> None:
-    fields = {
-        "call_id": "c1",
-        "tool": "t",
-        "status": status,
-        "value": value,
-        "error_code": None,
-        "error": error,
-        "latency_ms": 1.5,
-        "attempts": 2,
-        "started_at": started,
-        "finished_at": 3.0,
-        "wave": wave,
-        "idempotency_key": "k",
-        "exception": ValueError("x") if error else None,
-        "traceback": error,
-    }
-    fast = make_outcome(*fields.values())
-    slow = Outcome(**fields)
-    assert fast == slow
-    assert repr(fast) == repr(slow)
-    assert hash(fast) == hash(slow) if _hashable(value) else True
-    assert {name: getattr(fast, name) for name in fields} == {name: getattr(slow, name) for name in fields}
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        fast.status = Status.ERROR  # type: ignore[misc]
-
-
-def _hashable(value: object) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def test_freeze_builds_what_the_constructor_builds() -> None:
-    registry = Registry()
-
-    @registry.tool(side_effect="write", key="item:{n}")
-    async def put(n: int, note: str = "") -> int:
-        """Put."""
-        return n
-
-    plan = Plan.build(
-        registry,
-        [
-            ToolCall(id="a", tool="put", arguments={"n": 1}),
-            ToolCall(id="b", tool="put", arguments={"n": 1, "note": "$a"}),
-            ToolCall(id="c", tool="nope", arguments={}),
-        ],
-    )
-    for pc in plan.calls:
-        rebuilt = PlannedCall(**{f.name: getattr(pc, f.name) for f in attrs.fields(PlannedCall)})
-        assert rebuilt == pc
-        assert repr(rebuilt) == repr(pc)
-    draft = _Draft(7, ToolCall(id="z", tool="put", arguments={"n": 2}))
-    draft.generation = 3
-    draft.need(4)
-    draft.need(2)
-    frozen = draft.freeze()
-    assert type(draft) is _Draft  # freezing leaves the draft a draft
-    draft.need(5)  # ... and the frozen copy as it was
-    expected = PlannedCall(
-        index=7,
-        call=draft.call,
-        tool=None,
-        arguments=None,
-        references=(),
-        has_escapes=False,
-        needs=(2, 4),
-        after=(),
-        keys=(),
-        generation=3,
-        verdict=None,
-    )
-    assert type(frozen) is PlannedCall
-    assert frozen == expected
-    assert repr(frozen) == repr(expected)
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        frozen.generation = 0  # type: ignore[misc]
-
-
-def test_a_plan_freezes_its_calls_once_and_compares_by_value() -> None:
-    registry = Registry()
-
-    @registry.tool
-    async def echo(n: int) -> int:
-        """Echo."""
-        return n
-
-    calls = [ToolCall(id=f"c{i}", tool="echo", arguments={"n": i}) for i in range(3)]
-    plan = Plan.build(registry, calls)
-    assert plan.calls is plan.calls
-    eager = Plan(calls=plan.calls, waves=plan.waves, cycle=plan.cycle)
-    assert Plan.build(registry, calls) == plan == eager
-    assert repr(Plan.build(registry, calls)) == repr(eager)
-    assert Plan.build(registry, calls[:2]) != plan
-    assert attrs.evolve(Plan.build(registry, calls), cycle=None) == plan  # evolve keeps the unfrozen drafts
-
-
-@pytest.mark.parametrize(("frozen", "storage"), [(Outcome, _OutcomeSlots), (PlannedCall, _PlannedCallSlots)])
-def test_the_frozen_classes_add_no_slots_to_their_storage(frozen: type, storage: type) -> None:
-    # Changing an instance's class needs one layout: attrs must reuse the storage's slots.
-    assert frozen.__mro__[1] is storage
-    assert frozen.__basicsize__ == storage.__basicsize__
-    assert frozen.__dict__.get("__slots__", ()) == ()
-    assert {f.name for f in attrs.fields(frozen)} | {"__weakref__"} == set(storage.__dict__["__slots__"])
-    assert weakref.ref(make_outcome("c", "t", Status.OK, None, None, None, 0.0, 0, None, None, None, None, None, None))

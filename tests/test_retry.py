@@ -205,7 +205,7 @@ async def test_a_call_cancelled_while_waiting_to_retry_never_runs_again(
             raise Retryable("try later")
         return ctx.call_id
 
-    executor = Executor(registry, limits={"r": 1})
+    executor = Executor(registry, limits={"r": 1}, deterministic=True)
     start = trio.current_time()
     first = executor.turn([ToolCall(id="a", tool="job", arguments={"seconds": 1, "fail": True})])
     second = executor.turn([ToolCall(id="b", tool="job", arguments={"seconds": 5})])

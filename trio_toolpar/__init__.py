@@ -11,10 +11,8 @@ from ._exceptions import Retryable as Retryable
 from ._exceptions import SchemaError as SchemaError
 from ._exceptions import ToolparError as ToolparError
 from ._exceptions import TurnStateError as TurnStateError
-from ._execute import Executor as Executor
-from ._execute import OutcomeStream as OutcomeStream
-from ._execute import Schedule as Schedule
-from ._execute import Turn as Turn
+from ._executor import Executor as Executor
+from ._executor import OutcomeStream as OutcomeStream
 from ._limits import Rate as Rate
 from ._limits import SharedLimits as SharedLimits
 from ._observation import render_observation as render_observation
@@ -22,10 +20,9 @@ from ._outcome import ErrorCode as ErrorCode
 from ._outcome import Outcome as Outcome
 from ._outcome import Status as Status
 from ._outcome import ToolCall as ToolCall
-from ._outcome import TurnResult as TurnResult
 from ._plan import Plan as Plan
-from ._plan import PlannedCall as PlannedCall
-from ._plan import Verdict as Verdict
+from ._planned import PlannedCall as PlannedCall
+from ._planned import Verdict as Verdict
 from ._policy import BestEffort as BestEffort
 from ._policy import FailFast as FailFast
 from ._policy import Policy as Policy
@@ -34,6 +31,9 @@ from ._registry import Registry as Registry
 from ._registry import Retry as Retry
 from ._registry import SideEffect as SideEffect
 from ._registry import Tool as Tool
+from ._result import TurnResult as TurnResult
+from ._settings import Schedule as Schedule
+from ._turn import Turn as Turn
 
 __version__ = "0.1.0"
 

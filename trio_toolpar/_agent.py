@@ -27,9 +27,11 @@ import trio
 
 from . import openai as _openai
 from ._exceptions import ToolparError
-from ._execute import Executor, Turn
-from ._outcome import ToolCall, TurnResult
+from ._executor import Executor
+from ._outcome import ToolCall
 from ._registry import Registry
+from ._result import TurnResult
+from ._turn import Turn
 
 __all__ = [
     "AgentResult",

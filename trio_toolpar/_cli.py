@@ -32,10 +32,11 @@ from cattrs.v import format_exception
 
 from ._convert import converter
 from ._demo import DEFAULT_SEED, SERVICE, Demo, SentWrite, build_demo
-from ._execute import Executor
-from ._outcome import Outcome, ToolCall, TurnResult
+from ._executor import Executor
+from ._outcome import Outcome, ToolCall
 from ._policy import BestEffort, FailFast, Policy
 from ._registry import Registry
+from ._result import TurnResult
 
 __all__ = ["main"]
 

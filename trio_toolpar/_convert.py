@@ -1,7 +1,15 @@
-"""The one cattrs converter for JSON in and out."""
+"""The one cattrs converter for JSON in and out, and JSON for any value.
+
+(`TurnResult` registers its own unstructuring in `_result`, which builds on this module.)
+
+`dumps` is the rule for turning whatever a tool returned into JSON text:
+it never raises, and its output is always standard JSON that UTF-8 can
+carry (see `_render` for the same rule for plain text).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Mapping
@@ -11,10 +19,11 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
-from ._outcome import Outcome, ToolCall, TurnResult
+from ._outcome import Outcome, ToolCall
 from ._references import MAX_DEPTH
+from ._render import clean_text, huge_int_text, safe_str, type_name
 
-__all__ = ["converter", "dumps", "jsonable"]
+__all__ = ["converter", "dumps", "jsonable", "plain"]
 
 converter = make_converter(forbid_extra_keys=True)
 
@@ -23,7 +32,7 @@ def _strict(kind: type) -> Any:
     # cattrs coerces by default ("false" -> True); JSON input must already be of the right kind.
     def structure(value: object, _: type) -> object:
         if type(value) is not kind and not (kind is float and type(value) is int):
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {safe_str(value)[:80]}")
         return value
 
     return structure
@@ -52,77 +61,103 @@ def _structure_call(data: object, _: type) -> ToolCall:
 
 converter.register_structure_hook(ToolCall, _structure_call)
 
+
+def _bytes(value: bytes | bytearray | memoryview) -> str:
+    raw = bytes(value)
+    try:
+        return clean_text(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"<{len(raw)} bytes, base64: {base64.b64encode(raw).decode('ascii')}>"
+
+
+def jsonable(value: object) -> object:
+    """``value`` in JSON form: attrs classes and the like unstructured, the rest left as is.
+
+    May raise what the value's own code raises; `plain` never does.
+    """
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _bytes(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return converter.unstructure(value)
+
+
+def plain(value: object) -> Any:
+    """``value`` as plain JSON data (dicts, lists, str, finite numbers, bools, None); never raises.
+
+    What JSON cannot hold is shown as a string: ``"<TypeName: str>"`` for an
+    unknown object, ``"NaN"``/``"inf"`` for non-finite floats, ``"<int of N
+    bits>"`` for an int too large to print, ``"<cycle>"``, ``"<nested too
+    deep>"`` past `MAX_DEPTH`; bytes become their UTF-8 text, or base64.
+    Mapping keys become strings.
+    """
+    return _plain(value, 0, frozenset())
+
+
+def _plain(value: object, depth: int, seen: frozenset[int]) -> Any:
+    try:
+        if value is None or isinstance(value, (str, bool)):
+            return clean_text(value) if isinstance(value, str) else value
+        if isinstance(value, int):
+            return huge_int_text(value) or int(value)
+        if isinstance(value, float):
+            return float(value) if math.isfinite(value) else str(value)
+        if depth >= MAX_DEPTH:
+            return "<nested too deep>"
+        if id(value) in seen:
+            return "<cycle>"
+        inner = seen | {id(value)}
+        if isinstance(value, Mapping):
+            return {
+                clean_text(k) if isinstance(k, str) else safe_str(k): _plain(v, depth + 1, inner)
+                for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [_plain(v, depth + 1, inner) for v in value]
+        converted = jsonable(value)
+    except Exception:  # the value's own code failed while we looked at it
+        return f"<{type_name(value)}>"
+    if converted is value:  # not data the converter knows: say what it is
+        return f"<{type_name(value)}: {safe_str(value)}>"
+    return _plain(converted, depth + 1, seen | {id(value)})
+
+
+def dumps(value: object, *, sort_keys: bool = False, compact: bool = True) -> str:
+    """Standard JSON for ``value`` (compact, or spaced for people), whatever it is; never raises (see `plain`)."""
+    options: dict[str, Any] = {
+        "separators": (",", ":") if compact else (", ", ": "),
+        "ensure_ascii": False,
+        "allow_nan": False,
+        "sort_keys": sort_keys,
+    }
+    try:
+        text = json.dumps(value, default=_default, **options)
+    except Exception:  # huge ints, NaN, cycles, odd keys, or the value's own code: take the careful way
+        text = json.dumps(plain(value), **options)
+    return clean_text(text)
+
+
+def _default(value: object) -> object:
+    converted = jsonable(value)
+    if converted is value:
+        raise TypeError("not JSON data")  # handled by `plain`
+    return converted
+
+
 _outcome_fields = make_dict_unstructure_fn(
-    Outcome, converter, exception=override(omit=True), traceback=override(omit=True)
+    Outcome, converter, exception=override(omit=True), traceback=override(omit=True), value=override(omit=True)
 )
 
 
 def _unstructure_outcome(outcome: Outcome) -> dict[str, Any]:
     data = _outcome_fields(outcome)
     data["ok"] = outcome.ok
-    data["value"] = jsonable(outcome.value)
+    data["value"] = plain(outcome.value)
+    if data.get("error") is not None:
+        data["error"] = clean_text(data["error"])
     return data
 
 
 converter.register_unstructure_hook(Outcome, _unstructure_outcome)
-
-
-def _unstructure_result(result: TurnResult) -> dict[str, Any]:
-    return {
-        "ok": result.ok,
-        "started_at": result.started_at,
-        "finished_at": result.finished_at,
-        "outcomes": [_unstructure_outcome(o) for o in result.outcomes],
-    }
-
-
-converter.register_unstructure_hook_func(lambda cls: cls is TurnResult, _unstructure_result)
-
-
-def jsonable(value: object) -> object:
-    """``value`` in JSON form: attrs classes and the like unstructured, the rest left as is."""
-    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
-        return value
-    return converter.unstructure(value)
-
-
-def _fallback(value: object) -> object:
-    unstructured = converter.unstructure(value)
-    if unstructured is value:
-        # Not data the converter knows: show the model what it is rather than fail.
-        return f"<{type(value).__name__}: {value!s}>"
-    return unstructured
-
-
-def dumps(value: object) -> str:
-    """Standard, compact JSON for ``value``, whatever it is; never raises.
-
-    What JSON cannot hold is shown as ``"<type: str>"``; ``NaN`` and the
-    infinities as strings; non-string keys as their ``str``; a cycle as
-    ``"<cycle>"``; nesting past ``MAX_DEPTH`` as ``"<nested too deep>"``.
-    """
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_fallback, allow_nan=False)
-    except (ValueError, TypeError, RecursionError):
-        return json.dumps(_sanitize(value, 0, frozenset()), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _sanitize(value: object, depth: int, seen: frozenset[int]) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if depth >= MAX_DEPTH:
-        return "<nested too deep>"
-    if id(value) in seen:
-        return "<cycle>"
-    inner = seen | {id(value)}
-    if isinstance(value, Mapping):
-        return {k if isinstance(k, str) else str(k): _sanitize(v, depth + 1, inner) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_sanitize(v, depth + 1, inner) for v in value]
-    try:
-        converted = _fallback(value)
-    except Exception:  # the value's own unstructuring failed: say what it is instead
-        return f"<{type(value).__name__}>"
-    return converted if isinstance(converted, str) else _sanitize(converted, depth + 1, inner)

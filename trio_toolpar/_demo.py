@@ -29,10 +29,11 @@ import attrs
 import trio
 
 from ._exceptions import Retryable
-from ._execute import Executor, Schedule
+from ._executor import Executor
 from ._outcome import ToolCall
 from ._policy import Policy
 from ._registry import CallContext, Registry, Retry
+from ._settings import Schedule
 
 __all__ = [
     "CALLS",

@@ -21,8 +21,9 @@ from . import openai as _openai
 from ._agent import ChatCompletionsMessages, Message, ModelError, ModelReply, Usage
 from ._exceptions import FormatError
 from ._observation import DEFAULT_MAX_CHARS
-from ._outcome import ToolCall, TurnResult
+from ._outcome import ToolCall
 from ._registry import Registry
+from ._result import TurnResult
 from ._sse import ServerSentEvent, aiter_sse_bytes
 from ._wire import Unknown, loads, mapping
 

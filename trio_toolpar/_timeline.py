@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-if TYPE_CHECKING:
-    from ._outcome import TurnResult
+from ._outcome import Outcome
 
 __all__ = ["render_table", "render_timeline"]
 
 _MARK = {"ok": "█", "error": "▓", "timeout": "▒", "cancelled": "░"}
 
 
-def render_table(result: TurnResult) -> str:
+def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
     """One line per call: id, tool, status, code, wave, attempts, start, latency."""
     header = ("call", "tool", "status", "error_code", "wave", "tries", "start s", "latency ms")
     rows = [header]
-    for o in result.outcomes:
+    for o in outcomes:
         rows.append(
             (
                 o.call_id,
@@ -25,7 +24,7 @@ def render_table(result: TurnResult) -> str:
                 o.error_code.value if o.error_code else "",
                 "" if o.wave is None else str(o.wave),
                 str(o.attempts),
-                "" if o.started_at is None else f"{o.started_at - result.started_at:.3f}",
+                "" if o.started_at is None else f"{o.started_at - started_at:.3f}",
                 f"{o.latency_ms:.1f}",
             )
         )
@@ -35,17 +34,17 @@ def render_table(result: TurnResult) -> str:
     return "\n".join(lines)
 
 
-def render_timeline(result: TurnResult, *, width: int = 60) -> str:
+def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: float, width: int = 60) -> str:
     """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn."""
-    span = max(result.elapsed, 1e-9)
-    label = max((len(f"{o.call_id} {o.tool}") for o in result.outcomes), default=0)
+    span = max(elapsed, 1e-9)
+    label = max((len(f"{o.call_id} {o.tool}") for o in outcomes), default=0)
     right = f"{span:.3f}s"
     lines = [f"{'':<{label}} |0{right:>{max(width - 1, len(right))}}|"]
-    for o in result.outcomes:
+    for o in outcomes:
         bar = [" "] * width
         if o.started_at is not None and o.finished_at is not None:
-            first = int((o.started_at - result.started_at) / span * width)
-            last = max(first + 1, round((o.finished_at - result.started_at) / span * width))
+            first = int((o.started_at - started_at) / span * width)
+            last = max(first + 1, round((o.finished_at - started_at) / span * width))
             for c in range(min(first, width - 1), min(last, width)):
                 bar[c] = _MARK.get(o.status.value, "#")
         else:

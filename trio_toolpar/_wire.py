@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from ._convert import dumps
 from ._exceptions import FormatError
-from ._outcome import Outcome, TurnResult
+from ._outcome import Outcome
 from ._references import MAX_DEPTH
 from ._registry import Tool
+from ._result import TurnResult
 
 __all__ = [
     "MAX_PAYLOAD_DEPTH",

@@ -29,8 +29,9 @@ from typing import Any, final
 
 from ._exceptions import FormatError
 from ._observation import DEFAULT_MAX_CHARS, render_observation
-from ._outcome import Outcome, ToolCall, TurnResult
+from ._outcome import Outcome, ToolCall
 from ._registry import Registry
+from ._result import TurnResult
 from ._wire import (
     Unknown,
     as_data,

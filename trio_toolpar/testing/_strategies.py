@@ -8,10 +8,11 @@ from typing import Any, Literal, final
 import attrs
 from hypothesis import strategies as st
 
-from .._execute import Executor, Schedule
+from .._executor import Executor
 from .._outcome import ToolCall
 from .._policy import BestEffort, FailFast
 from .._registry import Registry, Retry, SideEffect
+from .._settings import Schedule
 from ._fakes import add_fake_tool
 from ._recorder import Recorder
 
@@ -78,8 +79,13 @@ class TurnSpec:
                 )
         return registry
 
-    def executor(self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0) -> Executor:
-        """An executor for this turn's settings (``schedule`` overrides the generated one)."""
+    def executor(
+        self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0, deterministic: bool = True
+    ) -> Executor:
+        """An executor for this turn's settings (``schedule`` overrides the generated one).
+
+        It is ``deterministic`` (see `Executor`) unless told otherwise: these turns run on a MockClock.
+        """
         policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
         return Executor(
             self.registry(recorder),
@@ -89,6 +95,7 @@ class TurnSpec:
             budget=self.budget,
             schedule=schedule or self.schedule,
             seed=seed,
+            deterministic=deterministic,
         )
 
     def by_id(self) -> dict[str, CallSpec]:

@@ -1,0 +1,97 @@
+"""One call of a running turn, and the states it moves through.
+
+::
+
+    PENDING ──> QUEUED ──> RUNNING ──> DONE
+       │          │          │  ^
+       │          │          v  │
+       │          │        BACKOFF   (a retry: waits, holding no capacity,
+       │          │          │        then QUEUED again)
+       └──────────┴──────────┴──> DONE  (decided without running on)
+
+A call is PENDING while it waits for its predecessors (or its wave), QUEUED
+while it waits for capacity, RUNNING while an attempt holds capacity. Every
+state may end in DONE: a call is decided exactly once, and never moves again.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from ._capacity import Waiter
+from ._outcome import Outcome, ToolCall
+from ._planned import PlannedCall, Verdict
+
+__all__ = ["CallRun", "CallState"]
+
+
+class CallState(enum.Enum):
+    """Where a call of a running turn is; see this module's docstring."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    DONE = "done"
+
+
+_MOVES: dict[CallState, frozenset[CallState]] = {
+    CallState.PENDING: frozenset({CallState.QUEUED, CallState.DONE}),
+    CallState.QUEUED: frozenset({CallState.RUNNING, CallState.DONE}),
+    CallState.RUNNING: frozenset({CallState.BACKOFF, CallState.DONE}),
+    CallState.BACKOFF: frozenset({CallState.QUEUED, CallState.DONE}),
+    CallState.DONE: frozenset(),
+}
+
+
+class CallRun:
+    """What a turn knows of one call while it runs."""
+
+    __slots__ = (
+        "active",
+        "attempts",
+        "call",
+        "granted",
+        "idempotency_key",
+        "index",
+        "later",
+        "outcome",
+        "planned",
+        "resolved",
+        "started_at",
+        "state",
+        "waiter",
+    )
+
+    def __init__(self, index: int, call: ToolCall, planned: PlannedCall | None) -> None:
+        self.index = index
+        self.call = call
+        self.planned = planned
+        """As planned; for an open turn, set once the call no longer waits for calls to arrive."""
+        self.state = CallState.PENDING
+        self.active = False
+        """It belongs to the phase now running (its wave, or the whole eager or open turn)."""
+        self.later: Verdict | None = None
+        """Decided while it waited (an open turn's cycle or missing reference): applied once it is ready."""
+        self.resolved: Mapping[str, Any] | None = None
+        self.idempotency_key: str | None = None
+        self.attempts = 0
+        self.started_at: float | None = None
+        self.waiter: Waiter | None = None
+        self.granted: trio.Event | None = None
+        """Set when a retry is granted capacity again."""
+        self.outcome: Outcome | None = None
+
+    def move(self, state: CallState) -> None:
+        """Enter ``state``, which must follow the current one."""
+        assert state in _MOVES[self.state], f"call {self.call.id!r}: {self.state.name} -> {state.name}"
+        self.state = state
+
+    @property
+    def wave(self) -> int | None:
+        """The call's plan generation, once known."""
+        return self.planned.generation if self.planned is not None else None

@@ -1,0 +1,257 @@
+"""Capacity: caps, weights and token buckets per resource, granted in plan order.
+
+One `trio.CapacityLimiter` per capped resource, an optional global one, and
+one for threads (sync tools). Trio wakes tasks that wait at the same instant
+in a random order, so tasks that each called ``limiter.acquire()`` would get
+slots in a different order on every run. Instead, calls wait here as
+`Waiter`s ranked by (turn, priority, emission order), and a grant happens
+only when a turn's coordinator calls `Capacity.dispatch`. A call takes all
+it needs at once — ``weight`` units of each limiter, ``weight`` tokens of
+its resource's bucket — or nothing, so it never holds one limit while
+waiting for another: limits cannot deadlock, and a call holds capacity only
+while it runs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from typing import final
+
+import attrs
+import trio
+
+from ._bucket import Bucket
+from ._limits import Rate
+
+__all__ = ["Capacity", "CapacityStatistics", "ResourceStatistics", "Waiter"]
+
+GLOBAL = "\x00global"
+THREADS = "\x00threads"
+
+Rank = tuple[int, int, int]
+
+
+@final
+@attrs.define(eq=False)
+class Waiter:
+    """A call waiting for capacity."""
+
+    rank: Rank
+    names: tuple[str, ...]
+    """The limiters it takes, in the fixed order (resource, global, threads)."""
+    resource: str | None
+    weight: int
+    on_grant: Callable[[], None]
+    accepts: Callable[[], bool]
+    """Called just before a grant; ``False`` drops the waiter (its turn is stopping)."""
+    withdrawn: bool = False
+    held: tuple[tuple[trio.CapacityLimiter, object], ...] = ()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ResourceStatistics:
+    """One resource's limits now: units held and the cap, waiters, tokens, pause."""
+
+    cap: float
+    held: int
+    waiting: int
+    tokens: float
+    paused_until: float | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CapacityStatistics:
+    """Every resource with a cap or a rate, by name (see `Executor.statistics`)."""
+
+    resources: Mapping[str, ResourceStatistics]
+    global_held: int
+    threads_held: int
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+@final
+class Capacity:
+    """The limits of one executor, shared by all its turns."""
+
+    def __init__(
+        self,
+        limits: Mapping[str, int],
+        *,
+        rates: Mapping[str, Rate],
+        max_concurrency: int | None,
+        thread_limit: int,
+    ) -> None:
+        self.limiters: dict[str, trio.CapacityLimiter] = {
+            name: trio.CapacityLimiter(_positive_int(f"the limit for {name!r}", cap))
+            for name, cap in sorted(limits.items())
+        }
+        if max_concurrency is not None:
+            self.limiters[GLOBAL] = trio.CapacityLimiter(_positive_int("max_concurrency", max_concurrency))
+        self.limiters[THREADS] = trio.CapacityLimiter(_positive_int("thread_limit", thread_limit))
+        for name, rate in rates.items():
+            if not isinstance(rate, Rate):
+                raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
+        self._rates = dict(rates)
+        self._buckets: dict[str, Bucket] = {}
+        # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
+        self.unlimited = trio.CapacityLimiter(math.inf)
+        # Heap entries are (rank, tiebreak, waiter): tuples compare in C, and never reach the waiter.
+        self._queues: dict[tuple[str, ...], list[tuple[Rank, int, Waiter]]] = {}
+        self._tiebreak = itertools.count()
+        self._changed = trio.Event()
+        self._names: dict[tuple[str | None, bool], tuple[str, ...]] = {}
+
+    def names_for(self, resource: str | None, *, sync: bool) -> tuple[str, ...]:
+        """The limiters a call on ``resource`` takes, in the fixed order: resource, global, threads."""
+        names = self._names.get((resource, sync))
+        if names is None:
+            found = [n for n in (resource, GLOBAL) if n is not None and n in self.limiters]
+            names = self._names[resource, sync] = (*found, THREADS) if sync else tuple(found)
+        return names
+
+    def needs_queue(self, resource: str | None, *, sync: bool, weight: int) -> bool:
+        """Whether a call must wait in a queue (it takes a limiter or tokens), rather than start when ready."""
+        return bool(self.names_for(resource, sync=sync)) or (
+            resource is not None and self._bucket_of(resource) is not None
+        )
+
+    def check_weight(self, resource: str | None, weight: int) -> str | None:
+        """Why a call of ``weight`` on ``resource`` could never start, or ``None``."""
+        for name in self.names_for(resource, sync=False):
+            cap = self.limiters[name].total_tokens
+            if weight > cap:
+                what = "max_concurrency" if name == GLOBAL else f"the cap of {name!r}"
+                return f"its weight {weight} is more than {what} ({cap:g}), so it could never start"
+        rate = self._rates.get(resource) if resource is not None else None
+        if rate is not None and weight > rate.burst:
+            return f"its weight {weight} is more than the burst of {resource!r}'s rate ({rate.burst})"
+        return None
+
+    def _bucket_of(self, resource: str) -> Bucket | None:
+        bucket = self._buckets.get(resource)
+        if bucket is None and resource in self._rates:
+            bucket = self._buckets[resource] = Bucket(self._rates[resource], trio.current_time())
+        return bucket
+
+    def enqueue(self, waiter: Waiter) -> None:
+        """Queue ``waiter``; it is granted by a later `dispatch`."""
+        heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
+        self.kick()
+
+    def release(self, waiter: Waiter) -> None:
+        """Give back what ``waiter`` holds (idempotent)."""
+        for limiter, borrower in waiter.held:
+            limiter.release_on_behalf_of(borrower)
+        if waiter.held:
+            waiter.held = ()
+            self.kick()
+
+    def pause(self, resource: str, seconds: float) -> None:
+        """Start no call on ``resource`` for ``seconds`` (it was rate limited); others go on."""
+        now = trio.current_time()
+        bucket = self._buckets.get(resource)
+        if bucket is None:
+            bucket = self._buckets[resource] = Bucket(self._rates.get(resource), now)
+        bucket.pause(now + seconds, now)
+        self.kick()
+
+    def recovered(self, resource: str | None) -> None:
+        """A call on ``resource`` succeeded: let its paced refill recover."""
+        bucket = self._buckets.get(resource) if resource is not None else None
+        if bucket is not None:
+            bucket.recovered(trio.current_time())
+
+    def kick(self) -> None:
+        """Wake every coordinator: capacity or readiness changed."""
+        self._changed.set()
+
+    @property
+    def changed(self) -> trio.Event:
+        """An event set at the next `kick` (a fresh one once the last was set)."""
+        if self._changed.is_set():
+            self._changed = trio.Event()
+        return self._changed
+
+    def dispatch(self) -> float:
+        """Grant capacity to waiters, best rank first, while any can start; return when to look again.
+
+        The time returned is when a bucket refills or a pause ends for a
+        waiter at the head of its queue (``inf``: only a `kick` can help).
+        """
+        now = trio.current_time()
+        while True:
+            best: Waiter | None = None
+            wake = math.inf
+            for queue in self._queues.values():
+                while queue and (queue[0][2].withdrawn or not queue[0][2].accepts()):
+                    heapq.heappop(queue)[2].withdrawn = True
+                if not queue:
+                    continue
+                head = queue[0][2]
+                if best is not None and head.rank >= best.rank:
+                    continue
+                if not all(self.limiters[n].available_tokens >= head.weight for n in head.names):
+                    continue
+                bucket = self._bucket_of(head.resource) if head.resource is not None else None
+                ready_at = bucket.ready_at(head.weight, now) if bucket is not None else now
+                if ready_at > now:
+                    wake = min(wake, ready_at)
+                    continue
+                best = head
+            if best is None:
+                return wake
+            self._grant(best, now)
+
+    def _grant(self, waiter: Waiter, now: float) -> None:
+        queue = self._queues[waiter.names]
+        heapq.heappop(queue)
+        held: list[tuple[trio.CapacityLimiter, object]] = []
+        for name in waiter.names:
+            limiter = self.limiters[name]
+            for _ in range(waiter.weight):
+                borrower = object()
+                limiter.acquire_on_behalf_of_nowait(borrower)
+                held.append((limiter, borrower))
+        if waiter.resource is not None and (bucket := self._bucket_of(waiter.resource)) is not None:
+            bucket.take(waiter.weight, now)
+        waiter.held = tuple(held)
+        waiter.on_grant()
+
+    def statistics(self) -> CapacityStatistics:
+        """What every capped or rated resource holds and owes now."""
+        now = trio.current_time()
+        waiting: dict[str, int] = {}
+        for queue in self._queues.values():
+            for _, _, waiter in queue:
+                if not waiter.withdrawn and waiter.resource is not None:
+                    waiting[waiter.resource] = waiting.get(waiter.resource, 0) + 1
+        names = sorted({n for n in self.limiters if not n.startswith("\x00")} | set(self._rates) | set(self._buckets))
+        resources = {}
+        for name in names:
+            limiter = self.limiters.get(name)
+            bucket = self._buckets.get(name)
+            resources[name] = ResourceStatistics(
+                cap=limiter.total_tokens if limiter is not None else math.inf,
+                held=int(limiter.borrowed_tokens) if limiter is not None else 0,
+                waiting=waiting.get(name, 0),
+                tokens=bucket.tokens(now)
+                if bucket is not None
+                else (self._rates[name].burst if name in self._rates else math.inf),
+                paused_until=bucket.paused_until if bucket is not None and bucket.paused_until > now else None,
+            )
+        global_limiter = self.limiters.get(GLOBAL)
+        return CapacityStatistics(
+            resources=resources,
+            global_held=int(global_limiter.borrowed_tokens) if global_limiter is not None else 0,
+            threads_held=int(self.limiters[THREADS].borrowed_tokens),
+        )

@@ -1,0 +1,121 @@
+"""Deciding outcomes: what each ending of a call means, in one place.
+
+Every `Outcome` of a running turn is built by `build_outcome`; every reason a
+call did not end ``ok`` is worded here, with its status and stable code.
+The turn's own causes (`TURN_CAUSES`) pass from a call to the calls that
+depend on it: a call skipped because the budget ran out does not doom its
+dependents with ``dependency_failed``; they end for the same cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._attempts import Kind, Tried
+from ._exceptions import LimitUnavailable, RateLimited
+from ._outcome import ErrorCode, Outcome, Status, ToolCall
+from ._planned import Verdict
+from ._render import exception_text, format_traceback, safe_str
+
+__all__ = ["TURN_CAUSES", "Reason", "build_outcome", "dependency_reason", "failure_reason", "stop_reason"]
+
+Reason = tuple[Status, ErrorCode, str]
+"""Why a call did not end ``ok``: its status, code and message."""
+
+TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
+
+_CAUSE_TEXT: dict[ErrorCode, str] = {
+    ErrorCode.SIBLING_FAILED: "{verb}: another call of this turn failed and the policy is fail-fast",
+    ErrorCode.BUDGET_EXCEEDED: "{verb}: the turn's time budget ran out",
+    ErrorCode.CANCELLED: "{verb}: the turn was cancelled by its caller",
+}
+
+Redact = Callable[[str], str]
+
+
+def stop_reason(cause: ErrorCode, *, started: bool) -> Reason:
+    """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``."""
+    status = Status.CANCELLED if started else Status.SKIPPED
+    return status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started")
+
+
+def verdict_reason(verdict: Verdict) -> Reason:
+    """A call planning decided not to run."""
+    return verdict.status, verdict.code, verdict.message
+
+
+def dependency_reason(dependency: Outcome) -> Reason:
+    """A call whose referenced call ``dependency`` did not end ``ok``."""
+    code = dependency.error_code
+    if code in TURN_CAUSES:
+        return stop_reason(code, started=False)
+    return (
+        Status.SKIPPED,
+        ErrorCode.DEPENDENCY_FAILED,
+        f"not run: it depends on call {dependency.call_id!r}, which ended {dependency.status.value}"
+        f" ({code.value if code is not None else 'no code'})",
+    )
+
+
+def failure_reason(tried: Tried, *, timeout: float | None) -> Reason:
+    """A call whose last attempt raised or timed out."""
+    tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
+    if tried.kind is Kind.TIMEOUT:
+        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{tries}"
+    exc = tried.exception
+    assert exc is not None
+    if isinstance(exc, RateLimited):
+        code = ErrorCode.RATE_LIMITED
+    elif isinstance(exc, LimitUnavailable):
+        code = ErrorCode.LIMIT_UNAVAILABLE
+    else:
+        code = ErrorCode.TOOL_ERROR
+    return Status.ERROR, code, exception_text(exc) + tries
+
+
+def _redacted(text: str, redact: Redact | None) -> str:
+    if redact is None:
+        return text
+    try:
+        return safe_str(redact(text))
+    except Exception:  # the user's redact failed: show nothing it was meant to hide
+        return "<withheld: the executor's redact function failed on this text>"
+
+
+def build_outcome(
+    call: ToolCall,
+    status: Status,
+    *,
+    finished_at: float,
+    started_at: float | None,
+    attempts: int,
+    wave: int | None,
+    idempotency_key: str | None,
+    value: Any = None,
+    code: ErrorCode | None = None,
+    error: str | None = None,
+    exception: Exception | None = None,
+    redact: Redact | None = None,
+) -> Outcome:
+    """The one `Outcome` of ``call``; messages of errors and timeouts pass through ``redact``."""
+    if error is not None and status in (Status.ERROR, Status.TIMEOUT):
+        error = _redacted(error, redact)
+    trace = _redacted(format_traceback(exception), redact) if exception is not None else None
+    return Outcome(
+        call_id=call.id,
+        tool=call.tool,
+        status=status,
+        value=value,
+        error_code=code,
+        error=error,
+        # In ms to the microsecond; `round(x, 3)` costs more and says the same.
+        latency_ms=round((finished_at - started_at) * 1e6) / 1e3 if started_at is not None else 0.0,
+        attempts=attempts,
+        started_at=started_at,
+        finished_at=finished_at,
+        wave=wave,
+        idempotency_key=idempotency_key,
+        exception=exception,
+        traceback=trace,
+    )

@@ -1,0 +1,474 @@
+"""One model turn: its lifecycle and its coordinator.
+
+::
+
+    Turn.run()
+    └─ CancelScope(deadline = start + budget)      the turn's budget
+       └─ child nursery per phase                   a wave; or the whole turn ("eager", open turns)
+          ├─ the coordinator (this task)            grants capacity and retries, in plan order
+          └─ call tasks, started when granted       see `_call_task`
+             └─ per-attempt move_on_after(timeout)  the tool's own timeout
+
+State changes (a call was decided, a dependent became ready, capacity came
+back) happen synchronously in the task that caused them. Only grants wait
+for the coordinator, which runs after the tasks that woke it; with
+``Executor(deterministic=True)`` it first waits until every task is blocked,
+so that on a `trio.testing.MockClock` a turn's timeline does not depend on
+the order in which Trio runs the tasks woken at one instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, final
+
+import trio
+import trio.testing
+
+from ._call_run import CallRun, CallState
+from ._call_task import CallTask
+from ._capacity import Capacity, Waiter
+from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
+from ._dependencies import Dependencies
+from ._exceptions import TurnStateError
+from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict
+from ._outcome import ErrorCode, Outcome, Status, ToolCall
+from ._plan import Plan
+from ._prepare import prepare
+from ._references import Reference
+from ._result import TurnResult
+from ._retries import RetryGrants
+from ._settings import Settings
+
+if TYPE_CHECKING:
+    from ._registry import Tool
+
+__all__ = ["Turn"]
+
+_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+
+
+@final
+class Turn:
+    """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn` or `Executor.open_turn`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        capacity: Capacity,
+        plan: Plan | None,
+        *,
+        budget: float | None,
+        sequence: int,
+        on_outcome: Callable[[Outcome], object] | None = None,
+    ) -> None:
+        self.budget = budget
+        self._settings = settings
+        self._capacity = capacity
+        self._sequence = sequence
+        self._on_outcome = on_outcome
+        self._plan = plan
+        self._planner = IncrementalPlanner(settings.registry) if plan is None else None
+        self._runs: list[CallRun] = []
+        self._ids: dict[str, int] = {}
+        self._deps = Dependencies()
+        self._retries = RetryGrants(settings.policy.max_retries_per_turn, wake=capacity.kick)
+        self._scope = trio.CancelScope()
+        self._nursery: trio.Nursery | None = None
+        self._open = 0  # calls of the running phase not decided yet
+        self._ready: list[int] = []  # calls whose predecessors are done, to queue
+        self._draining = False
+        self._stop_cause: ErrorCode | None = None  # why the turn was told to stop, if it was
+        self._failed = False  # a failure the policy says cancels the turn, acted on by the coordinator
+        self._started_at: float | None = None
+        self._result: TurnResult | None = None
+        if plan is not None:
+            for planned in plan.calls:
+                run = CallRun(planned.index, planned.call, planned)
+                self._runs.append(run)
+                self._ids.setdefault(planned.call.id, planned.index)
+                if planned.verdict is None and planned.predecessors:
+                    self._deps.add(planned.index, needs=planned.needs, after=planned.after)
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan:
+        """The turn's plan (for an open turn: a snapshot of the calls so far)."""
+        if self._plan is not None:
+            return self._plan
+        assert self._planner is not None
+        calls = tuple(self._planner.freeze(run.index, run.wave) for run in self._runs)
+        waves: dict[int, list[int]] = {}
+        for c in calls:
+            if c.generation is not None:
+                waves.setdefault(c.generation, []).append(c.index)
+        ranked = tuple(tuple(sorted(waves[g], key=self._rank)) for g in sorted(waves))
+        return Plan(calls=calls, waves=ranked, cycle=None)
+
+    @property
+    def done(self) -> bool:
+        """Whether every call of the turn has its outcome."""
+        return self._result is not None
+
+    @property
+    def result(self) -> TurnResult:
+        """All outcomes; available once `run` has returned or raised.
+
+        Raises:
+            TurnStateError: the turn has not run yet, or is still running.
+        """
+        if self._result is None:
+            raise TurnStateError("the turn has no result yet: await turn.run() first")
+        return self._result
+
+    def outcome(self, call_id: str) -> Outcome | None:
+        """The outcome of the call with this id, if it is decided yet.
+
+        Raises:
+            KeyError: no call of the turn has this id.
+        """
+        return self._runs[self._ids[call_id]].outcome
+
+    def cancel(self) -> None:
+        """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
+        self._stop(ErrorCode.CANCELLED)
+
+    def submit(self, call: ToolCall) -> None:
+        """Add a call to an open turn (see `Executor.open_turn`); it starts as soon as it may.
+
+        Raises:
+            TurnStateError: the turn is a batch turn, or its input is closed.
+        """
+        if self._planner is None or self._planner.closed:
+            raise TurnStateError("calls can only be submitted to an open turn before close()")
+        added = self._planner.add(call)
+        i = added.index
+        run = CallRun(i, call, None)
+        self._runs.append(run)
+        self._ids.setdefault(call.id, i)
+        run.active = True
+        self._open += 1
+        ready = self._deps.add(i, needs=added.needs, after=added.after)
+        if added.waiting:
+            self._deps.hold(i)  # released once every id or position it names has arrived
+            ready = False
+        for w in added.resolved:
+            self._deps.add_need(i, w)
+            if not self._planner.still_waiting(w):
+                self._deps.release(w)
+        if added.cycle:
+            for m in added.cycle:
+                self._runs[m].later = cycle_verdict(added.cycle_text)
+            self._ready.extend(k for k in self._deps.drop_edges(added.cycle) if k != i)
+            ready = self._deps.ready(i)
+        if added.verdict is not None:
+            run.later = added.verdict
+        if ready:
+            self._ready.append(i)
+        if self._result is not None:
+            self._finish(interrupted=True)  # the turn already ended: this call gets its outcome now
+        else:
+            self._drain()
+            self._capacity.kick()
+
+    def close(self) -> None:
+        """End an open turn's input; `run` returns once every submitted call is decided.
+
+        References to ids or positions that never arrived are rejected with ``bad_reference``.
+        """
+        if self._planner is None or self._planner.closed:
+            return
+        for i, names in self._planner.close().items():
+            self._runs[i].later = missing_verdict(names)
+            if self._deps.release(i):
+                self._ready.append(i)
+        self._drain()
+        self._capacity.kick()
+
+    async def run(self) -> TurnResult:
+        """Run the turn to its end and return every outcome, in input order.
+
+        If the caller's own scope is cancelled, ``trio.Cancelled`` propagates
+        from here as itself, after every running tool has seen it and every
+        outcome has been decided (see `result`).
+
+        Raises:
+            TurnStateError: the turn was already run.
+        """
+        if self._started_at is not None:
+            raise TurnStateError("a turn runs once; ask the executor for a new turn")
+        self._started_at = trio.current_time()
+        if self.budget is not None:
+            self._scope.deadline = self._started_at + self.budget
+        finished = False
+        try:
+            with self._scope:
+                await self._run_phases()
+            finished = True
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see collapse
+            raise collapse(group) from None
+        finally:
+            self._finish(interrupted=not finished)
+        return self.result
+
+    # -- phases -------------------------------------------------------------------
+
+    async def _run_phases(self) -> None:
+        for run in self._runs:
+            if run.planned is not None and run.planned.verdict is not None:
+                self._decide(run, verdict_reason(run.planned.verdict))
+        if self._failed:
+            self._stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
+        if self._stop_cause is not None:
+            return
+        if self._plan is None:
+            await self._run_phase(())
+        elif self._settings.schedule == "eager":
+            await self._run_phase(sorted((i for wave in self._plan.waves for i in wave), key=self._rank))
+        else:
+            for wave in self._plan.waves:
+                await self._run_phase(wave)  # a wave is in plan order already
+
+    async def _run_phase(self, indices: Sequence[int]) -> None:
+        """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._open += len(indices)
+            for i in indices:
+                self._runs[i].active = True
+                if self._deps.ready(i):
+                    self._ready.append(i)
+            self._drain()
+            while self._open or (self._planner is not None and not self._planner.closed):
+                if self._settings.deterministic:
+                    # Let every task woken at this instant act before anything is granted.
+                    await trio.testing.wait_all_tasks_blocked()
+                if self._failed:
+                    self._stop(ErrorCode.SIBLING_FAILED)
+                    await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
+                changed = self._capacity.changed
+                self._retries.grant()
+                wake = self._capacity.dispatch()
+                if self._open or (self._planner is not None and not self._planner.closed):
+                    with trio.move_on_at(wake):
+                        await changed.wait()
+        self._nursery = None
+
+    def _rank(self, index: int) -> tuple[int, int, int]:
+        return (self._sequence, -self._runs[index].call.priority, index)
+
+    # -- synchronous state changes ------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Queue for capacity the calls whose predecessors are all done (or decide them).
+
+        Deciding a call here can make more calls ready; the loop that is
+        already draining takes them, so a long chain of doomed calls does not
+        recurse.
+        """
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            self._drain_ready()
+        finally:
+            self._draining = False
+
+    def _drain_ready(self) -> None:
+        while self._ready and self._nursery is not None:
+            run = self._runs[self._ready.pop()]
+            if run.outcome is not None or not self._accepts():
+                continue  # decided already; or the turn is ending, and `_finish` gives the rest its cause
+            reason = self._unrunnable(run)
+            if reason is not None:
+                self._decide(run, reason)
+                continue
+            planned = run.planned
+            assert planned is not None and planned.tool is not None
+            prepared = prepare(planned, self._value_of)
+            if len(prepared) == 3:
+                self._decide(run, prepared)
+                continue
+            run.resolved, run.idempotency_key = prepared
+            run.move(CallState.QUEUED)
+            self._queue(run, planned.tool)
+
+    def _unrunnable(self, run: CallRun) -> Reason | None:
+        """Why a ready call must not run after all: decided while it waited, or doomed by a dependency."""
+        if run.later is not None:
+            return verdict_reason(run.later)
+        doomed_by = self._deps.doomed_by(run.index)
+        if doomed_by is not None:
+            dependency = self._runs[doomed_by].outcome
+            assert dependency is not None
+            return dependency_reason(dependency)
+        if run.planned is None:  # an open turn's call, now that every call it waits for has arrived
+            assert self._planner is not None
+            predecessors = self._planner.predecessors(run.index)
+            generation = max(((self._runs[p].wave or 0) + 1 for p in predecessors), default=0)
+            run.planned = self._planner.freeze(run.index, generation)
+        return None
+
+    def _queue(self, run: CallRun, tool: Tool) -> None:
+        run.waiter = Waiter(
+            rank=self._rank(run.index),
+            names=self._capacity.names_for(tool.resource, sync=not tool.is_async),
+            resource=tool.resource,
+            weight=1,
+            on_grant=lambda: self._granted(run),
+            accepts=self._accepts,
+        )
+        self._capacity.enqueue(run.waiter)
+
+    def _value_of(self, ref: Reference) -> object:
+        position = ref.position
+        outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
+        assert outcome is not None and outcome.ok
+        return outcome.value
+
+    def _accepts(self) -> bool:
+        return self._stop_cause is None and not self._failed and not self._scope.cancel_called
+
+    def _requeue(self, run: CallRun) -> None:
+        """Queue a call for capacity again, for a retry after its backoff."""
+        assert run.planned is not None and run.planned.tool is not None
+        run.move(CallState.QUEUED)
+        self._queue(run, run.planned.tool)
+
+    def _granted(self, run: CallRun) -> None:
+        if run.outcome is not None:
+            assert run.waiter is not None
+            self._capacity.release(run.waiter)  # decided while it waited: nothing to run
+            return
+        run.move(CallState.RUNNING)
+        if run.granted is not None:
+            run.granted.set()  # a retry, which its task waits to run
+            return
+        assert self._nursery is not None
+        run.started_at = trio.current_time()
+        task = CallTask(
+            run,
+            self._settings,
+            self._capacity,
+            self._retries,
+            report=self._report,
+            requeue=self._requeue,
+            cause=self._cause,
+            deadline=self._scope.deadline,
+        )
+        self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
+
+    def _report(self, run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
+        """What a call task reports: ``reason`` ``None`` means it returned ``value``."""
+        if reason is None:
+            self._settle(run, Status.OK, value=value)
+        else:
+            self._decide(run, reason, exception=exception)
+
+    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None) -> None:
+        """Give ``run`` its one outcome for a reason other than success."""
+        status, code, message = reason
+        self._settle(run, status, code=code, error=message, exception=exception)
+
+    def _settle(
+        self,
+        run: CallRun,
+        status: Status,
+        *,
+        value: object = None,
+        code: ErrorCode | None = None,
+        error: str | None = None,
+        exception: Exception | None = None,
+    ) -> None:
+        """Record ``run``'s outcome, then let its dependents move on."""
+        assert run.outcome is None, "an outcome is decided once"
+        outcome = run.outcome = build_outcome(
+            run.call,
+            status,
+            value=value,
+            code=code,
+            error=error,
+            exception=exception,
+            finished_at=trio.current_time(),
+            started_at=run.started_at,
+            attempts=run.attempts,
+            wave=run.wave,
+            idempotency_key=run.idempotency_key,
+            redact=self._settings.redact,
+        )
+        run.move(CallState.DONE)
+        if run.active:
+            self._open -= 1
+        if status in _FAILURES and self._settings.policy.cancels_turn(outcome):
+            # Acted on once this instant has settled (by the coordinator), so that a sibling that
+            # returns at the same virtual instant ends ok whatever order Trio runs the two in.
+            self._failed = True
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        # Calls of later waves are queued when their wave begins (see `_run_phase`).
+        self._ready.extend(
+            k for k in reversed(self._deps.finish(run.index, ok=status is Status.OK)) if self._runs[k].active
+        )
+        self._drain()
+        self._capacity.kick()
+
+    def _stop(self, cause: ErrorCode) -> None:
+        # A deadline that has passed already decided why the turn ends (`cancel_called` is
+        # true from the instant it passes), whatever else asks to stop at the same instant.
+        if self._stop_cause is None and self._result is None and not self._scope.cancel_called:
+            self._stop_cause = cause
+            self._scope.cancel()
+
+    def _cause(self) -> ErrorCode:
+        if self._stop_cause is not None:
+            return self._stop_cause
+        if self._scope.cancel_called:
+            return ErrorCode.BUDGET_EXCEEDED
+        return ErrorCode.CANCELLED
+
+    def _finish(self, *, interrupted: bool) -> None:
+        """Decide every call still without an outcome, and build the result."""
+        cause = self._cause()
+        for run in self._runs:
+            if run.waiter is not None:
+                run.waiter.withdrawn = True
+                self._capacity.release(run.waiter)
+            if run.outcome is not None:
+                continue
+            assert interrupted or self._stop_cause or self._scope.cancel_called, "a finished turn decided every call"
+            if run.later is not None and run.started_at is None:
+                self._decide(run, verdict_reason(run.later))
+            else:
+                self._decide(run, stop_reason(cause, started=run.started_at is not None))
+        started_at = self._started_at if self._started_at is not None else trio.current_time()
+        self._result = TurnResult(
+            outcomes=tuple(run.outcome for run in self._runs if run.outcome is not None),
+            started_at=started_at,
+            finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
+            plan=self.plan,
+        )
+
+
+def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception that matters in a nursery's group, or the group itself.
+
+    Nurseries wrap whatever their tasks raise. Callers of `Turn.run` expect
+    ``Cancelled`` (or a tool's ``KeyboardInterrupt``) as itself, so a group
+    whose leaves are all ``Cancelled`` collapses to one of them, and a group
+    with exactly one other leaf collapses to that leaf.
+    """
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if len(others) == 1:
+        return others[0]
+    if not others and leaves:
+        return leaves[0]
+    return group
