@@ -18,10 +18,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trio_toolpar import Registry, Status, ToolCall
+from trio_toolpar._acceptor import compile_acceptor
 from trio_toolpar._outcome import Outcome, _OutcomeSlots, make_outcome
 from trio_toolpar._plan import Plan, PlannedCall, _Draft, _PlannedCallSlots
 from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
-from trio_toolpar._schema import check_schema, compile_acceptor, validate
+from trio_toolpar._schema import check_schema, validate
 
 scalars = st.one_of(
     st.none(),
