@@ -65,7 +65,7 @@ def class_fields(cls: type, where: str) -> list[tuple[str, Any, bool]]:
         ) from None
     if typing.is_typeddict(cls):
         required: frozenset[str] = cls.__required_keys__  # type: ignore[attr-defined]
-        return [(name, _strip_required(hint), name in required) for name, hint in hints.items()]
+        return [(name, _strip_required(hint), _is_required(hint, name in required)) for name, hint in hints.items()]
     if attrs.has(cls):
         return [(a.name, hints.get(a.name, a.type), a.default is attrs.NOTHING) for a in attrs.fields(cls) if a.init]
     return [
@@ -77,6 +77,12 @@ def class_fields(cls: type, where: str) -> list[tuple[str, Any, bool]]:
         for f in dataclasses.fields(cls)
         if f.init
     ]
+
+
+def _is_required(hint: Any, default: bool) -> bool:
+    # With string annotations (PEP 563) the class cannot see Required/NotRequired itself; the resolved hint can.
+    origin = get_origin(hint)
+    return True if origin is typing.Required else False if origin is typing.NotRequired else default
 
 
 def _strip_required(hint: Any) -> Any:

@@ -13,10 +13,10 @@ from typing import Any, Literal, TypeVar, final, overload
 import attrs
 
 from ._acceptor import Acceptor, compile_acceptor
+from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
 from ._schema import check_schema
 from ._signature import describe_signature
-from ._structure import Structure
 
 __all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 

@@ -316,13 +316,26 @@ class _Validation:
                 return
             results.append((option, found))
         # Report the branch meant for this kind of value (e.g. the list in list[str] | None).
-        fitting = [found for option, found in results if isinstance(option, Mapping) and _kind_fits(option, value)]
+        shapes = [(self._kinds(option), found) for option, found in results]
+        fitting = [found for kinds, found in shapes if any(kind_matches(k, value) for k in kinds)]
         if len(fitting) == 1:
             errors.extend(fitting[0])
             return
-        kinds = sorted({t for option in options if isinstance(option, Mapping) for t in _kinds(option)})
+        kinds = sorted({k for option_kinds, _ in shapes for k in option_kinds})
         expected = " or ".join(kinds) if kinds else "one of the allowed shapes"
         errors.append(f"{path}: expected {expected}, got {json_kind(value)} {short(value)}")
+
+    def _kinds(self, schema: object) -> list[str]:
+        """The JSON types a schema names, through its ``$ref`` if it has no ``type`` of its own."""
+        for _ in range(8):  # a chain of references to references ends somewhere near
+            if not isinstance(schema, Mapping):
+                return []
+            kind = schema.get("type")
+            if kind is not None or "$ref" not in schema:
+                return [kind] if isinstance(kind, str) else list(kind or [])
+            tokens = ref_tokens(schema["$ref"]) if isinstance(schema["$ref"], str) else None
+            schema = MISSING if tokens is None else follow(self.root, tokens)
+        return []
 
     def _check_object(
         self, schema: JSONSchema, value: Mapping[Any, Any], path: str, depth: int, errors: list[str]
@@ -371,16 +384,6 @@ def _check_unique(items: Sequence[Any], path: str, depth: int, errors: list[str]
             errors.append(f"{path}: items must be unique, {short(item)} repeats")
             return
         seen.add(key)
-
-
-def _kinds(schema: Mapping[str, Any]) -> list[str]:
-    kind = schema.get("type")
-    return [kind] if isinstance(kind, str) else list(kind or [])
-
-
-def _kind_fits(schema: Mapping[str, Any], value: object) -> bool:
-    kinds = _kinds(schema)
-    return bool(kinds) and any(kind_matches(k, value) for k in kinds)
 
 
 def _check_string(schema: JSONSchema, value: str, path: str, errors: list[str]) -> None:

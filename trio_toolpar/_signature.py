@@ -10,9 +10,9 @@ from typing import Any, final
 
 import attrs
 
+from ._arguments import Structure, identity, make_structure
 from ._exceptions import RegistrationError
 from ._hints import HintSchemas
-from ._structure import Structure, identity, make_structure
 
 __all__ = ["Signature", "describe_signature"]
 

@@ -1,11 +1,12 @@
-"""Validated JSON arguments turned into the Python types a tool declares.
+"""The converter that turns validated JSON into the Python types a tool declares.
 
 One cattrs converter, strict: JSON input must already be of the declared
 kind (``"false"`` never becomes ``True``, ``"3"`` never ``3``, ``1`` never
 ``True``), arrays must be arrays and objects objects, and classes refuse
-unknown keys. Each failure is reported with the JSON path of the value at
-fault (``$.items[2].sku: expected a string, got 5``), all together in one
-`ArgumentsError`.
+unknown keys. Failures are `Mismatch` (a value of the wrong kind) or
+`Nested` (the failures inside an array or object, by path); cattrs' own
+exception groups report classes. `trio_toolpar._arguments` reads them all
+into JSON paths.
 """
 
 from __future__ import annotations
@@ -24,16 +25,11 @@ from typing import Any, Literal, Union, final, get_args, get_origin
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn
-from cattrs.gen.typeddicts import make_dict_structure_fn as make_typeddict_structure_fn
 
-from ._exceptions import ArgumentsError, RegistrationError
-from ._hints import DECIMAL_PATTERN, MAPPING_TYPES, SEQUENCE_TYPES, SET_TYPES, is_class
+from ._hints import DECIMAL_PATTERN, MAPPING_TYPES, SEQUENCE_TYPES, SET_TYPES, class_fields, is_class
 from ._jsonvalue import json_key, json_kind, short
 
-__all__ = ["Structure", "converter", "identity", "make_structure", "unstructure"]
-
-Structure = Callable[[Mapping[str, Any]], dict[str, Any]]
-"""Turns a tool's validated JSON arguments into its keyword arguments; raises `ArgumentsError`."""
+__all__ = ["Mismatch", "Nested", "converter", "key_path", "unstructure"]
 
 converter = cattrs.Converter(
     forbid_extra_keys=True,
@@ -46,12 +42,12 @@ _EXPECTED = {str: "a string", int: "an integer", float: "a number", bool: "a boo
 
 
 @final
-class _Mismatch(ValueError):
-    """A value is not of the expected kind; the message has no path (the walk adds it)."""
+class Mismatch(ValueError):
+    """A value is not of the expected kind; the message has no path (the reader of the failure adds it)."""
 
 
 @final
-class _Nested(Exception):
+class Nested(Exception):
     """The failures inside one array or object, each with the path below it (``[2]``, ``.sku``)."""
 
     def __init__(self, problems: list[tuple[str, Exception]]) -> None:
@@ -81,7 +77,7 @@ def _strict(kind: type) -> Callable[[object, Any], object]:
             # cattrs dispatches on the MRO first, so an enum that mixes in str or int arrives here.
             return _structure_enum(value, cl)
         if not accepts(value):
-            raise _Mismatch(f"expected {_EXPECTED[kind]}, {_got(value)}")
+            raise Mismatch(f"expected {_EXPECTED[kind]}, {_got(value)}")
         return value
 
     return structure
@@ -98,7 +94,7 @@ def _iso(kind: type[datetime.date] | type[datetime.time], name: str) -> Callable
                 return kind.fromisoformat(value)
             except (ValueError, OverflowError):
                 pass
-        raise _Mismatch(f"expected an ISO 8601 {name} string, {_got(value)}")
+        raise Mismatch(f"expected an ISO 8601 {name} string, {_got(value)}")
 
     return structure
 
@@ -114,7 +110,7 @@ def _structure_uuid(value: object, _: object) -> uuid.UUID:
             return uuid.UUID(value)
         except ValueError:
             pass
-    raise _Mismatch(f"expected a UUID string, {_got(value)}")
+    raise Mismatch(f"expected a UUID string, {_got(value)}")
 
 
 converter.register_structure_hook(uuid.UUID, _structure_uuid)
@@ -131,7 +127,7 @@ def _structure_decimal(value: object, _: object) -> decimal.Decimal:
         return decimal.Decimal(repr(value))
     if isinstance(value, str) and _DECIMAL.match(value):
         return decimal.Decimal(value)
-    raise _Mismatch(f"expected a decimal number (a number or a string such as '12.50'), {_got(value)}")
+    raise Mismatch(f"expected a decimal number (a number or a string such as '12.50'), {_got(value)}")
 
 
 converter.register_structure_hook(decimal.Decimal, _structure_decimal)
@@ -145,7 +141,7 @@ def _choice(options: Mapping[object, object], shown: list[object]) -> Callable[[
     def structure(value: object, _: object) -> object:
         found = options.get(json_key(value, 0), _MISSING)
         if found is _MISSING:
-            raise _Mismatch(f"expected one of {short(shown, 200)}, {_got(value)}")
+            raise Mismatch(f"expected one of {short(shown, 200)}, {_got(value)}")
         return found
 
     return structure
@@ -203,9 +199,20 @@ def _union_hook(hint: Any) -> Callable[[object, Any], object]:
                 failures.append(exc)
         if len(hooks) == 1:
             raise failures[0]  # Optional[X]: what is wrong for X is the useful message
-        raise _Mismatch(f"expected {' or '.join(_expected(m) for m in members)}, {_got(value)}")
+        raise Mismatch(f"expected {' or '.join(_expected(m) for m in members)}, {_got(value)}")
 
     return structure
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def key_path(key: object) -> str:
+    """The JSON-path step to property ``key``: ``.sku``, or ``["odd key"]``."""
+    text = key if isinstance(key, str) else str(key)
+    if _IDENTIFIER.match(text):
+        return f".{text}"
+    return "[" + short(text, 200).replace("\\'", "'") + "]"
 
 
 # --- containers ---------------------------------------------------------------------
@@ -236,7 +243,7 @@ def _each(pairs: typing.Iterable[tuple[str, _Lazy, object]]) -> list[Any]:
         except Exception as exc:  # collected, so that every problem is reported at once
             problems.append((where, exc))
     if problems:
-        raise _Nested(problems)
+        raise Nested(problems)
     return done
 
 
@@ -256,10 +263,10 @@ def _array_hook(hint: Any) -> Callable[[object, Any], object]:
 
     def structure(value: object, _: object) -> object:
         if not isinstance(value, (list, tuple)):
-            raise _Mismatch(f"expected an array, {_got(value)}")
+            raise Mismatch(f"expected an array, {_got(value)}")
         if fixed:
             if len(value) != len(hooks):
-                raise _Mismatch(f"expected an array of {len(hooks)} items, got {len(value)}")
+                raise Mismatch(f"expected an array of {len(hooks)} items, got {len(value)}")
             return build(_each((f"[{i}]", hook, v) for i, (hook, v) in enumerate(zip(hooks, value, strict=True))))
         return build(_each((f"[{i}]", hooks[0], v) for i, v in enumerate(value)))
 
@@ -276,10 +283,10 @@ def _mapping_hook(hint: Any) -> Callable[[object, Any], object]:
 
     def structure(value: object, _: object) -> object:
         if not isinstance(value, Mapping):
-            raise _Mismatch(f"expected an object, {_got(value)}")
+            raise Mismatch(f"expected an object, {_got(value)}")
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
-            raise _Mismatch(f"property names must be strings, got {short(bad[0])}")
+            raise Mismatch(f"property names must be strings, got {short(bad[0])}")
         return dict(zip(value, _each((key_path(k), values, v) for k, v in value.items()), strict=True))
 
     return structure
@@ -294,16 +301,42 @@ def _is_literal(hint: object) -> bool:
 
 
 def _class_hook(cls: type) -> Callable[[object, Any], object]:
-    inner: Callable[[Any, Any], object]
     if typing.is_typeddict(cls):
-        inner = make_typeddict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
-    else:
-        inner = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
+        return _typeddict_hook(cls)
+    inner: Callable[[Any, Any], object] = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
 
     def structure(value: object, _: object) -> object:
         if not isinstance(value, Mapping):
-            raise _Mismatch(f"expected an object, {_got(value)}")
+            raise Mismatch(f"expected an object, {_got(value)}")
         return inner(typing.cast(Any, value), cls)
+
+    return structure
+
+
+def _typeddict_hook(cls: type) -> Callable[[object, Any], object]:
+    # Not cattrs' own: under PEP 563 string annotations Python gets __required_keys__ wrong for
+    # NotRequired, and the schema's reading of the class (class_fields) is the one to agree with.
+    fields = class_fields(cls, f"TypedDict {cls.__qualname__}")
+    hooks = {key: _Lazy(hint) for key, hint, _ in fields}
+    required = [key for key, _, needed in fields if needed]
+
+    def structure(value: object, _: object) -> object:
+        if not isinstance(value, Mapping):
+            raise Mismatch(f"expected an object, {_got(value)}")
+        problems: list[tuple[str, Exception]] = [
+            ("", Mismatch(f"missing required property {key!r}")) for key in required if key not in value
+        ]
+        problems += [("", Mismatch(f"unexpected property {short(key)}")) for key in value if key not in hooks]
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in hooks:
+                try:
+                    result[key] = hooks[key](item)
+                except Exception as exc:  # collected, so that every problem is reported at once
+                    problems.append((key_path(key), exc))
+        if problems:
+            raise Nested(problems)
+        return result
 
     return structure
 
@@ -314,95 +347,6 @@ converter.register_structure_hook_factory(_is_union, _union_hook)
 converter.register_structure_hook_factory(_is_array, _array_hook)
 converter.register_structure_hook_factory(_is_mapping, _mapping_hook)
 converter.register_structure_hook_factory(is_class, _class_hook)
-
-
-# --- the arguments as a whole ---------------------------------------------------------
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MAX_REPORT_DEPTH = 200
-
-
-def key_path(key: object) -> str:
-    """The JSON-path step to property ``key``: ``.sku``, or ``["odd key"]``."""
-    text = key if isinstance(key, str) else str(key)
-    if _IDENTIFIER.match(text):
-        return f".{text}"
-    return "[" + short(text, 200).replace("\\'", "'") + "]"
-
-
-def problems_of(exc: BaseException, path: str, depth: int = 0) -> list[str]:
-    """Readable ``path: message`` lines for a structuring failure."""
-    if depth > _MAX_REPORT_DEPTH:
-        return [f"{path}: nested too deeply to report"]
-    if isinstance(exc, _Nested):
-        return [m for where, inner in exc.problems for m in problems_of(inner, path + where, depth + 1)]
-    if isinstance(exc, cattrs.ClassValidationError):
-        found: list[str] = []
-        with_notes, without = exc.group_exceptions()
-        for inner, note in with_notes:
-            if type(inner) is KeyError:
-                found.append(f"{path}: missing required property {note.name!r}")
-            else:
-                found.extend(problems_of(inner, path + key_path(note.name), depth + 1))
-        for inner in without:
-            found.extend(problems_of(inner, path, depth + 1))
-        return found
-    if isinstance(exc, cattrs.IterableValidationError):
-        with_index, rest = exc.group_exceptions()
-        lines = [m for inner, note in with_index for m in problems_of(inner, f"{path}[{note.index}]", depth + 1)]
-        return lines + [m for inner in rest for m in problems_of(inner, path, depth + 1)]
-    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        return [f"{path}: unexpected property {short(k)}" for k in sorted(map(str, exc.extra_fields))]
-    return [f"{path}: {_text(exc)}"]
-
-
-def _text(exc: BaseException) -> str:
-    if isinstance(exc, _Mismatch):
-        return str(exc)
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except Exception:  # a hostile __str__ still leaves the error readable
-        return type(exc).__name__
-
-
-def identity(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The structuring of a tool whose parameters are plain JSON types: nothing to do."""
-    return arguments if type(arguments) is dict else dict(arguments)
-
-
-def make_structure(hints: Mapping[str, Any], *, tool: str, where: str) -> Structure:
-    """The structuring of the parameters in ``hints`` (name to hint); other arguments pass as they are.
-
-    Raises:
-        RegistrationError: the converter cannot structure one of the hints.
-    """
-    if not hints:
-        return identity
-    hooks: list[tuple[str, Callable[[Any, Any], Any], Any]] = []
-    for name, hint in hints.items():
-        try:
-            hooks.append((name, converter.get_structure_hook(hint), hint))
-        except Exception as exc:  # cattrs' own refusal, said in our words
-            raise RegistrationError(
-                f"{where}, parameter {name!r}: cannot read the type {hint!r} from JSON ({exc}); "
-                "use a JSON-like annotation or pass parameters={...}",
-                tool=tool,
-            ) from None
-
-    def structure(arguments: Mapping[str, Any]) -> dict[str, Any]:
-        result = dict(arguments)
-        problems: list[str] = []
-        for name, hook, hint in hooks:
-            if name in result:
-                try:
-                    result[name] = hook(result[name], hint)
-                except Exception as exc:  # becomes the call's invalid_arguments outcome
-                    problems.extend(problems_of(exc, "$" + key_path(name)))
-        if problems:
-            raise ArgumentsError(problems, tool=tool)
-        return result
-
-    return structure
 
 
 def unstructure(value: object, hint: Any) -> object:
