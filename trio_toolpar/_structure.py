@@ -172,6 +172,8 @@ def _expected(hint: Any) -> str:
     origin = get_origin(hint) or hint
     if isinstance(hint, type) and hint in _EXPECTED:
         return _EXPECTED[hint]
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return f"one of {short([m.value for m in hint])}"
     if origin in SEQUENCE_TYPES or origin in SET_TYPES or origin is tuple:
         return "an array"
     if is_class(hint) or origin in MAPPING_TYPES:
