@@ -180,7 +180,9 @@ def _render(value: object, parts: list[str], budget: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _LONG_INT_BITS:
         digits = int(value.bit_length() * math.log10(2)) + 1
         text = f"<{'-' if value < 0 else ''}integer of about {digits} digits>"
-    elif value is None or isinstance(value, (str, int, float, bool)):
+    elif isinstance(value, str):
+        text = repr(value[:budget])  # a long string is cut anyway: do not copy all of it first
+    elif value is None or isinstance(value, (int, float, bool)):
         text = repr(value)
     elif isinstance(value, (list, tuple, Mapping)):
         return _render_container(value, parts, budget)
