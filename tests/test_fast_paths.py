@@ -16,9 +16,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trio_toolpar import Registry, ToolCall
+from trio_toolpar._acceptor import compile_acceptor
 from trio_toolpar._plan import Plan
 from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
-from trio_toolpar._schema import check_schema, compile_acceptor, validate
+from trio_toolpar._schema import check_schema, validate
 
 scalars = st.one_of(
     st.none(),
@@ -37,17 +38,33 @@ values = st.recursive(
     max_leaves=12,
 )
 
+_huge = st.integers(4400, 5000).map(lambda digits: 10**digits + 1)  # too long for str(), and for a float
+schema_scalars = st.one_of(scalars, _huge, _huge.map(lambda n: -n), st.sampled_from([2**64, 2**53 + 1, -(2**70)]))
+"""Scalars for the schema checks: the plain ones, NaN and the infinities, and integers of any size."""
+schema_values = st.recursive(
+    schema_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["a", "b", "n", "items", "x"]), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+_options = st.one_of(schema_scalars, st.lists(schema_scalars, max_size=2), st.dictionaries(st.just("a"), scalars))
+"""Enum options and consts: bools beside 0 and 1, also inside arrays and objects."""
+
 _types = st.sampled_from(["object", "array", "string", "integer", "number", "boolean", "null"])
 
 
 _constraints = st.one_of(
-    st.lists(scalars, min_size=1, max_size=3).map(lambda options: {"enum": options}),
-    scalars.map(lambda c: {"const": c}),
+    st.lists(_options, min_size=1, max_size=3).map(lambda options: {"enum": options}),
+    _options.map(lambda c: {"const": c}),
     st.integers(-3, 3).map(lambda m: {"minimum": m}),
+    _huge.map(lambda m: {"maximum": m}),
     st.integers(-3, 3).map(lambda m: {"maximum": m}),
     st.integers(-3, 3).map(lambda m: {"exclusiveMinimum": m}),
     st.integers(-3, 3).map(lambda m: {"exclusiveMaximum": m}),
-    st.sampled_from([1, 2, 0.5]).map(lambda m: {"multipleOf": m}),
+    st.sampled_from([1, 2, 3, 0.5, 0.1, 2**70]).map(lambda m: {"multipleOf": m}),
     st.integers(0, 3).map(lambda m: {"minLength": m}),
     st.integers(0, 3).map(lambda m: {"maxLength": m}),
     st.sampled_from(["^a", "c$", "[0-9]"]).map(lambda p: {"pattern": p}),
@@ -117,20 +134,24 @@ schemas = st.recursive(
 def _near(schema: Any) -> st.SearchStrategy[Any]:
     """Values shaped by ``schema``: mostly fitting, with the near misses a quick check could let through."""
     if not isinstance(schema, dict):
-        return values
-    options: list[st.SearchStrategy[Any]] = [values]
+        return schema_values
+    options: list[st.SearchStrategy[Any]] = [schema_values]
     for branch in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
         options.append(_near(branch))
     if "enum" in schema:
         options.append(st.sampled_from(schema["enum"]))
+        options.append(st.sampled_from(schema["enum"]).map(_swap_bools))
     if "const" in schema:
         options.append(st.just(schema["const"]))
+        options.append(st.just(_swap_bools(schema["const"])))
     kinds = schema.get("type", [])
     for kind in [kinds] if isinstance(kinds, str) else kinds:
         if kind == "integer":
-            options.append(st.one_of(st.integers(-5, 5), st.sampled_from([1.0, -2.0, True, False])))
+            options.append(st.one_of(st.integers(-5, 5), _huge, st.sampled_from([1.0, -2.0, True, False, 2**64])))
         elif kind == "number":
-            options.append(st.one_of(st.integers(-5, 5), st.floats(-5, 5), st.sampled_from([math.inf, math.nan])))
+            options.append(
+                st.one_of(st.integers(-5, 5), st.floats(-5, 5), _huge, st.sampled_from([math.inf, math.nan, 0.3, 0.7]))
+            )
         elif kind == "boolean":
             options.append(st.sampled_from([True, False, 0, 1]))
         elif kind == "string":
@@ -152,6 +173,19 @@ def _near(schema: Any) -> st.SearchStrategy[Any]:
                 )
             )
     return st.one_of(options)
+
+
+def _swap_bools(value: Any) -> Any:
+    """``value`` with booleans and 0/1 exchanged at every depth: equal in Python, not in JSON."""
+    if type(value) is bool:
+        return int(value)
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    if isinstance(value, (list, tuple)):
+        return [_swap_bools(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _swap_bools(v) for k, v in value.items()}
+    return value
 
 
 @st.composite
@@ -204,6 +238,11 @@ KEYWORD_SCHEMAS: list[Any] = [
     {"type": "string", "minLength": 1, "maxLength": 2},
     {"type": "string", "pattern": "c$"},
     {"enum": ["a", 1, True, None]},
+    {"enum": [[1, 0], {"a": True}, [[False]]]},
+    {"const": [1, {"a": 0}]},
+    {"type": "array", "uniqueItems": True, "items": {"type": "array"}},
+    {"type": "integer", "multipleOf": 3, "maximum": 2**80},
+    {"type": "number", "multipleOf": 0.1, "minimum": -(2**80)},
     {"const": 1},
     {"type": "number", "minimum": 0, "maximum": 2},
     {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 2},
@@ -252,7 +291,7 @@ def test_each_keyword_is_compiled_to_what_the_validator_checks(schema: Any, data
     )
 
 
-@given(schemas, values)
+@given(schemas, schema_values)
 def test_a_compiled_schema_is_never_wrong_about_arguments_with_references(schema: Any, value: Any) -> None:
     # The planner skips reference strings when it validates; a quick yes must hold there too.
     from trio_toolpar._references import is_reference

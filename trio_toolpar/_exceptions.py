@@ -7,6 +7,7 @@ programmer's mistakes and for payloads that cannot be read at all::
     ToolparError
     ├── RegistrationError (also TypeError)   a tool cannot be registered as given
     ├── SchemaError (also ValueError)        a JSON schema uses what we cannot check
+    ├── ArgumentsError (also ValueError)     a call's arguments cannot become the declared types
     ├── FormatError (also ValueError)        a provider payload cannot be read
     ├── TurnStateError (also RuntimeError)   a turn used out of order
     ├── LimitUnavailable (also RuntimeError) shared limits cannot be reached (fail closed)
@@ -19,9 +20,11 @@ programmer's mistakes and for payloads that cannot be read at all::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import final
 
 __all__ = [
+    "ArgumentsError",
     "FormatError",
     "LimitUnavailable",
     "RateLimited",
@@ -53,6 +56,22 @@ class SchemaError(ToolparError, ValueError):
     def __init__(self, message: str, *, path: str = "") -> None:
         super().__init__(message)
         self.path = path
+
+
+@final
+class ArgumentsError(ToolparError, ValueError):
+    """A call's arguments cannot be turned into the Python types its tool declares.
+
+    Args:
+        problems: one line per problem, each starting with the JSON path of
+            the value at fault (``$.items[2].sku: expected a string, got 5``).
+        tool: the tool whose arguments they are.
+    """
+
+    def __init__(self, problems: Sequence[str], *, tool: str | None = None) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+        self.tool = tool
 
 
 @final

@@ -12,8 +12,11 @@ from typing import Any, Literal, TypeVar, final, overload
 
 import attrs
 
+from ._acceptor import Acceptor, compile_acceptor
+from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
-from ._schema import Acceptor, check_schema, compile_acceptor, schema_from_signature
+from ._schema import check_schema
+from ._signature import describe_signature
 
 __all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 
@@ -101,6 +104,8 @@ class Tool:
     abandon_on_cancel: bool
     key_fields: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
     """Per template, the argument paths it reads."""
+    structure: Structure = attrs.field(repr=False, eq=False)
+    """Turns validated JSON arguments into the declared Python types; raises `ArgumentsError`."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -219,10 +224,9 @@ class Registry:
                 "pass idempotent=True, or idempotency_key=True if it sends CallContext.idempotency_key downstream",
                 tool=tool_name,
             )
-        derived, context_parameter, summary = schema_from_signature(
-            fn, tool=tool_name, context_type=CallContext, derive=parameters is None
-        )
-        schema = derived if parameters is None else dict(parameters)
+        signature = describe_signature(fn, tool=tool_name, context_type=CallContext, derive=parameters is None)
+        context_parameter, summary = signature.context_parameter, signature.summary
+        schema = signature.schema if parameters is None else dict(parameters)
         try:
             check_schema(schema)
         except SchemaError as exc:
@@ -256,6 +260,7 @@ class Registry:
             context_parameter=context_parameter,
             abandon_on_cancel=abandon_on_cancel,
             key_fields=key_fields,
+            structure=signature.structure,
         )
         self._tools[tool_name] = tool
         return tool

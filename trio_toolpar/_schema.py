@@ -1,29 +1,27 @@
-"""JSON schemas: derived from a tool's signature, and checked without I/O.
+"""JSON schemas: checked once when a tool is registered, then used to validate arguments.
 
 The validator covers the subset of JSON Schema that tool definitions use in
-practice (the keywords in `_CHECKED`). A schema that uses anything else is
-refused when the tool is registered, rather than silently not checked.
+practice (the keywords in `CHECKED`), local references included (``$ref`` to
+``#``, ``#/$defs/...`` or ``#/definitions/...``, as pydantic models and MCP
+servers write them). A schema that uses anything else is refused when the
+tool is registered, rather than silently not checked.
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import inspect
-import math
 import re
-import types
-import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Final, final
 
-from ._exceptions import RegistrationError, SchemaError
+from ._exceptions import SchemaError
+from ._jsonvalue import NUMBER_KEYWORDS, json_equal, json_key, json_kind, kind_matches, number_problems, short
+from ._pointer import MISSING, Pointer, follow, ref_tokens
 
-__all__ = ["check_schema", "compile_acceptor", "schema_from_signature", "validate"]
+__all__ = ["CHECKED", "MAX_VALUE_DEPTH", "JSONSchema", "check_schema", "validate"]
 
 JSONSchema = Mapping[str, Any]
 
-_CHECKED = frozenset(
+CHECKED: Final = frozenset(
     {
         "type",
         "properties",
@@ -37,6 +35,7 @@ _CHECKED = frozenset(
         "oneOf",
         "allOf",
         "not",
+        "$ref",
         "minimum",
         "maximum",
         "exclusiveMinimum",
@@ -52,6 +51,7 @@ _CHECKED = frozenset(
         "maxProperties",
     }
 )
+"""The keywords the validator enforces."""
 _ANNOTATIONS = frozenset(
     {
         "title",
@@ -69,27 +69,64 @@ _ANNOTATIONS = frozenset(
         "contentEncoding",
     }
 )
+_DEFINITIONS = ("$defs", "definitions")
 _TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean", "null"})
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
+_IN_PLACE = ("allOf", "anyOf", "oneOf")
+"""Keywords whose schemas apply to the value itself, not to a part of it (so a loop through them never ends)."""
+
+MAX_VALUE_DEPTH: Final = 128
+"""Values nested deeper are reported, not checked (the planner already stops at 100 levels)."""
 
 
 def check_schema(schema: object, path: str = "$") -> None:
     """Raise `SchemaError` unless every keyword of ``schema`` is one we check.
 
     ``format`` and the other annotation keywords are accepted and not enforced.
+    Every ``$ref`` must point at a schema inside ``schema`` itself, and a loop
+    of references must reach into the value (a tree's children) before it
+    comes back, so that validation always ends.
     """
-    if isinstance(schema, bool):
-        return
-    if not isinstance(schema, Mapping):
-        raise SchemaError(f"schema at {path} must be an object or a boolean, not {type(schema).__name__}", path=path)
-    for key, sub in schema.items():
-        if key in _ANNOTATIONS:
-            continue
-        if key not in _CHECKED:
+    checker = _SchemaChecker()
+    checker.walk(schema, path, ())
+    checker.check_references(schema)
+
+
+@final
+class _SchemaChecker:
+    """One walk over a schema: the keywords, then the references between its parts."""
+
+    def __init__(self) -> None:
+        self.schemas: set[Pointer] = set()
+        self.refs: list[tuple[str, str, Pointer]] = []
+        self.in_place: dict[Pointer, list[Pointer]] = {}
+
+    def walk(self, schema: object, path: str, at: Pointer) -> None:
+        self.schemas.add(at)
+        if isinstance(schema, bool):
+            return
+        if not isinstance(schema, Mapping):
             raise SchemaError(
-                f"schema keyword {key!r} at {path} is not supported by the built-in validator; "
-                f"supported: {', '.join(sorted(_CHECKED))}",
-                path=path,
+                f"schema at {path} must be an object or a boolean, not {type(schema).__name__}", path=path
             )
+        for key, sub in schema.items():
+            if key in _ANNOTATIONS:
+                continue
+            if key in _DEFINITIONS:
+                if not isinstance(sub, Mapping):
+                    raise SchemaError(f"{key!r} at {path} must be an object of named schemas", path=path)
+                for name, definition in sub.items():
+                    self.walk(definition, f"{path}.<{key}.{name}>", (*at, key, name))
+                continue
+            if key not in CHECKED:
+                raise SchemaError(
+                    f"schema keyword {key!r} at {path} is not supported by the built-in validator; "
+                    f"supported: {', '.join(sorted(CHECKED))}",
+                    path=path,
+                )
+            self._keyword(key, sub, path, at)
+
+    def _keyword(self, key: str, sub: Any, path: str, at: Pointer) -> None:
         if key == "type":
             names = [sub] if isinstance(sub, str) else sub
             if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
@@ -100,14 +137,22 @@ def check_schema(schema: object, path: str = "$") -> None:
             if not isinstance(sub, Mapping):
                 raise SchemaError(f"'properties' at {path} must be an object", path=path)
             for name, prop in sub.items():
-                check_schema(prop, f"{path}.{name}")
+                self.walk(prop, f"{path}.{name}", (*at, key, name))
         elif key in ("additionalProperties", "items", "not"):
-            check_schema(sub, f"{path}.<{key}>")
+            self.walk(sub, f"{path}.<{key}>", (*at, key))
+            if key == "not":
+                self.in_place.setdefault(at, []).append((*at, key))
         elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
             if not isinstance(sub, list) or not sub:
                 raise SchemaError(f"{key!r} at {path} must be a non-empty list of schemas", path=path)
             for i, option in enumerate(sub):
-                check_schema(option, f"{path}.<{key}[{i}]>")
+                self.walk(option, f"{path}.<{key}[{i}]>", (*at, key, str(i)))
+                if key in _IN_PLACE:
+                    self.in_place.setdefault(at, []).append((*at, key, str(i)))
+        elif key == "$ref":
+            if not isinstance(sub, str):
+                raise SchemaError(f"'$ref' at {path} must be a string, got {short(sub)}", path=path)
+            self.refs.append((sub, path, at))
         elif key == "required":
             if not isinstance(sub, list) or not all(isinstance(n, str) for n in sub):
                 raise SchemaError(f"'required' at {path} must be a list of property names", path=path)
@@ -118,57 +163,74 @@ def check_schema(schema: object, path: str = "$") -> None:
                 re.compile(sub)
             except (re.error, TypeError) as exc:
                 raise SchemaError(f"'pattern' at {path} is not a valid regular expression: {exc}", path=path) from None
+        elif key in NUMBER_KEYWORDS:
+            if isinstance(sub, bool) or not isinstance(sub, (int, float)) or sub != sub or abs(sub) == float("inf"):
+                raise SchemaError(f"{key!r} at {path} must be a finite number, got {short(sub)}", path=path)
+            if key == "multipleOf" and sub <= 0:
+                raise SchemaError(f"'multipleOf' at {path} must be more than 0, got {short(sub)}", path=path)
+        elif key in _COUNTS:
+            if isinstance(sub, bool) or not isinstance(sub, int) or sub < 0:
+                raise SchemaError(f"{key!r} at {path} must be a non-negative integer, got {short(sub)}", path=path)
+        elif key == "uniqueItems" and not isinstance(sub, bool):
+            raise SchemaError(f"'uniqueItems' at {path} must be true or false, got {short(sub)}", path=path)
+
+    def check_references(self, root: object) -> None:
+        for ref, path, at in self.refs:
+            tokens = ref_tokens(ref)
+            if tokens is None:
+                raise SchemaError(
+                    f"$ref {ref!r} (at {path}) is not a local reference; only '#' and '#/...' JSON pointers "
+                    "into this schema (such as '#/$defs/Name') are supported: inline the referenced schema",
+                    path=path,
+                )
+            if tokens not in self.schemas:
+                found = follow(root, tokens) is not MISSING
+                defined = [f"#/{kind}/{name}" for kind in _DEFINITIONS for name in _names(root, kind)]
+                raise SchemaError(
+                    f"$ref {ref!r} "
+                    + ("points at something that is not a schema" if found else "does not resolve")
+                    + f" (at {path}); the schema defines: {', '.join(defined) or 'nothing under $defs or definitions'}",
+                    path=path,
+                )
+            self.in_place.setdefault(at, []).append(tokens)
+        self._check_loops()
+
+    def _check_loops(self) -> None:
+        # A loop through $ref, allOf, anyOf, oneOf and not alone would check the same value forever.
+        done: set[Pointer] = set()
+        for start in self.in_place:
+            trail: list[Pointer] = []
+            self._visit(start, trail, set(), done)
+
+    def _visit(self, node: Pointer, trail: list[Pointer], open_: set[Pointer], done: set[Pointer]) -> None:
+        if node in done:
+            return
+        if node in open_:
+            loop = " -> ".join("#" + "".join(f"/{t}" for t in p) for p in [*trail[trail.index(node) :], node])
+            raise SchemaError(
+                f"$ref loop {loop} comes back to the same value without reaching into it (through properties "
+                "or items); validating it would never end",
+                path="$",
+            )
+        open_.add(node)
+        trail.append(node)
+        for child in self.in_place.get(node, ()):
+            self._visit(child, trail, open_, done)
+        trail.pop()
+        open_.discard(node)
+        done.add(node)
 
 
-def _type_matches(name: str, value: object) -> bool:
-    # JSON types, not Python ones: a bool is not an integer, and 1.0 is not an
-    # integer either (models that send 5.0 for an int get a clear error).
-    if name == "string":
-        return isinstance(value, str)
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "null":
-        return value is None
-    if name == "object":
-        return type(value) is dict or isinstance(value, Mapping)
-    return isinstance(value, (list, tuple))  # "array"
-
-
-def _json_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json_equal(a: object, b: object) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return a == b
+def _names(root: object, kind: str) -> list[str]:
+    defs = root.get(kind) if isinstance(root, Mapping) else None
+    return [str(name) for name in defs] if isinstance(defs, Mapping) else []
 
 
 def validate(schema: JSONSchema | bool, value: object, *, skip: Callable[[object], bool] | None = None) -> list[str]:
     """Check ``value`` against ``schema``; return readable errors (empty: valid).
+
+    Never raises for a JSON-like value: NaN, the infinities, huge integers,
+    deep nesting (past `MAX_VALUE_DEPTH`) are reported as errors.
 
     Args:
         schema: a schema accepted by `check_schema`.
@@ -177,314 +239,151 @@ def validate(schema: JSONSchema | bool, value: object, *, skip: Callable[[object
             reference strings, which are checked again once substituted).
     """
     errors: list[str] = []
-    _validate(schema, value, "$", errors, skip)
+    _Validation(schema, skip).check(schema, value, "$", 0, errors)
     return errors
 
 
-def _validate(
-    schema: JSONSchema | bool, value: object, path: str, errors: list[str], skip: Callable[[object], bool] | None
-) -> None:
-    if skip is not None and skip(value):
-        return
-    if schema is True:
-        return
-    if schema is False:
-        errors.append(f"{path}: no value is allowed here")
-        return
-    assert isinstance(schema, Mapping)
-    expected = schema.get("type")
-    if expected is not None:
-        names = [expected] if isinstance(expected, str) else list(expected)
-        if not any(_type_matches(n, value) for n in names):
-            errors.append(f"{path}: expected {' or '.join(names)}, got {_json_name(value)} {_short(value)}")
-            return
-    if "enum" in schema and not any(_json_equal(value, option) for option in schema["enum"]):
-        errors.append(f"{path}: {_short(value)} is not one of {schema['enum']!r}")
-    if "const" in schema and not _json_equal(value, schema["const"]):
-        errors.append(f"{path}: must be {schema['const']!r}, got {_short(value)}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        _check_number(schema, value, path, errors)
-    elif isinstance(value, str):
-        _check_string(schema, value, path, errors)
-    elif type(value) is dict or isinstance(value, Mapping):
-        _check_object(schema, value, path, errors, skip)
-    elif isinstance(value, (list, tuple)):
-        _check_array(schema, value, path, errors, skip)
-    for option in schema.get("allOf", ()):
-        _validate(option, value, path, errors, skip)
-    if "anyOf" in schema:
-        _check_any_of(schema["anyOf"], value, path, errors, skip)
-    if "oneOf" in schema:
-        matches = sum(1 for o in schema["oneOf"] if not validate(o, value, skip=skip))
-        if matches != 1:
-            errors.append(f"{path}: {_short(value)} must match exactly one allowed shape, matches {matches}")
-    if "not" in schema and not validate(schema["not"], value, skip=skip):
-        errors.append(f"{path}: {_short(value)} matches a shape that is not allowed")
+@final
+class _Validation:
+    """One validation: the root schema (for ``$ref``) and the values to skip."""
 
+    __slots__ = ("root", "skip")
 
-Acceptor = Callable[[object], bool]
-"""A quick check: ``True`` only for values `validate` finds nothing wrong with."""
+    def __init__(self, root: object, skip: Callable[[object], bool] | None) -> None:
+        self.root = root
+        self.skip = skip
 
-_NONE_TYPE = type(None)
-_PLAIN = frozenset({str, int, float, bool, _NONE_TYPE, dict, list, tuple})
-
-
-def _never(value: object) -> bool:
-    return False
-
-
-def _always(value: object) -> bool:
-    return True
-
-
-def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Acceptor:
-    """Compile ``schema`` (accepted by `check_schema`) into a quick check.
-
-    The check answers ``True`` only when ``validate(schema, value)`` would
-    return no errors, and it handles the common case (plain dicts, lists and
-    scalars against the usual keywords) without building paths or messages.
-    ``False`` means "not sure": run `validate` for the verdict and its
-    messages. Values of other Python types than the exact JSON ones, and the
-    keywords ``oneOf``, ``not`` and ``uniqueItems``, always answer ``False``.
-
-    With ``flat``, it also answers ``False`` unless ``value`` is a dict whose
-    values are all scalars or strings that do not start with ``$``: arguments
-    with nothing for the planner to find (no references, escapes or nesting),
-    which are most tool calls, and which the planner then checks in one pass.
-    """
-    if flat:
-        if schema is not True and isinstance(schema, Mapping) and _is_plain_object(schema):
-            return _object_acceptor(schema, typed=True, flat=True)
-        anything = compile_acceptor(schema)
-        return lambda v: _flat_dict(v) and anything(v)
-    if schema is True:
-        return _always
-    if schema is False or not isinstance(schema, Mapping):
-        return _never
-    if "oneOf" in schema or "not" in schema or schema.get("uniqueItems"):
-        return _never
-    if _is_plain_object(schema):
-        return _object_acceptor(schema, typed=True)  # the usual tool schema: its type check folded in
-    expected = schema.get("type")
-    checks: list[Acceptor] = []
-    if expected is not None:
-        checks.append(_type_acceptor([expected] if isinstance(expected, str) else expected))
-    if "enum" in schema:
-        options = list(schema["enum"])
-        checks.append(lambda v: any(_json_equal(v, o) for o in options))
-    if "const" in schema:
-        const = schema["const"]
-        checks.append(lambda v: _json_equal(v, const))
-    if _NUMBER_KEYS & schema.keys():
-        checks.append(functools.partial(_accepts_number, {k: schema[k] for k in _NUMBER_KEYS & schema.keys()}))
-    if _STRING_KEYS & schema.keys():
-        pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
-        checks.append(functools.partial(_accepts_string, schema.get("minLength"), schema.get("maxLength"), pattern))
-    if _OBJECT_KEYS & schema.keys():
-        checks.append(_object_acceptor(schema))
-    if _ARRAY_KEYS & schema.keys():
-        checks.append(_array_acceptor(schema))
-    checks.extend(compile_acceptor(option) for option in schema.get("allOf", ()))
-    if "anyOf" in schema:
-        branches = [compile_acceptor(option) for option in schema["anyOf"]]
-        checks.append(lambda v: any(branch(v) for branch in branches))
-    if expected is None:
-        checks.insert(0, _plain_value)  # a type check (first) lets through only the exact JSON types
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-    return lambda v: all(check(v) for check in checks)
-
-
-_NUMBER_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
-_STRING_KEYS = frozenset({"minLength", "maxLength", "pattern"})
-_OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties", "minProperties", "maxProperties"})
-_ARRAY_KEYS = frozenset({"items", "prefixItems", "minItems", "maxItems"})
-_OTHER_KEYS = frozenset({"enum", "const", "allOf", "anyOf", "oneOf", "not", "uniqueItems"})
-_OTHER_CHECKS = _OTHER_KEYS | _NUMBER_KEYS | _STRING_KEYS | _ARRAY_KEYS
-"""Keywords with a check of their own besides ``type`` and the object keywords."""
-_TYPE_ONLY_SKIPS = _OTHER_CHECKS | _OBJECT_KEYS
-
-
-def _is_plain_object(schema: Mapping[str, Any]) -> bool:
-    """Whether ``schema`` is ``type: object`` with object keywords only (and no never-compiled ones)."""
-    return schema.get("type") == "object" and not (_OTHER_CHECKS & schema.keys())
-
-
-_FLAT_SCALARS = frozenset({int, float, bool, _NONE_TYPE})
-
-
-def _flat_dict(value: object) -> bool:
-    if type(value) is not dict:
-        return False
-    for item in value.values():
-        kind = type(item)
-        if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
-            return False
-    return True
-
-
-def _plain_value(value: object) -> bool:
-    return type(value) in _PLAIN
-
-
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (_NONE_TYPE,),
-    "object": (dict,),
-    "array": (list, tuple),
-}
-
-
-def _type_acceptor(names: list[str]) -> Acceptor:
-    kinds = frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
-    if "number" in names:
-        return lambda v: type(v) in kinds and (type(v) is not float or math.isfinite(v))
-    return lambda v: type(v) in kinds
-
-
-def _accepts_number(bounds: dict[str, Any], value: object) -> bool:
-    if type(value) is not int and type(value) is not float:
-        return True
-    return _check_number_ok(bounds, value)
-
-
-def _check_number_ok(schema: Mapping[str, Any], value: float) -> bool:
-    errors: list[str] = []
-    _check_number(schema, value, "", errors)
-    return not errors
-
-
-def _accepts_string(
-    min_length: int | None, max_length: int | None, pattern: re.Pattern[str] | None, value: object
-) -> bool:
-    if type(value) is not str:
-        return True
-    if min_length is not None and len(value) < min_length:
-        return False
-    if max_length is not None and len(value) > max_length:
-        return False
-    return pattern is None or pattern.search(value) is not None
-
-
-def _simple_kinds(schema: object) -> frozenset[type] | None:
-    """The Python types a schema allows, if its one check is a non-numeric ``type``."""
-    if not isinstance(schema, Mapping) or _TYPE_ONLY_SKIPS & schema.keys():
-        return None
-    expected = schema.get("type")
-    names = [expected] if isinstance(expected, str) else expected
-    if not isinstance(names, list) or not names or "number" in names:
-        return None  # no type at all, or a number, whose check also rules out NaN and infinities
-    return frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
-
-
-def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = False) -> Acceptor:
-    """Checks the object keywords; with ``typed`` the value must be a dict, too (``flat``: see `compile_acceptor`)."""
-    declared: Mapping[str, Any] = schema.get("properties", {})
-    # A property that only has a type is checked inline, without a call per property.
-    simple = {name: kinds for name, sub in declared.items() if (kinds := _simple_kinds(sub)) is not None}
-    properties = {name: compile_acceptor(sub) for name, sub in declared.items() if name not in simple}
-    required = tuple(schema.get("required", ()))
-    extra = schema.get("additionalProperties", True)
-    other = None if extra is True or extra is False else compile_acceptor(extra)
-    closed = extra is False
-    least = schema.get("minProperties")
-    most = schema.get("maxProperties")
-
-    def accepts(value: object) -> bool:
-        if type(value) is not dict:
-            return not typed
-        for name in required:
-            if name not in value:
-                return False
-        for key, item in value.items():
-            if flat:
-                kind = type(item)
-                if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
-                    return False
-            kinds = simple.get(key)
-            if kinds is not None:
-                if type(item) not in kinds:
-                    return False
-                continue
-            check = properties.get(key)
-            if check is not None:
-                if not check(item):
-                    return False
-            elif type(key) is not str or closed or (other is not None and not other(item)):
-                return False
-        return (least is None or len(value) >= least) and (most is None or len(value) <= most)
-
-    return accepts
-
-
-def _array_acceptor(schema: JSONSchema) -> Acceptor:
-    prefix = [compile_acceptor(sub) for sub in schema.get("prefixItems", ())]
-    rest = compile_acceptor(schema.get("items", True))
-    least = schema.get("minItems")
-    most = schema.get("maxItems")
-
-    def accepts(value: object) -> bool:
-        if type(value) is not list and type(value) is not tuple:
-            return True
-        items: Sequence[object] = value
-        if (least is not None and len(items) < least) or (most is not None and len(items) > most):
-            return False
-        if prefix:
-            return all((prefix[i] if i < len(prefix) else rest)(item) for i, item in enumerate(items))
-        if rest is _always:
-            return True
-        return all(rest(item) for item in items)
-
-    return accepts
-
-
-def _check_any_of(
-    options: list[Any], value: object, path: str, errors: list[str], skip: Callable[[object], bool] | None
-) -> None:
-    results = []
-    for option in options:
+    def failures(self, schema: object, value: object, path: str, depth: int) -> list[str]:
         found: list[str] = []
-        _validate(option, value, path, found, skip)
-        if not found:
+        self.check(schema, value, path, depth, found)
+        return found
+
+    def check(self, schema: object, value: object, path: str, depth: int, errors: list[str]) -> None:
+        if self.skip is not None and self.skip(value):
             return
-        results.append((option, found))
-    # Report the branch meant for this kind of value (e.g. the list in list[str] | None).
-    fitting = [found for option, found in results if isinstance(option, Mapping) and _kind_fits(option, value)]
-    if len(fitting) == 1:
-        errors.extend(fitting[0])
-        return
-    kinds = sorted({t for option in options if isinstance(option, Mapping) for t in _kinds(option)})
-    expected = " or ".join(kinds) if kinds else "one of the allowed shapes"
-    errors.append(f"{path}: expected {expected}, got {_json_name(value)} {_short(value)}")
+        if schema is True:
+            return
+        if not isinstance(schema, Mapping):
+            errors.append(f"{path}: no value is allowed here")
+            return
+        if depth > MAX_VALUE_DEPTH:
+            errors.append(f"{path}: nested more than {MAX_VALUE_DEPTH} levels deep")
+            return
+        expected = schema.get("type")
+        if expected is not None:
+            names = [expected] if isinstance(expected, str) else list(expected)
+            if not any(kind_matches(n, value) for n in names):
+                errors.append(f"{path}: expected {' or '.join(names)}, got {json_kind(value)} {short(value)}")
+                return
+        if "$ref" in schema:
+            self._check_ref(schema["$ref"], value, path, depth, errors)
+        if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
+            errors.append(f"{path}: {short(value)} is not one of {short(schema['enum'], 200)}")
+        if "const" in schema and not json_equal(value, schema["const"]):
+            errors.append(f"{path}: must be {short(schema['const'])}, got {short(value)}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            errors.extend(f"{path}: {problem}" for problem in number_problems(schema, value))
+        elif isinstance(value, str):
+            _check_string(schema, value, path, errors)
+        elif isinstance(value, Mapping):
+            self._check_object(schema, value, path, depth, errors)
+        elif isinstance(value, (list, tuple)):
+            self._check_array(schema, value, path, depth, errors)
+        for option in schema.get("allOf", ()):
+            self.check(option, value, path, depth, errors)
+        if "anyOf" in schema:
+            self._check_any_of(schema["anyOf"], value, path, depth, errors)
+        if "oneOf" in schema:
+            matches = sum(1 for o in schema["oneOf"] if not self.failures(o, value, path, depth))
+            if matches != 1:
+                errors.append(f"{path}: {short(value)} must match exactly one allowed shape, matches {matches}")
+        if "not" in schema and not self.failures(schema["not"], value, path, depth):
+            errors.append(f"{path}: {short(value)} matches a shape that is not allowed")
+
+    def _check_ref(self, ref: object, value: object, path: str, depth: int, errors: list[str]) -> None:
+        tokens = ref_tokens(ref) if isinstance(ref, str) else None
+        target = MISSING if tokens is None else follow(self.root, tokens)
+        if target is MISSING:
+            errors.append(f"{path}: the schema's $ref {short(ref)} does not resolve")
+        else:
+            self.check(target, value, path, depth, errors)
+
+    def _check_any_of(self, options: list[Any], value: object, path: str, depth: int, errors: list[str]) -> None:
+        results = []
+        for option in options:
+            found = self.failures(option, value, path, depth)
+            if not found:
+                return
+            results.append((option, found))
+        # Report the branch meant for this kind of value (e.g. the list in list[str] | None).
+        shapes = [(self._kinds(option), found) for option, found in results]
+        fitting = [found for kinds, found in shapes if any(kind_matches(k, value) for k in kinds)]
+        if len(fitting) == 1:
+            errors.extend(fitting[0])
+            return
+        kinds = sorted({k for option_kinds, _ in shapes for k in option_kinds})
+        expected = " or ".join(kinds) if kinds else "one of the allowed shapes"
+        errors.append(f"{path}: expected {expected}, got {json_kind(value)} {short(value)}")
+
+    def _kinds(self, schema: object) -> list[str]:
+        """The JSON types a schema names, through its ``$ref`` if it has no ``type`` of its own."""
+        for _ in range(8):  # a chain of references to references ends somewhere near
+            if not isinstance(schema, Mapping):
+                return []
+            kind = schema.get("type")
+            if kind is not None or "$ref" not in schema:
+                return [kind] if isinstance(kind, str) else list(kind or [])
+            tokens = ref_tokens(schema["$ref"]) if isinstance(schema["$ref"], str) else None
+            schema = MISSING if tokens is None else follow(self.root, tokens)
+        return []
+
+    def _check_object(
+        self, schema: JSONSchema, value: Mapping[Any, Any], path: str, depth: int, errors: list[str]
+    ) -> None:
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        for name in schema.get("required", ()):
+            if name not in value:
+                errors.append(f"{path}: missing required property {name!r}")
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                errors.append(f"{path}: property names must be strings, got {short(key)}")
+            elif key in properties:
+                self.check(properties[key], item, f"{path}.{key}", depth + 1, errors)
+            elif extra is False:
+                known = ", ".join(sorted(properties)) or "none"
+                errors.append(f"{path}: unexpected property {key!r} (known: {known})")
+            elif extra is not True:
+                self.check(extra, item, f"{path}.{key}", depth + 1, errors)
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            errors.append(f"{path}: fewer than {schema['minProperties']} properties")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            errors.append(f"{path}: more than {schema['maxProperties']} properties")
+
+    def _check_array(self, schema: JSONSchema, value: Sequence[Any], path: str, depth: int, errors: list[str]) -> None:
+        prefix: Sequence[Any] = schema.get("prefixItems", ())
+        rest = schema.get("items", True)
+        for i, item in enumerate(value):
+            self.check(prefix[i] if i < len(prefix) else rest, item, f"{path}[{i}]", depth + 1, errors)
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append(f"{path}: fewer than {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{path}: more than {schema['maxItems']} items")
+        if schema.get("uniqueItems"):
+            _check_unique(value, path, MAX_VALUE_DEPTH - depth, errors)
 
 
-def _kinds(schema: Mapping[str, Any]) -> list[str]:
-    kind = schema.get("type")
-    return [kind] if isinstance(kind, str) else list(kind or [])
-
-
-def _kind_fits(schema: Mapping[str, Any], value: object) -> bool:
-    kinds = _kinds(schema)
-    return bool(kinds) and any(_type_matches(k, value) for k in kinds)
-
-
-def _check_number(schema: JSONSchema, value: float, path: str, errors: list[str]) -> None:
-    if "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{path}: {value} is less than the minimum {schema['minimum']}")
-    if "maximum" in schema and value > schema["maximum"]:
-        errors.append(f"{path}: {value} is more than the maximum {schema['maximum']}")
-    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-        errors.append(f"{path}: {value} must be more than {schema['exclusiveMinimum']}")
-    if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-        errors.append(f"{path}: {value} must be less than {schema['exclusiveMaximum']}")
-    if "multipleOf" in schema and math.remainder(value, schema["multipleOf"]) != 0:
-        errors.append(f"{path}: {value} is not a multiple of {schema['multipleOf']}")
+def _check_unique(items: Sequence[Any], path: str, depth: int, errors: list[str]) -> None:
+    seen: set[object] = set()
+    for item in items:
+        key = json_key(item, depth)
+        if key is None:
+            errors.append(f"{path}: items nest more than {MAX_VALUE_DEPTH} levels deep")
+            return
+        if key in seen:
+            errors.append(f"{path}: items must be unique, {short(item)} repeats")
+            return
+        seen.add(key)
 
 
 def _check_string(schema: JSONSchema, value: str, path: str, errors: list[str]) -> None:
@@ -493,204 +392,4 @@ def _check_string(schema: JSONSchema, value: str, path: str, errors: list[str]) 
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         errors.append(f"{path}: longer than {schema['maxLength']} characters")
     if "pattern" in schema and re.search(schema["pattern"], value) is None:
-        errors.append(f"{path}: {_short(value)} does not match the pattern {schema['pattern']!r}")
-
-
-def _check_object(
-    schema: JSONSchema, value: Mapping[Any, Any], path: str, errors: list[str], skip: Callable[[object], bool] | None
-) -> None:
-    properties: Mapping[str, Any] = schema.get("properties", {})
-    for name in schema.get("required", ()):
-        if name not in value:
-            errors.append(f"{path}: missing required property {name!r}")
-    extra = schema.get("additionalProperties", True)
-    for key, item in value.items():
-        if not isinstance(key, str):
-            errors.append(f"{path}: property names must be strings, got {_short(key)}")
-        elif key in properties:
-            _validate(properties[key], item, f"{path}.{key}", errors, skip)
-        elif extra is False:
-            known = ", ".join(sorted(properties)) or "none"
-            errors.append(f"{path}: unexpected property {key!r} (known: {known})")
-        elif extra is not True:
-            _validate(extra, item, f"{path}.{key}", errors, skip)
-    if "minProperties" in schema and len(value) < schema["minProperties"]:
-        errors.append(f"{path}: fewer than {schema['minProperties']} properties")
-    if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        errors.append(f"{path}: more than {schema['maxProperties']} properties")
-
-
-def _check_array(
-    schema: JSONSchema, value: Sequence[Any], path: str, errors: list[str], skip: Callable[[object], bool] | None
-) -> None:
-    prefix: Sequence[Any] = schema.get("prefixItems", ())
-    for i, item in enumerate(value):
-        sub = prefix[i] if i < len(prefix) else schema.get("items", True)
-        _validate(sub, item, f"{path}[{i}]", errors, skip)
-    if "minItems" in schema and len(value) < schema["minItems"]:
-        errors.append(f"{path}: fewer than {schema['minItems']} items")
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        errors.append(f"{path}: more than {schema['maxItems']} items")
-    if schema.get("uniqueItems"):
-        seen: list[object] = []
-        for item in value:
-            if any(_json_equal(item, s) for s in seen):
-                errors.append(f"{path}: items must be unique, {_short(item)} repeats")
-                break
-            seen.append(item)
-
-
-# --- deriving a schema from a signature --------------------------------------------
-
-
-def _hint_schema(hint: Any, where: str) -> dict[str, Any]:
-    if hint is Any or hint is inspect.Parameter.empty or hint is object:
-        return {}
-    origin = get_origin(hint)
-    args = get_args(hint)
-    if origin is typing.Annotated:
-        schema = _hint_schema(args[0], where)
-        for extra in args[1:]:
-            if isinstance(extra, str):
-                schema["description"] = extra
-            elif isinstance(extra, Mapping):
-                schema.update(extra)
-        return schema
-    if hint is None or hint is type(None):
-        return {"type": "null"}
-    if hint is bool:
-        return {"type": "boolean"}
-    if hint is int:
-        return {"type": "integer"}
-    if hint is float:
-        return {"type": "number"}
-    if hint is str:
-        return {"type": "string"}
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"enum": [member.value for member in hint]}
-    if origin is Literal:
-        return {"enum": list(args)}
-    if origin is Union or origin is types.UnionType:
-        return {"anyOf": [_hint_schema(a, where) for a in args]}
-    if (
-        hint in (list, tuple)
-        or origin in (list, Sequence, typing.Sequence)
-        or (origin is tuple and args[-1:] == (...,))
-    ):
-        return {"type": "array", "items": _hint_schema(args[0], where)} if args else {"type": "array"}
-    if origin is tuple:
-        return {
-            "type": "array",
-            "prefixItems": [_hint_schema(a, where) for a in args],
-            "minItems": len(args),
-            "maxItems": len(args),
-        }
-    if hint is dict or origin in (dict, Mapping):
-        if args and args[0] is not str:
-            raise RegistrationError(f"{where}: JSON object keys are strings; {hint!r} cannot be described")
-        return {"type": "object", "additionalProperties": _hint_schema(args[1], where)} if args else {"type": "object"}
-    if typing.is_typeddict(hint):
-        hints = typing.get_type_hints(hint, include_extras=True)
-        return {
-            "type": "object",
-            "properties": {k: _hint_schema(v, f"{where}.{k}") for k, v in hints.items()},
-            "required": sorted(hint.__required_keys__),
-            "additionalProperties": False,
-        }
-    raise RegistrationError(
-        f"{where}: cannot derive a JSON schema from the type {hint!r}; "
-        "use a JSON-like annotation or pass parameters={...} to register the schema explicitly"
-    )
-
-
-_ARG_LINE = re.compile(r"(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
-
-
-def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
-    """The summary paragraph and the ``Args:`` descriptions of a Google-style docstring."""
-    if not doc:
-        return "", {}
-    text = inspect.cleandoc(doc)
-    summary = text.split("\n\n", 1)[0].replace("\n", " ").strip()
-    params: dict[str, str] = {}
-    in_args = False
-    current: str | None = None
-    base_indent: int | None = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped in ("Args:", "Arguments:", "Parameters:"):
-            in_args = True
-            continue
-        if not in_args:
-            continue
-        if line and not line[0].isspace():
-            break
-        indent = len(line) - len(line.lstrip())
-        match = _ARG_LINE.match(stripped)
-        if match and (base_indent is None or indent <= base_indent):
-            base_indent = indent
-            current = match.group(1)
-            params[current] = match.group(2)
-        elif current and stripped:
-            params[current] = f"{params[current]} {stripped}".strip()
-    return summary, params
-
-
-def schema_from_signature(
-    fn: Callable[..., Any], *, tool: str, context_type: type, derive: bool = True
-) -> tuple[dict[str, Any], str | None, str]:
-    """Derive the arguments' schema of ``fn``.
-
-    With ``derive=False`` (an explicit schema will be used) only the context
-    parameter and the description are looked for.
-
-    Returns:
-        ``(schema, context_parameter, description)``, where ``context_parameter``
-        is the name of the parameter annotated with ``context_type`` (it is
-        filled by the executor, not by the model) or ``None``.
-    """
-    try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except (NameError, TypeError) as exc:
-        if not derive:
-            # An explicit schema is given: only the context parameter is needed, by name if need be.
-            raw = getattr(fn, "__annotations__", {})
-            hints = {k: context_type for k, v in raw.items() if v in (context_type, context_type.__name__)}
-        else:
-            raise RegistrationError(
-                f"tool {tool!r}: cannot resolve the type hints of {fn!r}: {exc}; "
-                "define the types at module level, or pass parameters={...}",
-                tool=tool,
-            ) from None
-    summary, docs = _docstring_parts(inspect.getdoc(fn))
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    extra_allowed = False
-    context_param: str | None = None
-    for name, param in inspect.signature(fn).parameters.items():
-        hint = hints.get(name, inspect.Parameter.empty)
-        if hint is context_type:
-            context_param = name
-            continue
-        if param.kind is param.VAR_KEYWORD:
-            extra_allowed = True
-            continue
-        if param.kind in (param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
-            raise RegistrationError(
-                f"tool {tool!r}: parameter {name!r} cannot be passed by name; tools receive JSON objects as keywords",
-                tool=tool,
-            )
-        if not derive:
-            continue
-        schema = _hint_schema(hint, f"tool {tool!r}, parameter {name!r}")
-        if name in docs and "description" not in schema:
-            schema["description"] = docs[name]
-        if param.default is param.empty:
-            required.append(name)
-        elif param.default is None or isinstance(param.default, (str, int, float, bool)):
-            schema.setdefault("default", param.default)
-        properties[name] = schema
-    result: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": extra_allowed}
-    if required:
-        result["required"] = required
-    return result, context_param, summary
+        errors.append(f"{path}: {short(value)} does not match the pattern {schema['pattern']!r}")
