@@ -3,6 +3,7 @@
 The public API is re-exported here; every other module is private.
 """
 
+from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
 from ._exceptions import RateLimited as RateLimited
@@ -38,6 +39,7 @@ from ._turn import Turn as Turn
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentsError",
     "BestEffort",
     "CallContext",
     "ErrorCode",

@@ -1,4 +1,5 @@
-"""Just before a call starts: substitute its references, check it again, give it its idempotency key."""
+"""Just before a call starts: substitute its references, check it again, give it its idempotency key,
+and structure its arguments into the types the tool declares."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._convert import dumps, jsonable
+from ._exceptions import ArgumentsError
 from ._outcome import ErrorCode, Status
 from ._planned import PlannedCall
 from ._references import MAX_DEPTH, Reference, ReferenceError_, nests_deeper, resolve, substitute
@@ -16,7 +18,8 @@ from ._schema import validate
 __all__ = ["Prepared", "idempotency_key", "prepare"]
 
 Prepared = tuple[Mapping[str, Any], str | None]
-"""The arguments with references substituted, and the idempotency key (for writes and tools that ask)."""
+"""The tool's keyword arguments (references substituted, typed), and the idempotency key (for writes and
+tools that ask; computed from the JSON arguments, so it does not depend on Python types)."""
 
 Rejection = tuple[Status, ErrorCode, str]
 
@@ -52,7 +55,16 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
         if tool.context_parameter is not None or tool.side_effect == "write"
         else None
     )
-    return arguments, key
+    try:
+        typed = tool.structure(arguments)
+    except ArgumentsError as exc:
+        problems = "; ".join(exc.problems[:5])
+        return (
+            Status.REJECTED,
+            ErrorCode.INVALID_ARGUMENTS,
+            f"arguments for {tool.name!r} do not fit its types: {problems}",
+        )
+    return typed, key
 
 
 def _check_again(planned: PlannedCall, arguments: Mapping[str, Any]) -> str | None:
