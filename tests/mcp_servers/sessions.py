@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,10 +21,10 @@ TOOLBOX = Path(__file__).with_name("toolbox.py")
 
 
 @asynccontextmanager
-async def stdio_session(*, errlog_path: Path | None = None) -> AsyncIterator[ClientSession]:
-    """The toolbox server as a subprocess over stdio, initialized."""
+async def stdio_session() -> AsyncIterator[ClientSession]:
+    """The toolbox server as a subprocess over stdio, initialized; its log goes nowhere."""
     params = StdioServerParameters(command=sys.executable, args=[str(TOOLBOX), "stdio"])
-    with open(errlog_path or Path("/dev/null"), "w", encoding="utf-8") as errlog:
+    with open(os.devnull, "w", encoding="utf-8") as errlog:  # noqa: ASYNC230 - the null device never blocks
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             yield session
@@ -47,17 +50,13 @@ async def http_session() -> AsyncIterator[ClientSession]:
     """The toolbox server as a subprocess serving streamable HTTP on 127.0.0.1, initialized."""
     port = free_port()
     async with trio.open_nursery() as nursery:
-        process = await nursery.start(
-            lambda task_status=trio.TASK_STATUS_IGNORED: trio.run_process(
-                [sys.executable, str(TOOLBOX), "http", str(port)],
-                stdout=trio.DEVNULL,
-                stderr=trio.DEVNULL,
-                check=False,
-                task_status=task_status,
-            )
+        command = [sys.executable, str(TOOLBOX), "http", str(port)]
+        run = functools.partial(
+            trio.run_process, command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
         )
+        process: trio.Process = await nursery.start(run)
         try:
-            await _until_listening(port)
+            await _until_listening(process, port)
             url = f"http://127.0.0.1:{port}/mcp"
             async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()
@@ -66,9 +65,11 @@ async def http_session() -> AsyncIterator[ClientSession]:
             process.kill()
 
 
-async def _until_listening(port: int) -> None:
-    with trio.fail_after(30):
+async def _until_listening(process: trio.Process, port: int) -> None:
+    with trio.fail_after(20):
         while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"the test server exited with code {process.returncode} before it listened")
             try:
                 stream = await trio.open_tcp_stream("127.0.0.1", port)
             except OSError:

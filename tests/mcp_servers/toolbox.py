@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import anyio
+from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
@@ -75,6 +76,11 @@ def build_server() -> MCPServer:
         raise ToolError(message)
 
     @server.tool(annotations=READ)
+    async def refuse(code: int, message: str) -> str:
+        """Answer with a JSON-RPC error instead of a result."""
+        raise MCPError(code=code, message=message)
+
+    @server.tool(annotations=READ)
     async def pid() -> int:
         """This server's process id."""
         return os.getpid()
@@ -107,6 +113,6 @@ def build_server() -> MCPServer:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
-        build_server().run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), log_level="WARNING")
+        build_server().run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         build_server().run("stdio")
