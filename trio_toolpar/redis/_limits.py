@@ -120,6 +120,11 @@ class RedisLimits:
         self._store = Store(client, timeout=self._timeout)
         self._tallies: dict[str, Tally] = {}
 
+    @property
+    def namespace(self) -> str:
+        """The prefix of every key these limits use."""
+        return self._namespace
+
     def governs(self, resource: str) -> bool:
         """Whether ``resource`` has a shared cap or rate here."""
         return resource in self._caps or resource in self._rates

@@ -18,6 +18,10 @@ from ._scripts import ResourceKeys, ScriptArgs
 
 __all__ = ["Store", "Unreachable"]
 
+# Redis times blocked clients out in its cron (10 times a second by default), so
+# a BLPOP may return up to ~0.1 s late, later on a busy server: allow for it.
+_BLOCK_SLACK = 0.5
+
 
 class Unreachable(Exception):
     """Redis gave no usable answer: refused, dropped, too slow, or an error reply."""
@@ -83,7 +87,7 @@ class Store:
 
     async def wait_wake(self, key: str, seconds: float) -> None:
         """Block until ``key`` is pushed to or ``seconds`` pass (a server-side wait, not a poll)."""
-        await self._bounded(self._client.blpop([key], round(seconds, 3)), seconds + self._timeout)
+        await self._bounded(self._client.blpop([key], round(seconds, 3)), seconds + self._timeout + _BLOCK_SLACK)
 
     async def _run(self, script: Any, keys: ResourceKeys, args: ScriptArgs) -> object:
         return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout)
