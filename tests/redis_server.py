@@ -12,14 +12,25 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, final
 
 import coredis
 import pytest
+import trio
 
-__all__ = ["RedisServer", "open_client", "running_server"]
+from trio_toolpar.redis import RedisLimits
+
+__all__ = [
+    "RedisServer",
+    "client_fixture",
+    "hold_until",
+    "open_client",
+    "running_server",
+    "server_fixture",
+    "wait_until",
+]
 
 INSTALL_HINT = "redis-server is not installed: apt-get install -y redis-server (Debian's package)"
 
@@ -102,3 +113,38 @@ async def open_client(port: int) -> AsyncIterator[coredis.Redis[Any]]:
     client: coredis.Redis[Any] = coredis.Redis(host="127.0.0.1", port=port)
     async with client:
         yield client
+
+
+def server_fixture() -> Iterator[RedisServer]:
+    """A test module's ``server`` fixture: ``server = pytest.fixture(server_fixture, name="server")``."""
+    with running_server() as server:
+        yield server
+
+
+async def client_fixture(server: RedisServer) -> AsyncIterator[coredis.Redis[Any]]:
+    """A test module's ``client`` fixture, entered in the test's Trio run."""
+    async with open_client(server.port) as client:
+        yield client
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, seconds: float = 5.0) -> None:
+    """Poll ``check`` until it holds; fail the test after ``seconds`` instead of hanging.
+
+    What is watched lives in Redis or another process, so no Trio event can signal it.
+    """
+    with trio.fail_after(seconds):
+        while not await check():  # noqa: ASYNC110
+            await trio.sleep(0.005)
+
+
+async def hold_until(
+    limits: RedisLimits,
+    release: trio.Event,
+    weight: int,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Hold ``weight`` units of ``"db"`` until ``release`` is set; start it with ``nursery.start``."""
+    async with limits.hold("db", weight=weight, call_id="blocker"):
+        task_status.started()
+        await release.wait()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import coredis
@@ -17,22 +16,13 @@ import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis_server import RedisServer, open_client, running_server
+from redis_server import RedisServer, client_fixture, hold_until, open_client, server_fixture, wait_until
 
 from trio_toolpar import Rate, SharedLimits
 from trio_toolpar.redis import RedisLimits
 
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[coredis.Redis[Any]]:
-    async with open_client(server.port) as client:
-        yield client
+server = pytest.fixture(server_fixture, name="server")
+client = pytest.fixture(client_fixture, name="client")
 
 
 def fresh(client: coredis.Redis[Any], **options: Any) -> RedisLimits:
@@ -41,9 +31,10 @@ def fresh(client: coredis.Redis[Any], **options: Any) -> RedisLimits:
 
 
 async def until_waiting(limits: RedisLimits, resource: str, count: int) -> None:
-    with trio.fail_after(5):
-        while (await limits.statistics(resource)).waiters != count:
-            await trio.sleep(0.005)
+    async def check() -> bool:
+        return (await limits.statistics(resource)).waiters == count
+
+    await wait_until(check)
 
 
 class Ledger:
@@ -82,13 +73,7 @@ async def _arrival_order(limits: RedisLimits, weights: list[int]) -> None:
     ledger = Ledger()
     release = trio.Event()
     async with trio.open_nursery() as nursery:
-
-        async def blocker(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            async with limits.hold("db", weight=3, call_id="blocker"):
-                task_status.started()
-                await release.wait()
-
-        await nursery.start(blocker)
+        await nursery.start(hold_until, limits, release, 3)
         for index, weight in enumerate(weights):
             nursery.start_soon(ledger.hold, limits, index, weight)
             await until_waiting(limits, "db", index + 1)
@@ -102,13 +87,7 @@ async def test_a_heavy_head_is_not_overtaken_by_a_lighter_later_waiter(client: c
     ledger = Ledger()
     release = trio.Event()
     async with trio.open_nursery() as nursery:
-
-        async def blocker(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            async with limits.hold("db", weight=2, call_id="blocker"):
-                task_status.started()
-                await release.wait()
-
-        await nursery.start(blocker)
+        await nursery.start(hold_until, limits, release, 2)
         nursery.start_soon(ledger.hold, limits, 0, 2)  # does not fit beside the blocker
         await until_waiting(limits, "db", 1)
         nursery.start_soon(ledger.hold, limits, 1, 1)  # would fit, but arrived later
@@ -147,13 +126,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_the_next_one_moves_up(cli
     ledger = Ledger()
     release = trio.Event()
     async with trio.open_nursery() as nursery:
-
-        async def blocker(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            async with limits.hold("db", weight=1, call_id="blocker"):
-                task_status.started()
-                await release.wait()
-
-        await nursery.start(blocker)
+        await nursery.start(hold_until, limits, release, 1)
         doomed = trio.CancelScope()
 
         async def cancelled_waiter() -> None:

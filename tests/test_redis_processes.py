@@ -10,30 +10,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import coredis
 import pytest
 import trio
-from redis_server import RedisServer, open_client, running_server
+from redis_server import RedisServer, client_fixture, server_fixture, wait_until
 
 from trio_toolpar.redis import RedisLimits
 
 WORKER = Path(__file__).with_name("redis_worker.py")
 
 
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[coredis.Redis[Any]]:
-    async with open_client(server.port) as client:
-        yield client
+server = pytest.fixture(server_fixture, name="server")
+client = pytest.fixture(client_fixture, name="client")
 
 
 def _worker(port: int, out: Path, *options: str) -> subprocess.Popen[bytes]:
@@ -78,9 +69,11 @@ async def test_a_killed_holder_frees_its_units_when_its_lease_expires(
     out = tmp_path / "holder.log"
     holder = _worker(server.port, out, "--forever", "--cap", "1", "--lease", str(lease))
     try:
-        with trio.fail_after(20):
-            while not out.exists():
-                await trio.sleep(0.02)
+
+        async def held() -> bool:
+            return out.exists()
+
+        await wait_until(held, seconds=20)
         holder.send_signal(signal.SIGKILL)
         await trio.to_thread.run_sync(holder.wait, 10)
         killed = time.time()
