@@ -207,7 +207,9 @@ class RedisLimits:
         if cap is not None and weight > cap:
             raise ValueError(f"weight {weight} can never fit the shared cap {cap} of {resource!r}; raise the cap")
         if rate is not None and weight > rate.burst:
-            raise ValueError(f"weight {weight} exceeds the burst {rate.burst} of {resource!r}'s rate; raise the burst")
+            raise ValueError(
+                f"weight {weight} exceeds the burst {rate.burst} of the rate of {resource!r}; raise the burst"
+            )
         return ScriptArgs(
             token=token,
             weight=weight,
