@@ -105,10 +105,10 @@ local function weight_of(t)
 end
 
 local function drop(t)
-  redis.call('ZREM', holders, t)
+  redis.call('HDEL', weights, t)
+  if redis.call('ZREM', holders, t) == 1 then return end
   redis.call('ZREM', queue, t)
   redis.call('ZREM', alive, t)
-  redis.call('HDEL', weights, t)
   redis.call('DEL', wake_prefix .. t)
 end
 
@@ -163,43 +163,59 @@ if redis.call('ZSCORE', holders, token) then
   redis.call('ZADD', holders, now + lease, token)
   return {1, 0}
 end
-if not redis.call('ZSCORE', queue, token) then
-  redis.call('ZADD', queue, redis.call('INCR', seq), token)
-  redis.call('HSET', weights, token, weight)
+
+-- Strict FIFO: only the head may take. With nobody queued, a newcomer takes
+-- at once without queueing (the uncontended path: no queue writes at all).
+local queued = redis.call('ZSCORE', queue, token)
+local first
+if queued then
+  first = redis.call('ZRANGE', queue, 0, 0)[1] == token
+else
+  first = redis.call('ZCARD', queue) == 0
 end
-redis.call('ZADD', alive, now + lease, token)
 
--- Strict FIFO: only the head may take; the others wait for its wake.
-if redis.call('ZRANGE', queue, 0, 0)[1] ~= token then return {0, -math.ceil(lease / 2)} end
+local wait, tokens = 0, 0
+if not first then
+  wait = -math.ceil(lease / 2)
+elseif paused_until() > 0 then
+  wait = math.ceil(paused_until() - now)
+elseif cap >= 0 and units_held() + weight > cap then
+  wait = lease / 2
+  local soonest = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
+  if #soonest > 0 then wait = math.min(wait, tonumber(soonest[2]) - now) end
+  wait = -math.max(1, math.ceil(wait))
+elseif per_ms > 0 then
+  tokens = bucket_tokens()
+  if tokens + 1e-9 < weight then wait = math.max(1, math.ceil((weight - tokens) / per_ms)) end
+end
 
-local until_ms = paused_until()
-if until_ms > 0 then return {0, math.ceil(until_ms - now)} end
-
-if cap >= 0 and units_held() + weight > cap then
-  local wait = lease / 2
-  local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
-  if #first > 0 then wait = math.min(wait, tonumber(first[2]) - now) end
-  return {0, -math.max(1, math.ceil(wait))}
+if wait ~= 0 then
+  if not queued then
+    redis.call('ZADD', queue, redis.call('INCR', seq), token)
+    redis.call('HSET', weights, token, weight)
+  end
+  redis.call('ZADD', alive, now + lease, token)
+  return {0, wait}
 end
 
 if per_ms > 0 then
-  local tokens = bucket_tokens()
-  if tokens + 1e-9 < weight then return {0, math.max(1, math.ceil((weight - tokens) / per_ms))} end
   redis.call('HSET', bucket, 'tokens', tostring(tokens - weight), 'at', tostring(now))
   redis.call('PEXPIRE', bucket, math.ceil(burst / per_ms) + 1000)
 end
-
-redis.call('ZREM', queue, token)
-redis.call('ZREM', alive, token)
-redis.call('DEL', wake_prefix .. token)
 local state = 2
 if cap >= 0 then
+  redis.call('HSET', weights, token, weight)
   redis.call('ZADD', holders, now + lease, token)
   state = 1
-else
+elseif queued then
   redis.call('HDEL', weights, token)
 end
-notify()
+if queued then
+  redis.call('ZREM', queue, token)
+  redis.call('ZREM', alive, token)
+  redis.call('DEL', wake_prefix .. token)
+  notify()
+end
 return {state, 0}
 """
 )
