@@ -128,7 +128,7 @@ def main() -> None:
         "throughput": shared,
     }
     print(json.dumps(result, indent=2))
-    print("\n| figure | µs | × EVALSHA |\n|---|---:|---:|")
+    print("\n| figure | µs | per EVALSHA |\n|---|---:|---:|")
     for name in ("ping", "evalsha", "acquire", "release", "pair"):
         print(f"| {name} | {micros[name]:.0f} | {micros[name] / micros['evalsha']:.2f} |")
     print("\n| processes (4 tasks each, cap 3) | holds | holds/s | max overlap |\n|---:|---:|---:|---:|")
