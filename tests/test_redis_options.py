@@ -9,11 +9,16 @@ import coredis
 import pytest
 
 import trio_toolpar.redis
-from trio_toolpar import Rate
+from trio_toolpar import Rate, SharedLimits
 from trio_toolpar.redis import RedisLimits, RedisLimitStatistics
 
 # Never entered: building RedisLimits registers scripts but talks to nobody.
 CLIENT: coredis.Redis[Any] = coredis.Redis(host="127.0.0.1", port=1)
+
+
+def test_redis_limits_satisfy_the_shared_limits_protocol() -> None:
+    shared: SharedLimits = RedisLimits(CLIENT, caps={"db": 1})  # checked by mypy as well
+    assert isinstance(shared, SharedLimits)
 
 
 def test_the_redis_package_exports_exactly_its_documented_names() -> None:
