@@ -1,0 +1,223 @@
+"""`RedisLimits`: caps and rates shared by every process that points at one Redis."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, final
+
+import attrs
+import coredis
+
+from .._exceptions import LimitUnavailable
+from .._limits import Rate
+from . import _lease
+from ._scripts import ResourceKeys, ScriptArgs
+from ._statistics import RedisLimitStatistics, Tally
+from ._store import Store, Unreachable
+
+__all__ = ["RedisLimits"]
+
+_MODES = ("fail", "local")
+
+
+def _positive_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
+        raise ValueError(f"{name} must be a positive, finite number of seconds, not {value!r}")
+    return float(value)
+
+
+def _checked_caps(caps: Mapping[str, int]) -> dict[str, int]:
+    for resource, cap in caps.items():
+        if not isinstance(resource, str) or not resource:
+            raise ValueError(f"caps keys must be non-empty resource names, not {resource!r}")
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"the shared cap of {resource!r} must be a positive integer, not {cap!r}")
+    return dict(caps)
+
+
+def _checked_rates(rates: Mapping[str, Rate]) -> dict[str, Rate]:
+    for resource, rate in rates.items():
+        if not isinstance(resource, str) or not resource:
+            raise ValueError(f"rates keys must be non-empty resource names, not {resource!r}")
+        if not isinstance(rate, Rate):
+            raise TypeError(f"the rate of {resource!r} must be a trio_toolpar.Rate, not {rate!r}")
+    return dict(rates)
+
+
+@final
+class RedisLimits:
+    """Caps and token buckets held in Redis, so many worker processes share them.
+
+    A cap is a lease-based semaphore: a call takes ``weight`` units, all or
+    nothing, for as long as it runs, and renews its lease while it does; a
+    process that dies frees its units when the lease runs out. Waiters are
+    served strictly in arrival order. A rate is a token bucket a call takes
+    ``weight`` tokens from. Every script uses Redis's own clock.
+
+    Usage::
+
+        client = coredis.Redis(host="127.0.0.1", port=6379)
+        async with client:
+            limits = RedisLimits(client, caps={"datadog": 3}, rates={"datadog": Rate(per_second=5, burst=2)})
+            executor = Executor(registry, shared_limits=limits)
+
+    Args:
+        client: a coredis client, entered (``async with client:``) by a task
+            that outlives the calls. Leave its ``stream_timeout`` unset (or
+            above half the lease): waiters block server-side for up to that long.
+        namespace: prefix of every key (``{namespace}:sem:{resource}:...``);
+            processes share limits exactly when they share Redis and namespace.
+        caps: resource -> units shared by all processes. Every process must
+            configure the same caps and rates.
+        rates: resource -> `trio_toolpar.Rate` shared by all processes.
+        lease: seconds a holder's lease lasts without renewal (renewed every
+            third of it); a crashed holder's units are free after at most this.
+        on_unavailable: when Redis cannot be reached, ``"fail"`` (the default,
+            fail closed) makes `hold` raise `trio_toolpar.LimitUnavailable`;
+            ``"local"`` runs the call on the executor's local limits only and
+            counts it in `RedisLimitStatistics.fallbacks`.
+        timeout: seconds one Redis round trip may take before Redis counts as
+            unreachable (default: the smaller of 1 s and a quarter of the lease).
+
+    Raises:
+        ValueError: an option is out of range, or nothing is governed.
+        TypeError: a rate is not a `trio_toolpar.Rate`, or the client cannot run scripts.
+    """
+
+    def __init__(
+        self,
+        client: coredis.Redis[Any],
+        *,
+        namespace: str = "trio_toolpar",
+        caps: Mapping[str, int] | None = None,
+        rates: Mapping[str, Rate] | None = None,
+        lease: float = 10.0,
+        on_unavailable: Literal["fail", "local"] = "fail",
+        timeout: float | None = None,
+    ) -> None:
+        if not callable(getattr(client, "register_script", None)):
+            raise TypeError(f"client must be a coredis.Redis client, not {client!r}")
+        if not isinstance(namespace, str) or not namespace:
+            raise ValueError(f"namespace must be a non-empty string, not {namespace!r}")
+        self._caps = _checked_caps(caps or {})
+        self._rates = _checked_rates(rates or {})
+        if not self._caps and not self._rates:
+            raise ValueError("RedisLimits governs no resource: give caps={'name': n} and/or rates={'name': Rate(...)}")
+        self._lease = _positive_seconds("lease", lease)
+        if on_unavailable not in _MODES:
+            raise ValueError(f"on_unavailable must be 'fail' or 'local', not {on_unavailable!r}")
+        self._on_unavailable: Literal["fail", "local"] = on_unavailable
+        self._timeout = min(1.0, self._lease / 4) if timeout is None else _positive_seconds("timeout", timeout)
+        if self._timeout >= self._lease / 2:
+            raise ValueError(
+                f"timeout ({self._timeout:g} s) must be under half the lease ({self._lease:g} s), "
+                "or a slow renewal could outlive the lease; lower timeout or raise lease"
+            )
+        self._namespace = namespace
+        self._store = Store(client, timeout=self._timeout)
+        self._tallies: dict[str, Tally] = {}
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of every key these limits use."""
+        return self._namespace
+
+    def governs(self, resource: str) -> bool:
+        """Whether ``resource`` has a shared cap or rate here."""
+        return resource in self._caps or resource in self._rates
+
+    def hold(self, resource: str, *, weight: int = 1, call_id: str = "") -> AbstractAsyncContextManager[None]:
+        """Wait for ``weight`` units (and tokens) of ``resource``; hold them until the block exits.
+
+        Waiting is in arrival order across every process. Cancelling the wait
+        removes the place in the queue; leaving the block releases the units
+        (shielded, bounded by ``timeout``).
+
+        Raises:
+            LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``.
+            ValueError: ``resource`` is not governed, or ``weight`` can never fit.
+        """
+        args = self._args(resource, weight, token=f"{call_id[:64]}#{secrets.token_hex(8)}")
+        request = _lease.Request(
+            resource=resource,
+            keys=ResourceKeys.of(self._namespace, resource),
+            args=args,
+            lease=self._lease,
+            on_unavailable=self._on_unavailable,
+        )
+        return _lease.hold(self._store, request, self._tally(resource))
+
+    async def statistics(self, resource: str) -> RedisLimitStatistics:
+        """The resource's holders, units, waiters, tokens and pause as Redis has them now.
+
+        Raises:
+            LimitUnavailable: Redis is unreachable (whatever ``on_unavailable`` says).
+            ValueError: ``resource`` is not governed.
+        """
+        args = self._args(resource, 1, token="")
+        try:
+            holders, units, waiters, tokens, paused_ms = await self._store.statistics(
+                ResourceKeys.of(self._namespace, resource), args
+            )
+        except Unreachable as exc:
+            raise LimitUnavailable(f"cannot read the shared limits of {resource!r}: {exc}") from exc
+        tally = self._tally(resource)
+        return RedisLimitStatistics(
+            resource=resource,
+            cap=self._caps.get(resource),
+            holders=holders,
+            units_held=units,
+            waiters=waiters,
+            tokens=tokens,
+            paused_until=paused_ms / 1000 if paused_ms else None,
+            fallbacks=tally.fallbacks,
+            leases_lost=tally.leases_lost,
+        )
+
+    async def pause(self, resource: str, seconds: float) -> float:
+        """Hold back every process's new starts on ``resource`` for ``seconds`` (for a 429's Retry-After).
+
+        Calls already running go on; a shorter pause never cuts a longer one.
+
+        Returns:
+            The Redis time (Unix seconds) the pause ends.
+
+        Raises:
+            LimitUnavailable: Redis is unreachable.
+            ValueError: ``resource`` is not governed, or ``seconds`` is not positive.
+        """
+        length = _positive_seconds("seconds", seconds)
+        args = attrs.evolve(self._args(resource, 1, token=""), extra_ms=math.ceil(length * 1000))
+        try:
+            until_ms = await self._store.pause(ResourceKeys.of(self._namespace, resource), args)
+        except Unreachable as exc:
+            raise LimitUnavailable(f"cannot pause the shared limits of {resource!r}: {exc}") from exc
+        return until_ms / 1000
+
+    def _args(self, resource: str, weight: int, *, token: str) -> ScriptArgs:
+        if not self.governs(resource):
+            governed = sorted(set(self._caps) | set(self._rates))
+            raise ValueError(f"RedisLimits does not govern {resource!r}; it governs {governed}")
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise ValueError(f"weight must be a positive integer, not {weight!r}")
+        cap, rate = self._caps.get(resource), self._rates.get(resource)
+        if cap is not None and weight > cap:
+            raise ValueError(f"weight {weight} can never fit the shared cap {cap} of {resource!r}; raise the cap")
+        if rate is not None and weight > rate.burst:
+            raise ValueError(
+                f"weight {weight} exceeds the burst {rate.burst} of the rate of {resource!r}; raise the burst"
+            )
+        return ScriptArgs(
+            token=token,
+            weight=weight,
+            cap=cap,
+            lease_ms=math.ceil(self._lease * 1000),
+            per_ms=0.0 if rate is None else rate.per_second / 1000,
+            burst=1 if rate is None else rate.burst,
+        )
+
+    def _tally(self, resource: str) -> Tally:
+        return self._tallies.setdefault(resource, Tally())

@@ -1,0 +1,103 @@
+"""One resource-agnostic door to Redis: run a script or block on a wake list, bounded in time.
+
+Every failure to get an answer (refused, reset, no answer in time, an error
+reply) becomes `Unreachable`, so the layers above decide once what an
+unreachable store means.
+"""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+import coredis
+import trio
+from coredis.exceptions import RedisError
+
+from . import _scripts
+from ._scripts import ResourceKeys, ScriptArgs
+
+__all__ = ["Store", "Unreachable"]
+
+# Redis times blocked clients out in its cron (10 times a second by default), so
+# a BLPOP may return up to ~0.1 s late, later on a busy server: allow for it.
+_BLOCK_SLACK = 0.5
+
+
+class Unreachable(Exception):
+    """Redis gave no usable answer: refused, dropped, too slow, or an error reply."""
+
+
+def _ints(reply: object, count: int) -> list[int]:
+    if not isinstance(reply, list) or len(reply) < count:
+        raise Unreachable(f"unexpected reply from a limits script: {reply!r:.200}")
+    return [int(item) for item in reply[:count]]
+
+
+def _text(item: object) -> str:
+    return item.decode() if isinstance(item, bytes) else str(item)
+
+
+@final
+class Store:
+    """The limits scripts, registered on one coredis client, each call bounded by ``timeout``.
+
+    Args:
+        client: an entered coredis client (``async with client:``).
+        timeout: seconds one round trip may take before the store counts as unreachable.
+    """
+
+    def __init__(self, client: coredis.Redis[Any], *, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._acquire = client.register_script(_scripts.ACQUIRE)
+        self._leave = client.register_script(_scripts.LEAVE)
+        self._renew = client.register_script(_scripts.RENEW)
+        self._statistics = client.register_script(_scripts.STATISTICS)
+        self._pause = client.register_script(_scripts.PAUSE)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one round trip may take."""
+        return self._timeout
+
+    async def acquire(self, keys: ResourceKeys, args: ScriptArgs) -> tuple[int, int]:
+        """Try to take the units (and tokens); ``(state, wait_ms)`` as `_scripts.ACQUIRE` says."""
+        state, wait_ms = _ints(await self._run(self._acquire, keys, args), 2)
+        return state, wait_ms
+
+    async def leave(self, keys: ResourceKeys, args: ScriptArgs) -> None:
+        """Release a lease or give up a place in the queue, and wake who fits."""
+        await self._run(self._leave, keys, args)
+
+    async def renew(self, keys: ResourceKeys, args: ScriptArgs) -> bool:
+        """Extend a lease by ``args.lease_ms``; False if it had already expired."""
+        return _ints([await self._run(self._renew, keys, args)], 1)[0] == 1
+
+    async def statistics(self, keys: ResourceKeys, args: ScriptArgs) -> tuple[int, int, int, float | None, float]:
+        """``(holders, units held, waiters, tokens or None, paused until in ms or 0)``."""
+        reply = await self._run(self._statistics, keys, args)
+        holders, units, waiters = _ints(reply, 3)
+        assert isinstance(reply, list)  # checked by _ints
+        tokens = _text(reply[3])
+        return holders, units, waiters, (float(tokens) if tokens else None), float(_text(reply[4]))
+
+    async def pause(self, keys: ResourceKeys, args: ScriptArgs) -> float:
+        """Hold back every start until ``args.extra_ms`` from now; the Redis time (ms) it ends."""
+        return float(_text(await self._run(self._pause, keys, args)))
+
+    async def wait_wake(self, key: str, seconds: float) -> None:
+        """Block until ``key`` is pushed to or ``seconds`` pass (a server-side wait, not a poll)."""
+        await self._bounded(self._client.blpop([key], round(seconds, 3)), seconds + self._timeout + _BLOCK_SLACK)
+
+    async def _run(self, script: Any, keys: ResourceKeys, args: ScriptArgs) -> object:
+        return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout)
+
+    async def _bounded(self, request: Any, seconds: float) -> object:
+        try:
+            with trio.fail_after(seconds):
+                reply: object = await request
+        except trio.TooSlowError as exc:
+            raise Unreachable(f"Redis did not answer within {seconds:g} s") from exc
+        except (RedisError, OSError) as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        return reply
