@@ -29,9 +29,11 @@ from typing import Any, final
 import attrs
 
 from ._exceptions import FormatError
+from ._guide import describe, parallel_note, reference_note
 from ._observation import DEFAULT_MAX_CHARS, render_observation
 from ._outcome import Outcome, ToolCall, TurnResult
 from ._registry import Registry
+from ._tool_schema import model_parameters
 from ._wire import (
     Unknown,
     arguments_text,
@@ -39,10 +41,8 @@ from ._wire import (
     call_arguments,
     call_id,
     check_unknown,
-    describe,
     mapping,
     outcomes_of,
-    parallel_note,
     tool_name,
 )
 
@@ -53,6 +53,7 @@ __all__ = [
     "calls_from_response",
     "function_call_outputs",
     "parallel_note",
+    "reference_note",
     "response_tools",
     "tool_messages",
     "tools",
@@ -81,40 +82,53 @@ _RESPONSE_ITEMS_TO_SKIP = frozenset(
 # -- tool definitions ----------------------------------------------------------------
 
 
-def tools(registry: Registry, *, notes: bool = True) -> list[dict[str, Any]]:
+def tools(
+    registry: Registry, *, notes: bool = True, references: bool = True, strict: bool = False
+) -> list[dict[str, Any]]:
     """The registry's tools in Chat Completions' ``tools`` format.
 
     Args:
         registry: the tools.
-        notes: append `parallel_note` to each description, so the model
-            knows which calls it may emit together.
+        notes: append `parallel_note` and the reference syntax to each
+            description, so the model knows which calls it may emit together
+            and how to chain them.
+        references: widen each parameter's schema so that a reference string
+            (``"$#1.total"``) is valid wherever a value is expected.
+        strict: send ``strict: true`` with each schema in OpenAI's strict form
+            (every object closed, every property required; see
+            `trio_toolpar._tool_schema.strict_schema`).
+
+    Raises:
+        SchemaError: ``strict`` and a tool whose schema has no strict form.
     """
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": tool.name,
-                "description": describe(tool, notes=notes),
-                "parameters": as_data(tool.parameters),
-            },
+    definitions: list[dict[str, Any]] = []
+    for tool in registry:
+        function: dict[str, Any] = {
+            "name": tool.name,
+            "description": describe(tool, notes=notes),
+            "parameters": model_parameters(tool, references=references, strict=strict),
         }
-        for tool in registry
-    ]
+        if strict:
+            function["strict"] = True
+        definitions.append({"type": "function", "function": function})
+    return definitions
 
 
-def response_tools(registry: Registry, *, notes: bool = True) -> list[dict[str, Any]]:
-    """The registry's tools in the Responses API's ``tools`` format.
+def response_tools(
+    registry: Registry, *, notes: bool = True, references: bool = True, strict: bool = False
+) -> list[dict[str, Any]]:
+    """The registry's tools in the Responses API's ``tools`` format; the arguments as `tools`.
 
-    ``strict`` is sent as ``false``: the Responses API defaults it to true,
-    which requires every property to be required and no others allowed.
+    ``strict`` is always sent: the Responses API defaults it to true, which
+    needs the strict form of every schema.
     """
     return [
         {
             "type": "function",
             "name": tool.name,
             "description": describe(tool, notes=notes),
-            "parameters": as_data(tool.parameters),
-            "strict": False,
+            "parameters": model_parameters(tool, references=references, strict=strict),
+            "strict": strict,
         }
         for tool in registry
     ]
