@@ -24,10 +24,9 @@ be read at all raises `FormatError`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, final
+from typing import Any
 
-import attrs
-
+from ._chat_stream import ChatStream, chat_assistant_message
 from ._exceptions import FormatError
 from ._guide import describe, parallel_note, reference_note
 from ._observation import DEFAULT_MAX_CHARS, render_observation
@@ -36,7 +35,6 @@ from ._registry import Registry
 from ._tool_schema import model_parameters
 from ._wire import (
     Unknown,
-    arguments_text,
     as_data,
     call_arguments,
     call_id,
@@ -192,32 +190,11 @@ def assistant_message(message: object, *, unknown: Unknown = "error") -> dict[st
     data = mapping(message, "an assistant message")
     content = data.get("content")
     refusal = data.get("refusal")
-    return _assistant(
+    return chat_assistant_message(
         content if isinstance(content, (str, list)) else None,
         calls_from_message(data, unknown=unknown),
         refusal=refusal if isinstance(refusal, str) else None,
     )
-
-
-def _assistant(
-    content: str | list[Any] | None, calls: Iterable[ToolCall], *, refusal: str | None = None
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if refusal is not None:
-        message["refusal"] = refusal
-    tool_calls = [
-        {
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.tool, "arguments": arguments_text(call.arguments)},
-        }
-        for call in calls
-    ]
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    elif content is None:
-        message["content"] = ""
-    return message
 
 
 def tool_messages(
@@ -292,179 +269,3 @@ def function_call_outputs(
         {"type": "function_call_output", "call_id": o.call_id, "output": render_observation(o, max_chars=max_chars)}
         for o in outcomes_of(outcomes)
     ]
-
-
-# -- streamed Chat Completions ----------------------------------------------------------------
-
-
-@attrs.define
-class _Partial:
-    index: int
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = attrs.Factory(list)
-    call: ToolCall | None = None  # set once complete
-
-
-@final
-class ChatStream:
-    """Assembles a streamed Chat Completions response, handing out each tool call once it is complete.
-
-    Feed it every chunk (the JSON of each ``data:`` line but ``[DONE]``);
-    `feed` returns the calls that chunk completed. A call is complete when a
-    call with a later index starts, or when a chunk carries a
-    ``finish_reason``; `finish` completes whatever is left when the stream
-    ends. Only choice 0 is read. Usage::
-
-        stream = ChatStream()
-        async for event in aiter_sse_lines(response.aiter_lines()):
-            if event.data == "[DONE]":
-                break
-            for call in stream.feed(json.loads(event.data)):
-                turn.submit(call)
-        for call in stream.finish():
-            turn.submit(call)
-        messages.append(stream.message())
-
-    Args:
-        unknown: what to do with a tool call whose ``type`` is not
-            ``"function"`` (see `calls_from_message`).
-    """
-
-    def __init__(self, *, unknown: Unknown = "error") -> None:
-        self._unknown: Unknown = unknown
-        self._content: list[str] = []
-        self._refusal: list[str] = []
-        self._partials: dict[int, _Partial] = {}
-        self._order: list[_Partial] = []
-        self._ignored: set[int] = set()
-        self._last_index: int | None = None
-        self.finish_reason: str | None = None
-        """The choice's ``finish_reason`` (``"tool_calls"``, ``"stop"``, ``"length"`` ...), once sent."""
-        self.usage: dict[str, Any] | None = None
-        """The ``usage`` object, if the server sent one (``stream_options.include_usage``)."""
-        self.model: str | None = None
-        """The ``model`` the chunks named."""
-
-    @property
-    def text(self) -> str | None:
-        """The text content so far (``None``: none)."""
-        return "".join(self._content) if self._content else None
-
-    @property
-    def calls(self) -> list[ToolCall]:
-        """The calls completed so far, in the model's order."""
-        return [p.call for p in self._order if p.call is not None]
-
-    def feed(self, chunk: object) -> list[ToolCall]:
-        """Take one chunk; return the calls it completed, in order.
-
-        Raises:
-            FormatError: the chunk cannot be read, it carries an ``error``, or
-                a call receives arguments after a later call started (the
-                server interleaves calls, which dispatch-on-completion cannot
-                follow).
-        """
-        data = mapping(chunk, "a chat completion chunk")
-        if data.get("error"):
-            raise FormatError(f"the stream reported an error: {data['error']}", payload=chunk)
-        if isinstance(data.get("model"), str):
-            self.model = data["model"]
-        if isinstance(data.get("usage"), dict):
-            self.usage = data["usage"]
-        choices = data.get("choices") or []
-        if not isinstance(choices, list):
-            raise FormatError(f"choices must be a list, got {type(choices).__name__}", payload=chunk)
-        ready: list[ToolCall] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise FormatError(f"a choice must be an object, got {type(choice).__name__}", payload=chunk)
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if not isinstance(delta, dict):
-                raise FormatError(f"delta must be an object, got {type(delta).__name__}", payload=chunk)
-            if isinstance(delta.get("content"), str):
-                self._content.append(delta["content"])
-            if isinstance(delta.get("refusal"), str):
-                self._refusal.append(delta["refusal"])
-            entries = delta.get("tool_calls") or []
-            if not isinstance(entries, list):
-                raise FormatError(f"delta.tool_calls must be a list, got {type(entries).__name__}", payload=chunk)
-            for entry in entries:
-                ready.extend(self._tool_delta(entry, chunk))
-            if choice.get("finish_reason"):
-                self.finish_reason = str(choice["finish_reason"])
-                ready.extend(self._complete())
-        return ready
-
-    def finish(self) -> list[ToolCall]:
-        """The stream ended: complete (and return) the calls not handed out yet."""
-        return self._complete()
-
-    def message(self) -> dict[str, Any]:
-        """The assistant message to keep in the conversation (see `assistant_message`)."""
-        refusal = "".join(self._refusal) if self._refusal else None
-        return _assistant(self.text, self.calls, refusal=refusal)
-
-    def _tool_delta(self, entry: object, chunk: object) -> list[ToolCall]:
-        if not isinstance(entry, dict):
-            raise FormatError(f"a tool call delta must be an object, got {type(entry).__name__}", payload=chunk)
-        index = entry.get("index")
-        raw_id = entry.get("id")
-        if not isinstance(index, int) or isinstance(index, bool):
-            index = self._guess_index(entry)
-        if index in self._ignored:
-            return []
-        kind = entry.get("type")
-        if kind not in (None, "function"):
-            check_unknown(self._unknown, f"tool call {index} has type {kind!r}, not 'function'", entry)
-            self._ignored.add(index)
-            return []
-        ready: list[ToolCall] = []
-        partial = self._partials.get(index)
-        if partial is None:
-            ready = self._complete()  # a later call started: the earlier ones are complete
-            partial = self._partials[index] = _Partial(index=index)
-            self._order.append(partial)
-        elif partial.call is not None:
-            raise FormatError(
-                f"tool call {index} received more data after it was complete (a later call had started); "
-                "this server interleaves tool calls, so dispatch the turn after the stream ends instead",
-                payload=chunk,
-            )
-        self._last_index = index
-        if isinstance(raw_id, str) and raw_id and not partial.id:
-            partial.id = raw_id
-        function = entry.get("function") or {}
-        if isinstance(function, dict):
-            if isinstance(function.get("name"), str):
-                partial.name += function["name"]
-            fragment = function.get("arguments")
-            if isinstance(fragment, str):
-                partial.arguments.append(fragment)
-            elif fragment is not None:
-                partial.arguments.append(arguments_text(call_arguments(fragment)))
-        return ready
-
-    def _guess_index(self, entry: dict[str, Any]) -> int:
-        """For servers that leave the index out: a new id or a second name starts a call, else it continues."""
-        last = self._partials.get(self._last_index) if self._last_index is not None else None
-        raw_id = entry.get("id")
-        function = entry.get("function")
-        named = isinstance(function, dict) and bool(function.get("name"))
-        if last is None or (isinstance(raw_id, str) and raw_id and raw_id != last.id) or (named and last.name):
-            return max([*self._partials, *self._ignored], default=-1) + 1
-        return last.index
-
-    def _complete(self) -> list[ToolCall]:
-        ready: list[ToolCall] = []
-        for partial in self._order:
-            if partial.call is None:
-                partial.call = ToolCall(
-                    id=call_id(partial.id, partial.index),
-                    tool=partial.name,
-                    arguments="".join(partial.arguments),
-                )
-                ready.append(partial.call)
-        return ready
