@@ -11,7 +11,10 @@ imported. A turn with Chat Completions::
 and with the Responses API::
 
     result = await executor.run(openai.calls_from_response(response))
-    input_items += [*response["output"], *openai.function_call_outputs(result)]
+    input_items += [*openai.response_items(response), *openai.function_call_outputs(result)]
+
+`ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
+out each call as soon as it is complete.
 
 Malformed payloads never lose a call: a call without an id gets
 ``missing_id_<n>`` (``n``: its index in ``tool_calls`` or ``output``, which is
@@ -32,10 +35,10 @@ from ._guide import describe, parallel_note, reference_note
 from ._observation import DEFAULT_MAX_CHARS, render_observation
 from ._outcome import Outcome, ToolCall, TurnResult
 from ._registry import Registry
+from ._responses import ResponseStream, calls_from_response, function_call_outputs, response_items
 from ._tool_schema import model_parameters
 from ._wire import (
     Unknown,
-    as_data,
     call_arguments,
     call_id,
     check_unknown,
@@ -46,36 +49,18 @@ from ._wire import (
 
 __all__ = [
     "ChatStream",
+    "ResponseStream",
     "assistant_message",
     "calls_from_message",
     "calls_from_response",
     "function_call_outputs",
     "parallel_note",
     "reference_note",
+    "response_items",
     "response_tools",
     "tool_messages",
     "tools",
 ]
-
-# Responses API output items that need no answer from the client: text, reasoning,
-# the server's own tools and their results. Anything else that is not a function
-# call is "unknown" (see the ``unknown`` argument).
-_RESPONSE_ITEMS_TO_SKIP = frozenset(
-    {
-        "message",
-        "reasoning",
-        "web_search_call",
-        "file_search_call",
-        "image_generation_call",
-        "code_interpreter_call",
-        "mcp_call",
-        "mcp_list_tools",
-        "tool_search_call",
-        "compaction",
-        "function_call_output",
-    }
-)
-
 
 # -- tool definitions ----------------------------------------------------------------
 
@@ -208,64 +193,5 @@ def tool_messages(
     """
     return [
         {"role": "tool", "tool_call_id": o.call_id, "content": render_observation(o, max_chars=max_chars)}
-        for o in outcomes_of(outcomes)
-    ]
-
-
-# -- Responses API ------------------------------------------------------------------------
-
-
-def calls_from_response(response: object, *, unknown: Unknown = "error") -> list[ToolCall]:
-    """The ``function_call`` items of a Responses API response, in order; ids are their ``call_id``.
-
-    Args:
-        response: a response (its ``output`` is read) or a list of output
-            items, as dicts or SDK objects.
-        unknown: what to do with an item that is neither a function call nor
-            one that needs no answer (text, reasoning, the server's own tool
-            calls): ``"error"`` raises `FormatError`, ``"ignore"`` skips it.
-            Calls of other client-side tool kinds (``custom_tool_call``,
-            ``computer_call``, ``shell_call`` ...) are unknown here, since
-            trio_toolpar only runs function tools.
-
-    Raises:
-        FormatError: no ``output`` list, an item that is not an object, or an
-            unknown item type.
-    """
-    data = as_data(response)
-    if isinstance(data, dict):
-        if not isinstance(data.get("output"), list):
-            raise FormatError("a Responses API response must have an 'output' list", payload=response)
-        items: list[Any] = data["output"]
-    elif isinstance(data, list):
-        items = data
-    else:
-        raise FormatError(f"expected a response or a list of output items, got {type(data).__name__}", payload=response)
-    calls: list[ToolCall] = []
-    for n, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise FormatError(f"output[{n}] must be an object, got {type(item).__name__}", payload=response)
-        kind = item.get("type")
-        if kind == "function_call":
-            calls.append(
-                ToolCall(
-                    id=call_id(item.get("call_id"), n),
-                    tool=tool_name(item.get("name")),
-                    arguments=call_arguments(item.get("arguments")),
-                )
-            )
-        elif (isinstance(kind, str) and kind in _RESPONSE_ITEMS_TO_SKIP) or (kind is None and "role" in item):
-            continue  # no answer needed (an input list's messages have a role and no type)
-        else:
-            check_unknown(unknown, f"output[{n}] has type {kind!r}, which is not a function call", item)
-    return calls
-
-
-def function_call_outputs(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS
-) -> list[dict[str, Any]]:
-    """One ``function_call_output`` input item per outcome, in the calls' order."""
-    return [
-        {"type": "function_call_output", "call_id": o.call_id, "output": render_observation(o, max_chars=max_chars)}
         for o in outcomes_of(outcomes)
     ]
