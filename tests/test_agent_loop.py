@@ -14,6 +14,7 @@ import trio.testing
 from provider_fakes import (
     FakeServer,
     Reply,
+    anthropic_answer,
     anthropic_block_stop,
     anthropic_event,
     anthropic_json_delta,
@@ -89,25 +90,6 @@ def anthropic_three_calls() -> list[tuple[float, bytes]]:
         chunks.append((i + 1.0, anthropic_block_stop(i)))
     chunks.extend((4.0, b) for b in anthropic_message_end())
     return chunks
-
-
-def anthropic_answer() -> list[tuple[float, bytes]]:
-    return [
-        (0.0, anthropic_message_start(300)),
-        (
-            0.0,
-            anthropic_event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ),
-        (0.0, anthropic_event({"type": "ping"})),
-        (
-            0.0,
-            anthropic_event(
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "All fine."}}
-            ),
-        ),
-        (0.0, anthropic_block_stop(0)),
-        *((0.0, b) for b in anthropic_message_end("end_turn", 7)),
-    ]
 
 
 def _times(result: AgentResult, t0: float) -> list[tuple[float | None, float | None]]:
