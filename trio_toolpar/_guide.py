@@ -64,7 +64,8 @@ def reference_note(registry: Registry) -> str:
     with ``notes=True`` carry the same facts per tool.
     """
     lines = [
-        "You may emit several tool calls in one turn; they run at the same time unless one must wait:",
+        "You may emit several tool calls in one turn; they run at the same time unless one must wait",
+        "(a tool not marked Parallel-safe is treated as one that writes):",
         *(f"- {tool.name}: {parallel_note(tool)}" for tool in registry),
         "",
         "To pass the result of one call into another call of the same turn, write the whole argument as",
