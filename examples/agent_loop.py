@@ -4,10 +4,14 @@ With a model endpoint in the environment it talks to it::
 
     TOOLPAR_BASE_URL=http://localhost:11434/v1 TOOLPAR_MODEL=qwen2.5:7b python examples/agent_loop.py
     TOOLPAR_API_KEY=sk-... TOOLPAR_MODEL=gpt-4.1-mini python examples/agent_loop.py
+    TOOLPAR_PROVIDER=responses TOOLPAR_API_KEY=sk-... TOOLPAR_MODEL=gpt-4.1-mini python examples/agent_loop.py
     TOOLPAR_PROVIDER=anthropic TOOLPAR_API_KEY=sk-ant-... TOOLPAR_MODEL=claude-sonnet-4-5 python examples/agent_loop.py
 
 (``TOOLPAR_PROVIDER`` is ``openai`` by default: any OpenAI-compatible Chat
-Completions server, such as OpenAI, vLLM, Ollama, llama.cpp or OpenRouter.)
+Completions server, such as OpenAI, vLLM, Ollama, llama.cpp or OpenRouter;
+``responses`` is OpenAI's Responses API.) The system prompt carries
+`trio_toolpar.openai.reference_note`, so the model knows which calls run
+together and how to pass one call's result to another (``"$#1.total"``).
 ``TOOLPAR_BASE_URL`` defaults to the provider's own API. Without
 ``TOOLPAR_MODEL`` it runs offline against a scripted model that
 streams its three tool calls 0.3 s apart, so you can watch each call start
@@ -29,10 +33,12 @@ from trio_toolpar.agent import (
     Message,
     ModelClient,
     OpenAIChat,
+    OpenAIResponses,
     ScriptedModel,
     ScriptedReply,
     run_agent,
 )
+from trio_toolpar.openai import reference_note
 
 PROMPT = "checkout-api is slow since this morning. Find out why and post a short status update to #incidents."
 SYSTEM = (
@@ -130,14 +136,18 @@ async def main() -> int:
 
     api_key = os.environ.get("TOOLPAR_API_KEY")
     provider = os.environ.get("TOOLPAR_PROVIDER", "openai")
+    system = f"{SYSTEM}\n\n{reference_note(executor.registry)}"
     async with httpx.AsyncClient(timeout=httpx.Timeout(300, connect=10)) as http:
         model: ModelClient
         if provider == "anthropic":
             base = os.environ.get("TOOLPAR_BASE_URL", "https://api.anthropic.com")
-            model = AnthropicMessages(http, model=model_name, api_key=api_key, base_url=base, system=SYSTEM)
+            model = AnthropicMessages(http, model=model_name, api_key=api_key, base_url=base, system=system)
+        elif provider == "responses":
+            base = os.environ.get("TOOLPAR_BASE_URL", "https://api.openai.com/v1")
+            model = OpenAIResponses(http, model=model_name, api_key=api_key, base_url=base, system=system)
         else:
             base = os.environ.get("TOOLPAR_BASE_URL", "https://api.openai.com/v1")
-            model = OpenAIChat(http, model=model_name, api_key=api_key, base_url=base, system=SYSTEM)
+            model = OpenAIChat(http, model=model_name, api_key=api_key, base_url=base, system=system)
         result = await run_agent(model, executor, PROMPT, max_turns=6, budget=300)
     report(result, f"{model_name} at {base}")
     return 0

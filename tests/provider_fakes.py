@@ -12,7 +12,7 @@ import pydantic
 import trio
 from anthropic.types import MessageParam, ToolParam
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
-from openai.types.responses import FunctionToolParam, ResponseInputItemParam
+from openai.types.responses import FunctionToolParam, ResponseInputItemParam, ResponseStreamEvent
 
 from trio_toolpar import Registry
 
@@ -226,6 +226,24 @@ def anthropic_message_end(stop_reason: str = "tool_use", output_tokens: int = 80
     ]
 
 
+def anthropic_answer(text: str = "All fine.") -> list[tuple[float, bytes]]:
+    """A streamed text answer: message_start, one text block, message_stop."""
+    return [
+        (0.0, anthropic_message_start(300)),
+        (
+            0.0,
+            anthropic_event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        (0.0, anthropic_event({"type": "ping"})),
+        (
+            0.0,
+            anthropic_event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        ),
+        (0.0, anthropic_block_stop(0)),
+        *((0.0, b) for b in anthropic_message_end("end_turn", 7)),
+    ]
+
+
 def anthropic_message(content: Sequence[Mapping[str, Any]], *, stop_reason: str = "tool_use") -> dict[str, Any]:
     return {
         "id": "msg_02",
@@ -306,3 +324,128 @@ def slow_registry(seconds: float = 2.0, log: list[tuple[str, str, float]] | None
         return f"noted: {text}"
 
     return registry
+
+
+# -- OpenAI Responses API wire format -------------------------------------------------------------------
+
+_responses_event = pydantic.TypeAdapter(ResponseStreamEvent)
+
+
+def check_responses_events(events: Iterable[Mapping[str, Any]]) -> list[object]:
+    """Validate stream events with the ``openai`` SDK's ``ResponseStreamEvent`` union (raises ``ValidationError``)."""
+    return [_responses_event.validate_python(dict(e)) for e in events]
+
+
+def responses_object(
+    output: Sequence[Mapping[str, Any]], *, status: str = "completed", usage: bool = True
+) -> dict[str, Any]:
+    """A Responses API ``response`` object, as the API sends it."""
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1700000000,
+        "status": status,
+        "model": "gpt-test",
+        "output": [dict(item) for item in output],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "metadata": {},
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "usage": {
+            "input_tokens": 40,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": 25,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 65,
+        }
+        if usage
+        else None,
+    }
+
+
+@attrs.define
+class ResponsesWire:
+    """Builds a Responses API event stream at given times, numbered and shaped as the API sends it."""
+
+    events: list[tuple[float, dict[str, Any]]] = attrs.Factory(list)
+    output: list[dict[str, Any]] = attrs.Factory(list)
+
+    def _add(self, at: float, event: dict[str, Any]) -> None:
+        self.events.append((at, {"type": event.pop("type"), "sequence_number": len(self.events), **event}))
+
+    def created(self, at: float = 0.0) -> ResponsesWire:
+        self._add(at, {"type": "response.created", "response": responses_object([], status="in_progress", usage=False)})
+        self._add(
+            at, {"type": "response.in_progress", "response": responses_object([], status="in_progress", usage=False)}
+        )
+        return self
+
+    def call(
+        self, start: float, done: float, call_id: str, name: str, arguments: str, *, size: int = 4
+    ) -> ResponsesWire:
+        """A function call added at ``start`` whose arguments stream until ``done``."""
+        index = len(self.output)
+        item = {
+            "id": f"fc_{index}",
+            "type": "function_call",
+            "status": "in_progress",
+            "arguments": "",
+            "call_id": call_id,
+            "name": name,
+        }
+        self.output.append(dict(item, arguments=arguments, status="completed"))
+        self._add(start, {"type": "response.output_item.added", "output_index": index, "item": item})
+        pieces = fragments(arguments, size)
+        for k, piece in enumerate(pieces):
+            at = start + (done - start) * k / len(pieces)
+            delta = {
+                "item_id": item["id"],
+                "output_index": index,
+                "delta": piece,
+                "obfuscation": "x7Qa"[: 4 - len(piece) % 4],
+            }
+            self._add(at, {"type": "response.function_call_arguments.delta", **delta})
+        self._add(
+            done,
+            {
+                "type": "response.function_call_arguments.done",
+                "item_id": item["id"],
+                "output_index": index,
+                "arguments": arguments,
+            },
+        )
+        self._add(done, {"type": "response.output_item.done", "output_index": index, "item": self.output[-1]})
+        return self
+
+    def text(self, at: float, text: str) -> ResponsesWire:
+        index = len(self.output)
+        item_id = f"msg_{index}"
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+        done = dict(item, status="completed", content=[dict(part, text=text)])
+        self.output.append(done)
+        where = {"item_id": item_id, "output_index": index, "content_index": 0}
+        self._add(at, {"type": "response.output_item.added", "output_index": index, "item": item})
+        self._add(at, {"type": "response.content_part.added", **where, "part": part})
+        self._add(
+            at, {"type": "response.output_text.delta", **where, "delta": text, "logprobs": [], "obfuscation": "ab"}
+        )
+        self._add(at, {"type": "response.output_text.done", **where, "text": text, "logprobs": []})
+        self._add(at, {"type": "response.content_part.done", **where, "part": dict(part, text=text)})
+        self._add(at, {"type": "response.output_item.done", "output_index": index, "item": done})
+        return self
+
+    def completed(self, at: float) -> ResponsesWire:
+        self._add(at, {"type": "response.completed", "response": responses_object(self.output)})
+        return self
+
+    def sse(self) -> list[tuple[float, bytes]]:
+        return [(at, sse(event, event=str(event["type"]))) for at, event in self.events]
+
+    def data(self) -> list[dict[str, Any]]:
+        return [event for _, event in self.events]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ import trio.testing
 from provider_fakes import (
     FakeServer,
     Reply,
+    anthropic_answer,
     anthropic_block_stop,
     anthropic_event,
     anthropic_json_delta,
@@ -88,25 +90,6 @@ def anthropic_three_calls() -> list[tuple[float, bytes]]:
         chunks.append((i + 1.0, anthropic_block_stop(i)))
     chunks.extend((4.0, b) for b in anthropic_message_end())
     return chunks
-
-
-def anthropic_answer() -> list[tuple[float, bytes]]:
-    return [
-        (0.0, anthropic_message_start(300)),
-        (
-            0.0,
-            anthropic_event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ),
-        (0.0, anthropic_event({"type": "ping"})),
-        (
-            0.0,
-            anthropic_event(
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "All fine."}}
-            ),
-        ),
-        (0.0, anthropic_block_stop(0)),
-        *((0.0, b) for b in anthropic_message_end("end_turn", 7)),
-    ]
 
 
 def _times(result: AgentResult, t0: float) -> list[tuple[float | None, float | None]]:
@@ -331,11 +314,15 @@ async def test_retry_after_ms_and_backoff_without_a_header(autojump_clock: trio.
             model="claude-test",
             base_url="http://model.test",
             stream=False,
-            retry=RequestRetry(attempts=4, backoff=1.0, multiplier=3.0),
+            retry=RequestRetry(attempts=4, backoff=1.0, multiplier=3.0, seed=7),
         )
         result = await run_agent(model, Executor(slow_registry()), "hi")
-    # 2.5 s as the server asked; then the backoff: 3 s after the 2nd failure (1 * 3**1), 9 s after the 3rd.
-    assert [s.at - t0 for s in server.seen] == [0.0, 2.5, 5.5, 14.5]
+    # 2.5 s as the server asked; then the backoff, 3 s after the 2nd failure (1 * 3**1) and 9 s after the 3rd,
+    # with equal jitter: half of it fixed, half drawn from the client's generator seeded with 7.
+    draws = random.Random(7)
+    second = 2.5 + 1.5 + 1.5 * draws.random()
+    third = second + 4.5 + 4.5 * draws.random()
+    assert [s.at - t0 for s in server.seen] == [0.0, 2.5, second, third]
     assert result.text == "ok"
 
 
@@ -380,7 +367,9 @@ async def test_connection_errors_are_retried(autojump_clock: trio.testing.MockCl
 
     t0 = trio.current_time()
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        model = OpenAIChat(http, model="m", base_url="http://model.test/v1", stream=False)
+        model = OpenAIChat(
+            http, model="m", base_url="http://model.test/v1", stream=False, retry=RequestRetry(jitter="none")
+        )
         result = await run_agent(model, Executor(slow_registry()), "hi")
         assert result.text == "up"
         assert [t - t0 for t in attempts] == [0.0, 1.0, 3.0]
@@ -413,7 +402,7 @@ async def test_error_events_in_streams(autojump_clock: trio.testing.MockClock) -
             await run_agent(
                 OpenAIChat(http, model="m", base_url="http://model.test/v1"), Executor(slow_registry()), "x"
             )
-        with pytest.raises(FormatError, match="a stream chunk is not valid JSON"):
+        with pytest.raises(FormatError, match="a stream event is not valid JSON"):
             await run_agent(
                 OpenAIChat(http, model="m", base_url="http://model.test/v1"), Executor(slow_registry()), "x"
             )
@@ -434,7 +423,7 @@ async def test_unreadable_non_streamed_responses(autojump_clock: trio.testing.Mo
             await run_agent(chat, Executor(slow_registry()), "x")
         with pytest.raises(ModelError, match="quota"):
             await run_agent(chat, Executor(slow_registry()), "x")
-        with pytest.raises(FormatError, match="the chat completion is not valid JSON"):
+        with pytest.raises(FormatError, match="the response body is not valid JSON"):
             await run_agent(chat, Executor(slow_registry()), "x")
         messages = AnthropicMessages(http, model="c", base_url="http://model.test", stream=False)
         with pytest.raises(ModelError, match="api_error"):

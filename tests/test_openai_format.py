@@ -20,6 +20,7 @@ from provider_fakes import (
 )
 
 from trio_toolpar import ErrorCode, Executor, FormatError, Registry, Status, ToolCall, openai
+from trio_toolpar._guide import REFERENCE_HINT
 
 MESSAGE: dict[str, Any] = {
     "role": "assistant",
@@ -113,7 +114,8 @@ def test_parallel_notes_follow_side_effect_and_keys() -> None:
     assert notes["pure"].startswith("Parallel-safe: no side effects")
     assert notes["read"] == "Parallel-safe: read-only; call it alongside other tools in the same turn."
     assert notes["pay"].startswith("Writes order:{order_id}: calls touching the same key run one at a time")
-    assert openai.tools(registry)[0]["function"]["description"] == notes["pure"]  # no description: the note alone
+    # No description: the note alone, then how to chain calls.
+    assert openai.tools(registry)[0]["function"]["description"] == f"{notes['pure']} {REFERENCE_HINT}"
 
 
 # -- malformed payloads ------------------------------------------------------------------------------

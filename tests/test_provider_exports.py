@@ -49,3 +49,11 @@ def test_the_agent_example_runs_offline() -> None:
     assert "answer (answered" in out
     assert "call_metrics service_metrics" in out
     assert "rolling back v412" in out
+
+
+def test_every_python_block_in_the_providers_page_runs() -> None:
+    text = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    assert blocks
+    for n, block in enumerate(blocks):
+        exec(compile(block, f"docs/providers.md[{n}]", "exec"), {"__name__": "docs"})

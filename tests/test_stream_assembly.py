@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import anthropic.types
 import openai.types.chat
 import pydantic
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from provider_fakes import (
     check_anthropic_messages,
     check_openai_messages,
@@ -86,12 +89,93 @@ def test_openai_servers_without_index_or_id() -> None:
     ]
 
 
-def test_openai_interleaved_calls_are_refused() -> None:
+def _deltas(*entries: tuple[int, str | None, str]) -> dict[str, Any]:
+    """One chunk carrying ``(index, id or None, arguments fragment)`` tool-call deltas."""
+    calls: list[dict[str, Any]] = []
+    for index, call_id, fragment in entries:
+        entry: dict[str, Any] = {"index": index, "function": {"arguments": fragment}}
+        if call_id is not None:
+            entry.update(id=call_id, type="function")
+            entry["function"]["name"] = "fetch"
+        calls.append(entry)
+    return openai_chunk({"tool_calls": calls})
+
+
+def test_openai_interleaved_fragments_are_assembled_and_dispatched_when_provably_complete() -> None:
     stream = ChatStream()
-    stream.feed(openai_call_start(0, "call_a", "fetch"))
-    stream.feed(openai_call_start(1, "call_b", "fetch"))
-    with pytest.raises(FormatError, match="tool call 0 received more data after it was complete"):
-        stream.feed(openai_call_args(0, "{}"))
+    assert stream.feed(_deltas((0, "call_a", '{"item": '), (1, "call_b", '{"it'))) == []  # two calls in one delta
+    assert stream.feed(_deltas((1, None, 'em": "b"}'))) == []  # b is whole, but a (emitted first) is not
+    a = ToolCall(id="call_a", tool="fetch", arguments='{"item": "a"}')
+    b = ToolCall(id="call_b", tool="fetch", arguments='{"item": "b"}')
+    assert stream.feed(_deltas((0, None, '"a"}'))) == [a]  # a is whole, and a later call started
+    assert stream.feed(_deltas((2, "call_c", '{"item": "c"}'))) == [b]  # c started: b is done
+    # c is whole too, but it is the last call so far: it waits for a later call or the end.
+    assert stream.feed(_deltas((2, None, "  "))) == []
+    c = ToolCall(id="call_c", tool="fetch", arguments='{"item": "c"}  ')
+    assert stream.feed(openai_chunk({}, finish_reason="tool_calls")) == [c]
+    assert stream.finish() == []
+    assert stream.calls == [a, b, c]
+    check_openai_messages([stream.message()])
+
+
+def test_openai_a_call_whose_json_is_whole_waits_for_a_later_start() -> None:
+    stream = ChatStream()
+    # A whole object waits for the next call's start (or the end) before it is handed out.
+    assert stream.feed(_deltas((0, "c0", '{"n": 1'))) == []
+    assert stream.feed(_deltas((0, None, "}"))) == []
+    assert stream.feed(_deltas((1, "c1", ""))) == [ToolCall(id="c0", tool="fetch", arguments='{"n": 1}')]
+    # Truncated arguments are never handed out early: only at the end, as they are.
+    assert stream.feed(_deltas((1, None, '{"n": '), (2, "c2", "{}"))) == []
+    assert stream.finish() == [
+        ToolCall(id="c1", tool="fetch", arguments='{"n": '),
+        ToolCall(id="c2", tool="fetch", arguments="{}"),
+    ]
+
+
+def test_openai_data_after_a_dispatched_call_is_refused() -> None:
+    stream = ChatStream()
+    stream.feed(_deltas((0, "c0", "{}"), (1, "c1", "")))
+    with pytest.raises(FormatError, match=r"tool call 0 \(fetch\) received more data after its arguments formed"):
+        stream.feed(_deltas((0, None, ', "x": 1}')))
+
+
+@st.composite
+def interleavings(draw: st.DrawFn) -> tuple[list[str], list[dict[str, Any]]]:
+    """Argument texts of a few calls, cut into fragments, sent in an interleaving that keeps each call's order."""
+    values = draw(st.lists(st.dictionaries(st.text(max_size=3), st.integers() | st.text(max_size=4)), max_size=5))
+    texts = [json.dumps(v) for v in values]
+    pending = [
+        [t[i : i + k] for i in range(0, len(t), k)]
+        for t, k in zip(texts, draw(st.lists(st.integers(1, 6), min_size=len(texts), max_size=len(texts))), strict=True)
+    ]
+    started: set[int] = set()
+    chunks: list[dict[str, Any]] = []
+    while any(pending):
+        # A chunk carries fragments of one or two calls; a call may start only after the one before it.
+        live = [n for n, p in enumerate(pending) if p and (n == 0 or n - 1 in started)]
+        picks = draw(st.lists(st.sampled_from(live), min_size=1, max_size=2, unique=True))
+        entries = []
+        for n in sorted(picks):
+            entries.append((n, None if n in started else f"call_{n}", pending[n].pop(0)))
+            started.add(n)
+        chunks.append(_deltas(*entries))
+    chunks.append(openai_chunk({}, finish_reason="tool_calls"))
+    return texts, chunks
+
+
+@given(interleavings())
+def test_openai_any_interleaving_hands_out_every_call_once_in_order_and_whole(
+    case: tuple[list[str], list[dict[str, Any]]],
+) -> None:
+    texts, chunks = case
+    stream = ChatStream()
+    out: list[ToolCall] = []
+    for chunk in chunks:
+        out.extend(stream.feed(chunk))
+    out.extend(stream.finish())
+    assert [c.id for c in out] == [f"call_{n}" for n in range(len(texts))]
+    assert [c.arguments for c in out] == texts  # never a prefix
+    assert [json.loads(str(c.arguments)) for c in out] == [json.loads(t) for t in texts]
 
 
 def test_openai_unknown_call_type_in_a_stream() -> None:

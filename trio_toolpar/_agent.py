@@ -8,7 +8,7 @@
        ├─ move_on_at(deadline)
        │  └─ model.complete(on_call=turn.submit)   each call starts when the stream completes it
        └─ (block exit)                             waits for the turn's calls
-       messages += reply.message, model.tool_results(turn.result)
+       messages += reply.messages, model.tool_results(turn.result)
 
 The loop owns no state between runs and starts no task of its own: the
 open turn's nursery runs the tools, and everything ends before
@@ -97,8 +97,11 @@ class ModelReply:
     """One response of the model.
 
     Args:
-        message: the assistant message to keep in the conversation, in the
-            provider's format (call ids as they ran, see `trio_toolpar.openai.assistant_message`).
+        messages: what to keep in the conversation, in the provider's format,
+            with call ids as they ran: the one assistant message of Chat
+            Completions (see `trio_toolpar.openai.assistant_message`) or
+            Messages, or the output items of the Responses API (see
+            `trio_toolpar.openai.response_items`).
         calls: its tool calls, in the model's order.
         text: its text, if any.
         stop_reason: the provider's ``finish_reason`` / ``stop_reason``, as sent.
@@ -106,7 +109,7 @@ class ModelReply:
         model: the model that answered, if the response said.
     """
 
-    message: Message
+    messages: tuple[Message, ...]
     calls: tuple[ToolCall, ...] = ()
     text: str | None = None
     stop_reason: str | None = None
@@ -117,8 +120,9 @@ class ModelReply:
 class ModelClient(Protocol):
     """What `run_agent` needs from a model: one request, and the provider's message formats.
 
-    `trio_toolpar.agent.OpenAIChat`, `trio_toolpar.agent.AnthropicMessages`
-    and `trio_toolpar.agent.ScriptedModel` implement it.
+    `trio_toolpar.agent.OpenAIChat`, `trio_toolpar.agent.OpenAIResponses`,
+    `trio_toolpar.agent.AnthropicMessages` and `trio_toolpar.agent.ScriptedModel`
+    implement it.
     """
 
     def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
@@ -165,16 +169,18 @@ class StopReason(enum.StrEnum):
 class ChatCompletionsMessages:
     """The Chat Completions message shapes, for model clients that speak them.
 
-    Needs ``notes`` (append the parallel-safety note to tool descriptions)
-    and ``max_chars`` (the longest observation per call) on the instance.
+    Needs ``notes`` (tell the model what runs in parallel and how to chain
+    calls), ``strict`` (send the tools in strict mode) and ``max_chars`` (the
+    longest observation per call) on the instance.
     """
 
     notes: bool
+    strict: bool
     max_chars: int
 
     def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
         """The registry's tools in Chat Completions' format."""
-        return _openai.tools(registry, notes=self.notes)
+        return _openai.tools(registry, notes=self.notes, strict=self.strict)
 
     def user_message(self, text: str) -> dict[str, Any]:
         """``{"role": "user", "content": text}``."""
@@ -237,7 +243,7 @@ class _Progress:
         result = turn.result if turn is not None and turn.done else None
         if reply is not None:
             self.replies.append(reply)
-            self.messages.append(reply.message)
+            self.messages.extend(reply.messages)
             if reply.calls and result is not None:
                 self.messages.extend(model.tool_results(result))
         if result is not None and len(result):

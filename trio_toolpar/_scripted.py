@@ -95,6 +95,7 @@ class ScriptedModel(ChatCompletionsMessages):
         self.script: tuple[ScriptEntry, ...] = tuple(script)
         self.stream = stream
         self.notes = notes
+        self.strict = False
         self.max_chars = max_chars
         self.requests: list[tuple[Message, ...]] = []
         """The messages of each request so far."""
@@ -147,7 +148,7 @@ class ScriptedModel(ChatCompletionsMessages):
             }
         )
         return ModelReply(
-            message=message,
+            messages=(message,),
             calls=reply.calls,
             text=reply.text,
             stop_reason="tool_calls" if reply.calls else "stop",

@@ -1,7 +1,8 @@
 """What the provider edges (`trio_toolpar.openai`, `trio_toolpar.anthropic`) share.
 
-Reading payloads that are either plain JSON data or SDK objects, naming
-calls that arrived without an id, and describing tools to the model.
+Reading payloads that are either plain JSON data or SDK objects, and
+naming calls that arrived without an id. What the model is told about the
+tools is `trio_toolpar._guide` and `trio_toolpar._tool_schema`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from ._convert import dumps
 from ._exceptions import FormatError
 from ._outcome import Outcome
 from ._references import MAX_DEPTH
-from ._registry import Tool
 from ._result import TurnResult
 
 __all__ = [
@@ -26,11 +26,9 @@ __all__ = [
     "call_arguments",
     "call_id",
     "check_unknown",
-    "describe",
     "loads",
     "mapping",
     "outcomes_of",
-    "parallel_note",
     "tool_name",
 ]
 
@@ -124,38 +122,6 @@ def check_unknown(policy: Unknown, message: str, payload: object) -> None:
 def outcomes_of(outcomes: TurnResult | Iterable[Outcome]) -> list[Outcome]:
     """The outcomes of a turn, in order."""
     return list(outcomes.outcomes if isinstance(outcomes, TurnResult) else outcomes)
-
-
-def parallel_note(tool: Tool) -> str:
-    """One sentence telling the model how calls to ``tool`` are scheduled, from its side effect and keys.
-
-    Models are trained to emit several calls per turn only when told it is
-    safe; this says which calls overlap and which run in emission order.
-    """
-    keys = ", ".join(tool.keys)
-    if tool.side_effect == "none":
-        return "Parallel-safe: no side effects; call it alongside other tools in the same turn."
-    if tool.side_effect == "read":
-        if keys:
-            return (
-                f"Parallel-safe: read-only; it waits only for writes to the same {keys} requested "
-                "earlier in the same turn."
-            )
-        return "Parallel-safe: read-only; call it alongside other tools in the same turn."
-    if keys:
-        return (
-            f"Writes {keys}: calls touching the same key run one at a time, in the order you emit them; "
-            "other calls run in parallel."
-        )
-    return "Writes: calls to this tool run one at a time, in the order you emit them; other tools run in parallel."
-
-
-def describe(tool: Tool, *, notes: bool) -> str:
-    """The tool's description, with its `parallel_note` appended when ``notes`` is true."""
-    if not notes:
-        return tool.description
-    note = parallel_note(tool)
-    return f"{tool.description}\n\n{note}" if tool.description else note
 
 
 def arguments_text(arguments: Mapping[str, Any] | str) -> str:

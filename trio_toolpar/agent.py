@@ -14,10 +14,13 @@ streamed response each call starts as soon as its arguments are complete
 in the stream, while the model is still writing the next one.
 
 `OpenAIChat` speaks Chat Completions to any OpenAI-compatible server
-(OpenAI, vLLM, Ollama, llama.cpp, OpenRouter); `AnthropicMessages` speaks
-Anthropic's Messages API; `ScriptedModel` plays a script on Trio's clock,
-for tests and offline demos. Any object with the `ModelClient` methods
-will do. httpx is needed only by the HTTP clients, when they send.
+(OpenAI, vLLM, Ollama, llama.cpp, OpenRouter); `OpenAIResponses` speaks
+OpenAI's Responses API; `AnthropicMessages` speaks Anthropic's Messages
+API; `ScriptedModel` plays a script on Trio's clock, for tests and offline
+demos. Any object with the `ModelClient` methods will do; `HTTPModel` is
+the request, retry and stream-reading core the HTTP clients share, for a
+client of another provider. httpx is needed only by the HTTP clients, when
+they send.
 """
 
 from ._agent import AgentResult as AgentResult
@@ -29,10 +32,12 @@ from ._agent import ModelReply as ModelReply
 from ._agent import StopReason as StopReason
 from ._agent import Usage as Usage
 from ._agent import run_agent as run_agent
-from ._model_http import AnthropicMessages as AnthropicMessages
-from ._model_http import OpenAIChat as OpenAIChat
-from ._model_http import RequestRetry as RequestRetry
-from ._model_http import retry_after as retry_after
+from ._anthropic_model import AnthropicMessages as AnthropicMessages
+from ._model_http import HTTPModel as HTTPModel
+from ._model_retry import RequestRetry as RequestRetry
+from ._model_retry import retry_after as retry_after
+from ._openai_models import OpenAIChat as OpenAIChat
+from ._openai_models import OpenAIResponses as OpenAIResponses
 from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import ScriptedReply as ScriptedReply
 from ._sse import ServerSentEvent as ServerSentEvent
@@ -44,11 +49,13 @@ __all__ = [
     "AgentResult",
     "AnthropicMessages",
     "Dispatch",
+    "HTTPModel",
     "Message",
     "ModelClient",
     "ModelError",
     "ModelReply",
     "OpenAIChat",
+    "OpenAIResponses",
     "RequestRetry",
     "SSEDecoder",
     "ScriptedModel",

@@ -28,20 +28,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any, final
 
 from ._exceptions import FormatError
+from ._guide import describe, parallel_note, reference_note
 from ._observation import DEFAULT_MAX_CHARS, render_observation
 from ._outcome import Outcome, ToolCall
 from ._registry import Registry
 from ._result import TurnResult
+from ._tool_schema import model_parameters
 from ._wire import (
     Unknown,
     as_data,
     call_arguments,
     call_id,
     check_unknown,
-    describe,
     mapping,
     outcomes_of,
-    parallel_note,
     tool_name,
 )
 
@@ -50,6 +50,7 @@ __all__ = [
     "assistant_message",
     "calls_from_message",
     "parallel_note",
+    "reference_note",
     "tool_result_message",
     "tools",
 ]
@@ -66,16 +67,23 @@ def _skipped(kind: object) -> bool:
     return isinstance(kind, str) and (kind in _BLOCKS_TO_SKIP or kind.endswith("_tool_result"))
 
 
-def tools(registry: Registry, *, notes: bool = True) -> list[dict[str, Any]]:
+def tools(registry: Registry, *, notes: bool = True, references: bool = True) -> list[dict[str, Any]]:
     """The registry's tools in the Messages API's ``tools`` format (``name``, ``description``, ``input_schema``).
 
     Args:
         registry: the tools.
-        notes: append `parallel_note` to each description, so the model
-            knows which calls it may emit together.
+        notes: append `parallel_note` and the reference syntax to each
+            description, so the model knows which calls it may emit together
+            and how to chain them.
+        references: widen each parameter's schema so that a reference string
+            (``"$#1.total"``) is valid wherever a value is expected.
     """
     return [
-        {"name": tool.name, "description": describe(tool, notes=notes), "input_schema": as_data(tool.parameters)}
+        {
+            "name": tool.name,
+            "description": describe(tool, notes=notes),
+            "input_schema": model_parameters(tool, references=references, strict=False),
+        }
         for tool in registry
     ]
 

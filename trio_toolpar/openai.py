@@ -11,7 +11,10 @@ imported. A turn with Chat Completions::
 and with the Responses API::
 
     result = await executor.run(openai.calls_from_response(response))
-    input_items += [*response["output"], *openai.function_call_outputs(result)]
+    input_items += [*openai.response_items(response), *openai.function_call_outputs(result)]
+
+`ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
+out each call as soon as it is complete.
 
 Malformed payloads never lose a call: a call without an id gets
 ``missing_id_<n>`` (``n``: its index in ``tool_calls`` or ``output``, which is
@@ -24,98 +27,92 @@ be read at all raises `FormatError`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, final
+from typing import Any
 
-import attrs
-
+from ._chat_stream import ChatStream, chat_assistant_message
 from ._exceptions import FormatError
+from ._guide import describe, parallel_note, reference_note
 from ._observation import DEFAULT_MAX_CHARS, render_observation
 from ._outcome import Outcome, ToolCall
 from ._registry import Registry
+from ._responses import ResponseStream, calls_from_response, function_call_outputs, response_items
 from ._result import TurnResult
+from ._tool_schema import model_parameters
 from ._wire import (
     Unknown,
-    arguments_text,
-    as_data,
     call_arguments,
     call_id,
     check_unknown,
-    describe,
     mapping,
     outcomes_of,
-    parallel_note,
     tool_name,
 )
 
 __all__ = [
     "ChatStream",
+    "ResponseStream",
     "assistant_message",
     "calls_from_message",
     "calls_from_response",
     "function_call_outputs",
     "parallel_note",
+    "reference_note",
+    "response_items",
     "response_tools",
     "tool_messages",
     "tools",
 ]
 
-# Responses API output items that need no answer from the client: text, reasoning,
-# the server's own tools and their results. Anything else that is not a function
-# call is "unknown" (see the ``unknown`` argument).
-_RESPONSE_ITEMS_TO_SKIP = frozenset(
-    {
-        "message",
-        "reasoning",
-        "web_search_call",
-        "file_search_call",
-        "image_generation_call",
-        "code_interpreter_call",
-        "mcp_call",
-        "mcp_list_tools",
-        "tool_search_call",
-        "compaction",
-        "function_call_output",
-    }
-)
-
-
 # -- tool definitions ----------------------------------------------------------------
 
 
-def tools(registry: Registry, *, notes: bool = True) -> list[dict[str, Any]]:
+def tools(
+    registry: Registry, *, notes: bool = True, references: bool = True, strict: bool = False
+) -> list[dict[str, Any]]:
     """The registry's tools in Chat Completions' ``tools`` format.
 
     Args:
         registry: the tools.
-        notes: append `parallel_note` to each description, so the model
-            knows which calls it may emit together.
+        notes: append `parallel_note` and the reference syntax to each
+            description, so the model knows which calls it may emit together
+            and how to chain them.
+        references: widen each parameter's schema so that a reference string
+            (``"$#1.total"``) is valid wherever a value is expected.
+        strict: send ``strict: true`` with each schema in OpenAI's strict form
+            (every object closed, every property required; see
+            `trio_toolpar._tool_schema.strict_schema`).
+
+    Raises:
+        SchemaError: ``strict`` and a tool whose schema has no strict form.
     """
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": tool.name,
-                "description": describe(tool, notes=notes),
-                "parameters": as_data(tool.parameters),
-            },
+    definitions: list[dict[str, Any]] = []
+    for tool in registry:
+        function: dict[str, Any] = {
+            "name": tool.name,
+            "description": describe(tool, notes=notes),
+            "parameters": model_parameters(tool, references=references, strict=strict),
         }
-        for tool in registry
-    ]
+        if strict:
+            function["strict"] = True
+        definitions.append({"type": "function", "function": function})
+    return definitions
 
 
-def response_tools(registry: Registry, *, notes: bool = True) -> list[dict[str, Any]]:
-    """The registry's tools in the Responses API's ``tools`` format.
+def response_tools(
+    registry: Registry, *, notes: bool = True, references: bool = True, strict: bool = False
+) -> list[dict[str, Any]]:
+    """The registry's tools in the Responses API's ``tools`` format; the arguments as `tools`.
 
-    ``strict`` is sent as ``false``: the Responses API defaults it to true,
-    which requires every property to be required and no others allowed.
+    ``strict`` is always sent: the Responses API defaults it to true, which
+    needs the strict form of every schema.
     """
     return [
         {
             "type": "function",
             "name": tool.name,
             "description": describe(tool, notes=notes),
-            "parameters": as_data(tool.parameters),
-            "strict": False,
+            "parameters": model_parameters(tool, references=references, strict=strict),
+            "strict": strict,
         }
         for tool in registry
     ]
@@ -179,32 +176,11 @@ def assistant_message(message: object, *, unknown: Unknown = "error") -> dict[st
     data = mapping(message, "an assistant message")
     content = data.get("content")
     refusal = data.get("refusal")
-    return _assistant(
+    return chat_assistant_message(
         content if isinstance(content, (str, list)) else None,
         calls_from_message(data, unknown=unknown),
         refusal=refusal if isinstance(refusal, str) else None,
     )
-
-
-def _assistant(
-    content: str | list[Any] | None, calls: Iterable[ToolCall], *, refusal: str | None = None
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if refusal is not None:
-        message["refusal"] = refusal
-    tool_calls = [
-        {
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.tool, "arguments": arguments_text(call.arguments)},
-        }
-        for call in calls
-    ]
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    elif content is None:
-        message["content"] = ""
-    return message
 
 
 def tool_messages(
@@ -220,238 +196,3 @@ def tool_messages(
         {"role": "tool", "tool_call_id": o.call_id, "content": render_observation(o, max_chars=max_chars)}
         for o in outcomes_of(outcomes)
     ]
-
-
-# -- Responses API ------------------------------------------------------------------------
-
-
-def calls_from_response(response: object, *, unknown: Unknown = "error") -> list[ToolCall]:
-    """The ``function_call`` items of a Responses API response, in order; ids are their ``call_id``.
-
-    Args:
-        response: a response (its ``output`` is read) or a list of output
-            items, as dicts or SDK objects.
-        unknown: what to do with an item that is neither a function call nor
-            one that needs no answer (text, reasoning, the server's own tool
-            calls): ``"error"`` raises `FormatError`, ``"ignore"`` skips it.
-            Calls of other client-side tool kinds (``custom_tool_call``,
-            ``computer_call``, ``shell_call`` ...) are unknown here, since
-            trio_toolpar only runs function tools.
-
-    Raises:
-        FormatError: no ``output`` list, an item that is not an object, or an
-            unknown item type.
-    """
-    data = as_data(response)
-    if isinstance(data, dict):
-        if not isinstance(data.get("output"), list):
-            raise FormatError("a Responses API response must have an 'output' list", payload=response)
-        items: list[Any] = data["output"]
-    elif isinstance(data, list):
-        items = data
-    else:
-        raise FormatError(f"expected a response or a list of output items, got {type(data).__name__}", payload=response)
-    calls: list[ToolCall] = []
-    for n, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise FormatError(f"output[{n}] must be an object, got {type(item).__name__}", payload=response)
-        kind = item.get("type")
-        if kind == "function_call":
-            calls.append(
-                ToolCall(
-                    id=call_id(item.get("call_id"), n),
-                    tool=tool_name(item.get("name")),
-                    arguments=call_arguments(item.get("arguments")),
-                )
-            )
-        elif (isinstance(kind, str) and kind in _RESPONSE_ITEMS_TO_SKIP) or (kind is None and "role" in item):
-            continue  # no answer needed (an input list's messages have a role and no type)
-        else:
-            check_unknown(unknown, f"output[{n}] has type {kind!r}, which is not a function call", item)
-    return calls
-
-
-def function_call_outputs(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS
-) -> list[dict[str, Any]]:
-    """One ``function_call_output`` input item per outcome, in the calls' order."""
-    return [
-        {"type": "function_call_output", "call_id": o.call_id, "output": render_observation(o, max_chars=max_chars)}
-        for o in outcomes_of(outcomes)
-    ]
-
-
-# -- streamed Chat Completions ----------------------------------------------------------------
-
-
-@attrs.define
-class _Partial:
-    index: int
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = attrs.Factory(list)
-    call: ToolCall | None = None  # set once complete
-
-
-@final
-class ChatStream:
-    """Assembles a streamed Chat Completions response, handing out each tool call once it is complete.
-
-    Feed it every chunk (the JSON of each ``data:`` line but ``[DONE]``);
-    `feed` returns the calls that chunk completed. A call is complete when a
-    call with a later index starts, or when a chunk carries a
-    ``finish_reason``; `finish` completes whatever is left when the stream
-    ends. Only choice 0 is read. Usage::
-
-        stream = ChatStream()
-        async for event in aiter_sse_lines(response.aiter_lines()):
-            if event.data == "[DONE]":
-                break
-            for call in stream.feed(json.loads(event.data)):
-                turn.submit(call)
-        for call in stream.finish():
-            turn.submit(call)
-        messages.append(stream.message())
-
-    Args:
-        unknown: what to do with a tool call whose ``type`` is not
-            ``"function"`` (see `calls_from_message`).
-    """
-
-    def __init__(self, *, unknown: Unknown = "error") -> None:
-        self._unknown: Unknown = unknown
-        self._content: list[str] = []
-        self._refusal: list[str] = []
-        self._partials: dict[int, _Partial] = {}
-        self._order: list[_Partial] = []
-        self._ignored: set[int] = set()
-        self._last_index: int | None = None
-        self.finish_reason: str | None = None
-        """The choice's ``finish_reason`` (``"tool_calls"``, ``"stop"``, ``"length"`` ...), once sent."""
-        self.usage: dict[str, Any] | None = None
-        """The ``usage`` object, if the server sent one (``stream_options.include_usage``)."""
-        self.model: str | None = None
-        """The ``model`` the chunks named."""
-
-    @property
-    def text(self) -> str | None:
-        """The text content so far (``None``: none)."""
-        return "".join(self._content) if self._content else None
-
-    @property
-    def calls(self) -> list[ToolCall]:
-        """The calls completed so far, in the model's order."""
-        return [p.call for p in self._order if p.call is not None]
-
-    def feed(self, chunk: object) -> list[ToolCall]:
-        """Take one chunk; return the calls it completed, in order.
-
-        Raises:
-            FormatError: the chunk cannot be read, it carries an ``error``, or
-                a call receives arguments after a later call started (the
-                server interleaves calls, which dispatch-on-completion cannot
-                follow).
-        """
-        data = mapping(chunk, "a chat completion chunk")
-        if data.get("error"):
-            raise FormatError(f"the stream reported an error: {data['error']}", payload=chunk)
-        if isinstance(data.get("model"), str):
-            self.model = data["model"]
-        if isinstance(data.get("usage"), dict):
-            self.usage = data["usage"]
-        choices = data.get("choices") or []
-        if not isinstance(choices, list):
-            raise FormatError(f"choices must be a list, got {type(choices).__name__}", payload=chunk)
-        ready: list[ToolCall] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise FormatError(f"a choice must be an object, got {type(choice).__name__}", payload=chunk)
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if not isinstance(delta, dict):
-                raise FormatError(f"delta must be an object, got {type(delta).__name__}", payload=chunk)
-            if isinstance(delta.get("content"), str):
-                self._content.append(delta["content"])
-            if isinstance(delta.get("refusal"), str):
-                self._refusal.append(delta["refusal"])
-            entries = delta.get("tool_calls") or []
-            if not isinstance(entries, list):
-                raise FormatError(f"delta.tool_calls must be a list, got {type(entries).__name__}", payload=chunk)
-            for entry in entries:
-                ready.extend(self._tool_delta(entry, chunk))
-            if choice.get("finish_reason"):
-                self.finish_reason = str(choice["finish_reason"])
-                ready.extend(self._complete())
-        return ready
-
-    def finish(self) -> list[ToolCall]:
-        """The stream ended: complete (and return) the calls not handed out yet."""
-        return self._complete()
-
-    def message(self) -> dict[str, Any]:
-        """The assistant message to keep in the conversation (see `assistant_message`)."""
-        refusal = "".join(self._refusal) if self._refusal else None
-        return _assistant(self.text, self.calls, refusal=refusal)
-
-    def _tool_delta(self, entry: object, chunk: object) -> list[ToolCall]:
-        if not isinstance(entry, dict):
-            raise FormatError(f"a tool call delta must be an object, got {type(entry).__name__}", payload=chunk)
-        index = entry.get("index")
-        raw_id = entry.get("id")
-        if not isinstance(index, int) or isinstance(index, bool):
-            index = self._guess_index(entry)
-        if index in self._ignored:
-            return []
-        kind = entry.get("type")
-        if kind not in (None, "function"):
-            check_unknown(self._unknown, f"tool call {index} has type {kind!r}, not 'function'", entry)
-            self._ignored.add(index)
-            return []
-        ready: list[ToolCall] = []
-        partial = self._partials.get(index)
-        if partial is None:
-            ready = self._complete()  # a later call started: the earlier ones are complete
-            partial = self._partials[index] = _Partial(index=index)
-            self._order.append(partial)
-        elif partial.call is not None:
-            raise FormatError(
-                f"tool call {index} received more data after it was complete (a later call had started); "
-                "this server interleaves tool calls, so dispatch the turn after the stream ends instead",
-                payload=chunk,
-            )
-        self._last_index = index
-        if isinstance(raw_id, str) and raw_id and not partial.id:
-            partial.id = raw_id
-        function = entry.get("function") or {}
-        if isinstance(function, dict):
-            if isinstance(function.get("name"), str):
-                partial.name += function["name"]
-            fragment = function.get("arguments")
-            if isinstance(fragment, str):
-                partial.arguments.append(fragment)
-            elif fragment is not None:
-                partial.arguments.append(arguments_text(call_arguments(fragment)))
-        return ready
-
-    def _guess_index(self, entry: dict[str, Any]) -> int:
-        """For servers that leave the index out: a new id or a second name starts a call, else it continues."""
-        last = self._partials.get(self._last_index) if self._last_index is not None else None
-        raw_id = entry.get("id")
-        function = entry.get("function")
-        named = isinstance(function, dict) and bool(function.get("name"))
-        if last is None or (isinstance(raw_id, str) and raw_id and raw_id != last.id) or (named and last.name):
-            return max([*self._partials, *self._ignored], default=-1) + 1
-        return last.index
-
-    def _complete(self) -> list[ToolCall]:
-        ready: list[ToolCall] = []
-        for partial in self._order:
-            if partial.call is None:
-                partial.call = ToolCall(
-                    id=call_id(partial.id, partial.index),
-                    tool=partial.name,
-                    arguments="".join(partial.arguments),
-                )
-                ready.append(partial.call)
-        return ready
