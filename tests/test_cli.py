@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,8 +14,16 @@ from typing import Any
 
 import cli_registry_fixture
 import pytest
+from rich.console import Console
+from test_trace import assert_valid_trace
 
+import trio_toolpar
+from trio_toolpar import ErrorCode, Outcome, Status, _cli_progress
 from trio_toolpar._cli import main
+from trio_toolpar._cli_progress import TurnProgress
+from trio_toolpar._cli_rich import RichProgress
+from trio_toolpar._demo import CALLS as CALLS_OF_THE_DEMO
+from trio_toolpar._demo import build_demo
 
 TESTS = str(Path(__file__).parent)
 
@@ -23,6 +32,11 @@ TESTS = str(Path(__file__).parent)
 def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # `run --app-dir` puts a directory on sys.path; keep that from leaking into other tests.
     monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def words(out: str) -> str:
+    """``out`` with every run of spaces made one (the report pads its columns)."""
+    return "\n".join(" ".join(line.split()) for line in out.splitlines())
 
 
 def row(out: str, call_id: str) -> list[str]:
@@ -53,74 +67,202 @@ def assert_one_line_error(err: str, *fragments: str) -> None:
 def test_demo_virtual_prints_plan_table_timeline_and_times(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--virtual"]) == 0
     out = capsys.readouterr().out
-    assert "plan: 10 calls, 3 waves" in out
+    assert "plan: 11 calls, 3 waves" in out
     assert row(out, "dd_logs") == ["dd_logs", "datadog_logs", "ok", "0", "1", "0.000", "7000.0"]
     assert row(out, "status") == ["status", "statuspage_components", "ok", "0", "2", "0.000", "6500.0"]
+    assert row(out, "sentry") == ["sentry", "sentry_issues", "error", "tool_error", "0", "2", "0.000", "5250.0"]
     assert row(out, "ticket") == ["ticket", "jira_create_issue", "ok", "1", "1", "7.000", "2000.0"]
     assert row(out, "post") == ["post", "slack_post_message", "ok", "2", "1", "9.000", "1000.0"]
+    assert (
+        "\nerrors:\n  sentry: error (tool_error) - Retryable: sentry.io answered 502 Bad Gateway (after 2 attempts)\n"
+        in out
+    )
     assert "timeline (simulated s):" in out
     assert "10.000s|" in out  # the timeline's span
-    assert "(sum of latencies):   50.500 simulated s" in out
-    assert "this turn:" in out and "10.000 simulated s  (5.0x faster)" in out
+    assert (
+        "serial, one call after another (the calls' own latencies): 55.750 simulated s\n"
+        "this turn: 10.000 simulated s (5.6x faster)\n"
+    ) in words(out)
     assert "real wall time:" in out
     assert "post slack_post_message: #inc-checkout <- SEV-2 on checkout-api: tracking in CHK-" in out
+
+
+def test_demo_prints_a_progress_line_per_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("progress (ready: running or queued for a capacity slot; waiting: for other calls):")
+    assert lines[start + 1].split("  start: ") == [
+        "    0.000 simulated s",
+        "9 ready (dd_metrics, dd_logs, dd_monitors, pd_incident, gh_deploys, jira_issues, status, sentry, "
+        "slack_history), 2 waiting (ticket, post)",
+    ]
+    progress = [line.split() for line in lines[start + 2 : start + 13]]
+    # Outcomes decided at one instant may come in either order (Trio randomizes simultaneous wake-ups).
+    assert sorted((float(cells[0]), cells[3]) for cells in progress) == [
+        *((5.0, "dd_monitors"), (5.0, "jira_issues"), (5.25, "sentry"), (5.5, "pd_incident")),
+        *((6.0, "dd_metrics"), (6.0, "slack_history"), (6.5, "gh_deploys"), (6.5, "status")),
+        *((7.0, "dd_logs"), (9.0, "ticket"), (10.0, "post")),
+    ]
+    assert progress[2] == [
+        *["5.250", "simulated", "s", "sentry", "error", "(tool_error)", "3/11", "done,", "6", "ready,", "2", "waiting"]
+    ]
+    # Under waves the post is ready once the ticket (wave 1) is done, not before.
+    assert " ".join(progress[8][3:]) == "dd_logs ok 9/11 done, 1 ready, 1 waiting"
+    assert " ".join(progress[9][3:]) == "ticket ok 10/11 done, 1 ready, 0 waiting"
+    assert lines[start + 13] == ""
+
+
+def test_demo_progress_off(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--progress", "off"]) == 0
+    out = capsys.readouterr().out
+    assert "progress (" not in out and " ready" not in out
+    assert row(out, "post")[2] == "ok"
 
 
 def test_demo_eager_schedule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--virtual", "--schedule", "eager"]) == 0
     out = capsys.readouterr().out
     assert row(out, "ticket")[-2:] == ["6.500", "2000.0"]
-    assert "9.500 simulated s" in out
+    assert "this turn: 9.500 simulated s (5.9x faster)" in words(out)
 
 
-def test_demo_max_concurrency(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_speedup_does_not_count_waits_for_a_slot(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--virtual", "--max-concurrency", "4"]) == 0
     out = capsys.readouterr().out
-    assert "16.000 simulated s" in out
+    # Status waited 2 s for a slot between its attempts: its latency says 8.5 s, its own work is 6.5 s.
+    assert row(out, "status")[-1] == "8500.0"
+    assert "(the calls' own latencies): 55.750 simulated s\nthis turn: 17.500 simulated s (3.2x faster)" in words(out)
 
 
 def test_demo_json_is_the_turn_result(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--virtual", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     outcomes: list[dict[str, Any]] = data["outcomes"]
-    assert len(outcomes) >= 9
-    assert [o["call_id"] for o in outcomes][-2:] == ["ticket", "post"]
-    assert data["ok"] is True
-    assert all(o["status"] == "ok" for o in outcomes)
+    assert [o["call_id"] for o in outcomes] == [c.id for c in CALLS_OF_THE_DEMO]
+    assert data["ok"] is False
+    assert [o["call_id"] for o in outcomes if o["status"] != "ok"] == ["sentry"]
     assert (data["started_at"], data["finished_at"]) == (0.0, 10.0)
     by_id = {o["call_id"]: o for o in outcomes}
     assert by_id["status"]["attempts"] == 2
     assert by_id["ticket"]["value"]["key"] in by_id["post"]["value"]["text"]
 
 
-def test_demo_budget_stops_the_writes_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--budget", "8", "--json"]) == 1
+def test_demo_budget_stops_the_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--budget", "8", "--json"]) == 0  # the demo ran; its failures are the show
     by_id = {o["call_id"]: o for o in json.loads(capsys.readouterr().out)["outcomes"]}
     assert (by_id["ticket"]["status"], by_id["ticket"]["error_code"]) == ("cancelled", "budget_exceeded")
     assert by_id["post"]["status"] == "skipped"
 
 
-def test_demo_budget_table_shows_why_and_no_writes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--budget", "8"]) == 1
+def test_demo_budget_shows_why_no_writes_and_no_speedup(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--budget", "8"]) == 0
     out = capsys.readouterr().out
     assert row(out, "ticket")[2:4] == ["cancelled", "budget_exceeded"]
     assert row(out, "post")[2:4] == ["skipped", "budget_exceeded"]
     assert "budget 8 s" in out
     assert "writes, with the $references resolved" not in out
-    assert "8.000 simulated s" in out
+    assert "\nthis turn: 8.000 simulated s\n" in out
+    assert (
+        "no speed-up to report: 2 of 11 calls were cancelled or skipped (budget_exceeded), "
+        "so this turn did less work than a serial run would\n"
+    ) in out
+    assert "faster" not in out and "serial, one call after another" not in out
 
 
-def test_demo_fail_fast_is_ok_because_the_retry_repairs_the_flake(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_fail_fast_cancels_the_siblings_of_the_failure(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--virtual", "--policy", "fail-fast"]) == 0
-    assert "policy fail-fast" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "policy fail-fast" in out
+    assert row(out, "sentry")[2:4] == ["error", "tool_error"]
+    assert row(out, "dd_monitors")[2] == "ok"  # done at 5, before the failure at 5.25
+    for call_id in ("dd_metrics", "dd_logs", "pd_incident", "gh_deploys", "status", "slack_history"):
+        assert row(out, call_id)[2:4] == ["cancelled", "sibling_failed"]
+        assert row(out, call_id)[-1] == "5250.0"
+    assert row(out, "ticket")[2:4] == ["skipped", "sibling_failed"]
+    assert (
+        "  dd_metrics, dd_logs, pd_incident, gh_deploys, status, slack_history: cancelled (sibling_failed) - "
+        "stopped: another call of this turn failed and the policy is fail-fast\n"
+    ) in out
+    assert "  ticket, post: skipped (sibling_failed) - not started:" in out
+    assert "no speed-up to report: 8 of 11 calls were cancelled or skipped (sibling_failed)" in out
+    assert "\nthis turn: 5.250 simulated s\n" in out
+    assert "faster" not in out and "writes, with the $references resolved" not in out
+
+
+def test_demo_best_effort_and_fail_fast_differ_only_after_the_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["demo", "--virtual", "--json"])
+    best = {o["call_id"]: o["status"] for o in json.loads(capsys.readouterr().out)["outcomes"]}
+    main(["demo", "--virtual", "--json", "--policy", "fail-fast"])
+    fast = {o["call_id"]: o["status"] for o in json.loads(capsys.readouterr().out)["outcomes"]}
+    assert [c for c in best if best[c] != fast[c]] == [
+        *("dd_metrics", "dd_logs", "pd_incident", "gh_deploys", "status", "slack_history", "ticket", "post")
+    ]
 
 
 def test_demo_on_the_real_clock_reports_simulated_seconds(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--speed", "1000", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["ok"] is True
+    assert [o["call_id"] for o in data["outcomes"] if o["status"] != "ok"] == ["sentry"]
     # Rescaled to simulated seconds: a real clock can only be late, never early.
     assert data["finished_at"] >= 9.999
+
+
+def test_demo_trace_is_written_in_simulated_seconds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "demo.trace.json"
+    assert main(["demo", "--speed", "1000", "--trace", str(path), "--progress", "off"]) == 0
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert_valid_trace(doc)
+    ticket = next(e for e in doc["traceEvents"] if e.get("args", {}).get("call_id") == "ticket")
+    assert ticket["dur"] >= 2_000_000  # the simulated 2 s, not the 2 ms they took
+    assert "trio-toolpar demo" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"trio-toolpar {trio_toolpar.__version__}\n"
+
+
+def test_rich_progress_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--virtual", "--progress", "rich"]) == 0
+    out = capsys.readouterr().out
+    assert "progress (ready" not in out  # not the plain lines
+    assert row(out, "sentry")[2] == "error"
+
+
+def test_rich_progress_without_rich_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_cli_progress, "rich_available", lambda: False)
+    assert main(["demo", "--virtual", "--progress", "rich"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line_error(captured.err, "needs the rich package: pip install 'trio_toolpar[cli]'")
+
+
+def test_auto_progress_is_plain_without_rich(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_cli_progress, "rich_available", lambda: False)
+    assert main(["demo", "--virtual"]) == 0
+    assert "progress (ready: running or queued" in capsys.readouterr().out
+
+
+def test_the_rich_view_shows_each_calls_state() -> None:
+    demo = build_demo()
+    plan = demo.executor().plan(demo.calls)
+    progress = TurnProgress(plan, schedule="waves")
+    console = Console(file=io.StringIO(), width=100, force_terminal=False, color_system=None)
+    view = RichProgress(io.StringIO(), unit="s", console=console)
+    sentry = Outcome(call_id="sentry", tool="sentry_issues", status=Status.ERROR, error_code=ErrorCode.TOOL_ERROR)
+    progress.record(sentry)
+    view.update(progress, sentry, 5.25)
+    console.print(view.render(progress))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "5.250 s: 1/11 done, 8 ready, 2 waiting" in text
+    states = {line.split()[0]: line.split()[2:] for line in text.splitlines()[2:] if line.strip()}
+    assert states["sentry"] == ["error", "5.250", "tool_error"]
+    assert states["dd_logs"] == ["ready"]
+    assert states["ticket"] == ["waiting"]
 
 
 @pytest.mark.parametrize(
@@ -177,8 +319,11 @@ def test_run_prints_plan_table_and_timeline(tmp_path: Path, capsys: pytest.Captu
     assert row(out, "b") == ["b", "lookup", "ok", "0", "1", "0.000", "3000.0"]
     assert row(out, "c") == ["c", "store", "ok", "1", "1", "3.000", "1000.0"]
     assert "timeline (s):" in out
-    assert "(sum of latencies):    6.000 s" in out
-    assert "4.000 s  (1.5x faster)" in out
+    assert (
+        "serial, one call after another (sum of the calls' latencies): 6.000 s\nthis turn: 4.000 s (1.5x faster)\n"
+    ) in words(out)
+    assert "(plain format)" in out
+    assert "errors:" not in out
 
 
 def test_run_limit_and_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -210,6 +355,12 @@ def test_run_exits_1_when_a_call_is_not_ok(tmp_path: Path, capsys: pytest.Captur
     assert row(out, "a")[2] == "ok"
     assert row(out, "x")[2:4] == ["error", "tool_error"]
     assert row(out, "y")[2:4] == ["rejected", "unknown_tool"]
+    # The reasons are in the text output too, not only in --json.
+    errors = out.split("\nerrors:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert errors == [
+        "  x: error (tool_error) - ValueError: kaboom",
+        "  y: rejected (unknown_tool) - tool 'lokup' is not registered; did you mean 'lookup'?",
+    ]
 
 
 def test_run_fail_fast_cancels_the_sibling(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -240,19 +391,26 @@ def test_a_keyboard_interrupt_in_a_tool_reaches_the_top_and_exits_130(
     ("content", "fragments"),
     [
         ("{not json", ("is not valid JSON",)),
-        ('{"id": "a", "tool": "lookup"}', ("must hold a JSON list", "not a dict")),
-        ('[{"tool": "lookup"}]', ("does not hold valid tool calls", "missing key 'id' @ $[0]")),
+        ('{"id": "a", "tool": "lookup"}', ("must hold a JSON list", "not an object with keys ['id', 'tool']")),
+        ("3", ("must hold a JSON list", "not a JSON int")),
+        ('[{"tool": "lookup"}]', ("is not a valid plain payload", "missing key 'id' @ $[0]")),
         ('[{"id": 1, "tool": "lookup"}]', ("expected str, got int 1 @ $[0]",)),
         ('[{"id": "a", "tool": "lookup", "args": {}}]', ("unknown keys ['args']",)),
         ('[{"id": "a", "tool": "lookup", "arguments": 3}]', ("arguments must be an object",)),
+        ('{"tool_calls": 3}', ("is not a valid openai payload", "tool_calls must be a list, got int")),
+        ('{"choices": []}', ("is not a valid openai payload", "'choices' must be a non-empty list")),
+        ('{"output": {}}', ("is not a valid openai-responses payload", "must have an 'output' list")),
+        ('{"content": [{"type": "image"}]}', ("is not a valid anthropic payload", "content[0] has type 'image'")),
+        ("[" * 50_000 + "]" * 50_000, ("is not valid JSON",)),
     ],
 )
+@pytest.mark.parametrize("command", ["run", "plan"])
 def test_bad_calls_file_exits_2(
-    content: str, fragments: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str, content: str, fragments: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "calls.json"
     path.write_text(content, encoding="utf-8")
-    assert main(run_argv(str(path))) == 2
+    assert main([command, *run_argv(str(path))[1:]]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert_one_line_error(captured.err, *fragments)
@@ -270,8 +428,9 @@ def test_run_json_shows_values_json_cannot_hold(tmp_path: Path, capsys: pytest.C
     assert json.loads(capsys.readouterr().out)["outcomes"][0]["value"] == "<complex: (1+2j)>"
 
 
-def test_missing_calls_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(run_argv(str(tmp_path / "nope.json"))) == 2
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_missing_calls_file_exits_2(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, *run_argv(str(tmp_path / "nope.json"))[1:]]) == 2
     assert_one_line_error(capsys.readouterr().err, "cannot read calls file", "No such file or directory")
 
 

@@ -2,7 +2,8 @@
 
 Latencies (simulated seconds): dd_metrics 6, dd_logs 7, dd_monitors 5,
 pd_incident 5.5, gh_deploys 6.5, jira_issues 5, slack_history 6; status fails
-after 1, waits 0.5, then succeeds after 5 (6.5 in all); ticket 2; post 1.
+after 1, waits 0.5, then succeeds after 5 (6.5 in all); sentry fails after
+2.5, waits 0.25, fails again after 2.5 (error at 5.25); ticket 2; post 1.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ import trio.testing
 from trio_toolpar import CallContext, ErrorCode, FailFast, Retryable, Status, TurnResult
 from trio_toolpar._demo import CALLS, LATENCY, LIMITS, build_demo
 
-READS = ["dd_metrics", "dd_logs", "dd_monitors", "pd_incident", "gh_deploys", "jira_issues", "status", "slack_history"]
+READS = [
+    "dd_metrics",
+    "dd_logs",
+    "dd_monitors",
+    "pd_incident",
+    "gh_deploys",
+    "jira_issues",
+    "status",
+    "sentry",
+    "slack_history",
+]
 READ_SPANS = {
     "dd_metrics": (0.0, 6.0),
     "dd_logs": (0.0, 7.0),
@@ -25,6 +36,7 @@ READ_SPANS = {
     "gh_deploys": (0.0, 6.5),
     "jira_issues": (0.0, 5.0),
     "status": (0.0, 6.5),
+    "sentry": (0.0, 5.25),
     "slack_history": (0.0, 6.0),
 }
 
@@ -41,10 +53,10 @@ def spans(result: TurnResult) -> dict[str, tuple[float, float] | None]:
     return out
 
 
-def test_the_turn_is_eight_reads_then_two_writes() -> None:
+def test_the_turn_is_nine_reads_then_two_writes() -> None:
     assert [c.id for c in CALLS] == [*READS, "ticket", "post"]
-    assert len(LATENCY) == 10
-    assert all(5.0 <= LATENCY[c.tool] <= 7.0 for c in CALLS[:8])
+    assert set(LATENCY) == {c.tool for c in CALLS}
+    assert all(2.5 <= LATENCY[c.tool] <= 7.0 for c in CALLS[:9])
     assert dict(LIMITS)["datadog"] == 3
     assert dict(LIMITS)["jira"] == 2
 
@@ -52,33 +64,33 @@ def test_the_turn_is_eight_reads_then_two_writes() -> None:
 def test_plan_has_three_waves_with_reference_and_conflict_edges() -> None:
     demo = build_demo()
     plan = demo.executor().plan(demo.calls)
-    assert plan.waves == ((0, 1, 2, 3, 4, 5, 6, 7), (8,), (9,))
-    ticket, post = plan.calls[8], plan.calls[9]
+    assert plan.waves == ((0, 1, 2, 3, 4, 5, 6, 7, 8), (9,), (10,))
+    ticket, post = plan.calls[9], plan.calls[10]
     assert ticket.needs == (0, 3, 4)  # dd_metrics, pd_incident, gh_deploys
     assert ticket.after == (5,)  # jira_issues reads the project the ticket writes to
-    assert post.needs == (1, 6, 8)  # dd_logs, status, ticket
-    assert 7 in post.after  # slack_history reads the channel the post writes to
+    assert post.needs == (1, 6, 9)  # dd_logs, status, ticket
+    assert 8 in post.after  # slack_history reads the channel the post writes to
+    assert not any(7 in pc.predecessors for pc in plan.calls)  # nothing waits for sentry
     rendered = plan.render()
-    assert rendered.startswith("plan: 10 calls, 3 waves")
+    assert rendered.startswith("plan: 11 calls, 3 waves")
     assert "needs dd_metrics,pd_incident,gh_deploys after jira_issues" in rendered
 
 
 async def test_waves_take_the_slowest_read_then_each_write(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor().run(demo.calls)
-    assert result.ok
+    assert [o.call_id for o in result if not o.ok] == ["sentry"]
     # Wave 0 ends with dd_logs at 7; the ticket takes 2, the post 1.
     assert spans(result) == {**READ_SPANS, "ticket": (7.0, 9.0), "post": (9.0, 10.0)}
     assert result.elapsed == 10.0
-    assert [o.wave for o in result] == [0] * 8 + [1, 2]
-    # One call after another it would be 6+7+5+5.5+6.5+5+6.5+6 + 2+1.
-    assert sum(o.latency_ms for o in result) == 50_500.0
+    assert [o.wave for o in result] == [0] * 9 + [1, 2]
+    # One call after another it would be 6+7+5+5.5+6.5+5+6.5+5.25+6 + 2+1.
+    assert sum(o.latency_ms for o in result) == 55_750.0
 
 
 async def test_eager_starts_the_ticket_when_its_own_reads_are_done(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor(schedule="eager").run(demo.calls)
-    assert result.ok
     # The ticket waits for gh_deploys (6.5), the slowest of what it needs and of jira_issues (5).
     assert spans(result) == {**READ_SPANS, "ticket": (6.5, 8.5), "post": (8.5, 9.5)}
     assert result.elapsed == 9.5
@@ -89,7 +101,6 @@ async def test_a_datadog_cap_of_one_runs_its_three_calls_in_emission_order(
 ) -> None:
     demo = build_demo()
     result = await demo.executor(limits={**LIMITS, "datadog": 1}).run(demo.calls)
-    assert result.ok
     assert spans(result) == {
         **READ_SPANS,
         "dd_metrics": (0.0, 6.0),
@@ -105,10 +116,10 @@ async def test_a_global_cap_of_four_and_a_retry_that_gives_back_its_slot(
 ) -> None:
     demo = build_demo()
     result = await demo.executor(max_concurrency=4).run(demo.calls)
-    assert result.ok
     # 0: dd_metrics, dd_logs, dd_monitors, pd_incident start. 5: gh_deploys. 5.5: jira_issues.
-    # 6: status; it fails at 7 and waits, holding no slot, so slack_history starts at 7;
-    # it is granted again at 7.5. Wave 0 ends with slack_history at 13.
+    # 6: status; it fails at 7 and backs off holding no slot; dd_logs ends at 7 too, so sentry and
+    # slack_history start at 7. Status wants a slot again at 7.5 and gets sentry's at 9.5 (its first
+    # 502); sentry's retry gets jira_issues' slot at 10.5 and fails at 13. Wave 0 ends with status at 14.5.
     assert spans(result) == {
         "dd_metrics": (0.0, 6.0),
         "dd_logs": (0.0, 7.0),
@@ -116,11 +127,20 @@ async def test_a_global_cap_of_four_and_a_retry_that_gives_back_its_slot(
         "pd_incident": (0.0, 5.5),
         "gh_deploys": (5.0, 11.5),
         "jira_issues": (5.5, 10.5),
-        "status": (6.0, 12.5),
+        "status": (6.0, 14.5),
+        "sentry": (7.0, 13.0),
         "slack_history": (7.0, 13.0),
-        "ticket": (13.0, 15.0),
-        "post": (15.0, 16.0),
+        "ticket": (14.5, 16.5),
+        "post": (16.5, 17.5),
     }
+    # The outcomes' latencies count the waits for a slot between attempts (status: 2 s, sentry: 0.75 s).
+    assert result.get("status").latency_ms == 8500.0
+    assert result.get("sentry").latency_ms == 6000.0
+
+
+def test_serial_cost_is_the_calls_own_latencies_without_waits_for_capacity() -> None:
+    # 6+7+5+5.5+6.5+5+6.5+5.25+6 + 2+1, whatever caps the shown turn ran under.
+    assert build_demo(time_scale=0.2).serial_seconds() == 55.75
 
 
 async def test_the_flaky_statuspage_is_ok_after_two_attempts(autojump_clock: trio.testing.MockClock) -> None:
@@ -131,7 +151,7 @@ async def test_the_flaky_statuspage_is_ok_after_two_attempts(autojump_clock: tri
     assert status.attempts == 2
     assert status.latency_ms == 6500.0  # 1 s failed attempt + 0.5 s backoff + 5 s
     assert status.value["indicator"] == "minor"
-    assert all(o.attempts == 1 for o in result if o.call_id != "status")
+    assert all(o.attempts == 1 for o in result if o.call_id not in ("status", "sentry"))
 
 
 async def test_the_flaky_statuspage_fails_its_first_attempt_with_retryable(
@@ -181,19 +201,42 @@ async def test_data_is_seeded_and_does_not_depend_on_the_schedule(autojump_clock
     assert first.get("gh_deploys").value != other.get("gh_deploys").value
 
 
-async def test_fail_fast_does_not_fire_on_a_failure_that_a_retry_repairs(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+async def test_sentry_is_down_and_fails_after_two_attempts(autojump_clock: trio.testing.MockClock) -> None:
+    demo = build_demo()
+    result = await demo.executor().run(demo.calls)
+    sentry = result.get("sentry")
+    assert (sentry.status, sentry.error_code, sentry.attempts) == (Status.ERROR, ErrorCode.TOOL_ERROR, 2)
+    assert sentry.error == "Retryable: sentry.io answered 502 Bad Gateway (after 2 attempts)"
+    assert sentry.latency_ms == 5250.0
+
+
+async def test_fail_fast_cancels_the_siblings_of_the_sentry_failure(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor(policy=FailFast()).run(demo.calls)
-    assert result.ok
-    assert result.elapsed == 10.0
+    # Sentry fails at 5.25: the two reads done at 5 stay ok, the six still running are cancelled,
+    # the writes never start. The statuspage flake before it was repaired and did not fire the policy.
+    assert {o.call_id: (o.status.value, o.error_code) for o in result} == {
+        "dd_metrics": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "dd_logs": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "dd_monitors": ("ok", None),
+        "pd_incident": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "gh_deploys": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "jira_issues": ("ok", None),
+        "status": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "sentry": ("error", ErrorCode.TOOL_ERROR),
+        "slack_history": ("cancelled", ErrorCode.SIBLING_FAILED),
+        "ticket": ("skipped", ErrorCode.SIBLING_FAILED),
+        "post": ("skipped", ErrorCode.SIBLING_FAILED),
+    }
+    assert result.get("status").attempts == 2
+    assert result.elapsed == 5.25
+    assert demo.sent == []
 
 
 async def test_a_budget_of_eight_seconds_stops_the_ticket_halfway(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor(budget=8.0).run(demo.calls)
-    assert [o.status for o in result][:8] == [Status.OK] * 8
+    assert [o.status for o in result][:9] == [Status.OK] * 7 + [Status.ERROR, Status.OK]
     ticket, post = result.get("ticket"), result.get("post")
     assert (ticket.status, ticket.error_code) == (Status.CANCELLED, ErrorCode.BUDGET_EXCEEDED)
     assert ticket.latency_ms == 1000.0  # started at 7, stopped at the deadline, 8
@@ -208,7 +251,6 @@ async def test_time_scale_plays_the_same_turn_faster(autojump_clock: trio.testin
     executor = demo.executor(budget=100.0)
     assert executor.budget == pytest.approx(20.0)
     result = await executor.run(demo.calls)
-    assert result.ok
     assert result.elapsed == pytest.approx(2.0)
     assert result.get("status").latency_ms == pytest.approx(1300.0)
 
