@@ -4,6 +4,7 @@ The public API is re-exported here; every other module is private.
 """
 
 from ._exceptions import FormatError as FormatError
+from ._exceptions import LimitUnavailable as LimitUnavailable
 from ._exceptions import RateLimited as RateLimited
 from ._exceptions import RegistrationError as RegistrationError
 from ._exceptions import Retryable as Retryable
@@ -14,6 +15,8 @@ from ._execute import Executor as Executor
 from ._execute import OutcomeStream as OutcomeStream
 from ._execute import Schedule as Schedule
 from ._execute import Turn as Turn
+from ._limits import Rate as Rate
+from ._limits import SharedLimits as SharedLimits
 from ._observation import render_observation as render_observation
 from ._outcome import ErrorCode as ErrorCode
 from ._outcome import Outcome as Outcome
@@ -41,11 +44,13 @@ __all__ = [
     "Executor",
     "FailFast",
     "FormatError",
+    "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
     "Plan",
     "PlannedCall",
     "Policy",
+    "Rate",
     "RateLimited",
     "RegistrationError",
     "Registry",
@@ -53,6 +58,7 @@ __all__ = [
     "Retryable",
     "Schedule",
     "SchemaError",
+    "SharedLimits",
     "SideEffect",
     "Status",
     "Tool",

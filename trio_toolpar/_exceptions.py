@@ -9,6 +9,7 @@ programmer's mistakes and for payloads that cannot be read at all::
     ├── SchemaError (also ValueError)        a JSON schema uses what we cannot check
     ├── FormatError (also ValueError)        a provider payload cannot be read
     ├── TurnStateError (also RuntimeError)   a turn used out of order
+    ├── LimitUnavailable (also RuntimeError) shared limits cannot be reached (fail closed)
     └── Retryable                            raised *by tools*: this failure may pass
         └── RateLimited                      ... after ``retry_after`` seconds
 
@@ -22,6 +23,7 @@ from typing import final
 
 __all__ = [
     "FormatError",
+    "LimitUnavailable",
     "RateLimited",
     "RegistrationError",
     "Retryable",
@@ -65,6 +67,15 @@ class FormatError(ToolparError, ValueError):
 @final
 class TurnStateError(ToolparError, RuntimeError):
     """A turn was used out of order: run twice, read before it ran, fed after close."""
+
+
+@final
+class LimitUnavailable(ToolparError, RuntimeError):
+    """Shared limits (see `SharedLimits`) could not be reached, and they fail closed.
+
+    The call it happens to ends ``error`` with code ``limit_unavailable``
+    instead of running without the limit.
+    """
 
 
 class Retryable(ToolparError):

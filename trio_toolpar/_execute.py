@@ -659,7 +659,9 @@ class Turn:
         return True
 
     def _lookup(self, ref: Reference) -> object:
-        outcome = self._records[self._index_of()[ref.call_id]].outcome
+        position = ref.position
+        index = position if position is not None else self._index_of()[ref.call_id]
+        outcome = self._records[index].outcome
         assert outcome is not None and outcome.ok
         return resolve(ref, outcome.value, jsonable)
 

@@ -47,6 +47,7 @@ class ErrorCode(enum.StrEnum):
     TIMEOUT = "timeout"
     TOOL_ERROR = "tool_error"
     RATE_LIMITED = "rate_limited"
+    LIMIT_UNAVAILABLE = "limit_unavailable"
 
 
 @final

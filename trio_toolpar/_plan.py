@@ -347,8 +347,18 @@ class _Planner:
                     self.prioritized = True
                 continue
             for ref in _check_call(self.registry, d):
-                target = self.index_of.get(ref.call_id)
-                if target is None:
+                position = ref.position
+                if position is not None:
+                    target = position if position < len(self.drafts) else None
+                else:
+                    target = self.index_of.get(ref.call_id)
+                if target is None and position is not None:
+                    d.reject(
+                        ErrorCode.BAD_REFERENCE,
+                        f"{ref.text!r} refers to call #{position + 1}, but this turn has {len(self.drafts)} "
+                        "call(s); positions count from #1 in the order the calls were sent",
+                    )
+                elif target is None:
                     unique_ids = unique_ids or list(index_of)  # in first-seen order
                     d.reject(
                         ErrorCode.BAD_REFERENCE,
@@ -686,7 +696,8 @@ class IncrementalPlanner:
             )
         missing: set[str] = set()
         for ref in _check_call(self.registry, d):
-            target = self.index_of.get(ref.call_id)
+            position = ref.position
+            target = self.index_of.get(ref.call_id) if position is None else position if position <= i else None
             if target == i:
                 d.reject(ErrorCode.DEPENDENCY_CYCLE, f"{ref.text!r} refers to the call itself ({call.id} -> {call.id})")
             elif target is None:
@@ -699,10 +710,12 @@ class IncrementalPlanner:
             for name in missing:
                 self.pending.setdefault(name, []).append(i)
         self._conflicts.add(i, d)
-        resolved = tuple(self.pending.pop(call.id, ())) if first == i else ()
+        # Waiting for this call: references to its id (if it is the first with it) and to its position.
+        names = ([call.id] if first == i else []) + [f"#{i + 1}"]
+        resolved = tuple(w for name in names for w in self.pending.pop(name, ()))
         for w in resolved:
             self.drafts[w].need(i)
-            self.waiting_for[w].discard(call.id)
+            self.waiting_for[w].difference_update(names)
         cycle = self._cycle_through(i, set(resolved))
         text = " -> ".join(self.drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else ""
         return Added(index=i, resolved=resolved, cycle=cycle, cycle_text=text)

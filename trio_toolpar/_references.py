@@ -3,8 +3,11 @@
 A string argument (at any depth) is a reference when it is exactly ``$``, a
 call id, and optionally a dot-separated path. Call ids that can be referenced
 start with a letter or ``_`` and hold letters, digits, ``_`` and ``-`` (every
-OpenAI and Anthropic id does). ``$$`` at the start stands for a literal ``$``;
-every other string (``"$5.00"``, ``"costs $5"``) is literal.
+OpenAI and Anthropic id does). A model cannot know the ids the provider will
+give its calls, so ``$#N`` (``N`` from 1) names the turn's ``N``-th call in
+emission order instead: ``"$#1.order_id"``. No id starts with ``#``, so the
+two forms never collide. ``$$`` at the start stands for a literal ``$``;
+every other string (``"$5.00"``, ``"costs $5"``, ``"$#0"``) is literal.
 
 Resolution walks only dict keys and list indices of the referenced value's
 JSON form: never attributes, never code.
@@ -33,7 +36,7 @@ __all__ = [
 MAX_DEPTH = 100
 """How deeply arguments, and values passed by reference, may nest (JSON has no limit; Python's stack has)."""
 
-_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*)((?:\..*)?)", re.DOTALL)
+_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*|#[1-9][0-9]{0,8})((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 
 
@@ -43,8 +46,14 @@ class Reference:
     """A parsed reference: the call it names and the path into its value."""
 
     call_id: str
+    """The call's id, or ``#N`` for a positional reference to the ``N``-th call (see `position`)."""
     path: tuple[str, ...]
     text: str
+
+    @property
+    def position(self) -> int | None:
+        """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
+        return int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None
 
 
 class ReferenceError_(ValueError):
