@@ -1,7 +1,7 @@
 """trio_toolpar's side of each scenario, shaped like the peers' functions.
 
 A timing function takes ``(n, delay=0.0, cap=None)`` and returns the seconds
-of one whole run, measured exactly as ``peers.py`` measures its peers: the
+of one whole run, measured exactly as ``peers.py`` measures the peers: the
 tool is registered and the calls are built before the clock starts; the
 clock covers ``trio.run`` of one turn, start-up and result included.
 """
@@ -37,7 +37,7 @@ def toolpar_bench(schedule: Schedule, *, cap_kind: str = "resource") -> Callable
         registry = Registry()
         resource = "svc" if cap and cap_kind == "resource" else None
 
-        @registry.tool(name="echo", resource=resource)
+        @registry.tool(name="echo", side_effect="none", resource=resource)
         async def echo(i: int) -> int:
             """Echo."""
             if delay:
@@ -82,7 +82,7 @@ def plan_seconds(n: int) -> float:
     """Seconds to plan (validate, find references and conflicts, compute waves) ``n`` no-op calls."""
     registry = Registry()
 
-    @registry.tool(name="echo")
+    @registry.tool(name="echo", side_effect="none")
     async def echo(i: int) -> int:
         """Echo."""
         return i
@@ -259,8 +259,7 @@ def dag_case(dag: Dag) -> dict[str, Any]:
     return row
 
 
-# -- 5. streaming dispatch: PLACEHOLDER, NOT MEASURED YET ---------------------------------
-# The feature is being built by another engineer; this function only reports so.
+# -- 5. streaming dispatch --------------------------------------------------------------
 
 
 def bench_streaming_dispatch(quick: bool) -> dict[str, Any]:
@@ -277,7 +276,7 @@ def bench_streaming_dispatch(quick: bool) -> dict[str, Any]:
 
     registry = Registry()
 
-    @registry.tool
+    @registry.tool(side_effect="read")
     async def probe(n: int) -> int:
         await trio.sleep(0.2)
         return n

@@ -1,30 +1,23 @@
-"""Shared pieces of the bench suite: finding the peers, statistics, the machine.
+"""Shared pieces of the bench suite: statistics, the machine, set-up checks.
 
-The peer baselines live outside this repository, in ``shared/bench/peers.py``
-beside it (``../shared/bench`` from the repository root), so that the same
-file measures every project that sits next to it. `load_peers` imports it.
+The peers live beside this file, in ``peers.py``; everything the bench needs
+is in this repository and the ``bench`` extra (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-DEFAULT_PEERS_DIR = REPO_ROOT.parent / "shared" / "bench"
-
-# A timing function: (n, delay=0.0, cap=None) -> seconds for one whole run, as in peers.py.
-BenchFn = Callable[..., float]
 
 PACKAGES = (
     "trio_toolpar",
@@ -47,31 +40,6 @@ class SetupError(RuntimeError):
     """The bench cannot run here: something it needs is missing."""
 
 
-def load_peers(peers_dir: Path = DEFAULT_PEERS_DIR) -> ModuleType:
-    """Import ``peers.py`` from ``peers_dir`` (default ``../shared/bench`` beside the repo).
-
-    Raises:
-        SetupError: the file is not there, with what to do about it.
-    """
-    path = peers_dir / "peers.py"
-    if not path.is_file():
-        raise SetupError(
-            f"peer baselines not found: {path} does not exist.\n"
-            f"The bench expects the shared folder beside the repository ({DEFAULT_PEERS_DIR} for this checkout), "
-            "as CI and the project's machines have it; pass --peers-dir DIR if yours is elsewhere."
-        )
-    spec = importlib.util.spec_from_file_location("peers", path)
-    if spec is None or spec.loader is None:
-        raise SetupError(f"{path} cannot be imported as a module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["peers"] = module
-    spec.loader.exec_module(module)
-    for name in ("PEERS", "best_of"):
-        if not hasattr(module, name):
-            raise SetupError(f"{path} has no {name!r}: is it the shared peers.py the bench was written for?")
-    return module
-
-
 def check_toolpar() -> None:
     """Raise `SetupError` unless trio_toolpar imports in this interpreter."""
     try:
@@ -79,7 +47,7 @@ def check_toolpar() -> None:
     except ImportError as exc:
         raise SetupError(
             f"trio_toolpar is not importable from {sys.executable} ({exc}).\n"
-            f"Install it into the same environment as the peers: {sys.executable} -m pip install -e {REPO_ROOT}"
+            f"Install it with the bench extra: {sys.executable} -m pip install -e '{REPO_ROOT}[bench]'"
         ) from None
 
 

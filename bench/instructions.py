@@ -1,7 +1,7 @@
 """Per-call overhead in CPU instructions: a noise-free companion to the wall-clock overhead scenario.
 
-    ../.peers/bin/python bench/instructions.py                 # N = 1,000; needs valgrind
-    ../.peers/bin/python bench/instructions.py --calls 100 --json bench/results/instructions.json
+    python bench/instructions.py                 # N = 1,000; needs valgrind
+    python bench/instructions.py --calls 100 --json bench/results/instructions.json
 
 Wall-clock time on a shared 2-core VM moves by tens of percent from one minute
 to the next; the number of instructions a run executes does not. Each
@@ -42,7 +42,7 @@ PROBES = ("probe.plan", "probe.floor", "probe.nested")
 
 _CHILD = r"""
 import sys
-sys.path[:0] = [{bench!r}, {peers!r}]
+sys.path[:0] = [{bench!r}]
 name, n = sys.argv[1], int(sys.argv[2])
 import trio
 from trio_toolpar import Executor, Registry, ToolCall
@@ -53,7 +53,7 @@ def toolpar(schedule, run):
     # cases.toolpar_bench's work, split: what it does before its clock starts, then the timed run.
     registry = Registry()
 
-    @registry.tool(name="echo")
+    @registry.tool(name="echo", side_effect="none")
     async def echo(i: int) -> int:
         return i
 
@@ -69,7 +69,7 @@ def toolpar(schedule, run):
 def probe_plan(n):
     registry = Registry()
 
-    @registry.tool(name="echo")
+    @registry.tool(name="echo", side_effect="none")
     async def echo(i: int) -> int:
         return i
 
@@ -99,8 +99,8 @@ async def nested(arguments, clock):
     await tool(**arguments)
 
 runs = {{
-    "trio.nursery": lambda: peers.bench_trio_nursery(n),
-    "aiometer(trio)": lambda: peers.bench_aiometer_trio(n),
+    "trio.nursery": lambda: peers.trio_nursery(n),
+    "aiometer(trio)": lambda: peers.aiometer_trio(n),
     "trio_toolpar(waves)": lambda: toolpar("waves", True),
     "trio_toolpar(eager)": lambda: toolpar("eager", True),
     "trio_toolpar.setup": lambda: toolpar("waves", False),
@@ -112,9 +112,9 @@ runs[name]()
 """
 
 
-def count(name: str, n: int, peers_dir: Path) -> int:
+def count(name: str, n: int) -> int:
     """Instructions one fresh interpreter executes to run contender ``name`` with ``n`` calls."""
-    code = _CHILD.format(bench=str(HERE), peers=str(peers_dir))
+    code = _CHILD.format(bench=str(HERE))
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code, name, str(n)],
         capture_output=True,
@@ -128,14 +128,13 @@ def count(name: str, n: int, peers_dir: Path) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def per_call(name: str, n: int, peers_dir: Path) -> float:
-    return (count(name, n + 1, peers_dir) - count(name, 1, peers_dir)) / n
+def per_call(name: str, n: int) -> float:
+    return (count(name, n + 1) - count(name, 1)) / n
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=1000, help="N, the calls per turn (default 1,000)")
-    parser.add_argument("--peers-dir", type=Path, default=HERE.parent.parent / "shared" / "bench")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
@@ -143,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     figures: dict[str, Any] = {"calls": args.calls, "python": sys.version.split()[0], "instructions_per_call": {}}
     base = None
-    setup = per_call("trio_toolpar.setup", args.calls, args.peers_dir)
+    setup = per_call("trio_toolpar.setup", args.calls)
     for name in CONTENDERS + PROBES:
-        value = per_call(name, args.calls, args.peers_dir)
+        value = per_call(name, args.calls)
         if name.startswith("trio_toolpar") or name == "probe.plan":
             value -= setup
         figures["instructions_per_call"][name] = round(value)

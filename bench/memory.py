@@ -71,7 +71,7 @@ def reset_peak_rss() -> None:
 def _toolpar_turn(n: int) -> Callable[[], Awaitable[object]]:
     registry = Registry()
 
-    @registry.tool(name="echo")
+    @registry.tool(name="echo", side_effect="none")
     async def echo(i: int) -> int:
         """Echo."""
         return i
@@ -136,7 +136,7 @@ def big_turn(subject: str, n: int) -> dict[str, Any]:
 def _small_turn_registry() -> Registry:
     registry = Registry()
 
-    @registry.tool(name="fetch", resource="api")
+    @registry.tool(name="fetch", side_effect="read", resource="api")
     async def fetch(item: int) -> dict[str, int]:
         """Read an item."""
         await trio.lowlevel.checkpoint()

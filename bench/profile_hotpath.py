@@ -1,7 +1,7 @@
 """Where one turn of N no-op calls spends its time (the overhead scenario's N=10,000 case).
 
-    ../.peers/bin/python bench/profile_hotpath.py            # N=10,000, waves
-    ../.peers/bin/python bench/profile_hotpath.py --schedule eager --calls 1000
+    python bench/profile_hotpath.py            # N=10,000, waves
+    python bench/profile_hotpath.py --schedule eager --calls 1000
 
 Prints, and writes to bench/results/:
   * a phase split measured without a profiler (planning, building the turn, running it);
@@ -28,7 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def _setup(n: int) -> tuple[Registry, list[ToolCall]]:
     registry = Registry()
 
-    @registry.tool(name="echo")
+    @registry.tool(name="echo", side_effect="none")
     async def echo(i: int) -> int:
         """Echo."""
         return i

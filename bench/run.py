@@ -1,7 +1,8 @@
 """Run the trio_toolpar bench beside the peers, in one process; print JSON and a table.
 
-    ../.peers/bin/python bench/run.py              # full run (~5 min on 2 cores)
-    ../.peers/bin/python bench/run.py --quick      # smoke run (~30 s), writes nothing by default
+    pip install -e '.[bench]'           # once: trio_toolpar and every peer's package
+    python bench/run.py                 # full run (~5 min on 2 cores)
+    python bench/run.py --quick         # smoke run (~30 s), writes nothing by default
 
 Scenarios (see bench/README.md):
   1. overhead  N no-op async tools in one turn, us per call, vs raw Trio nursery and each peer
@@ -25,13 +26,14 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import common
-from common import BENCH_DIR, REPO_ROOT, BenchFn, SetupError, median
+import peers
+from common import BENCH_DIR, REPO_ROOT, SetupError, median
+from peers import BenchFn, best_of
 
 DEFAULT_JSON = BENCH_DIR / "results" / "latest.json"
 DEFAULT_MARKDOWN = REPO_ROOT / "docs" / "benchmarks.md"
@@ -54,7 +56,7 @@ class Config:
         self.memory_turns = 200 if quick else 1000
 
     def best_of(self, n: int) -> int:
-        """How many runs the best-of takes at size ``n`` (as peers.py: 5; 3 at 10,000)."""
+        """How many runs the best-of takes at size ``n`` (5; 3 at 10,000)."""
         if self.quick:
             return 2
         return 3 if n >= 10_000 else 5
@@ -69,16 +71,16 @@ def _rotated(names: Sequence[str], by: int) -> list[str]:
     return [*names[k:], *names[:k]]
 
 
-def _available_peers(peers: ModuleType, notes: list[str]) -> dict[str, BenchFn]:
-    """The peers whose packages import here (as peers.py's own main decides)."""
+def _available_peers(notes: list[str]) -> dict[str, BenchFn]:
+    """The peers whose packages import here and that run a small turn; a note for every other one."""
+    availability = peers.available()
+    for note in availability.skipped.values():
+        notes.append(note)
+        print(f"  {note}", file=sys.stderr, flush=True)
     found: dict[str, BenchFn] = {}
-    for name, fn in peers.PEERS.items():
-        try:
-            fn(10)  # warm imports
-        except ImportError as exc:
-            notes.append(f"skipped peer {name}: cannot import ({exc})")
-            continue
-        found[name] = fn
+    for name, fn in availability.found.items():
+        if _measure(fn, name, 1, notes, 10) is not None:  # warms imports and caches; a broken peer is noted
+            found[name] = fn
     # Six frameworks leave ~300k long-lived objects behind; without this every full collection
     # during a measurement would scan them, an artifact of sharing one process, charged at random.
     gc.collect()
@@ -86,9 +88,7 @@ def _available_peers(peers: ModuleType, notes: list[str]) -> dict[str, BenchFn]:
     return found
 
 
-def _measure(
-    fn: BenchFn, name: str, best_of: Callable[..., float], reps: int, notes: list[str], *args: Any, **kwargs: Any
-) -> float | None:
+def _measure(fn: BenchFn, name: str, reps: int, notes: list[str], *args: Any, **kwargs: Any) -> float | None:
     gc.collect()  # every contender starts from the same collector state; gc stays on while it runs
     try:
         return best_of(fn, reps, *args, **kwargs)
@@ -113,7 +113,7 @@ def _median_nested(samples: Mapping[str, Mapping[str, list[float]]]) -> dict[str
 # -- 1. overhead -----------------------------------------------------------------------------
 
 
-def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
+def bench_overhead(cfg: Config, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
     import cases
 
     contenders: dict[str, BenchFn] = {**cases.TOOLPAR_OVERHEAD, **found}
@@ -128,7 +128,7 @@ def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn],
         for n in cfg.sizes:
             this: dict[str, float] = {}
             for name in _rotated(list(contenders), r):
-                dt = _measure(contenders[name], name, peers.best_of, cfg.best_of(n), notes, n)
+                dt = _measure(contenders[name], name, cfg.best_of(n), notes, n)
                 if dt is not None:
                     this[name] = dt / n * 1e6
                     us[n][name].append(this[name])
@@ -137,11 +137,11 @@ def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn],
                     ratios[n][s][other].append(value)
             plan_us[n].append(min(cases.plan_seconds(n) for _ in range(cfg.best_of(n))) / n * 1e6)
         for name in sorted(peers.MODEL_OVERHEAD_N0 & set(found)):
-            dt = _measure(found[name], name, peers.best_of, 5, notes, 0)
+            dt = _measure(found[name], name, 5, notes, 0)
             if dt is not None:
                 n0_us[name].append(dt * 1e6)
         print(f"  overhead: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
-    collector_off = _collector_off(cfg, contenders, peers, notes)
+    collector_off = _collector_off(cfg, contenders, notes)
     return {
         "what": "N no-op async tools in one turn; microseconds per call (best of k runs, median over repeats)",
         "sizes": list(cfg.sizes),
@@ -154,9 +154,7 @@ def bench_overhead(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn],
     }
 
 
-def _collector_off(
-    cfg: Config, contenders: Mapping[str, BenchFn], peers: ModuleType, notes: list[str]
-) -> dict[str, Any] | None:
+def _collector_off(cfg: Config, contenders: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any] | None:
     """The largest size again with the garbage collector off: a diagnostic, never a target.
 
     It splits trio_toolpar's gap to the raw nursery into the collector's share
@@ -173,7 +171,7 @@ def _collector_off(
         gc.disable()
         try:
             for name in _rotated(list(names), r):
-                dt = _measure(contenders[name], name, peers.best_of, cfg.best_of(n), notes, n)
+                dt = _measure(contenders[name], name, cfg.best_of(n), notes, n)
                 if dt is not None:
                     this[name] = dt / n * 1e6
                     samples[name].append(this[name])
@@ -195,7 +193,7 @@ def _collector_off(
 # -- 2. capped makespan --------------------------------------------------------------------------
 
 
-def bench_capped(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
+def bench_capped(cfg: Config, found: Mapping[str, BenchFn], notes: list[str]) -> dict[str, Any]:
     import cases
 
     contenders: dict[str, BenchFn] = {**cases.TOOLPAR_CAPPED, **found}
@@ -204,7 +202,7 @@ def bench_capped(cfg: Config, peers: ModuleType, found: Mapping[str, BenchFn], n
     ratio: dict[str, list[float]] = defaultdict(list)
     for r in range(cfg.repeat):
         for name in _rotated(list(contenders), r):
-            dt = _measure(contenders[name], name, peers.best_of, cfg.capped_best_of, notes, n, delay=delay, cap=cap)
+            dt = _measure(contenders[name], name, cfg.capped_best_of, notes, n, delay=delay, cap=cap)
             if dt is not None:
                 ratio[name].append(dt / bound)
         print(f"  capped: repeat {r + 1}/{cfg.repeat} done", file=sys.stderr, flush=True)
@@ -425,13 +423,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated scenarios to run, from {','.join(SCENARIOS)}",
     )
     parser.add_argument(
-        "--peers-dir",
-        type=Path,
-        default=common.DEFAULT_PEERS_DIR,
-        metavar="DIR",
-        help="folder holding the shared peers.py (default: ../shared/bench beside the repo)",
-    )
-    parser.add_argument(
         "--render",
         type=Path,
         default=None,
@@ -460,7 +451,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         common.check_toolpar()
-        peers = common.load_peers(args.peers_dir)
     except SetupError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -481,11 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     found: dict[str, BenchFn] = {}
     if only & {"overhead", "capped"}:
-        found = _available_peers(peers, notes)
+        found = _available_peers(notes)
     if "overhead" in only:
-        results["overhead"] = bench_overhead(cfg, peers, found, notes)
+        results["overhead"] = bench_overhead(cfg, found, notes)
     if "capped" in only:
-        results["capped"] = bench_capped(cfg, peers, found, notes)
+        results["capped"] = bench_capped(cfg, found, notes)
     if "dag" in only:
         results["dag"] = bench_dag(cfg)
     if "memory" in only:

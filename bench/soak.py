@@ -126,6 +126,7 @@ def make_registry() -> Registry:
         registry.add(
             tool,
             name=name,
+            side_effect="read",
             resource=name,
             timeout=2.0,
             retry=Retry(attempts=2, backoff=0.25, jitter=0.5, retry_timeouts=False),
