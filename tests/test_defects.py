@@ -249,6 +249,60 @@ async def test_multiple_of_on_a_40_digit_integer_is_exact(autojump_clock: trio.t
     assert "is not a multiple of 7" in (result["off"].error or "")
 
 
+# -- values whose own methods raise ----------------------------------------------------------------------
+
+
+def hostile_registry() -> Registry:
+    registry = Registry()
+
+    @registry.tool(side_effect="read")
+    async def boom() -> None:
+        raise UnprintableError
+
+    @registry.tool(side_effect="read")
+    async def odd() -> object:
+        return Unprintable()
+
+    return registry
+
+
+async def test_an_exception_whose_str_raises_is_an_error_naming_its_type(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    (outcome,) = await Executor(hostile_registry()).run([ToolCall(id="c1", tool="boom")])
+    assert (outcome.status, outcome.error_code) == (Status.ERROR, ErrorCode.TOOL_ERROR)
+    assert outcome.error == "UnprintableError: <UnprintableError>"
+    assert isinstance(outcome.exception, UnprintableError)
+    assert json.loads(render_observation(outcome)) == {
+        "ok": False,
+        "error_code": "tool_error",
+        "latency_ms": 0,
+        "error": "UnprintableError: <UnprintableError>",
+    }
+
+
+async def test_a_value_whose_repr_raises_is_ok_and_its_observation_is_json(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    (outcome,) = await Executor(hostile_registry()).run([ToolCall(id="c1", tool="odd")])
+    assert outcome.status is Status.OK
+    assert isinstance(outcome.value, Unprintable)
+    assert json.loads(render_observation(outcome)) == {
+        "ok": True,
+        "latency_ms": 0,
+        "result": "<Unprintable: <Unprintable>>",
+    }
+
+
+async def test_a_schema_message_about_a_number_whose_repr_raises_names_its_type(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = [ToolCall(id="c1", tool="pick", arguments={"n": [UnprintableInt(3)]})]
+    (outcome,) = await Executor(schema_registry()).run(calls)
+    assert (outcome.status, outcome.error_code) == (Status.REJECTED, ErrorCode.INVALID_ARGUMENTS)
+    assert "got array [<UnprintableInt>]" in (outcome.error or "")
+
+
 # -- the shapes Executor.run accepts, and what a result is indexed by ------------------------------------
 
 
