@@ -303,6 +303,34 @@ async def test_a_schema_message_about_a_number_whose_repr_raises_names_its_type(
     assert "got array [<UnprintableInt>]" in (outcome.error or "")
 
 
+# -- text UTF-8 cannot carry: a model's ids, tool names and keys ---------------------------------------
+
+
+async def test_model_text_with_lone_surrogates_renders_as_utf8(autojump_clock: trio.testing.MockClock) -> None:
+    calls = [
+        ToolCall(id="a\ud800", tool="step"),
+        ToolCall(id="b", tool="st\udfffep", arguments={"x": "$#1"}),
+        ToolCall(id="c", tool="step", arguments={"\ud83d": "$a\ud800"}),
+    ]
+    registry = chain_registry()
+    result = await Executor(registry).run(calls)
+    # The outcomes keep the ids as sent, so that a provider can match them; every rendering is UTF-8.
+    assert [o.call_id for o in result] == ["a\ud800", "b", "c"]
+    assert statuses(result)[1][1:] == (Status.REJECTED, ErrorCode.UNKNOWN_TOOL)
+    renderings = [
+        result.table(),
+        result.timeline(),
+        json.dumps(converter.unstructure(result), ensure_ascii=False),
+        Plan.build(registry, calls).render(),
+        *(render_observation(o) for o in result),
+    ]
+    for text in renderings:
+        text.encode("utf-8")
+    for text in renderings[:4]:
+        assert "a\ufffd" in text
+    assert [o["call_id"] for o in converter.unstructure(result)["outcomes"]] == ["a\ufffd", "b", "c"]
+
+
 # -- the shapes Executor.run accepts, and what a result is indexed by ------------------------------------
 
 
