@@ -358,3 +358,20 @@ async def test_run_accepts_mappings_and_refuses_other_things_saying_what_to_pass
         await executor.run([42])  # type: ignore[list-item]
     with pytest.raises(TypeError, match=r"call 1 is a mapping that is not a tool call .*give 'id', 'tool'"):
         await executor.run([{"id": "a", "tool": "step"}, {"tool": "step"}])
+
+
+# -- missing extras name the install command -------------------------------------------------------------
+
+
+def run_without(module: str, code: str) -> subprocess.CompletedProcess[str]:
+    prelude = f"import sys; sys.modules[{module!r}] = None\n"
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=60)
+
+
+def test_importing_testing_without_hypothesis_names_the_extra() -> None:
+    done = run_without("hypothesis", "import trio_toolpar.testing")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: ")
+    assert "pip install 'trio_toolpar[testing]'" in last
+

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import attrs
-from hypothesis import strategies as st
+
+from ._hypothesis import st
 
 __all__ = ["hostile_arguments", "hostile_exceptions", "hostile_values"]
 
