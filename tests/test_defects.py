@@ -375,3 +375,16 @@ def test_importing_testing_without_hypothesis_names_the_extra() -> None:
     assert last.startswith("ImportError: ")
     assert "pip install 'trio_toolpar[testing]'" in last
 
+
+def test_a_model_request_without_httpx_names_the_extra() -> None:
+    code = (
+        "import trio\n"
+        "from trio_toolpar.agent import OpenAIChat\n"
+        "model = OpenAIChat(object(), model='m', base_url='http://127.0.0.1:9')\n"
+        "trio.run(lambda: model.complete([{'role': 'user', 'content': 'hi'}], tools=[]))\n"
+    )
+    done = run_without("httpx", code)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: ")
+    assert "pip install 'trio_toolpar[http]'" in last
