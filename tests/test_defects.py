@@ -303,6 +303,30 @@ async def test_a_schema_message_about_a_number_whose_repr_raises_names_its_type(
     assert "got array [<UnprintableInt>]" in (outcome.error or "")
 
 
+class Classless:
+    """Even asking for its class raises (with an empty message): ``isinstance`` checks that fall back to it fail."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError
+
+
+async def test_a_referenced_value_that_cannot_be_read_is_a_bad_reference_naming_the_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry = chain_registry()
+
+    @registry.tool(side_effect="read")
+    async def classless() -> object:
+        return {"x": Classless()}
+
+    calls = [ToolCall(id="a", tool="classless"), ToolCall(id="b", tool="step", arguments={"x": "$a.x"})]
+    result = await Executor(registry).run(calls)
+    assert statuses(result) == [("a", Status.OK, None), ("b", Status.REJECTED, ErrorCode.BAD_REFERENCE)]
+    assert result["b"].error == "a referenced value could not be read: RuntimeError"
+    json.loads(render_observation(result["a"]))
+
+
 # -- text UTF-8 cannot carry: a model's ids, tool names and keys ---------------------------------------
 
 
