@@ -39,7 +39,7 @@ from trio_toolpar import (
     render_observation,
 )
 from trio_toolpar._convert import converter
-from trio_toolpar.testing._hostile import Unprintable, UnprintableError, UnprintableInt
+from trio_toolpar.testing._hostile import Classless, Unprintable, UnprintableError, UnprintableInt
 
 
 def statuses(result: Any) -> list[tuple[str, Status, ErrorCode | None]]:
@@ -303,14 +303,6 @@ async def test_a_schema_message_about_a_number_whose_repr_raises_names_its_type(
     assert "got array [<UnprintableInt>]" in (outcome.error or "")
 
 
-class Classless:
-    """Even asking for its class raises (with an empty message): ``isinstance`` checks that fall back to it fail."""
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        raise RuntimeError
-
-
 async def test_a_referenced_value_that_cannot_be_read_is_a_bad_reference_naming_the_error(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -325,6 +317,17 @@ async def test_a_referenced_value_that_cannot_be_read_is_a_bad_reference_naming_
     assert statuses(result) == [("a", Status.OK, None), ("b", Status.REJECTED, ErrorCode.BAD_REFERENCE)]
     assert result["b"].error == "a referenced value could not be read: RuntimeError"
     json.loads(render_observation(result["a"]))
+
+
+async def test_arguments_a_python_caller_passes_that_cannot_be_read_are_invalid_arguments(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = [ToolCall(id="a", tool="step", arguments={"x": [Classless()]}), ToolCall(id="b", tool="step")]
+    registry = chain_registry()
+    result = await Executor(registry).run(calls)
+    assert statuses(result) == [("a", Status.REJECTED, ErrorCode.INVALID_ARGUMENTS), ("b", Status.OK, None)]
+    assert result["a"].error == "the arguments could not be read: RuntimeError"
+    assert "the arguments could not be read: RuntimeError" in Plan.build(registry, calls).render()
 
 
 # -- text UTF-8 cannot carry: a model's ids, tool names and keys ---------------------------------------

@@ -37,6 +37,14 @@ class Untouchable:
     __str__ = __repr__ = __eq__ = __ne__ = __hash__ = __bool__ = _refuse
 
 
+class Classless:
+    """Even asking for its ``__class__`` raises (``isinstance`` may ask)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError
+
+
 class UnprintableError(Exception):
     """An exception whose ``str()`` and ``repr()`` raise."""
 
@@ -130,6 +138,7 @@ _leaves = st.one_of(
     _lone_surrogate_text,
     st.builds(Unprintable),
     st.builds(Untouchable),
+    st.builds(Classless),
     st.builds(UnprintableError),
     st.builds(UnprintableInt, st.integers()),
     st.builds(UnprintableStr, st.text(max_size=6)),
@@ -159,7 +168,7 @@ def hostile_values(*, max_leaves: int = 8) -> st.SearchStrategy[object]:
     ``str()``), NaN and the infinities, bytes and bytearrays (valid and
     invalid UTF-8), sets and frozensets, tuples, self-referencing lists and
     dicts, objects whose ``__str__``/``__repr__``/``__eq__``/``__hash__``
-    raise, exceptions whose ``__str__`` raises, int and str subclasses whose
+    raise, objects whose ``__class__`` raises, exceptions whose ``__str__`` raises, int and str subclasses whose
     ``__str__`` raises, attrs instances and dataclasses holding any of these,
     dicts with keys that are not strings (ints, tuples, objects whose
     ``str()`` raises), nesting past 100 levels (up to 1,200), strings with
@@ -178,12 +187,15 @@ def hostile_values(*, max_leaves: int = 8) -> st.SearchStrategy[object]:
 
 
 def hostile_exceptions() -> st.SearchStrategy[Exception]:
-    """Exceptions a tool may raise: ones whose ``__str__`` raises, and ones carrying `hostile_values`."""
+    """Exceptions a tool may raise: ones whose ``__str__`` raises, ones carrying `hostile_values`, and groups."""
     return st.one_of(
         st.builds(UnprintableError),
         st.builds(RuntimeError, hostile_values(max_leaves=4)),
         st.builds(lambda v: KeyError(v), hostile_values(max_leaves=4)),
         st.builds(lambda a, b: ValueError(a, b), hostile_values(max_leaves=3), hostile_values(max_leaves=3)),
+        st.builds(
+            lambda v: ExceptionGroup("several", [UnprintableError(), RuntimeError(v)]), hostile_values(max_leaves=3)
+        ),
     )
 
 
