@@ -3,6 +3,7 @@
 The public API is re-exported here; every other module is private.
 """
 
+from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -70,5 +71,6 @@ __all__ = [
     "TurnResult",
     "TurnStateError",
     "Verdict",
+    "raise_for_rate_limit",
     "render_observation",
 ]
