@@ -148,7 +148,9 @@ async def test_a_429_pauses_its_resource_for_exactly_retry_after_while_others_go
     times = [(name, t - t0) for name, _, t in starts]
     # first is refused at 0.5; vendor starts nothing until 3.5; the other resource is not held back.
     assert sorted(times) == [("first", 0.0), ("first", 3.5), ("o0", 0.0), ("o1", 0.0), ("o2", 0.0), ("second", 4.0)]
-    assert (result["first"].attempts, result["first"].finished_at - t0) == (2, 4.0)
+    first = result["first"]
+    assert first.finished_at is not None
+    assert (first.attempts, first.finished_at - t0) == (2, 4.0)
     assert executor.statistics().resources["vendor"].held == 0
 
 
