@@ -13,6 +13,7 @@ import trio
 
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
+from ._groups import collapse
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
@@ -21,7 +22,7 @@ from ._registry import Registry
 from ._render import safe_str
 from ._result import TurnResult
 from ._settings import Schedule, Settings
-from ._turn import Turn, collapse
+from ._turn import Turn
 
 __all__ = ["Executor", "OutcomeStream"]
 
