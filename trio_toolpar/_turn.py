@@ -32,6 +32,7 @@ from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verd
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
 from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict
+from ._instrument import emitter
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
 from ._prepare import prepare
@@ -68,6 +69,9 @@ class Turn:
         self._sequence = sequence
         self._on_outcome = on_outcome
         self._plan = plan
+        self._emit = emitter(
+            settings.instruments, turn=sequence, whole_turn=plan is None or settings.schedule == "eager"
+        )
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
@@ -201,6 +205,8 @@ class Turn:
         self._started_at = trio.current_time()
         if self.budget is not None:
             self._scope.deadline = self._started_at + self.budget
+        if self._emit is not None:
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._scope.deadline)
         finished = False
         try:
             with self._scope:
@@ -210,6 +216,8 @@ class Turn:
             raise collapse(group) from None
         finally:
             self._finish(interrupted=not finished)
+            if self._emit is not None:
+                self._emit.turn_ended(self.result, interrupted=not finished)
         return self.result
 
     # -- phases -------------------------------------------------------------------
@@ -234,6 +242,8 @@ class Turn:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            if self._emit is not None:
+                self._emit.wave([self._runs[i] for i in indices], ended=False)
             self._open += len(indices)
             for i in indices:
                 self._runs[i].active = True
@@ -254,6 +264,8 @@ class Turn:
                     with trio.move_on_at(wake):
                         await changed.wait()
         self._nursery = None
+        if self._emit is not None:
+            self._emit.wave([self._runs[i] for i in indices], ended=True)
 
     def _rank(self, index: int) -> tuple[int, int, int]:
         return (self._sequence, -self._runs[index].call.priority, index)
@@ -319,6 +331,8 @@ class Turn:
             on_grant=lambda: self._granted(run),
             accepts=self._accepts,
         )
+        if self._emit is not None:
+            self._emit.queued(run)
         self._capacity.enqueue(run.waiter)
 
     def _value_of(self, ref: Reference) -> object:
@@ -342,11 +356,15 @@ class Turn:
             self._capacity.release(run.waiter)  # decided while it waited: nothing to run
             return
         run.move(CallState.RUNNING)
+        if self._emit is not None:
+            self._emit.granted(run)
         if run.granted is not None:
             run.granted.set()  # a retry, which its task waits to run
             return
         assert self._nursery is not None
         run.started_at = trio.current_time()
+        if self._emit is not None:
+            self._emit.started(run)
         task = CallTask(
             run,
             self._settings,
@@ -356,6 +374,7 @@ class Turn:
             requeue=self._requeue,
             cause=self._cause,
             deadline=self._scope.deadline,
+            emit=self._emit,
         )
         self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
 
@@ -398,6 +417,8 @@ class Turn:
             redact=self._settings.redact,
         )
         run.move(CallState.DONE)
+        if self._emit is not None:
+            self._emit.finished(run, outcome)
         if run.active:
             self._open -= 1
         if status in _FAILURES and self._settings.policy.cancels_turn(outcome):
