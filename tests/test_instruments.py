@@ -7,7 +7,8 @@ import logging
 import pytest
 import trio
 import trio.testing
-from helpers import Log, sleeper
+from helpers import Log, instrumented, sleeper
+from hypothesis import given
 
 from trio_toolpar import (
     AttemptEnded,
@@ -35,6 +36,7 @@ from trio_toolpar import (
     WaveEnded,
     WaveStarted,
 )
+from trio_toolpar.testing import TurnSpec, turns
 
 
 class Recorder:
@@ -278,3 +280,27 @@ async def test_without_instruments_no_event_is_built(
     )
     assert "CallStarted" in built
     assert original is Event.__init__
+
+
+@given(turn=turns())
+async def test_events_agree_with_the_outcomes(turn: TurnSpec, autojump_clock: trio.testing.MockClock) -> None:
+    recorder = Recorder()
+    result = await instrumented(turn, recorder).run(turn.tool_calls())
+    events = recorder.events
+    assert isinstance(events[0], TurnStarted) and isinstance(events[-1], TurnEnded)
+    assert events[-1].result == result
+    assert [e.time for e in events] == sorted(e.time for e in events)  # in the order they happened
+    finished = {e.index: e.outcome for e in events if isinstance(e, CallFinished)}
+    assert [finished[i] for i in range(len(result))] == list(result)  # one CallFinished per call, the outcome
+    for i, outcome in enumerate(result):
+        mine = [e for e in events if isinstance(e, CallEvent) and e.index == i]
+        assert isinstance(mine[-1], CallFinished) and mine[-1].time == outcome.finished_at
+        started = [e for e in mine if isinstance(e, CallStarted)]
+        assert len(started) == (outcome.started_at is not None)
+        assert [e.time for e in started] == ([outcome.started_at] if started else [])
+        assert [e.attempt for e in mine if isinstance(e, AttemptStarted)] == list(range(1, outcome.attempts + 1))
+        ended = [e for e in mine if isinstance(e, AttemptEnded)]
+        if outcome.status in (Status.OK, Status.ERROR, Status.TIMEOUT):
+            assert len(ended) == outcome.attempts and str(ended[-1].status) == str(outcome.status)
+        retries = [e for e in mine if isinstance(e, RetryScheduled)]
+        assert len(retries) == max(outcome.attempts - 1, 0)

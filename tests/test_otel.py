@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from helpers import instrumented
+from hypothesis import given
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
@@ -18,8 +20,19 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from trio_toolpar import CallContext, ErrorCode, Executor, FailFast, Registry, Retry, Retryable, ToolCall
+from trio_toolpar import (
+    CallContext,
+    ErrorCode,
+    Executor,
+    FailFast,
+    Registry,
+    Retry,
+    Retryable,
+    Status,
+    ToolCall,
+)
 from trio_toolpar.otel import OpenTelemetry
+from trio_toolpar.testing import TurnSpec, turns
 
 
 class Otel:
@@ -302,3 +315,29 @@ async def test_odd_results_are_recorded_as_json_text(value: object, autojump_clo
     assert outcome.ok
     result = (otel.span("execute_tool odd").attributes or {})["gen_ai.tool.call.result"]
     assert isinstance(result, str) and result != ""
+
+
+@given(turn=turns())
+async def test_spans_agree_with_the_outcomes(turn: TurnSpec, autojump_clock: trio.testing.MockClock) -> None:
+    otel = Otel()
+    result = await instrumented(turn, otel.instrument).run(turn.tool_calls())
+    spans = otel.spans()
+    (root,) = [s for s in spans if s.name == "trio_toolpar.turn"]
+    calls = [s for s in spans if s.name.startswith("execute_tool ")]
+    ran = [o for o in result if o.started_at is not None]
+    assert sorted(str((s.attributes or {})["gen_ai.tool.call.id"]) for s in calls) == sorted(o.call_id for o in ran)
+    assert len(root.events) == len(result) - len(ran)  # each call that never ran is an event of the turn
+    by_id = {(s.attributes or {})["gen_ai.tool.call.id"]: s for s in calls}
+    for outcome in ran:
+        span = by_id[outcome.call_id]
+        assert parent_of(span) == root.context.span_id
+        assert seconds(span) == pytest.approx(outcome.latency_ms / 1000, abs=1e-6)
+        attempts = [s for s in spans if s.name.startswith("attempt ") and parent_of(s) == span.context.span_id]
+        assert len(attempts) == outcome.attempts
+        if outcome.ok:
+            assert span.status.status_code is StatusCode.UNSET
+        else:
+            assert (span.status.status_code, span.status.description) == (StatusCode.ERROR, str(outcome.error_code))
+            cause = (span.attributes or {}).get("trio_toolpar.cancel_cause")
+            assert cause == (str(outcome.error_code) if outcome.status is Status.CANCELLED else None)
+    assert sum(p.count for p in otel.durations()) == len(ran)

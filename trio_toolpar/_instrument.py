@@ -9,8 +9,9 @@ OpenTelemetry edge does.
 
 An instrument that raises an `Exception` is removed from the executor and
 the failure is logged once, with its traceback, on the ``trio_toolpar``
-logger; the turn carries on. ``Cancelled`` and other `BaseException`\\s
-propagate (an instrument should not raise them: it must not wait).
+logger; the turn carries on. ``Cancelled``, ``KeyboardInterrupt`` and any
+other `BaseException` propagate (an instrument should not raise them: it
+must not wait).
 """
 
 from __future__ import annotations
