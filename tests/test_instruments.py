@@ -33,8 +33,6 @@ from trio_toolpar import (
     ToolCall,
     TurnEnded,
     TurnStarted,
-    WaveEnded,
-    WaveStarted,
 )
 from trio_toolpar.testing import TurnSpec, turns
 
@@ -72,11 +70,8 @@ async def test_a_turn_tells_each_step_in_order_with_exact_times(autojump_clock: 
     assert [o.status for o in result] == [Status.OK] * 3
     kinds = [type(e) for e in recorder.events]
     assert kinds[0] is TurnStarted and kinds[-1] is TurnEnded
-    assert [(e.wave, e.call_ids) for e in recorder.events if isinstance(e, WaveStarted)] == [
-        (0, ("a", "b")),
-        (1, ("c",)),
-    ]
-    assert [(e.wave, e.time - start) for e in recorder.events if isinstance(e, WaveEnded)] == [(0, 3.0), (1, 4.0)]
+    waves = {e.call_id: e.wave for e in recorder.events if isinstance(e, CallStarted)}
+    assert waves == {"a": 0, "b": 0, "c": 1}
     relative = {cid: [(name, t - start) for name, t in recorder.of(cid)] for cid in "abc"}
     assert relative["a"] == [
         ("CallQueued", 0.0),
@@ -186,21 +181,21 @@ async def test_an_outer_cancellation_ends_the_turn_interrupted(autojump_clock: t
     ended = recorder.events[-1]
     assert isinstance(ended, TurnEnded) and ended.interrupted
     assert ended.result.outcomes[0].error_code is ErrorCode.CANCELLED
-    assert not any(isinstance(e, WaveEnded) for e in recorder.events)
+    assert [type(e).__name__ for e in recorder.events][-2:] == ["CallFinished", "TurnEnded"]
 
 
-async def test_open_turns_and_eager_run_as_one_phase(autojump_clock: trio.testing.MockClock) -> None:
+async def test_open_and_eager_turns_tell_their_start(autojump_clock: trio.testing.MockClock) -> None:
     recorder = Recorder()
     executor = Executor(two_tools(), instruments=[recorder])
     async with executor.open_turn() as turn:
         turn.submit(ToolCall(id="a", tool="read", arguments={"tag": "a", "seconds": 1}))
     started = recorder.events[0]
     assert isinstance(started, TurnStarted) and started.call_ids == ("a",) and started.budget is None
-    assert [e.wave for e in recorder.events if isinstance(e, WaveStarted)] == [None]
+    assert sum(isinstance(e, CallFinished) for e in recorder.events) == 1
     eager = Executor(two_tools(), schedule="eager", instruments=[recorder], budget=10)
     recorder.events.clear()
     await eager.run([ToolCall(id="a", tool="read", arguments={"tag": "a", "seconds": 1})])
-    assert [e.wave for e in recorder.events if isinstance(e, WaveStarted)] == [None]
+    assert [e.wave for e in recorder.events if isinstance(e, CallStarted)] == [0]
     first = recorder.events[0]
     assert isinstance(first, TurnStarted) and first.deadline == first.time + 10
 

@@ -3,6 +3,7 @@
 The public API is re-exported here; every other module is private.
 """
 
+from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
 from ._events import AttemptEnded as AttemptEnded
 from ._events import AttemptStarted as AttemptStarted
 from ._events import CallEvent as CallEvent
@@ -15,8 +16,6 @@ from ._events import ResourcePaused as ResourcePaused
 from ._events import RetryScheduled as RetryScheduled
 from ._events import TurnEnded as TurnEnded
 from ._events import TurnStarted as TurnStarted
-from ._events import WaveEnded as WaveEnded
-from ._events import WaveStarted as WaveStarted
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -98,7 +97,6 @@ __all__ = [
     "TurnStarted",
     "TurnStateError",
     "Verdict",
-    "WaveEnded",
-    "WaveStarted",
+    "raise_for_rate_limit",
     "render_observation",
 ]

@@ -3,17 +3,15 @@
 ::
 
     TurnStarted
-    ├─ WaveStarted                      one per wave; one for the whole turn if eager or open
-    │  ├─ CallQueued                    ready to run, waiting for capacity
-    │  ├─ CallGranted                   capacity taken, after ``queue_wait`` seconds
-    │  ├─ CallStarted                   first grant only: the call's task starts
-    │  ├─ AttemptStarted                each attempt
-    │  ├─ AttemptEnded                  each attempt that returned, raised or timed out
-    │  ├─ ResourcePaused                the tool said "rate limited": new starts wait
-    │  ├─ RetryScheduled                another attempt after ``delay``: CallQueued again
-    │  └─ CallFinished                  every call, run or not, with its `Outcome`
-    └─ WaveEnded
-    TurnEnded                           with the `TurnResult`
+    ├─ CallQueued                    ready to run, waiting for capacity
+    ├─ CallGranted                   capacity taken, after ``queue_wait`` seconds
+    ├─ CallStarted                   first grant only: the call's task starts (``wave``: its generation)
+    ├─ AttemptStarted                each attempt
+    ├─ AttemptEnded                  each attempt that returned, raised or timed out
+    ├─ ResourcePaused                the tool said "rate limited": new starts wait
+    ├─ RetryScheduled                another attempt after ``delay``: CallQueued again
+    └─ CallFinished                  every call, run or not, with its `Outcome`
+    TurnEnded                        with the `TurnResult`
 
 Every event has ``turn`` (the executor's number for the turn, unique per
 executor) and ``time`` (``trio.current_time()`` when it happened); call
@@ -46,8 +44,6 @@ __all__ = [
     "RetryScheduled",
     "TurnEnded",
     "TurnStarted",
-    "WaveEnded",
-    "WaveStarted",
 ]
 
 
@@ -77,24 +73,6 @@ class TurnEnded(Event):
 
     result: TurnResult
     interrupted: bool
-
-
-@final
-@attrs.frozen(kw_only=True)
-class WaveStarted(Event):
-    """A phase of the turn began: a wave (``wave`` is its generation), or the whole turn (``wave`` is ``None``)."""
-
-    wave: int | None
-    call_ids: tuple[str, ...]
-
-
-@final
-@attrs.frozen(kw_only=True)
-class WaveEnded(Event):
-    """A phase ended with every one of its calls decided (not sent when the turn is cancelled)."""
-
-    wave: int | None
-    call_ids: tuple[str, ...]
 
 
 @attrs.frozen(kw_only=True)

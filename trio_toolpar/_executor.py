@@ -13,6 +13,7 @@ import trio
 
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
+from ._groups import collapse
 from ._instrument import Instrument, dispatch
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
@@ -22,7 +23,7 @@ from ._registry import Registry
 from ._render import safe_str
 from ._result import TurnResult
 from ._settings import Schedule, Settings
-from ._turn import Turn, collapse
+from ._turn import Turn
 
 __all__ = ["Executor", "OutcomeStream"]
 
@@ -136,6 +137,12 @@ class Executor:
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
         )
+        for tool in registry:
+            impossible = self._capacity.check_weight(tool.resource, tool.weight)
+            if impossible is not None:
+                raise ValueError(
+                    f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
+                )
         self._turns = 0
 
     @property

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TypedDict, final, runtime_checkable
 
 import trio
 
+from ._call_run import CallRun, CallState
 from ._events import (
     AttemptEnded,
     AttemptStarted,
@@ -34,15 +35,11 @@ from ._events import (
     RetryScheduled,
     TurnEnded,
     TurnStarted,
-    WaveEnded,
-    WaveStarted,
 )
 from ._outcome import Status
 
 if TYPE_CHECKING:
     from ._attempts import Kind
-    from ._call_run import CallRun
-    from ._outcome import Outcome
     from ._result import TurnResult
 
 __all__ = ["Dispatch", "Emitter", "Instrument", "dispatch", "emitter"]
@@ -110,28 +107,25 @@ class _CallFields(TypedDict):
     resource: str | None
 
 
-def emitter(dispatch: Dispatch | None, *, turn: int, whole_turn: bool) -> Emitter | None:
-    """The hook points of turn number ``turn``, or ``None`` without instruments.
-
-    ``whole_turn``: the turn runs as one phase (eager schedule, open turn), not wave by wave.
-    """
-    return None if dispatch is None else Emitter(dispatch, turn=turn, whole_turn=whole_turn)
+def emitter(dispatch: Dispatch | None, *, turn: int) -> Emitter | None:
+    """The hook points of turn number ``turn``, or ``None`` without instruments."""
+    return None if dispatch is None else Emitter(dispatch, turn=turn)
 
 
 @final
 class Emitter:
     """One turn's hook points: each method builds its event and dispatches it.
 
-    It remembers when each call was queued, to tell `CallGranted` how long
-    the call waited for capacity.
+    It observes each call's moves (see `CallRun.move`): queued, granted
+    (the first grant also starts the call), decided. It remembers when each
+    call was queued, to tell `CallGranted` how long the call waited.
     """
 
-    __slots__ = ("_dispatch", "_queued_at", "_turn", "_whole_turn")
+    __slots__ = ("_dispatch", "_queued_at", "_turn")
 
-    def __init__(self, dispatch: Dispatch, *, turn: int, whole_turn: bool) -> None:
+    def __init__(self, dispatch: Dispatch, *, turn: int) -> None:
         self._dispatch = dispatch
         self._turn = turn
-        self._whole_turn = whole_turn
         self._queued_at: dict[int, float] = {}
 
     def turn_started(self, runs: Sequence[CallRun], *, budget: float | None, deadline: float) -> None:
@@ -143,29 +137,27 @@ class Emitter:
     def turn_ended(self, result: TurnResult, *, interrupted: bool) -> None:
         self._dispatch(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
 
-    def wave(self, runs: Sequence[CallRun], *, ended: bool) -> None:
-        wave = None if self._whole_turn or not runs else runs[0].wave
-        ids = tuple(run.call.id for run in runs)
-        kind = WaveEnded if ended else WaveStarted
-        self._dispatch(kind(turn=self._turn, time=trio.current_time(), wave=wave, call_ids=ids))
-
-    def queued(self, run: CallRun) -> None:
-        now = self._queued_at[run.index] = trio.current_time()
-        self._dispatch(CallQueued(**self._call(run, now), attempt=run.attempts + 1))
-
-    def granted(self, run: CallRun) -> None:
+    def moved(self, run: CallRun, state: CallState) -> None:
+        """Where a call's events come from: its moves through `CallState`."""
         now = trio.current_time()
-        wait = now - self._queued_at.pop(run.index, now)
-        self._dispatch(CallGranted(**self._call(run, now), attempt=run.attempts + 1, queue_wait=wait))
+        if state is CallState.QUEUED:
+            self._queued_at[run.index] = now
+            self._dispatch(CallQueued(**self._call(run, now), attempt=run.attempts + 1))
+        elif state is CallState.RUNNING:
+            wait = now - self._queued_at.pop(run.index, now)
+            self._dispatch(CallGranted(**self._call(run, now), attempt=run.attempts + 1, queue_wait=wait))
+            if run.attempts == 0:  # the first grant: the call's task starts now
+                self._started(run, now)
+        elif state is CallState.DONE:
+            assert run.outcome is not None
+            self._queued_at.pop(run.index, None)
+            self._dispatch(CallFinished(**self._call(run, now), outcome=run.outcome))
 
-    def started(self, run: CallRun) -> None:
+    def _started(self, run: CallRun, now: float) -> None:
         assert run.resolved is not None
         self._dispatch(
             CallStarted(
-                **self._call(run, trio.current_time()),
-                wave=run.wave,
-                arguments=run.resolved,
-                idempotency_key=run.idempotency_key,
+                **self._call(run, now), wave=run.wave, arguments=run.resolved, idempotency_key=run.idempotency_key
             )
         )
 
@@ -183,10 +175,6 @@ class Emitter:
 
     def retry(self, run: CallRun, attempt: int, delay: float) -> None:
         self._dispatch(RetryScheduled(**self._call(run, trio.current_time()), attempt=attempt, delay=delay))
-
-    def finished(self, run: CallRun, outcome: Outcome) -> None:
-        self._queued_at.pop(run.index, None)
-        self._dispatch(CallFinished(**self._call(run, trio.current_time()), outcome=outcome))
 
     def _call(self, run: CallRun, now: float) -> _CallFields:
         tool = run.planned.tool if run.planned is not None else None
