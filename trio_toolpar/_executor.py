@@ -14,6 +14,7 @@ import trio
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
 from ._groups import collapse
+from ._instrument import Instrument, dispatch
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
@@ -93,6 +94,8 @@ class Executor:
         shared_limits: limits shared with other processes (`SharedLimits`,
             e.g. `trio_toolpar.redis.RedisLimits`), held around each attempt
             on the resources they govern, after the local ones.
+        instruments: observers told of each step of every turn (`Instrument`;
+            e.g. `trio_toolpar.otel.OpenTelemetry`); see docs/tracing.md.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class Executor:
         seed: int | str | None = None,
         deterministic: bool = False,
         shared_limits: SharedLimits | None = None,
+        instruments: Iterable[Instrument] | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
@@ -128,6 +132,7 @@ class Executor:
             seed=seed if seed is not None else random.getrandbits(64),
             deterministic=bool(deterministic),
             shared_limits=shared_limits,
+            instruments=dispatch(instruments),
         )
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit

@@ -33,6 +33,7 @@ from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
 from ._groups import collapse
 from ._incremental import IncrementalPlanner
+from ._instrument import emitter
 from ._open_input import wire_closed, wire_submitted
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
@@ -70,6 +71,7 @@ class Turn:
         self._sequence = sequence
         self._on_outcome = on_outcome
         self._plan = plan
+        self._emit = emitter(settings.instruments, turn=sequence)
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
@@ -86,7 +88,7 @@ class Turn:
         self._result: TurnResult | None = None
         if plan is not None:
             for planned in plan.calls:
-                run = CallRun(planned.index, planned.call, planned)
+                run = CallRun(planned.index, planned.call, planned, observer=self._emit)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
                 if planned.verdict is None and planned.predecessors:
@@ -139,7 +141,7 @@ class Turn:
         if self._planner is None or self._planner.closed:
             raise TurnStateError("calls can only be submitted to an open turn before close()")
         added = self._planner.add(call)
-        run = CallRun(added.index, call, None)
+        run = CallRun(added.index, call, None, observer=self._emit)
         run.active = True
         self._runs.append(run)
         self._ids.setdefault(call.id, added.index)
@@ -177,6 +179,8 @@ class Turn:
         self._started_at = trio.current_time()
         if self.budget is not None:
             self._scope.deadline = self._started_at + self.budget
+        if self._emit is not None:
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._scope.deadline)
         finished = False
         try:
             with self._scope:
@@ -186,6 +190,8 @@ class Turn:
             raise collapse(group) from None
         finally:
             self._finish(interrupted=not finished)
+            if self._emit is not None:
+                self._emit.turn_ended(self.result, interrupted=not finished)
         return self.result
 
     # -- phases -------------------------------------------------------------------
@@ -336,6 +342,7 @@ class Turn:
             requeue=self._requeue,
             cause=self._cause,
             deadline=self._scope.deadline,
+            emit=self._emit,
         )
         self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
 
