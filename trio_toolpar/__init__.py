@@ -3,6 +3,8 @@
 The public API is re-exported here; every other module is private.
 """
 
+from ._approval import Approval as Approval
+from ._approval import Approver as Approver
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -39,6 +41,8 @@ from ._turn import Turn as Turn
 __version__ = "0.1.0"
 
 __all__ = [
+    "Approval",
+    "Approver",
     "ArgumentsError",
     "BestEffort",
     "CallContext",

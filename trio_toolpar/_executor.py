@@ -11,6 +11,7 @@ from typing import Any, final
 
 import trio
 
+from ._approval import Approver
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
 from ._limits import Rate, SharedLimits
@@ -92,6 +93,9 @@ class Executor:
         shared_limits: limits shared with other processes (`SharedLimits`,
             e.g. `trio_toolpar.redis.RedisLimits`), held around each attempt
             on the resources they govern, after the local ones.
+        approve: the approver of tools registered with ``approval=True``:
+            ``async (call, tool) -> bool | Approval``, a person or a policy
+            engine. Gated calls wait for it holding no capacity.
     """
 
     def __init__(
@@ -109,6 +113,7 @@ class Executor:
         seed: int | str | None = None,
         deterministic: bool = False,
         shared_limits: SharedLimits | None = None,
+        approve: Approver | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
@@ -116,6 +121,8 @@ class Executor:
             raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
         if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy such as BestEffort() or FailFast(), not {policy!r}")
+        if approve is not None and not callable(approve):
+            raise TypeError(f"approve must be an async (call, tool) -> bool | Approval, not {approve!r}")
         if shared_limits is not None and not isinstance(shared_limits, SharedLimits):
             raise TypeError(f"shared_limits must implement trio_toolpar.SharedLimits, not {shared_limits!r}")
         self.budget = _check_budget(budget)
@@ -127,6 +134,7 @@ class Executor:
             seed=seed if seed is not None else random.getrandbits(64),
             deterministic=bool(deterministic),
             shared_limits=shared_limits,
+            approve=approve,
         )
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit

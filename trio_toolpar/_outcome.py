@@ -45,6 +45,10 @@ class ErrorCode(enum.StrEnum):
     TOOL_ERROR = "tool_error"
     RATE_LIMITED = "rate_limited"
     LIMIT_UNAVAILABLE = "limit_unavailable"
+    NOT_APPROVED = "not_approved"
+    APPROVAL_FAILED = "approval_failed"
+    LOST_RACE = "lost_race"
+    NOT_ACCEPTED = "not_accepted"
 
 
 @final
@@ -58,12 +62,15 @@ class ToolCall:
         arguments: a JSON object, either parsed (a mapping) or as the raw JSON
             text the model produced; parse errors become ``rejected`` outcomes.
         priority: larger runs first when calls wait for the same capacity.
+        race: the name of the race group this call is an alternative in: the
+            first member to succeed wins, the others stop (see `Race`).
     """
 
     id: str
     tool: str
     arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
     priority: int = 0
+    race: str | None = None
 
 
 @final

@@ -8,7 +8,7 @@ import math
 import re
 import string
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import attrs
 
@@ -17,6 +17,9 @@ from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
 from ._schema import check_schema
 from ._signature import describe_signature
+
+if TYPE_CHECKING:
+    from ._approval import Approver
 
 __all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 
@@ -106,6 +109,8 @@ class Tool:
     """Per template, the argument paths it reads."""
     structure: Structure = attrs.field(repr=False, eq=False)
     """Turns validated JSON arguments into the declared Python types; raises `ArgumentsError`."""
+    approval: Approver | bool = attrs.field(default=False, repr=False)
+    """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -172,6 +177,7 @@ class Registry:
         idempotency_key: bool = False,
         retry: Retry | None = None,
         abandon_on_cancel: bool = False,
+        approval: Approver | bool = False,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -194,6 +200,9 @@ class Registry:
             abandon_on_cancel: for sync tools, whether a cancelled call stops
                 waiting for its thread (which runs on, unobserved) instead of
                 waiting for it to return.
+            approval: its calls wait, holding no capacity, for an approver's
+                yes: ``async (call, tool) -> bool | Approval`` of its own, or
+                ``True`` for the executor's ``approve=`` (see `Approval`).
 
         Raises:
             RegistrationError: a bad name, a taken name, bad settings, or a
@@ -217,6 +226,11 @@ class Registry:
             raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
         if not callable(fn):
             raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
+        if not (isinstance(approval, bool) or callable(approval)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: approval must be True, False or an async (call, tool) -> bool | Approval",
+                tool=tool_name,
+            )
         idempotent = side_effect != "write" if idempotent is None else idempotent
         if retry is not None and retry.attempts > 1 and not (idempotent or idempotency_key):
             raise RegistrationError(
@@ -261,6 +275,7 @@ class Registry:
             abandon_on_cancel=abandon_on_cancel,
             key_fields=key_fields,
             structure=signature.structure,
+            approval=approval,
         )
         self._tools[tool_name] = tool
         return tool
@@ -285,6 +300,7 @@ class Registry:
         idempotency_key: bool = False,
         retry: Retry | None = None,
         abandon_on_cancel: bool = False,
+        approval: Approver | bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -303,6 +319,7 @@ class Registry:
         idempotency_key: bool = False,
         retry: Retry | None = None,
         abandon_on_cancel: bool = False,
+        approval: Approver | bool = False,
     ) -> F | Callable[[F], F]:
         """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``.
 
@@ -323,6 +340,7 @@ class Registry:
                 idempotency_key=idempotency_key,
                 retry=retry,
                 abandon_on_cancel=abandon_on_cancel,
+                approval=approval,
             )
             return f
 

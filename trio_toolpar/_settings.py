@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, final
+from typing import TYPE_CHECKING, Literal, final
 
 import attrs
 
 from ._limits import SharedLimits
 from ._policy import Policy
 from ._registry import Registry
+
+if TYPE_CHECKING:
+    from ._approval import Approver
 
 __all__ = ["Schedule", "Settings"]
 
@@ -28,3 +31,4 @@ class Settings:
     seed: int | str
     deterministic: bool
     shared_limits: SharedLimits | None
+    approve: Approver | None = None

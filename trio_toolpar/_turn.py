@@ -19,15 +19,18 @@ the order in which Trio runs the tasks woken at one instant.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, final
 
 import trio
 import trio.testing
 
+from ._approval import approver_for, gate
 from ._call_run import CallRun, CallState
 from ._call_task import CallTask
 from ._capacity import Capacity, Waiter
+from ._collapse import collapse
 from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
@@ -43,7 +46,7 @@ from ._settings import Settings
 if TYPE_CHECKING:
     from ._registry import Tool
 
-__all__ = ["Turn"]
+__all__ = ["Turn", "collapse"]
 
 _FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
 
@@ -291,6 +294,12 @@ class Turn:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
+            approver = approver_for(planned.tool, self._settings.approve)
+            if approver is not None:
+                run.move(CallState.APPROVAL)  # waits holding no capacity; queued once approved
+                approve = functools.partial(gate, approved=self._requeue, decide=self._decide, cause=self._cause)
+                self._nursery.start_soon(approve, run, planned.tool, approver, name=f"toolpar-approval:{run.call.id}")
+                continue
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
 
@@ -331,10 +340,13 @@ class Turn:
         return self._stop_cause is None and not self._failed and not self._scope.cancel_called
 
     def _requeue(self, run: CallRun) -> None:
-        """Queue a call for capacity again, for a retry after its backoff."""
+        """Queue a call for capacity again: a retry after its backoff, or an approved call."""
         assert run.planned is not None and run.planned.tool is not None
+        if run.outcome is not None or not self._accepts():
+            return  # the turn is ending: `_finish` gives the call its cause
         run.move(CallState.QUEUED)
         self._queue(run, run.planned.tool)
+        self._capacity.kick()
 
     def _granted(self, run: CallRun) -> None:
         if run.outcome is not None:
@@ -448,27 +460,3 @@ class Turn:
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
         )
-
-
-def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception that matters in a nursery's group, or the group itself.
-
-    Nurseries wrap whatever their tasks raise. Callers of `Turn.run` expect
-    ``Cancelled`` (or a tool's ``KeyboardInterrupt``) as itself, so a group
-    whose leaves are all ``Cancelled`` collapses to one of them, and a group
-    with exactly one other leaf collapses to that leaf.
-    """
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
-    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
-    if len(others) == 1:
-        return others[0]
-    if not others and leaves:
-        return leaves[0]
-    return group
