@@ -29,6 +29,7 @@ from ._planned import Verdict as Verdict
 from ._policy import BestEffort as BestEffort
 from ._policy import FailFast as FailFast
 from ._policy import Policy as Policy
+from ._races import Race as Race
 from ._registry import CallContext as CallContext
 from ._registry import Registry as Registry
 from ._registry import Retry as Retry
@@ -56,6 +57,7 @@ __all__ = [
     "Plan",
     "PlannedCall",
     "Policy",
+    "Race",
     "Rate",
     "RateLimited",
     "RegistrationError",

@@ -65,16 +65,23 @@ class CallTask:
         run, tool = self._run, self._tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
         try:
-            # Granted in the same instant as an outer cancellation: do not run a line of the tool.
-            await trio.lowlevel.checkpoint_if_cancelled()
-            tried = await run_attempts(
-                self._attempt, timeout=tool.timeout, retry=retry, draw=self._draw, deadline=self._deadline, between=self
-            )
-            if tried.kind is Kind.OK:
-                self._report(run, None, tried.value, None)
-            else:
-                self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
+            with trio.CancelScope() as run.scope:  # cancelled alone if the call loses its race
+                # Granted in the same instant as an outer cancellation: do not run a line of the tool.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                tried = await run_attempts(
+                    self._attempt,
+                    timeout=tool.timeout,
+                    retry=retry,
+                    draw=self._draw,
+                    deadline=self._deadline,
+                    between=self,
+                )
+                if tried.kind is Kind.OK:
+                    self._report(run, None, tried.value, None)
+                else:
+                    self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
         finally:
+            run.scope = None
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
                 self._capacity.release(run.waiter)

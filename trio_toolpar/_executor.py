@@ -18,6 +18,7 @@ from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
 from ._policy import BestEffort, Policy
+from ._races import Race, check_races
 from ._registry import Registry
 from ._render import safe_str
 from ._result import TurnResult
@@ -54,7 +55,7 @@ def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
             except Exception as exc:
                 raise TypeError(
                     f"call {position} is a mapping that is not a tool call ({safe_str(exc)}); "
-                    "give 'id', 'tool' and optionally 'arguments' and 'priority'"
+                    "give 'id', 'tool' and optionally 'arguments', 'priority' and 'race'"
                 ) from None
         else:
             raise TypeError(
@@ -175,30 +176,56 @@ class Executor:
         return Plan.build(self._settings.registry, _as_calls(calls))
 
     def turn(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
-        even when the run is cancelled from outside.
+        even when the run is cancelled from outside. ``races`` gives the rules
+        (`Race`) of race groups by name; a group without rules is won by its
+        first member to end ``ok``.
         """
-        return self._new_turn(self.plan(calls), budget)
+        return self._new_turn(self.plan(calls), budget, races=races)
 
     def _new_turn(
-        self, plan: Plan | None, budget: float | _Default | None, on_outcome: Callable[[Outcome], object] | None = None
+        self,
+        plan: Plan | None,
+        budget: float | _Default | None,
+        on_outcome: Callable[[Outcome], object] | None = None,
+        *,
+        races: Mapping[str, Race] | None = None,
     ) -> Turn:
         chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
+        races = check_races(races)
         self._turns += 1
-        return Turn(self._settings, self._capacity, plan, budget=chosen, sequence=self._turns, on_outcome=on_outcome)
+        return Turn(
+            self._settings,
+            self._capacity,
+            plan,
+            budget=chosen,
+            sequence=self._turns,
+            on_outcome=on_outcome,
+            races=races,
+        )
 
     async def run(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> TurnResult:
-        """Run the calls of one model turn; one outcome per call, in input order."""
-        return await self.turn(calls, budget=budget).run()
+        """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
+        return await self.turn(calls, budget=budget, races=races).run()
 
     @asynccontextmanager
-    async def open_turn(self, *, budget: float | _Default | None = _DEFAULT) -> AsyncIterator[Turn]:
+    async def open_turn(
+        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, Race] | None = None
+    ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
         Usage::
@@ -213,7 +240,7 @@ class Executor:
         eager, and planning differs from a batch where calls are already
         running (see `IncrementalPlanner`).
         """
-        turn = self._new_turn(None, budget)
+        turn = self._new_turn(None, budget, races=races)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(turn.run)
@@ -231,7 +258,11 @@ class Executor:
 
     @asynccontextmanager
     async def stream(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
@@ -252,7 +283,7 @@ class Executor:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 send.send_nowait(outcome)
 
-        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver)
+        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver, races=races)
 
         async def drive() -> None:
             async with send:

@@ -9,6 +9,7 @@ a cycle rejects only its members. Positions count calls as submitted.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import final
 
 import attrs
@@ -16,10 +17,24 @@ import attrs
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys
 from ._outcome import ErrorCode, Status, ToolCall
+from ._plan import Plan
 from ._planned import PlannedCall, Verdict
 from ._registry import Registry
 
-__all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict"]
+__all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict", "snapshot"]
+
+
+def snapshot(
+    planner: IncrementalPlanner, waves: Sequence[int | None], rank: Callable[[int], tuple[int, int, int]]
+) -> Plan:
+    """The plan of an open turn so far: each call with its wave (``None``: not scheduled yet)."""
+    calls = tuple(planner.freeze(index, wave) for index, wave in enumerate(waves))
+    by_wave: dict[int, list[int]] = {}
+    for c in calls:
+        if c.generation is not None:
+            by_wave.setdefault(c.generation, []).append(c.index)
+    ranked = tuple(tuple(sorted(by_wave[g], key=rank)) for g in sorted(by_wave))
+    return Plan(calls=calls, waves=ranked, cycle=None)
 
 
 def cycle_verdict(cycle_text: str) -> Verdict:
@@ -92,6 +107,11 @@ class IncrementalPlanner:
             )
         missing: set[str] = set()
         for ref in check_call(self._registry, d):
+            if ref.group is not None:
+                d.reject(
+                    ErrorCode.BAD_REFERENCE, f"{ref.text!r}: a race's winner can be referenced in batch turns only"
+                )
+                continue
             position = ref.position
             target = self._index_of.get(ref.call_id) if position is None else position if position <= i else None
             if target == i:

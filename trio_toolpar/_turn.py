@@ -20,7 +20,7 @@ the order in which Trio runs the tasks woken at one instant.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, final
 
 import trio
@@ -34,10 +34,11 @@ from ._collapse import collapse
 from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
-from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict
+from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict, snapshot
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
 from ._prepare import prepare
+from ._races import Race, Races, lost_reason, lost_verdict, stop_member
 from ._references import Reference
 from ._result import TurnResult
 from ._retries import RetryGrants
@@ -64,6 +65,7 @@ class Turn:
         budget: float | None,
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
+        races: Mapping[str, Race] | None = None,
     ) -> None:
         self.budget = budget
         self._settings = settings
@@ -85,11 +87,14 @@ class Turn:
         self._failed = False  # a failure the policy says cancels the turn, acted on by the coordinator
         self._started_at: float | None = None
         self._result: TurnResult | None = None
+        self._races = Races(races or {})
         if plan is not None:
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
+                if planned.call.race is not None and planned.verdict is None:
+                    self._races.join(planned.index, planned.call.race)
                 if planned.verdict is None and planned.predecessors:
                     self._deps.add(planned.index, needs=planned.needs, after=planned.after)
 
@@ -101,13 +106,7 @@ class Turn:
         if self._plan is not None:
             return self._plan
         assert self._planner is not None
-        calls = tuple(self._planner.freeze(run.index, run.wave) for run in self._runs)
-        waves: dict[int, list[int]] = {}
-        for c in calls:
-            if c.generation is not None:
-                waves.setdefault(c.generation, []).append(c.index)
-        ranked = tuple(tuple(sorted(waves[g], key=self._rank)) for g in sorted(waves))
-        return Plan(calls=calls, waves=ranked, cycle=None)
+        return snapshot(self._planner, [run.wave for run in self._runs], self._rank)
 
     @property
     def done(self) -> bool:
@@ -167,6 +166,8 @@ class Turn:
             ready = self._deps.ready(i)
         if added.verdict is not None:
             run.later = added.verdict
+        elif call.race is not None and not self._races.join(i, call.race):
+            run.later = lost_verdict(call.race, [self._runs[w].call.id for w in self._races.winners(call.race)])
         if ready:
             self._ready.append(i)
         if self._result is not None:
@@ -237,8 +238,10 @@ class Turn:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            self._open += len(indices)
             for i in indices:
+                if self._runs[i].outcome is not None:
+                    continue  # decided before its wave began: a race it lost
+                self._open += 1
                 self._runs[i].active = True
                 if self._deps.ready(i):
                     self._ready.append(i)
@@ -317,7 +320,7 @@ class Turn:
             predecessors = self._planner.predecessors(run.index)
             generation = max(((self._runs[p].wave or 0) + 1 for p in predecessors), default=0)
             run.planned = self._planner.freeze(run.index, generation)
-        return None
+        return self._races.failed_reference(run.planned) if self._races else None
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
         run.waiter = Waiter(
@@ -331,8 +334,13 @@ class Turn:
         self._capacity.enqueue(run.waiter)
 
     def _value_of(self, ref: Reference) -> object:
+        if ref.group is not None:
+            return self._races.value(ref.group, self._ok_value)
         position = ref.position
-        outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
+        return self._ok_value(position if position is not None else self._ids[ref.call_id])
+
+    def _ok_value(self, index: int) -> object:
+        outcome = self._runs[index].outcome
         assert outcome is not None and outcome.ok
         return outcome.value
 
@@ -373,6 +381,13 @@ class Turn:
 
     def _report(self, run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
         """What a call task reports: ``reason`` ``None`` means it returned ``value``."""
+        if run.outcome is not None:
+            return  # it lost its race at this instant, and was decided then
+        if reason is None and self._races:
+            refused = self._races.refuses(run.index, value)
+            if refused is not None:
+                self._settle(run, refused[0], value=value, code=refused[1], error=refused[2])
+                return
         if reason is None:
             self._settle(run, Status.OK, value=value)
         else:
@@ -412,7 +427,8 @@ class Turn:
         run.move(CallState.DONE)
         if run.active:
             self._open -= 1
-        if status in _FAILURES and self._settings.policy.cancels_turn(outcome):
+        losers, counts = self._races.settled(run.index, ok=status is Status.OK) if self._races else ((), True)
+        if status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once this instant has settled (by the coordinator), so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
             self._failed = True
@@ -424,6 +440,14 @@ class Turn:
         )
         self._drain()
         self._capacity.kick()
+        for k in losers:
+            self._lose(self._runs[k])
+
+    def _lose(self, run: CallRun) -> None:
+        """Stop a member of a race that was just won, at this instant, whatever state it is in."""
+        if run.outcome is None:
+            winners = [self._runs[w].call.id for w in self._races.winners(stop_member(run))]
+            self._decide(run, lost_reason(run.call.race or "", winners, started=run.started_at is not None))
 
     def _stop(self, cause: ErrorCode) -> None:
         # A deadline that has passed already decided why the turn ends (`cancel_called` is
