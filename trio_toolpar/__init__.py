@@ -5,6 +5,7 @@ The public API is re-exported here; every other module is private.
 
 from ._approval import Approval as Approval
 from ._approval import Approver as Approver
+from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -76,5 +77,6 @@ __all__ = [
     "TurnResult",
     "TurnStateError",
     "Verdict",
+    "raise_for_rate_limit",
     "render_observation",
 ]

@@ -121,7 +121,7 @@ class CallTask:
             )
         shared = self._settings.shared_limits
         if shared is not None and tool.resource is not None and shared.governs(tool.resource):
-            return _holding(shared.hold(tool.resource, weight=1, call_id=run.call.id), start)
+            return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), start)
         return start()
 
     # -- Between (see `run_attempts`) ---------------------------------------------------

@@ -140,6 +140,12 @@ class Executor:
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
         )
+        for tool in registry:
+            impossible = self._capacity.check_weight(tool.resource, tool.weight)
+            if impossible is not None:
+                raise ValueError(
+                    f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
+                )
         self._turns = 0
 
     @property

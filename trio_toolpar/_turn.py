@@ -323,11 +323,15 @@ class Turn:
         return self._races.failed_reference(run.planned) if self._races else None
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
+        impossible = self._capacity.check_weight(tool.resource, tool.weight)
+        if impossible is not None:  # a tool registered after the executor checked the registry
+            self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
+            return
         run.waiter = Waiter(
             rank=self._rank(run.index),
             names=self._capacity.names_for(tool.resource, sync=not tool.is_async),
             resource=tool.resource,
-            weight=1,
+            weight=tool.weight,
             on_grant=lambda: self._granted(run),
             accepts=self._accepts,
         )
