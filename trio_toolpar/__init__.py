@@ -6,6 +6,11 @@ The public API is re-exported here; every other module is private.
 from ._approval import Approval as Approval
 from ._approval import Approver as Approver
 from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
+from ._compose import Pipeline as Pipeline
+from ._compose import parallel as parallel
+from ._compose import race as race
+from ._compose import sequence as sequence
+from ._compose import step as step
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -55,6 +60,7 @@ __all__ = [
     "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
+    "Pipeline",
     "Plan",
     "PlannedCall",
     "Policy",
@@ -77,6 +83,10 @@ __all__ = [
     "TurnResult",
     "TurnStateError",
     "Verdict",
+    "parallel",
+    "race",
     "raise_for_rate_limit",
     "render_observation",
+    "sequence",
+    "step",
 ]

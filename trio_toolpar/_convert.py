@@ -61,7 +61,14 @@ def _structure_call(data: object, _: type) -> ToolCall:
         arguments=arguments,
         priority=converter.structure(data.get("priority", 0), int),
         race=None if data.get("race") is None else converter.structure(data["race"], str),
+        after=tuple(converter.structure(entry, str) for entry in _entries(data.get("after", ()))),
     )
+
+
+def _entries(after: object) -> list[object]:
+    if not isinstance(after, (list, tuple)):
+        raise TypeError(f"after must be a list of call ids, got {type(after).__name__}")
+    return list(after)
 
 
 converter.register_structure_hook(ToolCall, _structure_call)

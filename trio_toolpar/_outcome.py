@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, final
 
 import attrs
@@ -51,6 +51,10 @@ class ErrorCode(enum.StrEnum):
     NOT_ACCEPTED = "not_accepted"
 
 
+def _ids(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @final
 @attrs.frozen(kw_only=True)
 class ToolCall:
@@ -64,6 +68,9 @@ class ToolCall:
         priority: larger runs first when calls wait for the same capacity.
         race: the name of the race group this call is an alternative in: the
             first member to succeed wins, the others stop (see `Race`).
+        after: calls this one runs after, without using their results: call
+            ids, ``#N`` positions or ``@group`` races. Like a reference, a
+            call that did not end ``ok`` (a race without a winner) skips it.
     """
 
     id: str
@@ -71,6 +78,7 @@ class ToolCall:
     arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
     priority: int = 0
     race: str | None = None
+    after: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
 
 @final

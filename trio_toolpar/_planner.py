@@ -77,7 +77,13 @@ def _check(registry: Registry, drafts: list[Draft]) -> bool:
             )
         tool = registry.get(call.tool)
         arguments = call.arguments
-        if tool is not None and d.verdict is None and type(arguments) is dict and tool.accepts_flat(arguments):
+        if (
+            tool is not None
+            and d.verdict is None
+            and type(arguments) is dict
+            and not call.after
+            and tool.accepts_flat(arguments)
+        ):
             # Flat arguments that surely fit (most calls): nothing below could find or reject anything.
             d.tool, d.arguments = tool, arguments
             d.keys = fill_keys(tool, arguments) if tool.keys else ()

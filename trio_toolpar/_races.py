@@ -11,7 +11,7 @@ members do not count against the turn while the group can still win: a group
 fails as a group, when its last member fails, and only then may a fail-fast
 policy stop the turn.
 
-A string argument ``"$@g"`` or ``"$@g.path"`` references group ``g``: the call
+A string argument ``"$@g"`` or ``"$@g.path"`` (or ``"@g"`` in `ToolCall.after`) references group ``g``: the call
 waits until the group is decided and gets the winner's value (with
 ``keep > 1``, the list of the winners' values, in the order they won); if the
 group had no winner, it is ``skipped`` with ``dependency_failed``. ``@`` is in
@@ -32,8 +32,9 @@ import attrs
 from ._call_run import CallRun, CallState
 from ._decide import Reason
 from ._drafts import Draft
-from ._outcome import ErrorCode, Status
+from ._outcome import ErrorCode, Status, ToolCall
 from ._planned import PlannedCall, Verdict
+from ._references import Reference
 from ._render import exception_text
 
 __all__ = [
@@ -207,9 +208,8 @@ class Races:
 
     def failed_reference(self, planned: PlannedCall) -> Reason | None:
         """Why ``planned`` must not run: it references a group that had no winner."""
-        for ref in planned.references:
-            group = ref.group
-            if group is not None and not self._winners.get(group):
+        for group in _groups(planned.call, planned.references):
+            if not self._winners.get(group):
                 return no_winner_reason(group)
         return None
 
@@ -234,7 +234,7 @@ def link_groups(drafts: Sequence[Draft]) -> None:
             continue
         members.setdefault(race, set()).add(d.index)
     for d in drafts:
-        for group in _groups(d.references):
+        for group in _groups(d.call, d.references):
             found = members.get(group)
             if not found:
                 d.reject(
@@ -248,5 +248,7 @@ def link_groups(drafts: Sequence[Draft]) -> None:
                 d.after = set(d.after) | found
 
 
-def _groups(references: Iterable[Any]) -> list[str]:
-    return [ref.group for ref in references if ref.group is not None]
+def _groups(call: ToolCall, references: Iterable[Reference]) -> list[str]:
+    """The races a call waits for: ``$@g`` in its arguments, ``@g`` in its `ToolCall.after`."""
+    named = [ref.group for ref in references if ref.group is not None]
+    return named + [entry[1:] for entry in call.after if entry.startswith("@")] if call.after else named

@@ -388,19 +388,18 @@ class Turn:
         if run.outcome is not None:
             return  # it lost its race at this instant, and was decided then
         if reason is None and self._races:
-            refused = self._races.refuses(run.index, value)
-            if refused is not None:
-                self._settle(run, refused[0], value=value, code=refused[1], error=refused[2])
-                return
+            reason = self._races.refuses(run.index, value)  # its race's `accept` says no: it keeps its value
         if reason is None:
             self._settle(run, Status.OK, value=value)
         else:
-            self._decide(run, reason, exception=exception)
+            self._decide(run, reason, exception=exception, value=value)
 
-    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None) -> None:
+    def _decide(
+        self, run: CallRun, reason: Reason, *, exception: Exception | None = None, value: object = None
+    ) -> None:
         """Give ``run`` its one outcome for a reason other than success."""
         status, code, message = reason
-        self._settle(run, status, code=code, error=message, exception=exception)
+        self._settle(run, status, value=value, code=code, error=message, exception=exception)
 
     def _settle(
         self,
