@@ -3,8 +3,6 @@
 The public API is re-exported here; every other module is private.
 """
 
-from ._approval import Approval as Approval
-from ._approval import Approver as Approver
 from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
 from ._compose import Pipeline as Pipeline
 from ._compose import parallel as parallel
@@ -36,6 +34,8 @@ from ._policy import BestEffort as BestEffort
 from ._policy import FailFast as FailFast
 from ._policy import Policy as Policy
 from ._races import Race as Race
+from ._registry import Approval as Approval
+from ._registry import Approver as Approver
 from ._registry import CallContext as CallContext
 from ._registry import Registry as Registry
 from ._registry import Retry as Retry

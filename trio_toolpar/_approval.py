@@ -13,39 +13,20 @@ apply while it waits: the approver sees ``trio.Cancelled``, and the call ends
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, final
+import functools
+from collections.abc import Callable
+from typing import final
 
 import attrs
 import trio
 
+from ._call_run import CallRun, CallState
 from ._decide import Reason, stop_reason
 from ._outcome import ErrorCode, Status, ToolCall
+from ._registry import Approval, Approver, Tool
 from ._render import exception_text, safe_str
 
-if TYPE_CHECKING:
-    from ._call_run import CallRun
-    from ._registry import Tool
-
-__all__ = ["Approval", "Approver", "approver_for", "ask", "gate"]
-
-
-@final
-@attrs.frozen(kw_only=True)
-class Approval:
-    """An approver's answer, with the reason a refusal gives the model.
-
-    Args:
-        approved: whether the call may run.
-        reason: why (shown to the model in a refusal's message).
-    """
-
-    approved: bool
-    reason: str | None = None
-
-
-Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
-"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
+__all__ = ["Gates", "approver_for", "ask", "gate"]
 
 
 async def _no_approver(call: ToolCall, tool: Tool) -> Approval:
@@ -125,3 +106,37 @@ async def gate(
         approved(run)
     else:
         decide(run, reason)
+
+
+@final
+class Gates:
+    """Starts the approval of gated calls for a turn, which hands in what a decision leads to.
+
+    Args:
+        default: the executor's approver (``approve=``), for tools gated with ``approval=True``.
+        approved: queues an approved call for capacity.
+        decide: gives a call its outcome for a reason.
+        cause: why the turn stops, for a call whose wait is cancelled.
+    """
+
+    __slots__ = ("_default", "_gate")
+
+    def __init__(
+        self,
+        default: Approver | None,
+        *,
+        approved: Callable[[CallRun], None],
+        decide: Callable[[CallRun, Reason], None],
+        cause: Callable[[], ErrorCode],
+    ) -> None:
+        self._default = default
+        self._gate = functools.partial(gate, approved=approved, decide=decide, cause=cause)
+
+    def hold(self, run: CallRun, tool: Tool, nursery: trio.Nursery) -> bool:
+        """If ``tool`` is gated, start asking about ``run`` in ``nursery`` (holding no capacity); else ``False``."""
+        approver = approver_for(tool, self._default)
+        if approver is None:
+            return False
+        run.move(CallState.APPROVAL)
+        nursery.start_soon(self._gate, run, tool, approver, name=f"toolpar-approval:{run.call.id}")
+        return True

@@ -76,6 +76,8 @@ class CallTask:
                     deadline=self._deadline,
                     between=self,
                 )
+                if run.outcome is not None:
+                    return  # it lost its race at this instant, and was decided then
                 if tried.kind is Kind.OK:
                     self._report(run, None, tried.value, None)
                 else:

@@ -11,19 +11,19 @@ from typing import Any, final
 
 import trio
 
-from ._approval import Approver
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
+from ._groups import collapse
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
 from ._policy import BestEffort, Policy
 from ._races import Race, check_races
-from ._registry import Registry
+from ._registry import Approver, Registry
 from ._render import safe_str
 from ._result import TurnResult
 from ._settings import Schedule, Settings
-from ._turn import Turn, collapse
+from ._turn import Turn
 
 __all__ = ["Executor", "OutcomeStream"]
 

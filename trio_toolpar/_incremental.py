@@ -10,7 +10,7 @@ a cycle rejects only its members. Positions count calls as submitted.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import final
+from typing import Any, final
 
 import attrs
 
@@ -21,20 +21,7 @@ from ._plan import Plan
 from ._planned import PlannedCall, Verdict
 from ._registry import Registry
 
-__all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict", "snapshot"]
-
-
-def snapshot(
-    planner: IncrementalPlanner, waves: Sequence[int | None], rank: Callable[[int], tuple[int, int, int]]
-) -> Plan:
-    """The plan of an open turn so far: each call with its wave (``None``: not scheduled yet)."""
-    calls = tuple(planner.freeze(index, wave) for index, wave in enumerate(waves))
-    by_wave: dict[int, list[int]] = {}
-    for c in calls:
-        if c.generation is not None:
-            by_wave.setdefault(c.generation, []).append(c.index)
-    ranked = tuple(tuple(sorted(by_wave[g], key=rank)) for g in sorted(by_wave))
-    return Plan(calls=calls, waves=ranked, cycle=None)
+__all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict"]
 
 
 def cycle_verdict(cycle_text: str) -> Verdict:
@@ -155,6 +142,15 @@ class IncrementalPlanner:
     def freeze(self, index: int, generation: int | None) -> PlannedCall:
         """Call ``index`` as planned so far (its edges are final once it no longer waits)."""
         return self._drafts[index].freeze(generation)
+
+    def snapshot(self, generations: Sequence[int | None], *, rank: Callable[[int], Any]) -> Plan:
+        """The calls so far as a `Plan`: ``generations[i]`` is call ``i``'s, once it was scheduled."""
+        calls = tuple(self.freeze(i, generation) for i, generation in enumerate(generations))
+        waves: dict[int, list[int]] = {}
+        for c in calls:
+            if c.generation is not None:
+                waves.setdefault(c.generation, []).append(c.index)
+        return Plan(calls=calls, waves=tuple(tuple(sorted(waves[g], key=rank)) for g in sorted(waves)), cycle=None)
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids or positions that never came."""

@@ -32,7 +32,7 @@ import attrs
 from ._call_run import CallRun, CallState
 from ._decide import Reason
 from ._drafts import Draft
-from ._outcome import ErrorCode, Status, ToolCall
+from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._planned import PlannedCall, Verdict
 from ._references import Reference
 from ._render import exception_text
@@ -45,7 +45,6 @@ __all__ = [
     "lost_reason",
     "lost_verdict",
     "no_winner_reason",
-    "stop_member",
 ]
 
 GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -103,20 +102,6 @@ def lost_verdict(group: str, winners: Sequence[str]) -> Verdict:
     return Verdict(status=status, code=code, message=message)
 
 
-def stop_member(run: CallRun) -> str:
-    """Stop a losing member's work at once (its wait for capacity, its task); return its group.
-
-    A running member keeps its capacity until its task unwinds, at this same
-    instant: no resource ever runs more calls than its cap.
-    """
-    if run.state is CallState.QUEUED and run.waiter is not None:
-        run.waiter.withdrawn = True
-    if run.scope is not None:
-        run.scope.cancel()
-    assert run.call.race is not None
-    return run.call.race
-
-
 def no_winner_reason(group: str) -> Reason:
     """A call that references a group none of whose members won."""
     return (
@@ -129,14 +114,33 @@ def no_winner_reason(group: str) -> Reason:
 class Races:
     """The race groups of one turn: members, winners, and who is still undecided."""
 
-    __slots__ = ("_group_of", "_members", "_open", "_rules", "_winners")
+    __slots__ = ("_decide", "_group_of", "_losing", "_members", "_open", "_rules", "_runs", "_winners")
 
-    def __init__(self, rules: Mapping[str, Race]) -> None:
+    def __init__(
+        self,
+        rules: Mapping[str, Race],
+        calls: Iterable[PlannedCall],
+        *,
+        runs: Sequence[CallRun],
+        decide: Callable[[CallRun, Reason], None],
+    ) -> None:
+        """Races under ``rules``, joined by the runnable ``calls`` of a batch that name one.
+
+        ``runs`` are the turn's calls by index, and ``decide`` gives one its
+        outcome: how `stop_losers` stops the members of a race just won.
+        """
         self._rules = rules
+        self._runs = runs
+        self._decide = decide
+        self._losing: list[int] = []
         self._members: dict[str, list[int]] = {}
         self._group_of: dict[int, str] = {}
         self._open: dict[str, int] = {}
-        self._winners: dict[str, list[int]] = {}
+        self._winners: dict[str, dict[int, Outcome]] = {}
+        """By group, the winners' outcomes by call index, in the order they won."""
+        for planned in calls:
+            if planned.call.race is not None and planned.verdict is None:
+                self.join(planned.index, planned.call.race)
 
     def __bool__(self) -> bool:
         return bool(self._group_of)
@@ -150,9 +154,34 @@ class Races:
         self._open[group] = self._open.get(group, 0) + 1
         return True
 
-    def group_of(self, index: int) -> str | None:
-        """The group call ``index`` races in, if any."""
-        return self._group_of.get(index)
+    def late(self, index: int, group: str) -> Verdict | None:
+        """Join an open turn's call that arrives now; if its group has already won, why it does not run."""
+        if self.join(index, group):
+            return None
+        return lost_verdict(group, self._winner_ids(group))
+
+    def stop_losers(self) -> None:
+        """Decide, now, the members of the races `settled` saw won (deciding one may settle more)."""
+        while self._losing:
+            run = self._runs[self._losing.pop(0)]
+            if run.outcome is None:
+                self._decide(run, self._lose(run))
+
+    def _lose(self, run: CallRun) -> Reason:
+        """Stop a losing member's work at once (its wait for capacity, its task); return its reason.
+
+        A running member keeps its capacity until its task unwinds, at this
+        same instant: no resource ever runs more calls than its cap.
+        """
+        if run.state is CallState.QUEUED and run.waiter is not None:
+            run.waiter.withdrawn = True
+        if run.scope is not None:
+            run.scope.cancel()
+        group = self._group_of[run.index]
+        return lost_reason(group, self._winner_ids(group), started=run.started_at is not None)
+
+    def _winner_ids(self, group: str) -> list[str]:
+        return [w.call_id for w in self._winners[group].values()]
 
     def refuses(self, index: int, value: object) -> Reason | None:
         """Why member ``index``'s ``value`` does not win (its group's ``accept`` says no, or raises)."""
@@ -168,43 +197,45 @@ class Races:
             return None
         return Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept refused this call's value"
 
-    def settled(self, index: int, *, ok: bool) -> tuple[list[int], bool]:
-        """Record that call ``index`` has its outcome.
+    def settled(self, index: int, outcome: Outcome) -> bool:
+        """Record that call ``index`` has its ``outcome``; if that wins its race, `stop_losers` stops the rest.
 
         Returns:
-            ``(losers, counts)``: the members to stop now because the group
-            just won, and whether a failure of this call counts against the
-            turn (always for a non-member; for a member, only when it was the
-            group's last chance).
+            whether a failure of this call counts against the turn: always for
+            a non-member; for a member, only when it was its race's last chance.
         """
         group = self._group_of.get(index)
         if group is None:
-            return [], True
+            return True
         if self.won(group):
-            return [], False  # a loser being decided
+            return False  # a loser being decided
         self._open[group] -= 1
-        if ok:
-            self._winners.setdefault(group, []).append(index)
+        if outcome.ok:
+            winners = self._winners.setdefault(group, {})
+            winners[index] = outcome
             if self.won(group):
-                winners = self._winners[group]
-                return [m for m in self._members[group] if m not in winners], False
-        return [], self._open[group] == 0 and not self._winners.get(group)
+                self._losing.extend(m for m in self._members[group] if m not in winners)
+                return False
+        return self._open[group] == 0 and not self._winners.get(group)
 
     def won(self, group: str) -> bool:
         """Whether ``group`` has all the winners it keeps."""
         return len(self._winners.get(group, ())) >= self._rules.get(group, _ANY).keep
 
-    def winners(self, group: str) -> list[int]:
-        """The winners of ``group`` so far, in the order they won."""
-        return self._winners.get(group, [])
+    def resolver(self, value_of: Callable[[Reference], object]) -> Callable[[Reference], object]:
+        """``value_of`` (of the call a reference names), extended to ``$@group`` references."""
+        if not self._group_of:
+            return value_of
 
-    def value(self, group: str, value_of: Callable[[int], object]) -> object:
-        """What ``$@group`` stands for: the winner's value, or with ``keep > 1`` the list of them."""
-        winners = self._winners.get(group, [])
-        assert winners, "a group with no winner dooms its dependents"
-        if self._rules.get(group, _ANY).keep == 1:
-            return value_of(winners[0])
-        return [value_of(w) for w in winners]
+        def resolve(ref: Reference) -> object:
+            group = ref.group
+            if group is None:
+                return value_of(ref)
+            values = [w.value for w in self._winners.get(group, {}).values()]
+            assert values, "a group with no winner dooms its dependents"
+            return values[0] if self._rules.get(group, _ANY).keep == 1 else values
+
+        return resolve
 
     def failed_reference(self, planned: PlannedCall) -> Reason | None:
         """Why ``planned`` must not run: it references a group that had no winner."""

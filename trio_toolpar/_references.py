@@ -23,7 +23,10 @@ from typing import Any, final
 import attrs
 
 __all__ = [
+    "CALL_ID",
+    "GROUP",
     "MAX_DEPTH",
+    "POSITION",
     "Reference",
     "ReferenceError_",
     "find_references",
@@ -37,7 +40,13 @@ __all__ = [
 MAX_DEPTH = 100
 """How deeply arguments, and values passed by reference, may nest (JSON has no limit; Python's stack has)."""
 
-_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*|#[1-9][0-9]{0,8}|@[A-Za-z_][A-Za-z0-9_\-]*)((?:\..*)?)", re.DOTALL)
+CALL_ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
+"""A call id a reference can name (the regular-expression syntax shared by Python and ECMA-262)."""
+POSITION = r"#[1-9][0-9]{0,8}"
+"""A position a reference can name: ``#1`` is the turn's first call."""
+GROUP = rf"@{CALL_ID}"
+"""A race group a reference can name: ``@search`` is the winner of the race ``search``."""
+_REF = re.compile(rf"\$({CALL_ID}|{POSITION}|{GROUP})((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 
 

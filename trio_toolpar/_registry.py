@@ -7,21 +7,19 @@ import inspect
 import math
 import re
 import string
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, Unpack, final, overload
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, final, overload
 
 import attrs
 
 from ._acceptor import Acceptor, compile_acceptor
 from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
+from ._outcome import ToolCall
 from ._schema import check_schema
 from ._signature import describe_signature
 
-if TYPE_CHECKING:
-    from ._approval import Approver
-
-__all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
+__all__ = ["Approval", "Approver", "CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,6 +80,24 @@ class CallContext:
     """The same for every attempt of this call; pass it to the downstream API."""
     deadline: float
     """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Approval:
+    """An approver's answer, with the reason a refusal gives the model.
+
+    Args:
+        approved: whether the call may run.
+        reason: why (shown to the model in a refusal's message).
+    """
+
+    approved: bool
+    reason: str | None = None
+
+
+Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
+"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
 
 
 @final

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, final
+from typing import Literal, final
 
 import attrs
 
 from ._limits import SharedLimits
 from ._policy import Policy
-from ._registry import Registry
-
-if TYPE_CHECKING:
-    from ._approval import Approver
+from ._registry import Approver, Registry
 
 __all__ = ["Schedule", "Settings"]
 

@@ -19,26 +19,26 @@ the order in which Trio runs the tasks woken at one instant.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Any, final
 
 import trio
 import trio.testing
 
-from ._approval import approver_for, gate
+from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTask
 from ._capacity import Capacity, Waiter
-from ._collapse import collapse
 from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
-from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict, snapshot
+from ._groups import collapse
+from ._incremental import IncrementalPlanner
+from ._open_input import wire_closed, wire_submitted
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
 from ._prepare import prepare
-from ._races import Race, Races, lost_reason, lost_verdict, stop_member
+from ._races import Race, Races
 from ._references import Reference
 from ._result import TurnResult
 from ._retries import RetryGrants
@@ -47,7 +47,7 @@ from ._settings import Settings
 if TYPE_CHECKING:
     from ._registry import Tool
 
-__all__ = ["Turn", "collapse"]
+__all__ = ["Turn"]
 
 _FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
 
@@ -87,14 +87,13 @@ class Turn:
         self._failed = False  # a failure the policy says cancels the turn, acted on by the coordinator
         self._started_at: float | None = None
         self._result: TurnResult | None = None
-        self._races = Races(races or {})
+        self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=self._decide, cause=self._cause)
         if plan is not None:
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
-                if planned.call.race is not None and planned.verdict is None:
-                    self._races.join(planned.index, planned.call.race)
                 if planned.verdict is None and planned.predecessors:
                     self._deps.add(planned.index, needs=planned.needs, after=planned.after)
 
@@ -106,7 +105,7 @@ class Turn:
         if self._plan is not None:
             return self._plan
         assert self._planner is not None
-        return snapshot(self._planner, [run.wave for run in self._runs], self._rank)
+        return self._planner.snapshot([run.wave for run in self._runs], rank=self._rank)
 
     @property
     def done(self) -> bool:
@@ -145,31 +144,12 @@ class Turn:
         if self._planner is None or self._planner.closed:
             raise TurnStateError("calls can only be submitted to an open turn before close()")
         added = self._planner.add(call)
-        i = added.index
-        run = CallRun(i, call, None)
-        self._runs.append(run)
-        self._ids.setdefault(call.id, i)
+        run = CallRun(added.index, call, None)
         run.active = True
+        self._runs.append(run)
+        self._ids.setdefault(call.id, added.index)
         self._open += 1
-        ready = self._deps.add(i, needs=added.needs, after=added.after)
-        if added.waiting:
-            self._deps.hold(i)  # released once every id or position it names has arrived
-            ready = False
-        for w in added.resolved:
-            self._deps.add_need(i, w)
-            if not self._planner.still_waiting(w):
-                self._deps.release(w)
-        if added.cycle:
-            for m in added.cycle:
-                self._runs[m].later = cycle_verdict(added.cycle_text)
-            self._ready.extend(k for k in self._deps.drop_edges(added.cycle) if k != i)
-            ready = self._deps.ready(i)
-        if added.verdict is not None:
-            run.later = added.verdict
-        elif call.race is not None and not self._races.join(i, call.race):
-            run.later = lost_verdict(call.race, [self._runs[w].call.id for w in self._races.winners(call.race)])
-        if ready:
-            self._ready.append(i)
+        self._ready.extend(wire_submitted(added, self._planner, self._deps, self._runs, self._races))
         if self._result is not None:
             self._finish(interrupted=True)  # the turn already ended: this call gets its outcome now
         else:
@@ -183,10 +163,7 @@ class Turn:
         """
         if self._planner is None or self._planner.closed:
             return
-        for i, names in self._planner.close().items():
-            self._runs[i].later = missing_verdict(names)
-            if self._deps.release(i):
-                self._ready.append(i)
+        self._ready.extend(wire_closed(self._planner, self._deps, self._runs))
         self._drain()
         self._capacity.kick()
 
@@ -238,10 +215,9 @@ class Turn:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
+            self._open += len(indices)
             for i in indices:
-                if self._runs[i].outcome is not None:
-                    continue  # decided before its wave began: a race it lost
-                self._open += 1
                 self._runs[i].active = True
                 if self._deps.ready(i):
                     self._ready.append(i)
@@ -292,17 +268,13 @@ class Turn:
                 continue
             planned = run.planned
             assert planned is not None and planned.tool is not None
-            prepared = prepare(planned, self._value_of)
+            prepared = prepare(planned, self._races.resolver(self._value_of))
             if len(prepared) == 3:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
-            approver = approver_for(planned.tool, self._settings.approve)
-            if approver is not None:
-                run.move(CallState.APPROVAL)  # waits holding no capacity; queued once approved
-                approve = functools.partial(gate, approved=self._requeue, decide=self._decide, cause=self._cause)
-                self._nursery.start_soon(approve, run, planned.tool, approver, name=f"toolpar-approval:{run.call.id}")
-                continue
+            if self._gates.hold(run, planned.tool, self._nursery):
+                continue  # waits for its approver holding no capacity; queued once approved
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
 
@@ -338,13 +310,8 @@ class Turn:
         self._capacity.enqueue(run.waiter)
 
     def _value_of(self, ref: Reference) -> object:
-        if ref.group is not None:
-            return self._races.value(ref.group, self._ok_value)
         position = ref.position
-        return self._ok_value(position if position is not None else self._ids[ref.call_id])
-
-    def _ok_value(self, index: int) -> object:
-        outcome = self._runs[index].outcome
+        outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
         assert outcome is not None and outcome.ok
         return outcome.value
 
@@ -354,11 +321,8 @@ class Turn:
     def _requeue(self, run: CallRun) -> None:
         """Queue a call for capacity again: a retry after its backoff, or an approved call."""
         assert run.planned is not None and run.planned.tool is not None
-        if run.outcome is not None or not self._accepts():
-            return  # the turn is ending: `_finish` gives the call its cause
         run.move(CallState.QUEUED)
         self._queue(run, run.planned.tool)
-        self._capacity.kick()
 
     def _granted(self, run: CallRun) -> None:
         if run.outcome is not None:
@@ -385,8 +349,6 @@ class Turn:
 
     def _report(self, run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
         """What a call task reports: ``reason`` ``None`` means it returned ``value``."""
-        if run.outcome is not None:
-            return  # it lost its race at this instant, and was decided then
         if reason is None and self._races:
             reason = self._races.refuses(run.index, value)  # its race's `accept` says no: it keeps its value
         if reason is None:
@@ -394,9 +356,7 @@ class Turn:
         else:
             self._decide(run, reason, exception=exception, value=value)
 
-    def _decide(
-        self, run: CallRun, reason: Reason, *, exception: Exception | None = None, value: object = None
-    ) -> None:
+    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None, value: Any = None) -> None:
         """Give ``run`` its one outcome for a reason other than success."""
         status, code, message = reason
         self._settle(run, status, value=value, code=code, error=message, exception=exception)
@@ -430,7 +390,7 @@ class Turn:
         run.move(CallState.DONE)
         if run.active:
             self._open -= 1
-        losers, counts = self._races.settled(run.index, ok=status is Status.OK) if self._races else ((), True)
+        counts = self._races.settled(run.index, outcome)  # a member's failure counts once its race is lost
         if status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once this instant has settled (by the coordinator), so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
@@ -443,14 +403,7 @@ class Turn:
         )
         self._drain()
         self._capacity.kick()
-        for k in losers:
-            self._lose(self._runs[k])
-
-    def _lose(self, run: CallRun) -> None:
-        """Stop a member of a race that was just won, at this instant, whatever state it is in."""
-        if run.outcome is None:
-            winners = [self._runs[w].call.id for w in self._races.winners(stop_member(run))]
-            self._decide(run, lost_reason(run.call.race or "", winners, started=run.started_at is not None))
+        self._races.stop_losers()  # of a race this outcome won: they stop at this instant
 
     def _stop(self, cause: ErrorCode) -> None:
         # A deadline that has passed already decided why the turn ends (`cancel_called` is

@@ -1,4 +1,4 @@
-"""Collapsing a nursery's exception group to the one exception its caller expects."""
+"""Nurseries wrap what their tasks raise in exception groups; callers of a turn expect the exception itself."""
 
 from __future__ import annotations
 
