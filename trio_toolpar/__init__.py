@@ -9,6 +9,18 @@ from ._compose import parallel as parallel
 from ._compose import race as race
 from ._compose import sequence as sequence
 from ._compose import step as step
+from ._events import AttemptEnded as AttemptEnded
+from ._events import AttemptStarted as AttemptStarted
+from ._events import CallEvent as CallEvent
+from ._events import CallFinished as CallFinished
+from ._events import CallGranted as CallGranted
+from ._events import CallQueued as CallQueued
+from ._events import CallStarted as CallStarted
+from ._events import Event as Event
+from ._events import ResourcePaused as ResourcePaused
+from ._events import RetryScheduled as RetryScheduled
+from ._events import TurnEnded as TurnEnded
+from ._events import TurnStarted as TurnStarted
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -20,6 +32,7 @@ from ._exceptions import ToolparError as ToolparError
 from ._exceptions import TurnStateError as TurnStateError
 from ._executor import Executor as Executor
 from ._executor import OutcomeStream as OutcomeStream
+from ._instrument import Instrument as Instrument
 from ._limits import Rate as Rate
 from ._limits import SharedLimits as SharedLimits
 from ._observation import render_observation as render_observation
@@ -51,12 +64,21 @@ __all__ = [
     "Approval",
     "Approver",
     "ArgumentsError",
+    "AttemptEnded",
+    "AttemptStarted",
     "BestEffort",
     "CallContext",
+    "CallEvent",
+    "CallFinished",
+    "CallGranted",
+    "CallQueued",
+    "CallStarted",
     "ErrorCode",
+    "Event",
     "Executor",
     "FailFast",
     "FormatError",
+    "Instrument",
     "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
@@ -69,7 +91,9 @@ __all__ = [
     "RateLimited",
     "RegistrationError",
     "Registry",
+    "ResourcePaused",
     "Retry",
+    "RetryScheduled",
     "Retryable",
     "Schedule",
     "SchemaError",
@@ -80,7 +104,9 @@ __all__ = [
     "ToolCall",
     "ToolparError",
     "Turn",
+    "TurnEnded",
     "TurnResult",
+    "TurnStarted",
     "TurnStateError",
     "Verdict",
     "parallel",

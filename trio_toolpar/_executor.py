@@ -14,6 +14,7 @@ import trio
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
 from ._groups import collapse
+from ._instrument import Instrument, dispatch
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
@@ -94,6 +95,8 @@ class Executor:
         shared_limits: limits shared with other processes (`SharedLimits`,
             e.g. `trio_toolpar.redis.RedisLimits`), held around each attempt
             on the resources they govern, after the local ones.
+        instruments: observers told of each step of every turn (`Instrument`;
+            e.g. `trio_toolpar.otel.OpenTelemetry`); see docs/tracing.md.
         approve: the approver of tools registered with ``approval=True``:
             ``async (call, tool) -> bool | Approval``, a person or a policy
             engine. Gated calls wait for it holding no capacity.
@@ -114,6 +117,7 @@ class Executor:
         seed: int | str | None = None,
         deterministic: bool = False,
         shared_limits: SharedLimits | None = None,
+        instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
@@ -135,6 +139,7 @@ class Executor:
             seed=seed if seed is not None else random.getrandbits(64),
             deterministic=bool(deterministic),
             shared_limits=shared_limits,
+            instruments=dispatch(instruments),
             approve=approve,
         )
         self._capacity = Capacity(

@@ -47,6 +47,9 @@ __all__ = [
     "no_winner_reason",
 ]
 
+_Report = Callable[[CallRun, "Reason | None", object, "Exception | None"], None]
+"""A call task's report (`_call_task.Report`; not imported, which would close an import cycle)."""
+
 GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 """What a race group may be called: like a call id that can be referenced."""
 
@@ -160,8 +163,20 @@ class Races:
             return None
         return lost_verdict(group, self._winner_ids(group))
 
-    def stop_losers(self) -> None:
-        """Decide, now, the members of the races `settled` saw won (deciding one may settle more)."""
+    def judged(self, report: _Report) -> _Report:
+        """``report`` (a call task's), with a race's ``accept`` applied to a member's value first."""
+        if not self._group_of:
+            return report
+
+        def judge(run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
+            if reason is None:
+                reason = self.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
+            report(run, reason, value, exception)
+
+        return judge
+
+    def _stop_losers(self) -> None:
+        """Decide, now, the members of a race just won (deciding one may settle more)."""
         while self._losing:
             run = self._runs[self._losing.pop(0)]
             if run.outcome is None:
@@ -197,8 +212,8 @@ class Races:
             return None
         return Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept refused this call's value"
 
-    def settled(self, index: int, outcome: Outcome) -> bool:
-        """Record that call ``index`` has its ``outcome``; if that wins its race, `stop_losers` stops the rest.
+    def settle(self, index: int, outcome: Outcome) -> bool:
+        """Record that call ``index`` has its ``outcome``; if that wins its race, stop the other members now.
 
         Returns:
             whether a failure of this call counts against the turn: always for
@@ -215,6 +230,7 @@ class Races:
             winners[index] = outcome
             if self.won(group):
                 self._losing.extend(m for m in self._members[group] if m not in winners)
+                self._stop_losers()
                 return False
         return self._open[group] == 0 and not self._winners.get(group)
 

@@ -7,6 +7,7 @@ from typing import Literal, final
 
 import attrs
 
+from ._instrument import Dispatch
 from ._limits import SharedLimits
 from ._policy import Policy
 from ._registry import Approver, Registry
@@ -28,4 +29,5 @@ class Settings:
     seed: int | str
     deterministic: bool
     shared_limits: SharedLimits | None
+    instruments: Dispatch | None = None
     approve: Approver | None = None

@@ -29,11 +29,12 @@ from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTask
 from ._capacity import Capacity, Waiter
-from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
+from ._decide import Reason, build_outcome, decide_the_rest, dependency_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
 from ._groups import collapse
 from ._incremental import IncrementalPlanner
+from ._instrument import emitter
 from ._open_input import wire_closed, wire_submitted
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
@@ -73,6 +74,7 @@ class Turn:
         self._sequence = sequence
         self._on_outcome = on_outcome
         self._plan = plan
+        self._emit = emitter(settings.instruments, turn=sequence)
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
@@ -91,7 +93,7 @@ class Turn:
         self._gates = Gates(settings.approve, approved=self._requeue, decide=self._decide, cause=self._cause)
         if plan is not None:
             for planned in plan.calls:
-                run = CallRun(planned.index, planned.call, planned)
+                run = CallRun(planned.index, planned.call, planned, observer=self._emit)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
                 if planned.verdict is None and planned.predecessors:
@@ -144,7 +146,7 @@ class Turn:
         if self._planner is None or self._planner.closed:
             raise TurnStateError("calls can only be submitted to an open turn before close()")
         added = self._planner.add(call)
-        run = CallRun(added.index, call, None)
+        run = CallRun(added.index, call, None, observer=self._emit)
         run.active = True
         self._runs.append(run)
         self._ids.setdefault(call.id, added.index)
@@ -182,6 +184,8 @@ class Turn:
         self._started_at = trio.current_time()
         if self.budget is not None:
             self._scope.deadline = self._started_at + self.budget
+        if self._emit is not None:
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._scope.deadline)
         finished = False
         try:
             with self._scope:
@@ -191,6 +195,8 @@ class Turn:
             raise collapse(group) from None
         finally:
             self._finish(interrupted=not finished)
+            if self._emit is not None:
+                self._emit.turn_ended(self.result, interrupted=not finished)
         return self.result
 
     # -- phases -------------------------------------------------------------------
@@ -340,17 +346,16 @@ class Turn:
             self._settings,
             self._capacity,
             self._retries,
-            report=self._report,
+            report=self._races.judged(self._report),
             requeue=self._requeue,
             cause=self._cause,
             deadline=self._scope.deadline,
+            emit=self._emit,
         )
         self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
 
     def _report(self, run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
         """What a call task reports: ``reason`` ``None`` means it returned ``value``."""
-        if reason is None and self._races:
-            reason = self._races.refuses(run.index, value)  # its race's `accept` says no: it keeps its value
         if reason is None:
             self._settle(run, Status.OK, value=value)
         else:
@@ -390,7 +395,7 @@ class Turn:
         run.move(CallState.DONE)
         if run.active:
             self._open -= 1
-        counts = self._races.settled(run.index, outcome)  # a member's failure counts once its race is lost
+        counts = self._races.settle(run.index, outcome)  # a race just won stops its other members here
         if status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once this instant has settled (by the coordinator), so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
@@ -403,7 +408,6 @@ class Turn:
         )
         self._drain()
         self._capacity.kick()
-        self._races.stop_losers()  # of a race this outcome won: they stop at this instant
 
     def _stop(self, cause: ErrorCode) -> None:
         # A deadline that has passed already decided why the turn ends (`cancel_called` is
@@ -421,18 +425,9 @@ class Turn:
 
     def _finish(self, *, interrupted: bool) -> None:
         """Decide every call still without an outcome, and build the result."""
-        cause = self._cause()
-        for run in self._runs:
-            if run.waiter is not None:
-                run.waiter.withdrawn = True
-                self._capacity.release(run.waiter)
-            if run.outcome is not None:
-                continue
-            assert interrupted or self._stop_cause or self._scope.cancel_called, "a finished turn decided every call"
-            if run.later is not None and run.started_at is None:
-                self._decide(run, verdict_reason(run.later))
-            else:
-                self._decide(run, stop_reason(cause, started=run.started_at is not None))
+        stopped = interrupted or self._stop_cause or self._scope.cancel_called
+        assert stopped or all(run.outcome for run in self._runs), "a finished turn decided every call"
+        decide_the_rest(self._runs, self._cause(), release=self._capacity.release, decide=self._decide)
         started_at = self._started_at if self._started_at is not None else trio.current_time()
         self._result = TurnResult(
             outcomes=tuple(run.outcome for run in self._runs if run.outcome is not None),
