@@ -119,8 +119,14 @@ async def send(
     Raises:
         ModelError: a status that is not retried, too many failures, or a
             server asking for too long a wait.
+        ImportError: httpx is not installed (the ``http`` extra).
     """
-    import httpx
+    try:
+        import httpx
+    except ImportError as exc:  # the first request is where the missing extra shows: name it
+        raise ImportError(
+            "the HTTP model clients need httpx: pip install 'trio_toolpar[http]' (or pip install httpx)"
+        ) from exc
 
     failures = 0
     while True:
