@@ -32,6 +32,7 @@ from ._exceptions import ToolparError as ToolparError
 from ._exceptions import TurnStateError as TurnStateError
 from ._executor import Executor as Executor
 from ._executor import OutcomeStream as OutcomeStream
+from ._hedge import Hedge as Hedge
 from ._instrument import Instrument as Instrument
 from ._limits import Rate as Rate
 from ._limits import SharedLimits as SharedLimits
@@ -78,6 +79,7 @@ __all__ = [
     "Executor",
     "FailFast",
     "FormatError",
+    "Hedge",
     "Instrument",
     "LimitUnavailable",
     "Outcome",

@@ -14,6 +14,7 @@ from ._call_run import CallRun, CallState
 from ._capacity import Capacity
 from ._decide import Reason, failure_reason, stop_reason
 from ._exceptions import RateLimited
+from ._hedge import hedged
 from ._instrument import Emitter
 from ._outcome import ErrorCode
 from ._registry import CallContext, Tool
@@ -137,6 +138,8 @@ class CallTask:
                 limiter=self._capacity.unlimited,  # the thread limiter is already held, in plan order
                 abandon_on_cancel=tool.abandon_on_cancel,
             )
+        if tool.hedge is not None:
+            start = functools.partial(hedged, start, hedge=tool.hedge)
         shared = self._settings.shared_limits
         if shared is not None and tool.resource is not None and shared.governs(tool.resource):
             return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), start)

@@ -15,6 +15,7 @@ import attrs
 from ._acceptor import Acceptor, compile_acceptor
 from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
+from ._hedge import Hedge
 from ._outcome import ToolCall
 from ._schema import check_schema
 from ._signature import describe_signature
@@ -128,6 +129,8 @@ class Tool:
     structure: Structure = attrs.field(repr=False, eq=False)
     """Turns validated JSON arguments into the declared Python types; raises `ArgumentsError`."""
     approval: Approver | bool = attrs.field(default=False, repr=False)
+    hedge: Hedge | None = None
+    """When a slow attempt starts a duplicate (reads only)."""
     """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
@@ -180,6 +183,7 @@ class ToolOptions(TypedDict, total=False):
     abandon_on_cancel: bool
     weight: int
     approval: Approver | bool
+    hedge: Hedge | None
 
 
 @final
@@ -224,6 +228,7 @@ class Registry:
         abandon_on_cancel: bool = False,
         weight: int = 1,
         approval: Approver | bool = False,
+        hedge: Hedge | None = None,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -256,6 +261,9 @@ class Registry:
             approval: its calls wait, holding no capacity, for an approver's
                 yes: ``async (call, tool) -> bool | Approval`` of its own, or
                 ``True`` for the executor's ``approve=`` (see `Approval`).
+            hedge: for an async read, start a duplicate of an attempt that
+                has no result after ``Hedge.after`` seconds; the first copy
+                to return wins (see `Hedge`). Never for writes.
 
         Raises:
             RegistrationError: a bad name, a taken name, bad settings, or a
@@ -291,6 +299,12 @@ class Registry:
                 tool=tool_name,
             )
         idempotent = side_effect != "write" if idempotent is None else idempotent
+        if hedge is not None and (side_effect == "write" or not idempotent or not isinstance(hedge, Hedge)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: only an idempotent read can be hedged (a write must never run twice); "
+                "declare side_effect='read' and pass hedge=Hedge(after=seconds)",
+                tool=tool_name,
+            )
         if retry is not None and retry.attempts > 1 and not (idempotent or idempotency_key):
             raise RegistrationError(
                 f"tool {tool_name!r} is a non-idempotent write, so a retry could do it twice; "
@@ -317,6 +331,13 @@ class Registry:
                         f"(known: {', '.join(sorted(known))})",
                         tool=tool_name,
                     )
+        is_async = inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn)
+        if hedge is not None and not (is_async or abandon_on_cancel):
+            raise RegistrationError(
+                f"tool {tool_name!r}: a sync tool's losing copy would hold the winner until its thread returns; "
+                "hedge an async tool, or pass abandon_on_cancel=True",
+                tool=tool_name,
+            )
         tool = Tool(
             name=tool_name,
             fn=fn,
@@ -329,13 +350,14 @@ class Registry:
             idempotent=idempotent,
             idempotency_key=idempotency_key,
             retry=retry,
-            is_async=inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn),
+            is_async=is_async,
             context_parameter=context_parameter,
             abandon_on_cancel=abandon_on_cancel,
             weight=weight,
             key_fields=key_fields,
             structure=signature.structure,
             approval=approval,
+            hedge=hedge,
         )
         self._tools[tool_name] = tool
         return tool
