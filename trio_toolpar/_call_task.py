@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -80,7 +81,9 @@ class CallTask:
         run, tool = self._run, self._tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
         try:
-            with trio.CancelScope() as run.scope:  # cancelled alone if the call loses its race
+            # A race member gets a scope of its own, cancelled alone if it loses; other calls need none.
+            with trio.CancelScope() if run.call.race is not None else contextlib.nullcontext() as scope:
+                run.scope = scope
                 # Granted in the same instant as an outer cancellation: do not run a line of the tool.
                 await trio.lowlevel.checkpoint_if_cancelled()
                 tried = await run_attempts(
