@@ -4,6 +4,11 @@ The public API is re-exported here; every other module is private.
 """
 
 from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
+from ._compose import Pipeline as Pipeline
+from ._compose import parallel as parallel
+from ._compose import race as race
+from ._compose import sequence as sequence
+from ._compose import step as step
 from ._events import AttemptEnded as AttemptEnded
 from ._events import AttemptStarted as AttemptStarted
 from ._events import CallEvent as CallEvent
@@ -27,6 +32,7 @@ from ._exceptions import ToolparError as ToolparError
 from ._exceptions import TurnStateError as TurnStateError
 from ._executor import Executor as Executor
 from ._executor import OutcomeStream as OutcomeStream
+from ._hedge import Hedge as Hedge
 from ._instrument import Instrument as Instrument
 from ._limits import Rate as Rate
 from ._limits import SharedLimits as SharedLimits
@@ -41,6 +47,9 @@ from ._planned import Verdict as Verdict
 from ._policy import BestEffort as BestEffort
 from ._policy import FailFast as FailFast
 from ._policy import Policy as Policy
+from ._races import Race as Race
+from ._registry import Approval as Approval
+from ._registry import Approver as Approver
 from ._registry import CallContext as CallContext
 from ._registry import Registry as Registry
 from ._registry import Retry as Retry
@@ -53,6 +62,8 @@ from ._turn import Turn as Turn
 __version__ = "0.1.0"
 
 __all__ = [
+    "Approval",
+    "Approver",
     "ArgumentsError",
     "AttemptEnded",
     "AttemptStarted",
@@ -68,13 +79,16 @@ __all__ = [
     "Executor",
     "FailFast",
     "FormatError",
+    "Hedge",
     "Instrument",
     "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
+    "Pipeline",
     "Plan",
     "PlannedCall",
     "Policy",
+    "Race",
     "Rate",
     "RateLimited",
     "RegistrationError",
@@ -97,6 +111,10 @@ __all__ = [
     "TurnStarted",
     "TurnStateError",
     "Verdict",
+    "parallel",
+    "race",
     "raise_for_rate_limit",
     "render_observation",
+    "sequence",
+    "step",
 ]

@@ -2,14 +2,15 @@
 
 ::
 
-    PENDING ──> QUEUED ──> RUNNING ──> DONE
+    PENDING ──> [APPROVAL] ──> QUEUED ──> RUNNING ──> DONE
        │          │          │  ^
        │          │          v  │
        │          │        BACKOFF   (a retry: waits, holding no capacity,
        │          │          │        then QUEUED again)
        └──────────┴──────────┴──> DONE  (decided without running on)
 
-A call is PENDING while it waits for its predecessors (or its wave), QUEUED
+A call is PENDING while it waits for its predecessors (or its wave), in
+APPROVAL while a gated tool's approver decides (holding no capacity), QUEUED
 while it waits for capacity, RUNNING while an attempt holds capacity. Every
 state may end in DONE: a call is decided exactly once, and never moves again.
 """
@@ -33,6 +34,7 @@ class CallState(enum.Enum):
     """Where a call of a running turn is; see this module's docstring."""
 
     PENDING = "pending"
+    APPROVAL = "approval"
     QUEUED = "queued"
     RUNNING = "running"
     BACKOFF = "backoff"
@@ -40,7 +42,8 @@ class CallState(enum.Enum):
 
 
 _MOVES: dict[CallState, frozenset[CallState]] = {
-    CallState.PENDING: frozenset({CallState.QUEUED, CallState.DONE}),
+    CallState.PENDING: frozenset({CallState.APPROVAL, CallState.QUEUED, CallState.DONE}),
+    CallState.APPROVAL: frozenset({CallState.QUEUED, CallState.DONE}),
     CallState.QUEUED: frozenset({CallState.RUNNING, CallState.DONE}),
     CallState.RUNNING: frozenset({CallState.BACKOFF, CallState.DONE}),
     CallState.BACKOFF: frozenset({CallState.QUEUED, CallState.DONE}),
@@ -71,6 +74,7 @@ class CallRun:
         "outcome",
         "planned",
         "resolved",
+        "scope",
         "started_at",
         "state",
         "waiter",
@@ -97,6 +101,8 @@ class CallRun:
         """Set when a retry is granted capacity again."""
         self.outcome: Outcome | None = None
         self.observer = observer
+        self.scope: trio.CancelScope | None = None
+        """The scope of the task working for this call (its approval, then its attempts), to stop it alone."""
 
     def move(self, state: CallState) -> None:
         """Enter ``state``, which must follow the current one."""

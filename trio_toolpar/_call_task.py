@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -14,6 +15,7 @@ from ._call_run import CallRun, CallState
 from ._capacity import Capacity
 from ._decide import Reason, failure_reason, stop_reason
 from ._exceptions import RateLimited
+from ._hedge import hedged
 from ._instrument import Emitter
 from ._outcome import ErrorCode
 from ._registry import CallContext, Tool
@@ -79,16 +81,27 @@ class CallTask:
         run, tool = self._run, self._tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
         try:
-            # Granted in the same instant as an outer cancellation: do not run a line of the tool.
-            await trio.lowlevel.checkpoint_if_cancelled()
-            tried = await run_attempts(
-                self._attempt, timeout=tool.timeout, retry=retry, draw=self._draw, deadline=self._deadline, between=self
-            )
-            if tried.kind is Kind.OK:
-                self._report(run, None, tried.value, None)
-            else:
-                self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
+            # A race member gets a scope of its own, cancelled alone if it loses; other calls need none.
+            with trio.CancelScope() if run.call.race is not None else contextlib.nullcontext() as scope:
+                run.scope = scope
+                # Granted in the same instant as an outer cancellation: do not run a line of the tool.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                tried = await run_attempts(
+                    self._attempt,
+                    timeout=tool.timeout,
+                    retry=retry,
+                    draw=self._draw,
+                    deadline=self._deadline,
+                    between=self,
+                )
+                if run.outcome is not None:
+                    return  # it lost its race at this instant, and was decided then
+                if tried.kind is Kind.OK:
+                    self._report(run, None, tried.value, None)
+                else:
+                    self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
         finally:
+            run.scope = None
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
                 self._capacity.release(run.waiter)
@@ -128,6 +141,8 @@ class CallTask:
                 limiter=self._capacity.unlimited,  # the thread limiter is already held, in plan order
                 abandon_on_cancel=tool.abandon_on_cancel,
             )
+        if tool.hedge is not None:
+            start = functools.partial(hedged, start, hedge=tool.hedge)
         shared = self._settings.shared_limits
         if shared is not None and tool.resource is not None and shared.governs(tool.resource):
             return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), start)

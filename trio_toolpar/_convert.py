@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
@@ -42,10 +43,13 @@ for _kind in (str, int, float, bool):
     converter.register_structure_hook(_kind, _strict(_kind))
 
 
+_CALL_KEYS = frozenset(field.name for field in attrs.fields(ToolCall))
+
+
 def _structure_call(data: object, _: type) -> ToolCall:
     if not isinstance(data, Mapping):
         raise TypeError(f"a tool call must be an object, got {type(data).__name__}")
-    extra = set(data) - {"id", "tool", "arguments", "priority"}
+    extra = set(data) - _CALL_KEYS
     if extra:
         raise cattrs.ForbiddenExtraKeysError(f"unknown keys {sorted(extra)} in a tool call", ToolCall, extra)
     arguments = data.get("arguments", {})
@@ -56,7 +60,15 @@ def _structure_call(data: object, _: type) -> ToolCall:
         tool=converter.structure(data["tool"], str),
         arguments=arguments,
         priority=converter.structure(data.get("priority", 0), int),
+        race=None if data.get("race") is None else converter.structure(data["race"], str),
+        after=tuple(converter.structure(entry, str) for entry in _entries(data.get("after", ()))),
     )
+
+
+def _entries(after: object) -> list[object]:
+    if not isinstance(after, (list, tuple)):
+        raise TypeError(f"after must be a list of call ids, got {type(after).__name__}")
+    return list(after)
 
 
 converter.register_structure_hook(ToolCall, _structure_call)

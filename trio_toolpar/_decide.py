@@ -9,8 +9,8 @@ dependents with ``dependency_failed``; they end for the same cause.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._attempts import Kind, Tried
 from ._exceptions import LimitUnavailable, RateLimited
@@ -18,7 +18,19 @@ from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._planned import Verdict
 from ._render import exception_text, format_traceback, safe_str
 
-__all__ = ["TURN_CAUSES", "Reason", "build_outcome", "dependency_reason", "failure_reason", "stop_reason"]
+if TYPE_CHECKING:
+    from ._call_run import CallRun
+    from ._capacity import Waiter
+
+__all__ = [
+    "TURN_CAUSES",
+    "Reason",
+    "build_outcome",
+    "decide_the_rest",
+    "dependency_reason",
+    "failure_reason",
+    "stop_reason",
+]
 
 Reason = tuple[Status, ErrorCode, str]
 """Why a call did not end ``ok``: its status, code and message."""
@@ -38,6 +50,30 @@ def stop_reason(cause: ErrorCode, *, started: bool) -> Reason:
     """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``."""
     status = Status.CANCELLED if started else Status.SKIPPED
     return status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started")
+
+
+def decide_the_rest(
+    runs: Iterable[CallRun],
+    cause: ErrorCode,
+    *,
+    release: Callable[[Waiter], None],
+    decide: Callable[[CallRun, Reason], None],
+) -> None:
+    """At a turn's end: give back what calls still wait for, and decide every call without an outcome.
+
+    A call decided while it waited (``later``) and never started gets that
+    decision; the rest end for the turn's ``cause``.
+    """
+    for run in runs:
+        if run.waiter is not None:
+            run.waiter.withdrawn = True
+            release(run.waiter)
+        if run.outcome is not None:
+            continue
+        if run.later is not None and run.started_at is None:
+            decide(run, verdict_reason(run.later))
+        else:
+            decide(run, stop_reason(cause, started=run.started_at is not None))
 
 
 def verdict_reason(verdict: Verdict) -> Reason:

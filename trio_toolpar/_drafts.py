@@ -21,7 +21,7 @@ from ._registry import Registry, Tool
 from ._render import exception_text
 from ._schema import validate
 
-__all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys"]
+__all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys", "ordering"]
 
 _NO_EDGES: frozenset[int] = frozenset()
 _UNKNOWN_KEY = object()
@@ -118,7 +118,22 @@ def check_call(registry: Registry, d: Draft) -> Sequence[Reference]:
         d.references = tuple(references)
     for problem in problems:
         d.reject(ErrorCode.BAD_REFERENCE, problem)
-    return references
+    return [*references, *ordering(d)] if call.after else references
+
+
+def ordering(d: Draft) -> list[Reference]:
+    """The calls ``d`` runs after (`ToolCall.after`), as references whose value it does not use."""
+    found: list[Reference] = []
+    for entry in d.call.after:
+        ref = parse_reference(f"${entry}") if isinstance(entry, str) and not entry.startswith("$") else None
+        if ref is None or ref.path:
+            d.reject(
+                ErrorCode.BAD_REFERENCE,
+                f"after entry {entry!r} must be a call id, '#N' (a position) or '@race', without a path",
+            )
+        else:
+            found.append(ref)
+    return found
 
 
 def check_schema_and_keys(d: Draft) -> None:

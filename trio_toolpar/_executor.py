@@ -19,7 +19,8 @@ from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
 from ._policy import BestEffort, Policy
-from ._registry import Registry
+from ._races import Race, check_races
+from ._registry import Approver, Registry
 from ._render import safe_str
 from ._result import TurnResult
 from ._settings import Schedule, Settings
@@ -55,7 +56,7 @@ def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
             except Exception as exc:
                 raise TypeError(
                     f"call {position} is a mapping that is not a tool call ({safe_str(exc)}); "
-                    "give 'id', 'tool' and optionally 'arguments' and 'priority'"
+                    "give 'id', 'tool' and optionally 'arguments', 'priority' and 'race'"
                 ) from None
         else:
             raise TypeError(
@@ -96,6 +97,9 @@ class Executor:
             on the resources they govern, after the local ones.
         instruments: observers told of each step of every turn (`Instrument`;
             e.g. `trio_toolpar.otel.OpenTelemetry`); see docs/tracing.md.
+        approve: the approver of tools registered with ``approval=True``:
+            ``async (call, tool) -> bool | Approval``, a person or a policy
+            engine. Gated calls wait for it holding no capacity.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class Executor:
         deterministic: bool = False,
         shared_limits: SharedLimits | None = None,
         instruments: Iterable[Instrument] | None = None,
+        approve: Approver | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
@@ -121,6 +126,8 @@ class Executor:
             raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
         if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy such as BestEffort() or FailFast(), not {policy!r}")
+        if approve is not None and not callable(approve):
+            raise TypeError(f"approve must be an async (call, tool) -> bool | Approval, not {approve!r}")
         if shared_limits is not None and not isinstance(shared_limits, SharedLimits):
             raise TypeError(f"shared_limits must implement trio_toolpar.SharedLimits, not {shared_limits!r}")
         self.budget = _check_budget(budget)
@@ -133,6 +140,7 @@ class Executor:
             deterministic=bool(deterministic),
             shared_limits=shared_limits,
             instruments=dispatch(instruments),
+            approve=approve,
         )
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
@@ -179,30 +187,56 @@ class Executor:
         return Plan.build(self._settings.registry, _as_calls(calls))
 
     def turn(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
-        even when the run is cancelled from outside.
+        even when the run is cancelled from outside. ``races`` gives the rules
+        (`Race`) of race groups by name; a group without rules is won by its
+        first member to end ``ok``.
         """
-        return self._new_turn(self.plan(calls), budget)
+        return self._new_turn(self.plan(calls), budget, races=races)
 
     def _new_turn(
-        self, plan: Plan | None, budget: float | _Default | None, on_outcome: Callable[[Outcome], object] | None = None
+        self,
+        plan: Plan | None,
+        budget: float | _Default | None,
+        on_outcome: Callable[[Outcome], object] | None = None,
+        *,
+        races: Mapping[str, Race] | None = None,
     ) -> Turn:
         chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
+        races = check_races(races)
         self._turns += 1
-        return Turn(self._settings, self._capacity, plan, budget=chosen, sequence=self._turns, on_outcome=on_outcome)
+        return Turn(
+            self._settings,
+            self._capacity,
+            plan,
+            budget=chosen,
+            sequence=self._turns,
+            on_outcome=on_outcome,
+            races=races,
+        )
 
     async def run(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> TurnResult:
-        """Run the calls of one model turn; one outcome per call, in input order."""
-        return await self.turn(calls, budget=budget).run()
+        """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
+        return await self.turn(calls, budget=budget, races=races).run()
 
     @asynccontextmanager
-    async def open_turn(self, *, budget: float | _Default | None = _DEFAULT) -> AsyncIterator[Turn]:
+    async def open_turn(
+        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, Race] | None = None
+    ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
         Usage::
@@ -217,7 +251,7 @@ class Executor:
         eager, and planning differs from a batch where calls are already
         running (see `IncrementalPlanner`).
         """
-        turn = self._new_turn(None, budget)
+        turn = self._new_turn(None, budget, races=races)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(turn.run)
@@ -235,7 +269,11 @@ class Executor:
 
     @asynccontextmanager
     async def stream(
-        self, calls: Iterable[ToolCall | Mapping[str, Any]], *, budget: float | _Default | None = _DEFAULT
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
@@ -256,7 +294,7 @@ class Executor:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 send.send_nowait(outcome)
 
-        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver)
+        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver, races=races)
 
         async def drive() -> None:
             async with send:

@@ -94,6 +94,11 @@ class IncrementalPlanner:
             )
         missing: set[str] = set()
         for ref in check_call(self._registry, d):
+            if ref.group is not None:
+                d.reject(
+                    ErrorCode.BAD_REFERENCE, f"{ref.text!r}: a race's winner can be referenced in batch turns only"
+                )
+                continue
             position = ref.position
             target = self._index_of.get(ref.call_id) if position is None else position if position <= i else None
             if target == i:

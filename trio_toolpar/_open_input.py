@@ -12,12 +12,18 @@ from collections.abc import Sequence
 from ._call_run import CallRun
 from ._dependencies import Dependencies
 from ._incremental import Added, IncrementalPlanner, cycle_verdict, missing_verdict
+from ._races import Races
 
 __all__ = ["wire_closed", "wire_submitted"]
 
 
-def wire_submitted(added: Added, planner: IncrementalPlanner, deps: Dependencies, runs: Sequence[CallRun]) -> list[int]:
-    """Wire the call just submitted (``runs[added.index]``); return the calls now ready."""
+def wire_submitted(
+    added: Added, planner: IncrementalPlanner, deps: Dependencies, runs: Sequence[CallRun], races: Races
+) -> list[int]:
+    """Wire the call just submitted (``runs[added.index]``); return the calls now ready.
+
+    A call that joins a race already won is decided ``lost_race`` once it is ready.
+    """
     i = added.index
     ready: list[int] = []
     waits_for_nothing = deps.add(i, needs=added.needs, after=added.after)
@@ -35,6 +41,8 @@ def wire_submitted(added: Added, planner: IncrementalPlanner, deps: Dependencies
         waits_for_nothing = deps.ready(i)
     if added.verdict is not None:
         runs[i].later = added.verdict
+    elif (race := runs[i].call.race) is not None:
+        runs[i].later = races.late(i, race)
     if waits_for_nothing:
         ready.append(i)
     return ready

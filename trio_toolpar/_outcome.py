@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, final
 
 import attrs
@@ -45,6 +45,14 @@ class ErrorCode(enum.StrEnum):
     TOOL_ERROR = "tool_error"
     RATE_LIMITED = "rate_limited"
     LIMIT_UNAVAILABLE = "limit_unavailable"
+    NOT_APPROVED = "not_approved"
+    APPROVAL_FAILED = "approval_failed"
+    LOST_RACE = "lost_race"
+    NOT_ACCEPTED = "not_accepted"
+
+
+def _ids(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @final
@@ -58,12 +66,19 @@ class ToolCall:
         arguments: a JSON object, either parsed (a mapping) or as the raw JSON
             text the model produced; parse errors become ``rejected`` outcomes.
         priority: larger runs first when calls wait for the same capacity.
+        race: the name of the race group this call is an alternative in: the
+            first member to succeed wins, the others stop (see `Race`).
+        after: calls this one runs after, without using their results: call
+            ids, ``#N`` positions or ``@group`` races. Like a reference, a
+            call that did not end ``ok`` (a race without a winner) skips it.
     """
 
     id: str
     tool: str
     arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
     priority: int = 0
+    race: str | None = None
+    after: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
 
 @final

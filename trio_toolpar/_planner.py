@@ -17,6 +17,7 @@ from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys
 from ._graph import find_cycle, generations, topological_order
 from ._outcome import ErrorCode, Status, ToolCall
 from ._planned import PlannedCall
+from ._races import link_groups
 from ._registry import Registry
 
 __all__ = ["plan_batch"]
@@ -38,6 +39,8 @@ def plan_batch(
             conflicts = Conflicts()  # reads only ever wait for writes
             for d in drafts:
                 conflicts.add(d)
+        if referenced or any(d.call.race is not None for d in drafts):
+            link_groups(drafts)  # after conflicts, which set `after` afresh
         if referenced or any(d.after for d in drafts):
             cycle = find_cycle(len(drafts), lambda i: drafts[i].predecessors())
     if cycle is not None:
@@ -74,12 +77,21 @@ def _check(registry: Registry, drafts: list[Draft]) -> bool:
             )
         tool = registry.get(call.tool)
         arguments = call.arguments
-        if tool is not None and d.verdict is None and type(arguments) is dict and tool.accepts_flat(arguments):
+        if (
+            tool is not None
+            and d.verdict is None
+            and type(arguments) is dict
+            and not call.after
+            and tool.accepts_flat(arguments)
+        ):
             # Flat arguments that surely fit (most calls): nothing below could find or reject anything.
             d.tool, d.arguments = tool, arguments
             d.keys = fill_keys(tool, arguments) if tool.keys else ()
             continue
         for ref in check_call(registry, d):
+            if ref.group is not None:
+                referenced = True  # a race's winner: checked and linked by `link_groups`
+                continue
             position = ref.position
             target = index_of.get(ref.call_id) if position is None else position if position < len(drafts) else None
             if target is not None:

@@ -6,7 +6,8 @@ start with a letter or ``_`` and hold letters, digits, ``_`` and ``-`` (every
 OpenAI and Anthropic id does). A model cannot know the ids the provider will
 give its calls, so ``$#N`` (``N`` from 1) names the turn's ``N``-th call in
 emission order instead: ``"$#1.order_id"``. No id starts with ``#``, so the
-two forms never collide. ``$$`` at the start stands for a literal ``$``;
+two forms never collide; nor does ``$@g``, which names the winner of race
+group ``g`` (see `_races`). ``$$`` at the start stands for a literal ``$``;
 every other string (``"$5.00"``, ``"costs $5"``, ``"$#0"``) is literal.
 
 Resolution walks only dict keys and list indices of the referenced value's
@@ -23,6 +24,7 @@ import attrs
 
 __all__ = [
     "CALL_ID",
+    "GROUP",
     "MAX_DEPTH",
     "POSITION",
     "Reference",
@@ -42,7 +44,9 @@ CALL_ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
 """A call id a reference can name (the regular-expression syntax shared by Python and ECMA-262)."""
 POSITION = r"#[1-9][0-9]{0,8}"
 """A position a reference can name: ``#1`` is the turn's first call."""
-_REF = re.compile(rf"\$({CALL_ID}|{POSITION})((?:\..*)?)", re.DOTALL)
+GROUP = rf"@{CALL_ID}"
+"""A race group a reference can name: ``@search`` is the winner of the race ``search``."""
+_REF = re.compile(rf"\$({CALL_ID}|{POSITION}|{GROUP})((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 
 
@@ -52,7 +56,7 @@ class Reference:
     """A parsed reference: the call it names and the path into its value."""
 
     call_id: str
-    """The call's id, or ``#N`` for a positional reference to the ``N``-th call (see `position`)."""
+    """The call's id, ``#N`` for a positional reference to the ``N``-th call (see `position`), or ``@g`` for a race."""
     path: tuple[str, ...]
     text: str
 
@@ -60,6 +64,11 @@ class Reference:
     def position(self) -> int | None:
         """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
         return int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None
+
+    @property
+    def group(self) -> str | None:
+        """For ``$@g``: the race group ``g`` whose winner it names; ``None`` otherwise."""
+        return self.call_id[1:] if self.call_id.startswith("@") else None
 
 
 class ReferenceError_(ValueError):

@@ -7,7 +7,7 @@ import inspect
 import math
 import re
 import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Literal, TypedDict, TypeVar, Unpack, final, overload
 
 import attrs
@@ -15,10 +15,12 @@ import attrs
 from ._acceptor import Acceptor, compile_acceptor
 from ._arguments import Structure
 from ._exceptions import RegistrationError, Retryable, SchemaError
+from ._hedge import Hedge
+from ._outcome import ToolCall
 from ._schema import check_schema
 from ._signature import describe_signature
 
-__all__ = ["CallContext", "Registry", "Retry", "SideEffect", "Tool"]
+__all__ = ["Approval", "Approver", "CallContext", "Registry", "Retry", "SideEffect", "Tool"]
 
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +85,24 @@ class CallContext:
 
 @final
 @attrs.frozen(kw_only=True)
+class Approval:
+    """An approver's answer, with the reason a refusal gives the model.
+
+    Args:
+        approved: whether the call may run.
+        reason: why (shown to the model in a refusal's message).
+    """
+
+    approved: bool
+    reason: str | None = None
+
+
+Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
+"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
+
+
+@final
+@attrs.frozen(kw_only=True)
 class Tool:
     """A registered tool. Build them with `Registry.tool` or `Registry.add`."""
 
@@ -108,6 +128,10 @@ class Tool:
     """Per template, the argument paths it reads."""
     structure: Structure = attrs.field(repr=False, eq=False)
     """Turns validated JSON arguments into the declared Python types; raises `ArgumentsError`."""
+    approval: Approver | bool = attrs.field(default=False, repr=False)
+    hedge: Hedge | None = None
+    """When a slow attempt starts a duplicate (reads only)."""
+    """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -158,6 +182,8 @@ class ToolOptions(TypedDict, total=False):
     retry: Retry | None
     abandon_on_cancel: bool
     weight: int
+    approval: Approver | bool
+    hedge: Hedge | None
 
 
 @final
@@ -201,6 +227,8 @@ class Registry:
         retry: Retry | None = None,
         abandon_on_cancel: bool = False,
         weight: int = 1,
+        approval: Approver | bool = False,
+        hedge: Hedge | None = None,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -230,6 +258,12 @@ class Registry:
                 waiting for it to return.
             weight: how many units of its resource's cap (and tokens of its
                 rate, and of ``max_concurrency``) one call takes.
+            approval: its calls wait, holding no capacity, for an approver's
+                yes: ``async (call, tool) -> bool | Approval`` of its own, or
+                ``True`` for the executor's ``approve=`` (see `Approval`).
+            hedge: for an async read, start a duplicate of an attempt that
+                has no result after ``Hedge.after`` seconds; the first copy
+                to return wins (see `Hedge`). Never for writes.
 
         Raises:
             RegistrationError: a bad name, a taken name, bad settings, or a
@@ -259,7 +293,18 @@ class Registry:
             )
         if not callable(fn):
             raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
+        if not (isinstance(approval, bool) or callable(approval)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: approval must be True, False or an async (call, tool) -> bool | Approval",
+                tool=tool_name,
+            )
         idempotent = side_effect != "write" if idempotent is None else idempotent
+        if hedge is not None and (side_effect == "write" or not idempotent or not isinstance(hedge, Hedge)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: only an idempotent read can be hedged (a write must never run twice); "
+                "declare side_effect='read' and pass hedge=Hedge(after=seconds)",
+                tool=tool_name,
+            )
         if retry is not None and retry.attempts > 1 and not (idempotent or idempotency_key):
             raise RegistrationError(
                 f"tool {tool_name!r} is a non-idempotent write, so a retry could do it twice; "
@@ -286,6 +331,13 @@ class Registry:
                         f"(known: {', '.join(sorted(known))})",
                         tool=tool_name,
                     )
+        is_async = inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn)
+        if hedge is not None and not (is_async or abandon_on_cancel):
+            raise RegistrationError(
+                f"tool {tool_name!r}: a sync tool's losing copy would hold the winner until its thread returns; "
+                "hedge an async tool, or pass abandon_on_cancel=True",
+                tool=tool_name,
+            )
         tool = Tool(
             name=tool_name,
             fn=fn,
@@ -298,12 +350,14 @@ class Registry:
             idempotent=idempotent,
             idempotency_key=idempotency_key,
             retry=retry,
-            is_async=inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn),
+            is_async=is_async,
             context_parameter=context_parameter,
             abandon_on_cancel=abandon_on_cancel,
             weight=weight,
             key_fields=key_fields,
             structure=signature.structure,
+            approval=approval,
+            hedge=hedge,
         )
         self._tools[tool_name] = tool
         return tool

@@ -10,7 +10,7 @@ import attrs
 from ._instrument import Dispatch
 from ._limits import SharedLimits
 from ._policy import Policy
-from ._registry import Registry
+from ._registry import Approver, Registry
 
 __all__ = ["Schedule", "Settings"]
 
@@ -30,3 +30,4 @@ class Settings:
     deterministic: bool
     shared_limits: SharedLimits | None
     instruments: Dispatch | None = None
+    approve: Approver | None = None

@@ -19,16 +19,17 @@ the order in which Trio runs the tasks woken at one instant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, final
 
 import trio
 import trio.testing
 
+from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTask
 from ._capacity import Capacity, Waiter
-from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
+from ._decide import Reason, build_outcome, decide_the_rest, dependency_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
 from ._groups import collapse
@@ -38,6 +39,7 @@ from ._open_input import wire_closed, wire_submitted
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
 from ._prepare import prepare
+from ._races import Race, Races
 from ._references import Reference
 from ._result import TurnResult
 from ._retries import RetryGrants
@@ -64,6 +66,7 @@ class Turn:
         budget: float | None,
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
+        races: Mapping[str, Race] | None = None,
     ) -> None:
         self.budget = budget
         self._settings = settings
@@ -86,6 +89,8 @@ class Turn:
         self._failed = False  # a failure the policy says cancels the turn, acted on by the coordinator
         self._started_at: float | None = None
         self._result: TurnResult | None = None
+        self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=self._decide, cause=self._cause)
         if plan is not None:
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned, observer=self._emit)
@@ -146,7 +151,7 @@ class Turn:
         self._runs.append(run)
         self._ids.setdefault(call.id, added.index)
         self._open += 1
-        self._ready.extend(wire_submitted(added, self._planner, self._deps, self._runs))
+        self._ready.extend(wire_submitted(added, self._planner, self._deps, self._runs, self._races))
         if self._result is not None:
             self._finish(interrupted=True)  # the turn already ended: this call gets its outcome now
         else:
@@ -216,6 +221,7 @@ class Turn:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
             self._open += len(indices)
             for i in indices:
                 self._runs[i].active = True
@@ -268,11 +274,13 @@ class Turn:
                 continue
             planned = run.planned
             assert planned is not None and planned.tool is not None
-            prepared = prepare(planned, self._value_of)
+            prepared = prepare(planned, self._races.resolver(self._value_of))
             if len(prepared) == 3:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
+            if self._gates.hold(run, planned.tool, self._nursery):
+                continue  # waits for its approver holding no capacity; queued once approved
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
 
@@ -290,7 +298,7 @@ class Turn:
             predecessors = self._planner.predecessors(run.index)
             generation = max(((self._runs[p].wave or 0) + 1 for p in predecessors), default=0)
             run.planned = self._planner.freeze(run.index, generation)
-        return None
+        return self._races.failed_reference(run.planned) if self._races else None
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
         impossible = self._capacity.check_weight(tool.resource, tool.weight)
@@ -317,7 +325,7 @@ class Turn:
         return self._stop_cause is None and not self._failed and not self._scope.cancel_called
 
     def _requeue(self, run: CallRun) -> None:
-        """Queue a call for capacity again, for a retry after its backoff."""
+        """Queue a call for capacity again: a retry after its backoff, or an approved call."""
         assert run.planned is not None and run.planned.tool is not None
         run.move(CallState.QUEUED)
         self._queue(run, run.planned.tool)
@@ -338,7 +346,7 @@ class Turn:
             self._settings,
             self._capacity,
             self._retries,
-            report=self._report,
+            report=self._races.judged(self._report),
             requeue=self._requeue,
             cause=self._cause,
             deadline=self._scope.deadline,
@@ -351,12 +359,12 @@ class Turn:
         if reason is None:
             self._settle(run, Status.OK, value=value)
         else:
-            self._decide(run, reason, exception=exception)
+            self._decide(run, reason, exception=exception, value=value)
 
-    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None) -> None:
+    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None, value: Any = None) -> None:
         """Give ``run`` its one outcome for a reason other than success."""
         status, code, message = reason
-        self._settle(run, status, code=code, error=message, exception=exception)
+        self._settle(run, status, value=value, code=code, error=message, exception=exception)
 
     def _settle(
         self,
@@ -387,7 +395,8 @@ class Turn:
         run.move(CallState.DONE)
         if run.active:
             self._open -= 1
-        if status in _FAILURES and self._settings.policy.cancels_turn(outcome):
+        counts = self._races.settle(run.index, outcome)  # a race just won stops its other members here
+        if status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once this instant has settled (by the coordinator), so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
             self._failed = True
@@ -416,18 +425,9 @@ class Turn:
 
     def _finish(self, *, interrupted: bool) -> None:
         """Decide every call still without an outcome, and build the result."""
-        cause = self._cause()
-        for run in self._runs:
-            if run.waiter is not None:
-                run.waiter.withdrawn = True
-                self._capacity.release(run.waiter)
-            if run.outcome is not None:
-                continue
-            assert interrupted or self._stop_cause or self._scope.cancel_called, "a finished turn decided every call"
-            if run.later is not None and run.started_at is None:
-                self._decide(run, verdict_reason(run.later))
-            else:
-                self._decide(run, stop_reason(cause, started=run.started_at is not None))
+        stopped = interrupted or self._stop_cause or self._scope.cancel_called
+        assert stopped or all(run.outcome for run in self._runs), "a finished turn decided every call"
+        decide_the_rest(self._runs, self._cause(), release=self._capacity.release, decide=self._decide)
         started_at = self._started_at if self._started_at is not None else trio.current_time()
         self._result = TurnResult(
             outcomes=tuple(run.outcome for run in self._runs if run.outcome is not None),

@@ -1,0 +1,93 @@
+"""Hedged reads: when an attempt is slow, start a duplicate, and take the first result.
+
+A read tool registered with ``hedge=Hedge(after=s)`` runs each attempt as a
+small race of copies of the same call: the first copy starts at once; if no
+copy has returned after ``after`` seconds, another starts (up to ``copies``
+more, ``after`` seconds apart). The first copy to return is the attempt's
+result, and the others are cancelled at that instant. The attempt fails only
+when every copy started has failed (with the first copy's error); the
+tool's ``timeout`` bounds the whole attempt, copies included. Writes are
+never hedged: running one twice is exactly what the library must not do.
+
+The copies share the call's grant of capacity: caps count calls, not copies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, final
+
+import attrs
+import trio
+
+__all__ = ["Hedge", "hedged"]
+
+
+def _after(instance: object, attribute: object, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
+        raise ValueError(f"Hedge(after=...) must be a positive, finite number of seconds, not {value!r}")
+
+
+def _copies(instance: object, attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Hedge(copies=...) must be a whole number >= 1, not {value!r}")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Hedge:
+    """When to start a duplicate of a slow read (``Registry.add(..., hedge=Hedge(after=0.5))``).
+
+    Args:
+        after: seconds without a result before the next copy starts.
+        copies: how many duplicates at most, besides the first copy.
+    """
+
+    after: float = attrs.field(validator=_after)
+    copies: int = attrs.field(default=1, validator=_copies)
+
+
+@final
+class _Copies:
+    """What the copies of one attempt have done so far."""
+
+    __slots__ = ("errors", "has_value", "started", "value")
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.errors: list[Exception] = []
+        self.has_value = False
+        self.value: Any = None
+
+
+async def hedged(start: Callable[[], Awaitable[Any]], *, hedge: Hedge) -> Any:
+    """One attempt of a hedged call: copies of ``start()``, the first to return wins.
+
+    Raises:
+        Exception: the first copy's error, when every copy started failed.
+    """
+    copies = _Copies()
+    async with trio.open_nursery() as nursery:
+
+        async def copy() -> None:
+            try:
+                value = await start()
+            except Exception as exc:  # one copy's failure; the attempt fails only if all of them do
+                copies.errors.append(exc)
+                if len(copies.errors) == copies.started:
+                    nursery.cancel_scope.cancel()
+                return
+            if not copies.has_value:
+                copies.has_value, copies.value = True, value
+                nursery.cancel_scope.cancel()  # the others lose at this instant
+
+        copies.started = 1
+        nursery.start_soon(copy)
+        for _ in range(hedge.copies):
+            await trio.sleep(hedge.after)
+            copies.started += 1
+            nursery.start_soon(copy)
+    if copies.has_value:
+        return copies.value
+    raise copies.errors[0]
