@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,42 @@ def publish(results: Mapping[str, Any], tables: Sequence[Table], args: argparse.
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
+
+
+def stamped(measure: Callable[[], Mapping[str, Any]], *, clock: str) -> dict[str, Any]:
+    """``measure()``'s figures, with the machine and load before, the seconds taken and the load after."""
+    import peers
+
+    peers.use_clock(clock)
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine(), "clock": clock}
+    results.update(measure())
+    results["wall_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_end"] = load_average()
+    return results
+
+
+def sized_main(
+    argv: Sequence[str] | None,
+    doc: str | None,
+    default_json: Path,
+    measure: Callable[[list[int], int], Mapping[str, Any]],
+    tables: Callable[[dict[str, Any]], list[Table]],
+) -> int:
+    """The command line of a script measured at several sizes: ``--sizes``, ``--repeat`` and `script_parser`'s."""
+    parser = script_parser(doc, default_json)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated sizes (default 10000,100000)")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats to take medians over (default 3)")
+    args = parser.parse_args(argv)
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
+    if sizes[0] < 2 or args.repeat < 1:
+        parser.error("sizes must be at least 2 and --repeat at least 1")
+    results = stamped(lambda: {"repeat": args.repeat, "sizes": sizes, **measure(sizes, args.repeat)}, clock=args.clock)
+    publish(results, tables(results), args)
+    return 0
+
+
+def targets_table(targets: Sequence[Mapping[str, Any]]) -> Table:
+    """A script's targets (``metric``, ``value``, ``target``, ``met``) as a table."""
+    rows = [[t["metric"], f"{t['value']:.2f}", t["target"], "yes" if t["met"] else "NO"] for t in targets]
+    return ("Targets", ["metric", "value", "target", "met"], rows)

@@ -18,7 +18,6 @@ each repeat, and ratios taken within a repeat (see `common.interleaved`).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,8 +35,7 @@ NURSERY = "trio.nursery + CapacityLimiter"
 
 
 def measure(n: int, *, repeat: int, best_of: int, schedule: str) -> dict[str, Any]:
-    """Every figure of this script, with the machine and the load before and after."""
-    started = time.perf_counter()
+    """The figures of one turn of ``n`` calls, with and without the bucket."""
     plain = cases.toolpar_bench(schedule)  # type: ignore[arg-type]
     rated = cases.toolpar_bench(schedule, rate=Rate(per_second=1e9, burst=n))  # type: ignore[arg-type]
     contenders: dict[str, Callable[[], float]] = {
@@ -48,19 +46,15 @@ def measure(n: int, *, repeat: int, best_of: int, schedule: str) -> dict[str, An
     for fn in contenders.values():
         fn()  # warm imports and caches
     samples = interleaved(contenders, repeat=repeat, best_of=best_of, progress=f"rates n={n}")
-    ratio = spread(ratio_samples(samples, RATE, CAP))
     return {
-        "machine": common.machine(),
         "calls": n,
         "repeat": repeat,
         "best_of": best_of,
         "schedule": schedule,
         "us_per_call": {k: spread([v / n * 1e6 for v in vs]) for k, vs in samples.items()},
-        "rate_over_cap": ratio,
+        "rate_over_cap": spread(ratio_samples(samples, RATE, CAP)),
         "rate_minus_cap_us": spread([(r - c) / n * 1e6 for r, c in zip(samples[RATE], samples[CAP], strict=True)]),
         "cap_over_nursery": spread(ratio_samples(samples, CAP, NURSERY)),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "load_average_end": common.load_average(),
     }
 
 
@@ -87,11 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--best-of", type=int, default=5, help="runs per repeat, the fastest kept (default 5)")
     parser.add_argument("--schedule", choices=("waves", "eager"), default="waves")
     args = parser.parse_args(argv)
-    peers.use_clock(args.clock)
-    if args.calls < 1 or args.repeat < 1 or args.best_of < 1:
-        parser.error("--calls, --repeat and --best-of must be at least 1")
-    results = measure(args.calls, repeat=args.repeat, best_of=args.best_of, schedule=args.schedule)
-    results["clock"] = args.clock
+    results = common.stamped(
+        lambda: measure(args.calls, repeat=args.repeat, best_of=args.best_of, schedule=args.schedule),
+        clock=args.clock,
+    )
     common.publish(results, tables(results), args)
     return 0
 

@@ -294,7 +294,8 @@ def instructions_section() -> list[str]:
 
 
 SCRIPTS = (
-    ("scaling", "Scaling: a long reference chain (open turn vs batch) and one huge fan-in", "python bench/scaling.py"),
+    ("scaling", "A long reference chain: open turn vs batch", "python bench/scaling.py"),
+    ("planning", "Planning one huge fan-in", "python bench/planning.py"),
     ("rates", "Local token bucket vs the plain cap", "python bench/rates.py"),
 )
 """The separate scripts whose last saved run (``bench/results/<name>.json``) the report includes."""
@@ -391,12 +392,14 @@ def markdown(results: Mapping[str, Any]) -> str:
         "over the last half of the run is the target: the last half's highest sample may not rise above the first "
         "half's (a plateau that dips and recovers is not growth; a leak keeps setting new highs).",
         "- **Streaming dispatch** runs the agent loop with a scripted streamed model on the real clock.",
-        '- **Scaling** (`bench/scaling.py`): a chain of calls each referencing the one before (`"$c{i-1}"`), '
-        "fed to `executor.open_turn()` one `submit` at a time, against the same calls as one `executor.run` batch "
-        "in each schedule; an open turn always runs eager, so the eager batch is the like-for-like (target: open "
-        "within 2x of it per call). The fan-in plans n-1 independent calls and one call whose list argument "
-        "references all of them: `Plan.build` per call at the largest size over the smallest shows whether "
-        "planning stays linear (target 1.5x).",
+        "- **Reference chain** (`bench/scaling.py`): a chain of calls each referencing the one before "
+        '(`"$c{i-1}"`), fed to `executor.open_turn()` one `submit` at a time, against the same calls as one '
+        "`executor.run` batch in each schedule; an open turn always runs eager, so the eager batch is the "
+        "like-for-like (target: open within 2x of it per call).",
+        "- **Fan-in planning** (`bench/planning.py`): n-1 independent calls and one call whose list argument "
+        "references all of them; `Plan.build` per call at the largest size over the smallest shows whether "
+        "planning stays linear (target 1.5x, judged with the garbage collector on; the collector-off columns "
+        "separate the planner's own growth from the collector's passes over a growing heap).",
         "- **Token bucket** (`bench/rates.py`): one turn of N no-op calls on one capped resource, with and "
         "without a `Rate` so generous it never makes a call wait: the difference is the bucket's bookkeeping.",
         "- **Where the time goes**: `python bench/profile_hotpath.py` profiles the N=10,000 "

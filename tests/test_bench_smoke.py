@@ -83,29 +83,46 @@ def bench_script(bench_modules: tuple[ModuleType, ModuleType]) -> Callable[[str]
     return importlib.import_module
 
 
-def test_the_scaling_script_measures_a_chain_and_a_fan_in(
+def test_the_scaling_script_measures_a_chain_opened_and_batched(
     bench_script: Callable[[str], ModuleType], tmp_path: Path
 ) -> None:
     scaling = bench_script("scaling")
     out = tmp_path / "scaling.json"
-    assert scaling.main(["--sizes", "5,20", "--repeat", "2", "--json", str(out)]) == 0
+    assert scaling.main(["--sizes", "5,20", "--repeat", "2", "--clock", "cpu", "--json", str(out)]) == 0
     saved = json.loads(out.read_text())
+    assert saved["clock"] == "cpu"
     assert set(saved["chain"]) == {"5", "20"}
     for row in saved["chain"].values():
         assert len(row["open_over_batch_eager"]["samples"]) == 2
         assert set(row["us_per_call"]) == {scaling.OPEN, scaling.BATCH_EAGER, scaling.BATCH_WAVES}
-    assert saved["fan_in"]["growth_sizes"] == [5, 20]
-    assert [t["metric"].split(":")[0] for t in saved["targets"]] == ["chain n=5", "chain n=20", "fan-in"]
+    assert [t["metric"].split(":")[0] for t in saved["targets"]] == ["chain n=5", "chain n=20"]
 
 
-def test_the_chain_and_fan_in_are_what_the_scaling_script_says(bench_script: Callable[[str], ModuleType]) -> None:
+def test_the_chain_is_what_the_scaling_script_says(bench_script: Callable[[str], ModuleType]) -> None:
     scaling = bench_script("scaling")
     chain = scaling.chain_calls(3)
     assert [c.arguments for c in chain] == [{"i": 0}, {"i": 1, "prev": "$c0"}, {"i": 2, "prev": "$c1"}]
-    fan = scaling.fan_in_calls(4)
+
+
+def test_the_planning_script_plans_a_fan_in_with_the_collector_on_and_off(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path
+) -> None:
+    planning = bench_script("planning")
+    out = tmp_path / "planning.json"
+    assert planning.main(["--sizes", "5,20", "--repeat", "2", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["growth_sizes"] == [5, 20]
+    assert set(saved["growth"]) == {
+        planning.FAN_IN,
+        planning.INDEPENDENT,
+        planning.FAN_IN + planning.COLLECTOR_OFF,
+        planning.INDEPENDENT + planning.COLLECTOR_OFF,
+    }
+    assert len(saved["targets"]) == 1
+    fan = planning.fan_in_calls(4)
     assert fan[-1].arguments == {"xs": ["$c0", "$c1", "$c2"]}
     # time_plan checks the fan-in call needs every leaf: a planner that missed one would raise here.
-    assert scaling.time_plan(scaling.fan_in_registry(), fan, fan_in=True) > 0
+    assert planning.time_plan(planning.fan_in_registry(), fan, fan_in=True) > 0
 
 
 def test_the_rates_script_compares_a_bucket_with_the_plain_cap(
