@@ -6,7 +6,8 @@ from typing import Any
 
 import trio
 
-from trio_toolpar import Registry, Retry, SideEffect
+from trio_toolpar import BestEffort, Executor, FailFast, Instrument, Registry, Retry, SideEffect
+from trio_toolpar.testing import Recorder, TurnSpec
 
 
 class Log:
@@ -56,4 +57,20 @@ def sleeper(
         timeout=timeout,
         retry=retry,
         idempotent=idempotent,
+    )
+
+
+def instrumented(turn: TurnSpec, *instruments: Instrument) -> Executor:
+    """``turn``'s executor (as `TurnSpec.executor` builds it, deterministic, seed 0) with ``instruments``."""
+    policy = FailFast(retry=turn.retry) if turn.fail_fast else BestEffort(retry=turn.retry)
+    return Executor(
+        turn.registry(Recorder()),
+        limits=turn.limits,
+        max_concurrency=turn.max_concurrency,
+        policy=policy,
+        budget=turn.budget,
+        schedule=turn.schedule,
+        seed=0,
+        deterministic=True,
+        instruments=instruments,
     )

@@ -18,7 +18,7 @@ from rich.console import Console
 from test_trace import assert_valid_trace
 
 import trio_toolpar
-from trio_toolpar import ErrorCode, Outcome, Status, _cli_progress
+from trio_toolpar import ErrorCode, Outcome, Status, _cli_views
 from trio_toolpar._cli import main
 from trio_toolpar._cli_progress import TurnProgress
 from trio_toolpar._cli_rich import RichProgress
@@ -232,7 +232,7 @@ def test_rich_progress_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
 def test_rich_progress_without_rich_is_a_one_line_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_cli_progress, "rich_available", lambda: False)
+    monkeypatch.setattr(_cli_views, "rich_available", lambda: False)
     assert main(["demo", "--virtual", "--progress", "rich"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -242,7 +242,7 @@ def test_rich_progress_without_rich_is_a_one_line_error(
 def test_auto_progress_is_plain_without_rich(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_cli_progress, "rich_available", lambda: False)
+    monkeypatch.setattr(_cli_views, "rich_available", lambda: False)
     assert main(["demo", "--virtual"]) == 0
     assert "progress (ready: running or queued" in capsys.readouterr().out
 

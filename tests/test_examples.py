@@ -90,3 +90,19 @@ def test_cancelling_a_turn_from_outside_keeps_every_outcome() -> None:
         "large: cancelled (cancelled) value=None",
         "sum: skipped (cancelled) value=None",
     ]
+
+
+def test_tracing_console_prints_one_line_a_span() -> None:
+    assert run_example("tracing_console.py") == [
+        "attempt lookup       0.5 s  ERROR  id=o1 attempt=1 queue_wait_s=0.0",
+        "attempt search       1.0 s  UNSET  id=s1 attempt=1 queue_wait_s=0.0",
+        "execute_tool search  1.0 s  UNSET  id=s1 queue_wait_s=0.0",
+        "attempt lookup       0.5 s  UNSET  id=o1 attempt=2 queue_wait_s=0.0",
+        "execute_tool lookup  1.5 s  UNSET  id=o1 queue_wait_s=0.0",
+        "attempt search       1.0 s  UNSET  id=s2 attempt=1 queue_wait_s=1.0",
+        "execute_tool search  1.0 s  UNSET  id=s2 queue_wait_s=1.0",
+        "attempt report       3.0 s  ERROR  id=r1 attempt=1 queue_wait_s=0.0 cancel_cause=budget_exceeded",
+        "execute_tool report  3.0 s  ERROR  id=r1 queue_wait_s=0.0 cancel_cause=budget_exceeded",
+        "trio_toolpar.turn    3.0 s  UNSET",
+        "s1=ok s2=ok o1=ok r1=cancelled",
+    ]

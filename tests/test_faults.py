@@ -162,7 +162,7 @@ async def test_a_tool_that_raises_is_an_error_its_dependents_are_skipped_and_the
 async def test_a_tool_that_hangs_times_out_at_exactly_its_timeout(
     autojump_clock: trio.testing.MockClock, no_leaks: None
 ) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     cleaned: list[float] = []
 
     @registry.tool(timeout=2.0, retry=Retry(attempts=2, backoff=1.0, jitter=0.0))
@@ -519,7 +519,7 @@ def nested_registry(
 
     Returns the registry and the list where the ``fan_out_on_leafs`` parents put their nested turns.
     """
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     nested: list[Turn] = []
 
     @registry.tool(resource="leafs")
@@ -549,7 +549,7 @@ async def test_a_tool_can_run_a_nested_turn_on_the_same_executor_and_caps_still_
 ) -> None:
     gauge, executors = Gauge(), list[Executor]()
     registry, _ = nested_registry(gauge, executors, parent_timeout=None)
-    executor = Executor(registry, limits={"leafs": 2, "parents": 1})
+    executor = Executor(registry, limits={"leafs": 2, "parents": 1}, deterministic=True)
     executors.append(executor)
     start = trio.current_time()
     result = await executor.run(
@@ -652,7 +652,7 @@ async def test_a_budget_that_would_expire_during_the_backoff_ends_the_call_with_
     autojump_clock: trio.testing.MockClock, no_leaks: None
 ) -> None:
     """Attempt 1 fails at 1; the next would start at 3, past the 2.5 s budget: no retry, ``error`` at 1."""
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     starts = flaky(registry, fails=5, seconds=1, retry=Retry(attempts=3, backoff=2.0, jitter=0.0))
     start = trio.current_time()
     (o,) = await Executor(registry, budget=2.5).run([ToolCall(id="f", tool="flaky")])
@@ -669,7 +669,7 @@ async def test_a_budget_expiring_while_a_retry_waits_for_capacity_cancels_the_ca
     At the 3 s deadline the retry is still waiting: the call is ``cancelled``
     (it had started) with ``budget_exceeded``, after 1 attempt.
     """
-    registry, log = Registry(), Log()
+    registry, log = Registry(default_side_effect="read"), Log()
     sleeper(registry, log, "read", resource="r")
     starts = flaky(registry, fails=5, seconds=1, retry=Retry(attempts=3, backoff=0.5, jitter=0.0), resource="r")
     start = trio.current_time()
@@ -689,7 +689,7 @@ async def test_a_budget_expiring_during_a_retry_attempt_cancels_it(
     autojump_clock: trio.testing.MockClock, no_leaks: None
 ) -> None:
     """Attempts [0, 1] and [1.5, 2.5] fail; attempt 3 starts at 3.5 and is running at the 4 s deadline."""
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     starts = flaky(registry, fails=5, seconds=1, retry=Retry(attempts=3, backoff=0.5, jitter=0.0))
     start = trio.current_time()
     (o,) = await Executor(registry, budget=4.0).run([ToolCall(id="f", tool="flaky")])
@@ -789,7 +789,7 @@ async def test_outer_cancellation_during_a_retry_backoff(
     autojump_clock: trio.testing.MockClock, no_leaks: None
 ) -> None:
     """Attempt 1 fails at 1; the backoff lasts until 4; the caller cancels at 2."""
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     starts = flaky(registry, fails=5, seconds=1, retry=Retry(attempts=3, backoff=3.0, jitter=0.0), resource="r")
     executor = Executor(registry, limits={"r": 1})
     turn = executor.turn([ToolCall(id="f", tool="flaky")])

@@ -186,7 +186,7 @@ calls_strategy = st.lists(
 
 
 def fuzz_registry(touched: list[str]) -> Registry:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")  # these tools are reads unless they say otherwise
 
     @registry.tool(parameters={"type": "object"})
     async def echo(**arguments: Any) -> object:

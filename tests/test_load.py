@@ -12,7 +12,7 @@ from trio_toolpar import Executor, Registry, Status, ToolCall
 async def test_ten_thousand_calls_in_one_turn_keep_the_cap_and_all_get_an_outcome(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     running = peak = started = 0
 
     @registry.tool(resource="api")

@@ -282,7 +282,7 @@ async def test_fail_fast_with_a_rejected_call_starts_nothing(autojump_clock: tri
 
 
 async def test_rate_limited_after_retries_honours_retry_after(autojump_clock: trio.testing.MockClock) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     seen: list[tuple[int, float]] = []
 
     @registry.tool(retry=Retry(attempts=3, backoff=0.5, jitter=0.0))

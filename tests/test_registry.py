@@ -96,7 +96,7 @@ def test_schema_is_derived_from_the_signature_and_docstring() -> None:
 
 
 def test_sync_and_async_tools_are_told_apart() -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
 
     @registry.tool
     def sync_tool() -> None: ...

@@ -68,7 +68,7 @@ async def test_jitter_is_seeded_per_call_and_attempt(autojump_clock: trio.testin
 
 
 async def test_errors_not_listed_are_not_retried(autojump_clock: trio.testing.MockClock) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     calls = 0
 
     @registry.tool(retry=Retry(attempts=5, backoff=0))
@@ -85,7 +85,7 @@ async def test_errors_not_listed_are_not_retried(autojump_clock: trio.testing.Mo
 async def test_timeouts_are_retried_and_each_attempt_gets_its_own_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
 
     @registry.tool(timeout=1.0, retry=Retry(attempts=3, backoff=0.25, jitter=0))
     async def hang(ctx: CallContext) -> int:
@@ -100,7 +100,7 @@ async def test_timeouts_are_retried_and_each_attempt_gets_its_own_timeout(
 
 
 async def test_a_timeout_on_the_last_attempt_is_a_timeout(autojump_clock: trio.testing.MockClock) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
 
     @registry.tool(timeout=1.0, retry=Retry(attempts=2, backoff=0, retry_timeouts=True))
     async def hang() -> None:
@@ -165,7 +165,7 @@ async def test_no_retry_when_the_wait_would_pass_the_deadline(autojump_clock: tr
 
 
 async def test_capacity_is_released_during_backoff(autojump_clock: trio.testing.MockClock) -> None:
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     starts: dict[str, list[float]] = {}
 
     @registry.tool(resource="api", retry=Retry(attempts=2, backoff=3.0, jitter=0))
@@ -194,7 +194,7 @@ async def test_a_call_cancelled_while_waiting_to_retry_never_runs_again(
     coordinator settles; the guards in ``_run_call``/``_granted`` cover the
     same race on a real clock, where no instant settles.
     """
-    registry = Registry()
+    registry = Registry(default_side_effect="read")
     runs: list[tuple[str, int, float]] = []
 
     @registry.tool(resource="r", retry=Retry(attempts=3, backoff=2.0, jitter=0))

@@ -3,6 +3,19 @@
 The public API is re-exported here; every other module is private.
 """
 
+from ._backpressure import raise_for_rate_limit as raise_for_rate_limit
+from ._events import AttemptEnded as AttemptEnded
+from ._events import AttemptStarted as AttemptStarted
+from ._events import CallEvent as CallEvent
+from ._events import CallFinished as CallFinished
+from ._events import CallGranted as CallGranted
+from ._events import CallQueued as CallQueued
+from ._events import CallStarted as CallStarted
+from ._events import Event as Event
+from ._events import ResourcePaused as ResourcePaused
+from ._events import RetryScheduled as RetryScheduled
+from ._events import TurnEnded as TurnEnded
+from ._events import TurnStarted as TurnStarted
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -14,6 +27,7 @@ from ._exceptions import ToolparError as ToolparError
 from ._exceptions import TurnStateError as TurnStateError
 from ._executor import Executor as Executor
 from ._executor import OutcomeStream as OutcomeStream
+from ._instrument import Instrument as Instrument
 from ._limits import Rate as Rate
 from ._limits import SharedLimits as SharedLimits
 from ._observation import render_observation as render_observation
@@ -40,12 +54,21 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentsError",
+    "AttemptEnded",
+    "AttemptStarted",
     "BestEffort",
     "CallContext",
+    "CallEvent",
+    "CallFinished",
+    "CallGranted",
+    "CallQueued",
+    "CallStarted",
     "ErrorCode",
+    "Event",
     "Executor",
     "FailFast",
     "FormatError",
+    "Instrument",
     "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
@@ -56,7 +79,9 @@ __all__ = [
     "RateLimited",
     "RegistrationError",
     "Registry",
+    "ResourcePaused",
     "Retry",
+    "RetryScheduled",
     "Retryable",
     "Schedule",
     "SchemaError",
@@ -67,8 +92,11 @@ __all__ = [
     "ToolCall",
     "ToolparError",
     "Turn",
+    "TurnEnded",
     "TurnResult",
+    "TurnStarted",
     "TurnStateError",
     "Verdict",
+    "raise_for_rate_limit",
     "render_observation",
 ]

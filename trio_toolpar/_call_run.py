@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -26,7 +26,7 @@ from ._capacity import Waiter
 from ._outcome import Outcome, ToolCall
 from ._planned import PlannedCall, Verdict
 
-__all__ = ["CallRun", "CallState"]
+__all__ = ["CallRun", "CallState", "Observer"]
 
 
 class CallState(enum.Enum):
@@ -48,8 +48,16 @@ _MOVES: dict[CallState, frozenset[CallState]] = {
 }
 
 
+class Observer(Protocol):
+    """Told of each move of a call (the instruments' hook, see `_instrument`)."""
+
+    def moved(self, run: CallRun, state: CallState) -> None:
+        """``run`` has just entered ``state``."""
+        ...
+
+
 class CallRun:
-    """What a turn knows of one call while it runs."""
+    """What a turn knows of one call while it runs; ``observer`` (if any) is told of every move."""
 
     __slots__ = (
         "active",
@@ -59,6 +67,7 @@ class CallRun:
         "idempotency_key",
         "index",
         "later",
+        "observer",
         "outcome",
         "planned",
         "resolved",
@@ -67,7 +76,9 @@ class CallRun:
         "waiter",
     )
 
-    def __init__(self, index: int, call: ToolCall, planned: PlannedCall | None) -> None:
+    def __init__(
+        self, index: int, call: ToolCall, planned: PlannedCall | None, *, observer: Observer | None = None
+    ) -> None:
         self.index = index
         self.call = call
         self.planned = planned
@@ -85,11 +96,14 @@ class CallRun:
         self.granted: trio.Event | None = None
         """Set when a retry is granted capacity again."""
         self.outcome: Outcome | None = None
+        self.observer = observer
 
     def move(self, state: CallState) -> None:
         """Enter ``state``, which must follow the current one."""
         assert state in _MOVES[self.state], f"call {self.call.id!r}: {self.state.name} -> {state.name}"
         self.state = state
+        if self.observer is not None:
+            self.observer.moved(self, state)
 
     @property
     def wave(self) -> int | None:

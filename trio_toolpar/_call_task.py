@@ -14,6 +14,7 @@ from ._call_run import CallRun, CallState
 from ._capacity import Capacity
 from ._decide import Reason, failure_reason, stop_reason
 from ._exceptions import RateLimited
+from ._instrument import Emitter
 from ._outcome import ErrorCode
 from ._registry import CallContext, Tool
 from ._retries import RetryGrants
@@ -35,7 +36,18 @@ class CallTask:
     retry is planned.
     """
 
-    __slots__ = ("_capacity", "_cause", "_deadline", "_report", "_requeue", "_retries", "_run", "_settings", "_tool")
+    __slots__ = (
+        "_capacity",
+        "_cause",
+        "_deadline",
+        "_emit",
+        "_report",
+        "_requeue",
+        "_retries",
+        "_run",
+        "_settings",
+        "_tool",
+    )
 
     def __init__(
         self,
@@ -48,6 +60,7 @@ class CallTask:
         requeue: Callable[[CallRun], None],
         cause: Callable[[], ErrorCode],
         deadline: float,
+        emit: Emitter | None = None,
     ) -> None:
         assert run.planned is not None and run.planned.tool is not None
         self._run = run
@@ -59,6 +72,7 @@ class CallTask:
         self._requeue = requeue
         self._cause = cause
         self._deadline = deadline
+        self._emit = emit
 
     async def run(self) -> None:
         """Run the call's attempts; always report exactly one ending, even when cancelled."""
@@ -91,6 +105,8 @@ class CallTask:
         """Start attempt ``number``: the tool's coroutine, or its thread, under the shared limits if any."""
         run, tool = self._run, self._tool
         run.attempts = number
+        if self._emit is not None:
+            self._emit.attempt_started(run, number)
         kwargs = run.resolved
         assert kwargs is not None
         if tool.context_parameter is not None:
@@ -114,7 +130,7 @@ class CallTask:
             )
         shared = self._settings.shared_limits
         if shared is not None and tool.resource is not None and shared.governs(tool.resource):
-            return _holding(shared.hold(tool.resource, weight=1, call_id=run.call.id), start)
+            return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), start)
         return start()
 
     # -- Between (see `run_attempts`) ---------------------------------------------------
@@ -122,12 +138,16 @@ class CallTask:
     def ended(self, attempt: int, kind: Kind, exception: Exception | None) -> None:
         """Give back the attempt's capacity; a rate-limited resource pauses, a success lets it recover."""
         run, resource = self._run, self._tool.resource
+        if self._emit is not None:
+            self._emit.attempt_ended(run, attempt, kind, exception)
         if run.waiter is not None:
             self._capacity.release(run.waiter)
         if resource is None:
             return
         if isinstance(exception, RateLimited):
             self._capacity.pause(resource, exception.retry_after or 0.0)
+            if self._emit is not None:
+                self._emit.paused(run, exception.retry_after or 0.0)
         elif kind is Kind.OK:
             self._capacity.recovered(resource)
 
@@ -138,6 +158,8 @@ class CallTask:
         if not await self._retries.ask(run.waiter.rank):
             return False
         run.move(CallState.BACKOFF)
+        if self._emit is not None:
+            self._emit.retry(run, attempt, delay)
         await trio.sleep(delay)
         run.granted = trio.Event()
         self._requeue(run)

@@ -32,8 +32,9 @@ import trio.testing
 
 from ._cli_args import EXIT_USAGE, PROG, build_parser
 from ._cli_input import UsageError, load_calls, load_registry
-from ._cli_progress import ProgressView, TurnProgress, make_progress
+from ._cli_progress import ProgressView, TurnProgress
 from ._cli_render import Report, plan_data, print_json, print_report, rescaled
+from ._cli_views import make_progress
 from ._convert import dumps
 from ._demo import SERVICE, Demo, SentWrite, build_demo
 from ._executor import Executor

@@ -17,7 +17,6 @@ table in place.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import IO, TYPE_CHECKING, Literal, Protocol, final
 
 from ._outcome import Outcome
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from ._plan import Plan
     from ._settings import Schedule
 
-__all__ = ["ProgressMode", "ProgressView", "TurnProgress", "make_progress", "rich_available"]
+__all__ = ["NoProgress", "PlainProgress", "ProgressMode", "ProgressView", "TurnProgress"]
 
 ProgressMode = Literal["auto", "rich", "plain", "off"]
 WAITING = "waiting"
@@ -88,7 +87,7 @@ class ProgressView(Protocol):
 
 
 @final
-class _NoProgress:
+class NoProgress:
     def start(self, progress: TurnProgress) -> None:
         pass
 
@@ -124,26 +123,3 @@ class PlainProgress:
 
     def stop(self) -> None:
         print(file=self._out, flush=True)
-
-
-def rich_available() -> bool:
-    """Whether the optional ``rich`` package (the ``cli`` extra) is installed."""
-    return importlib.util.find_spec("rich") is not None
-
-
-def make_progress(mode: ProgressMode, *, out: IO[str], unit: str) -> ProgressView:
-    """The view for ``mode``: ``auto`` is ``rich`` on a terminal when it is installed, else ``plain``.
-
-    Raises:
-        RuntimeError: ``rich`` was asked for and is not installed.
-    """
-    if mode == "off":
-        return _NoProgress()
-    wants_rich = mode == "rich" or (mode == "auto" and out.isatty() and rich_available())
-    if not wants_rich:
-        return PlainProgress(out, unit=unit)
-    if not rich_available():
-        raise RuntimeError("--progress rich needs the rich package: pip install 'trio_toolpar[cli]'")
-    from ._cli_rich import RichProgress
-
-    return RichProgress(out, unit=unit)

@@ -1,7 +1,7 @@
 """The ``rich`` view of a running turn: a table of every call, redrawn in place on each outcome.
 
 Imported only when the optional ``rich`` package (the ``cli`` extra) is
-installed and asked for; see `_cli_progress.make_progress`.
+installed and asked for; see `_cli_views.make_progress`.
 """
 
 from __future__ import annotations

@@ -155,8 +155,9 @@ def _unstructure_outcome(outcome: Outcome) -> dict[str, Any]:
     data = _outcome_fields(outcome)
     data["ok"] = outcome.ok
     data["value"] = plain(outcome.value)
-    if data.get("error") is not None:
-        data["error"] = clean_text(data["error"])
+    for text in ("call_id", "tool", "error"):  # the model's text and the tool's, for UTF-8
+        if data.get(text) is not None:
+            data[text] = clean_text(data[text])
     return data
 
 

@@ -18,6 +18,7 @@ from ._outcome import ErrorCode, Status, ToolCall
 from ._planned import PlannedCall, Verdict
 from ._references import MAX_DEPTH, Reference, is_reference, parse_reference, scan
 from ._registry import Registry, Tool
+from ._render import exception_text
 from ._schema import validate
 
 __all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys"]
@@ -102,7 +103,12 @@ def check_call(registry: Registry, d: Draft) -> Sequence[Reference]:
     except ArgumentsText as exc:
         d.reject(ErrorCode.INVALID_ARGUMENTS, str(exc))
         return ()
-    found = scan(arguments, MAX_DEPTH)
+    try:
+        found = scan(arguments, MAX_DEPTH)
+    except Exception as exc:  # a caller's Python value whose own code fails when looked at
+        d.reject(ErrorCode.INVALID_ARGUMENTS, f"the arguments could not be read: {exception_text(exc)}")
+        d.arguments = None
+        return ()
     if found is None:
         d.reject(ErrorCode.INVALID_ARGUMENTS, f"arguments nest deeper than {MAX_DEPTH} levels; send a flatter object")
         d.arguments = None

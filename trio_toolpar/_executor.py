@@ -13,6 +13,8 @@ import trio
 
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._convert import converter
+from ._groups import collapse
+from ._instrument import Instrument, dispatch
 from ._limits import Rate, SharedLimits
 from ._outcome import Outcome, ToolCall
 from ._plan import Plan
@@ -21,7 +23,7 @@ from ._registry import Registry
 from ._render import safe_str
 from ._result import TurnResult
 from ._settings import Schedule, Settings
-from ._turn import Turn, collapse
+from ._turn import Turn
 
 __all__ = ["Executor", "OutcomeStream"]
 
@@ -92,6 +94,8 @@ class Executor:
         shared_limits: limits shared with other processes (`SharedLimits`,
             e.g. `trio_toolpar.redis.RedisLimits`), held around each attempt
             on the resources they govern, after the local ones.
+        instruments: observers told of each step of every turn (`Instrument`;
+            e.g. `trio_toolpar.otel.OpenTelemetry`); see docs/tracing.md.
     """
 
     def __init__(
@@ -109,6 +113,7 @@ class Executor:
         seed: int | str | None = None,
         deterministic: bool = False,
         shared_limits: SharedLimits | None = None,
+        instruments: Iterable[Instrument] | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
@@ -127,10 +132,17 @@ class Executor:
             seed=seed if seed is not None else random.getrandbits(64),
             deterministic=bool(deterministic),
             shared_limits=shared_limits,
+            instruments=dispatch(instruments),
         )
         self._capacity = Capacity(
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
         )
+        for tool in registry:
+            impossible = self._capacity.check_weight(tool.resource, tool.weight)
+            if impossible is not None:
+                raise ValueError(
+                    f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
+                )
         self._turns = 0
 
     @property

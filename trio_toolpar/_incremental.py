@@ -9,13 +9,15 @@ a cycle rejects only its members. Positions count calls as submitted.
 
 from __future__ import annotations
 
-from typing import final
+from collections.abc import Callable, Sequence
+from typing import Any, final
 
 import attrs
 
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys
 from ._outcome import ErrorCode, Status, ToolCall
+from ._plan import Plan
 from ._planned import PlannedCall, Verdict
 from ._registry import Registry
 
@@ -135,6 +137,15 @@ class IncrementalPlanner:
     def freeze(self, index: int, generation: int | None) -> PlannedCall:
         """Call ``index`` as planned so far (its edges are final once it no longer waits)."""
         return self._drafts[index].freeze(generation)
+
+    def snapshot(self, generations: Sequence[int | None], *, rank: Callable[[int], Any]) -> Plan:
+        """The calls so far as a `Plan`: ``generations[i]`` is call ``i``'s, once it was scheduled."""
+        calls = tuple(self.freeze(i, generation) for i, generation in enumerate(generations))
+        waves: dict[int, list[int]] = {}
+        for c in calls:
+            if c.generation is not None:
+                waves.setdefault(c.generation, []).append(c.index)
+        return Plan(calls=calls, waves=tuple(tuple(sorted(waves[g], key=rank)) for g in sorted(waves)), cycle=None)
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids or positions that never came."""

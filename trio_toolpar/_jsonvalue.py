@@ -182,7 +182,7 @@ def _render(value: object, parts: list[str], budget: int) -> int:
         text = f"<{'-' if value < 0 else ''}integer of about {digits} digits>"
     elif isinstance(value, str):
         text = repr(value[:budget])  # a long string is cut anyway: do not copy all of it first
-    elif value is None or isinstance(value, (int, float, bool)):
+    elif value is None or type(value) in (int, float, bool):  # a subclass's own __repr__ may raise: see below
         text = repr(value)
     elif isinstance(value, (list, tuple, Mapping)):
         return _render_container(value, parts, budget)

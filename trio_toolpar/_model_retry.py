@@ -5,9 +5,6 @@ httpx is imported when a request is sent, not when this module is.
 
 from __future__ import annotations
 
-import email.utils
-import math
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, final
 
@@ -15,6 +12,7 @@ import attrs
 import trio
 
 from ._agent import ModelError
+from ._backpressure import retry_after
 from ._exceptions import FormatError
 from ._wire import loads
 
@@ -82,36 +80,6 @@ class RequestRetry:
         return base
 
 
-def retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms``, then ``Retry-After``), if it did.
-
-    An HTTP date is measured against ``now`` (the wall clock: the server's
-    date is wall-clock time); a date in the past means no wait.
-    """
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            seconds = float(millis) / 1000.0
-        except ValueError:
-            seconds = math.nan
-        if seconds >= 0 and math.isfinite(seconds):
-            return seconds
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - now()
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
 def _retryable(response: httpx.Response) -> bool:
     should: str | None = response.headers.get("x-should-retry")
     if should in ("true", "false"):
@@ -151,8 +119,14 @@ async def send(
     Raises:
         ModelError: a status that is not retried, too many failures, or a
             server asking for too long a wait.
+        ImportError: httpx is not installed (the ``http`` extra).
     """
-    import httpx
+    try:
+        import httpx
+    except ImportError as exc:  # the first request is where the missing extra shows: name it
+        raise ImportError(
+            "the HTTP model clients need httpx: pip install 'trio_toolpar[http]' (or pip install httpx)"
+        ) from exc
 
     failures = 0
     while True:

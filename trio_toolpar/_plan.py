@@ -16,6 +16,7 @@ from ._outcome import ToolCall
 from ._planned import PlannedCall
 from ._planner import plan_batch
 from ._registry import Registry
+from ._render import clean_text
 
 __all__ = ["Plan"]
 
@@ -59,7 +60,7 @@ class Plan:
                 lines.append(
                     f"    {pc.call.id} {pc.call.tool}: {pc.verdict.status} ({pc.verdict.code}) {pc.verdict.message}"
                 )
-        return "\n".join(lines)
+        return clean_text("\n".join(lines))  # ids, tools and keys are the model's text
 
 
 def _describe(pc: PlannedCall, calls: Sequence[PlannedCall]) -> str:

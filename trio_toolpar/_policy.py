@@ -8,10 +8,15 @@ import attrs
 
 from ._outcome import Outcome, Status
 from ._registry import Retry
+from ._retries import check_retry_cap
 
 __all__ = ["BestEffort", "FailFast", "Policy"]
 
 _FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+
+
+def _retry_cap(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    check_retry_cap(value)
 
 
 @runtime_checkable
@@ -45,7 +50,7 @@ class FailFast:
     """
 
     retry: Retry | None = None
-    max_retries_per_turn: int | None = None
+    max_retries_per_turn: int | None = attrs.field(default=None, validator=_retry_cap)
 
     def cancels_turn(self, outcome: Outcome) -> bool:
         return outcome.status in _FAILURES
@@ -57,7 +62,7 @@ class BestEffort:
     """Let every call run to its own end; failures only skip their dependents."""
 
     retry: Retry | None = None
-    max_retries_per_turn: int | None = None
+    max_retries_per_turn: int | None = attrs.field(default=None, validator=_retry_cap)
 
     def cancels_turn(self, outcome: Outcome) -> bool:
         return False

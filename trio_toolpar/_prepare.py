@@ -12,7 +12,7 @@ from ._exceptions import ArgumentsError
 from ._outcome import ErrorCode, Status
 from ._planned import PlannedCall
 from ._references import MAX_DEPTH, Reference, ReferenceError_, nests_deeper, resolve, substitute
-from ._render import safe_str
+from ._render import exception_text, safe_str
 from ._schema import validate
 
 __all__ = ["Prepared", "idempotency_key", "prepare"]
@@ -45,7 +45,11 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
         except ReferenceError_ as exc:
             return Status.REJECTED, ErrorCode.BAD_REFERENCE, safe_str(exc)
         except Exception as exc:  # the referenced value's own code failed while it was read
-            return Status.REJECTED, ErrorCode.BAD_REFERENCE, f"a referenced value could not be read: {safe_str(exc)}"
+            return (
+                Status.REJECTED,
+                ErrorCode.BAD_REFERENCE,
+                f"a referenced value could not be read: {exception_text(exc)}",
+            )
         if planned.references:
             problem = _check_again(planned, arguments)
             if problem is not None:
@@ -75,7 +79,9 @@ def _check_again(planned: PlannedCall, arguments: Mapping[str, Any]) -> str | No
     try:
         errors = [] if tool.accepts(arguments) else validate(tool.parameters, arguments)
     except Exception as exc:  # a referenced value's own code (its __eq__, say) failed while it was checked
-        return f"arguments for {tool.name!r} could not be checked once references were substituted: {safe_str(exc)}"
+        return (
+            f"arguments for {tool.name!r} could not be checked once references were substituted: {exception_text(exc)}"
+        )
     if errors:
         return f"arguments for {tool.name!r} do not fit its schema once references are substituted: " + "; ".join(
             errors[:5]

@@ -22,7 +22,9 @@ from typing import Any, final
 import attrs
 
 __all__ = [
+    "CALL_ID",
     "MAX_DEPTH",
+    "POSITION",
     "Reference",
     "ReferenceError_",
     "find_references",
@@ -36,7 +38,11 @@ __all__ = [
 MAX_DEPTH = 100
 """How deeply arguments, and values passed by reference, may nest (JSON has no limit; Python's stack has)."""
 
-_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_\-]*|#[1-9][0-9]{0,8})((?:\..*)?)", re.DOTALL)
+CALL_ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
+"""A call id a reference can name (the regular-expression syntax shared by Python and ECMA-262)."""
+POSITION = r"#[1-9][0-9]{0,8}"
+"""A position a reference can name: ``#1`` is the turn's first call."""
+_REF = re.compile(rf"\$({CALL_ID}|{POSITION})((?:\..*)?)", re.DOTALL)
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 
 

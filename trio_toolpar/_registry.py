@@ -8,7 +8,7 @@ import math
 import re
 import string
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, TypeVar, final, overload
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, final, overload
 
 import attrs
 
@@ -102,6 +102,8 @@ class Tool:
     is_async: bool
     context_parameter: str | None
     abandon_on_cancel: bool
+    weight: int
+    """Units of its resource's cap (and tokens of its rate) one call takes."""
     key_fields: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
     """Per template, the argument paths it reads."""
     structure: Structure = attrs.field(repr=False, eq=False)
@@ -141,9 +143,31 @@ def _key_fields(template: str, tool: str) -> tuple[str, ...]:
     return tuple(fields)
 
 
+class ToolOptions(TypedDict, total=False):
+    """The options of `Registry.add`, for `Registry.tool` (see `add` for each)."""
+
+    name: str | None
+    description: str | None
+    parameters: Mapping[str, Any] | None
+    side_effect: SideEffect | None
+    resource: str | None
+    key: str | tuple[str, ...] | None
+    timeout: float | None
+    idempotent: bool | None
+    idempotency_key: bool
+    retry: Retry | None
+    abandon_on_cancel: bool
+    weight: int
+
+
 @final
 class Registry:
     """The tools a model may call, by name.
+
+    Args:
+        default_side_effect: the side effect of tools registered without
+            one (default ``"write"``: the safe assumption; ``"read"`` makes
+            undeclared tools parallel and retryable).
 
     Example::
 
@@ -154,8 +178,12 @@ class Registry:
             ...
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, default_side_effect: SideEffect = "write") -> None:
+        if default_side_effect not in ("none", "read", "write"):
+            raise ValueError(f"default_side_effect must be 'none', 'read' or 'write', not {default_side_effect!r}")
         self._tools: dict[str, Tool] = {}
+        self.default_side_effect: SideEffect = default_side_effect
+        """The side effect of tools registered without one: ``"write"`` unless you chose otherwise."""
 
     def add(
         self,
@@ -164,7 +192,7 @@ class Registry:
         name: str | None = None,
         description: str | None = None,
         parameters: Mapping[str, Any] | None = None,
-        side_effect: SideEffect = "read",
+        side_effect: SideEffect | None = None,
         resource: str | None = None,
         key: str | tuple[str, ...] | None = None,
         timeout: float | None = None,
@@ -172,6 +200,7 @@ class Registry:
         idempotency_key: bool = False,
         retry: Retry | None = None,
         abandon_on_cancel: bool = False,
+        weight: int = 1,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -182,7 +211,12 @@ class Registry:
             parameters: the arguments' JSON schema (default: derived from the
                 signature and type hints).
             side_effect: ``"none"`` (pure), ``"read"`` or ``"write"``; reads and
-                writes on the same resource key are ordered.
+                writes on the same resource key are ordered. Not given: the
+                registry's ``default_side_effect``, ``"write"`` unless chosen
+                otherwise — an undeclared tool may be a payment, so it is
+                never retried and is ordered against its own other calls.
+                Declaring ``"read"`` (or ``"none"``) is the opt-in to
+                parallelism and retries.
             resource: the integration whose capacity limit applies (e.g. ``"jira"``).
             key: resource-key template(s) filled from the arguments, e.g.
                 ``"order:{order_id}"``.
@@ -194,6 +228,8 @@ class Registry:
             abandon_on_cancel: for sync tools, whether a cancelled call stops
                 waiting for its thread (which runs on, unobserved) instead of
                 waiting for it to return.
+            weight: how many units of its resource's cap (and tokens of its
+                rate, and of ``max_concurrency``) one call takes.
 
         Raises:
             RegistrationError: a bad name, a taken name, bad settings, or a
@@ -208,6 +244,8 @@ class Registry:
             )
         if tool_name in self._tools:
             raise RegistrationError(f"tool {tool_name!r} is already registered", tool=tool_name)
+        if side_effect is None:
+            side_effect = self.default_side_effect
         if side_effect not in ("none", "read", "write"):
             raise RegistrationError(
                 f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}",
@@ -215,6 +253,10 @@ class Registry:
             )
         if timeout is not None and not (timeout > 0 and not math.isnan(timeout)):
             raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise RegistrationError(
+                f"tool {tool_name!r}: weight must be a positive integer, not {weight!r}", tool=tool_name
+            )
         if not callable(fn):
             raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
         idempotent = side_effect != "write" if idempotent is None else idempotent
@@ -259,6 +301,7 @@ class Registry:
             is_async=inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn),
             context_parameter=context_parameter,
             abandon_on_cancel=abandon_on_cancel,
+            weight=weight,
             key_fields=key_fields,
             structure=signature.structure,
         )
@@ -269,61 +312,16 @@ class Registry:
     def tool(self, fn: F, /) -> F: ...
 
     @overload
-    def tool(
-        self,
-        fn: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        side_effect: SideEffect = "read",
-        resource: str | None = None,
-        key: str | tuple[str, ...] | None = None,
-        timeout: float | None = None,
-        idempotent: bool | None = None,
-        idempotency_key: bool = False,
-        retry: Retry | None = None,
-        abandon_on_cancel: bool = False,
-    ) -> Callable[[F], F]: ...
+    def tool(self, fn: None = None, /, **options: Unpack[ToolOptions]) -> Callable[[F], F]: ...
 
-    def tool(
-        self,
-        fn: F | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        side_effect: SideEffect = "read",
-        resource: str | None = None,
-        key: str | tuple[str, ...] | None = None,
-        timeout: float | None = None,
-        idempotent: bool | None = None,
-        idempotency_key: bool = False,
-        retry: Retry | None = None,
-        abandon_on_cancel: bool = False,
-    ) -> F | Callable[[F], F]:
-        """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``.
+    def tool(self, fn: F | None = None, /, **options: Unpack[ToolOptions]) -> F | Callable[[F], F]:
+        """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``, with `add`'s options.
 
         The decorated function is returned unchanged, so it stays callable directly.
         """
 
         def register(f: F) -> F:
-            self.add(
-                f,
-                name=name,
-                description=description,
-                parameters=parameters,
-                side_effect=side_effect,
-                resource=resource,
-                key=key,
-                timeout=timeout,
-                idempotent=idempotent,
-                idempotency_key=idempotency_key,
-                retry=retry,
-                abandon_on_cancel=abandon_on_cancel,
-            )
+            self.add(f, **options)
             return f
 
         return register(fn) if fn is not None else register

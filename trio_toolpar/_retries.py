@@ -8,7 +8,13 @@ from collections.abc import Callable
 
 import trio
 
-__all__ = ["RetryGrants"]
+__all__ = ["RetryGrants", "check_retry_cap"]
+
+
+def check_retry_cap(cap: object) -> None:
+    """Raise `ValueError` unless ``cap`` is a non-negative integer or ``None``."""
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+        raise ValueError(f"max_retries_per_turn must be a non-negative integer or None, not {cap!r}")
 
 
 class _Request:
@@ -28,8 +34,7 @@ class RetryGrants:
     """
 
     def __init__(self, cap: int | None, *, wake: Callable[[], None]) -> None:
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-            raise ValueError(f"max_retries_per_turn must be a non-negative integer or None, not {cap!r}")
+        check_retry_cap(cap)  # a custom Policy is checked here, the built-in ones when they are made
         self._left = cap
         self._wake = wake
         self._requests: list[tuple[tuple[int, int, int], int, _Request]] = []

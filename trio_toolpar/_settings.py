@@ -7,6 +7,7 @@ from typing import Literal, final
 
 import attrs
 
+from ._instrument import Dispatch
 from ._limits import SharedLimits
 from ._policy import Policy
 from ._registry import Registry
@@ -28,3 +29,4 @@ class Settings:
     seed: int | str
     deterministic: bool
     shared_limits: SharedLimits | None
+    instruments: Dispatch | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._outcome import Outcome
+from ._render import clean_text
 
 __all__ = ["render_table", "render_timeline"]
 
@@ -31,7 +32,7 @@ def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return clean_text("\n".join(lines))  # ids and tool names are the model's text
 
 
 def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: float, width: int = 60) -> str:
@@ -52,4 +53,4 @@ def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: 
         status = o.status.value if o.error_code is None else f"{o.status.value} ({o.error_code.value})"
         lines.append(f"{o.call_id + ' ' + o.tool:<{label}} |{''.join(bar)}| {status}")
     lines.append(f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  · never started")
-    return "\n".join(lines)
+    return clean_text("\n".join(lines))  # ids and tool names are the model's text

@@ -24,12 +24,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._exceptions import SchemaError
+from ._references import CALL_ID, POSITION
 from ._registry import Tool
 from ._wire import as_data
 
 __all__ = ["REFERENCE_PATTERN", "REFERENCE_SCHEMA", "model_parameters", "strict_schema", "widen"]
 
-REFERENCE_PATTERN = r"^\$(#[1-9][0-9]{0,8}|[A-Za-z_][A-Za-z0-9_-]*)(\.[^.]+)*$"
+REFERENCE_PATTERN = rf"^\$({POSITION}|{CALL_ID})(\.[^.]+)*$"
 """A reference as a JSON Schema (ECMA-262) pattern: ``$#N`` or ``$<call id>``, then ``.key`` segments.
 
 The same language as the executor's reference syntax (`trio_toolpar._references`)

@@ -31,7 +31,10 @@ from ._capacity import Capacity, Waiter
 from ._decide import Reason, build_outcome, dependency_reason, stop_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._exceptions import TurnStateError
-from ._incremental import IncrementalPlanner, cycle_verdict, missing_verdict
+from ._groups import collapse
+from ._incremental import IncrementalPlanner
+from ._instrument import emitter
+from ._open_input import wire_closed, wire_submitted
 from ._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._plan import Plan
 from ._prepare import prepare
@@ -68,6 +71,7 @@ class Turn:
         self._sequence = sequence
         self._on_outcome = on_outcome
         self._plan = plan
+        self._emit = emitter(settings.instruments, turn=sequence)
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
@@ -84,7 +88,7 @@ class Turn:
         self._result: TurnResult | None = None
         if plan is not None:
             for planned in plan.calls:
-                run = CallRun(planned.index, planned.call, planned)
+                run = CallRun(planned.index, planned.call, planned, observer=self._emit)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
                 if planned.verdict is None and planned.predecessors:
@@ -98,13 +102,7 @@ class Turn:
         if self._plan is not None:
             return self._plan
         assert self._planner is not None
-        calls = tuple(self._planner.freeze(run.index, run.wave) for run in self._runs)
-        waves: dict[int, list[int]] = {}
-        for c in calls:
-            if c.generation is not None:
-                waves.setdefault(c.generation, []).append(c.index)
-        ranked = tuple(tuple(sorted(waves[g], key=self._rank)) for g in sorted(waves))
-        return Plan(calls=calls, waves=ranked, cycle=None)
+        return self._planner.snapshot([run.wave for run in self._runs], rank=self._rank)
 
     @property
     def done(self) -> bool:
@@ -143,29 +141,12 @@ class Turn:
         if self._planner is None or self._planner.closed:
             raise TurnStateError("calls can only be submitted to an open turn before close()")
         added = self._planner.add(call)
-        i = added.index
-        run = CallRun(i, call, None)
-        self._runs.append(run)
-        self._ids.setdefault(call.id, i)
+        run = CallRun(added.index, call, None, observer=self._emit)
         run.active = True
+        self._runs.append(run)
+        self._ids.setdefault(call.id, added.index)
         self._open += 1
-        ready = self._deps.add(i, needs=added.needs, after=added.after)
-        if added.waiting:
-            self._deps.hold(i)  # released once every id or position it names has arrived
-            ready = False
-        for w in added.resolved:
-            self._deps.add_need(i, w)
-            if not self._planner.still_waiting(w):
-                self._deps.release(w)
-        if added.cycle:
-            for m in added.cycle:
-                self._runs[m].later = cycle_verdict(added.cycle_text)
-            self._ready.extend(k for k in self._deps.drop_edges(added.cycle) if k != i)
-            ready = self._deps.ready(i)
-        if added.verdict is not None:
-            run.later = added.verdict
-        if ready:
-            self._ready.append(i)
+        self._ready.extend(wire_submitted(added, self._planner, self._deps, self._runs))
         if self._result is not None:
             self._finish(interrupted=True)  # the turn already ended: this call gets its outcome now
         else:
@@ -179,10 +160,7 @@ class Turn:
         """
         if self._planner is None or self._planner.closed:
             return
-        for i, names in self._planner.close().items():
-            self._runs[i].later = missing_verdict(names)
-            if self._deps.release(i):
-                self._ready.append(i)
+        self._ready.extend(wire_closed(self._planner, self._deps, self._runs))
         self._drain()
         self._capacity.kick()
 
@@ -201,6 +179,8 @@ class Turn:
         self._started_at = trio.current_time()
         if self.budget is not None:
             self._scope.deadline = self._started_at + self.budget
+        if self._emit is not None:
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._scope.deadline)
         finished = False
         try:
             with self._scope:
@@ -210,6 +190,8 @@ class Turn:
             raise collapse(group) from None
         finally:
             self._finish(interrupted=not finished)
+            if self._emit is not None:
+                self._emit.turn_ended(self.result, interrupted=not finished)
         return self.result
 
     # -- phases -------------------------------------------------------------------
@@ -311,11 +293,15 @@ class Turn:
         return None
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
+        impossible = self._capacity.check_weight(tool.resource, tool.weight)
+        if impossible is not None:  # a tool registered after the executor checked the registry
+            self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
+            return
         run.waiter = Waiter(
             rank=self._rank(run.index),
             names=self._capacity.names_for(tool.resource, sync=not tool.is_async),
             resource=tool.resource,
-            weight=1,
+            weight=tool.weight,
             on_grant=lambda: self._granted(run),
             accepts=self._accepts,
         )
@@ -356,6 +342,7 @@ class Turn:
             requeue=self._requeue,
             cause=self._cause,
             deadline=self._scope.deadline,
+            emit=self._emit,
         )
         self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
 
@@ -448,27 +435,3 @@ class Turn:
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
         )
-
-
-def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception that matters in a nursery's group, or the group itself.
-
-    Nurseries wrap whatever their tasks raise. Callers of `Turn.run` expect
-    ``Cancelled`` (or a tool's ``KeyboardInterrupt``) as itself, so a group
-    whose leaves are all ``Cancelled`` collapses to one of them, and a group
-    with exactly one other leaf collapses to that leaf.
-    """
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
-    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
-    if len(others) == 1:
-        return others[0]
-    if not others and leaves:
-        return leaves[0]
-    return group

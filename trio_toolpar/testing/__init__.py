@@ -6,6 +6,9 @@ Importing this module needs Hypothesis (the ``testing`` extra).
 from ._fakes import FAKE_PARAMETERS as FAKE_PARAMETERS
 from ._fakes import ScriptedFailure as ScriptedFailure
 from ._fakes import add_fake_tool as add_fake_tool
+from ._hostile import hostile_arguments as hostile_arguments
+from ._hostile import hostile_exceptions as hostile_exceptions
+from ._hostile import hostile_values as hostile_values
 from ._oracle import Oracle as Oracle
 from ._recorder import Interval as Interval
 from ._recorder import Recorder as Recorder
@@ -22,5 +25,8 @@ __all__ = [
     "ScriptedFailure",
     "TurnSpec",
     "add_fake_tool",
+    "hostile_arguments",
+    "hostile_exceptions",
+    "hostile_values",
     "turns",
 ]

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, final
 
 import attrs
-from hypothesis import strategies as st
 
 from .._executor import Executor
 from .._outcome import ToolCall
@@ -14,6 +13,7 @@ from .._policy import BestEffort, FailFast
 from .._registry import Registry, Retry, SideEffect
 from .._settings import Schedule
 from ._fakes import add_fake_tool
+from ._hypothesis import st
 from ._recorder import Recorder
 
 __all__ = ["CallSpec", "TurnSpec", "turns"]

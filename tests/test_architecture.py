@@ -1,0 +1,118 @@
+"""The shape docs/architecture.md promises: small modules, one-way imports, a core that imports no edge."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "trio_toolpar"
+EDGES = ("agent", "anthropic", "mcp", "openai", "otel", "prometheus", "redis", "testing")
+EDGE_HELPERS = (
+    "__main__",
+    "_agent",
+    "_anthropic",
+    "_chat_stream",
+    "_cli",
+    "_demo",
+    "_guide",
+    "_model",
+    "_openai",
+    "_responses",
+    "_scripted",
+    "_sse",
+    "_tool_schema",
+    "_trace",
+    "_wire",
+)
+MAX_LINES = 440  # "about 400": a module past this has more than one job
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """The trio_toolpar modules ``path`` imports, at any level (``TYPE_CHECKING`` blocks included)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("trio_toolpar"):
+                found.add(target)
+                found.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("trio_toolpar"))
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
+
+
+def test_no_import_cycles() -> None:
+    edges = graph()
+    # A package's __init__ re-exports its modules: edges into a package from its own modules are not cycles.
+    for name in edges:
+        edges[name] = {m for m in edges[name] if not name.startswith(m + ".")}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges[node]):
+            assert state.get(nxt) != 1, " -> ".join([*path[path.index(nxt) :], nxt])
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+
+
+def is_edge(name: str) -> bool:
+    """Whether module ``name`` belongs to an edge (a public subpackage or module, or one of its helpers)."""
+    top = name.split(".")[1] if "." in name else ""
+    return top in EDGES or top.startswith(EDGE_HELPERS)
+
+
+def test_the_core_imports_no_edge() -> None:
+    for name, targets in graph().items():
+        if name == "trio_toolpar" or is_edge(name):
+            continue  # the namespace re-exports; edges may import the core and each other
+        edge_imports = sorted(t for t in targets if is_edge(t))
+        assert not edge_imports, f"the core module {name} imports the edge(s) {edge_imports}"
+
+
+def test_no_module_is_over_about_four_hundred_lines() -> None:
+    sizes = {module_name(p): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
+    too_big = {name: n for name, n in sizes.items() if n > MAX_LINES}
+    assert not too_big, too_big
+
+
+def test_no_private_name_is_reached_across_modules() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module is not None and node.level:
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_the_module_map_names_every_module() -> None:
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        # A subpackage is described as a whole (`mcp/`); the namespace's __init__ re-exports only.
+        name = f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
+        if name != "__init__.py":
+            assert f"`{name}`" in text, f"docs/architecture.md does not describe {name}"

@@ -1,0 +1,31 @@
+"""Nurseries wrap what their tasks raise in exception groups; callers of a turn expect the exception itself."""
+
+from __future__ import annotations
+
+import trio
+
+__all__ = ["collapse"]
+
+
+def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception that matters in a nursery's group, or the group itself.
+
+    Nurseries wrap whatever their tasks raise. Callers of `Turn.run` expect
+    ``Cancelled`` (or a tool's ``KeyboardInterrupt``) as itself, so a group
+    whose leaves are all ``Cancelled`` collapses to one of them, and a group
+    with exactly one other leaf collapses to that leaf.
+    """
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if len(others) == 1:
+        return others[0]
+    if not others and leaves:
+        return leaves[0]
+    return group
