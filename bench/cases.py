@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import random
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import attrs
+import peers
 import trio
 import trio.testing
 
-from trio_toolpar import Executor, Registry, Schedule, ToolCall, TurnResult
+from trio_toolpar import Executor, Rate, Registry, Schedule, ToolCall, TurnResult
 
 # -- overhead and capped makespan ----------------------------------------------------
 
 
-def toolpar_bench(schedule: Schedule, *, cap_kind: str = "resource") -> Callable[..., float]:
+def toolpar_bench(schedule: Schedule, *, cap_kind: str = "resource", rate: Rate | None = None) -> Callable[..., float]:
     """A peers.py-style timing function for trio_toolpar.
 
     Args:
@@ -31,6 +31,8 @@ def toolpar_bench(schedule: Schedule, *, cap_kind: str = "resource") -> Callable
         cap_kind: how ``cap`` is applied: ``"resource"`` (a per-resource limit
             on the tool's resource, the usual way) or ``"global"``
             (``max_concurrency``).
+        rate: a token bucket on the tool's resource as well (with
+            ``cap_kind="resource"`` and a ``cap``).
     """
 
     def bench(n: int, delay: float = 0.0, cap: int | None = None) -> float:
@@ -51,14 +53,15 @@ def toolpar_bench(schedule: Schedule, *, cap_kind: str = "resource") -> Callable
             executor = Executor(
                 registry,
                 limits={"svc": cap} if resource and cap else None,
+                rates={"svc": rate} if resource and rate else None,
                 max_concurrency=cap if cap and cap_kind == "global" else None,
                 schedule=schedule,
             )
             results.append(await executor.run(calls))
 
-        start = time.perf_counter()
+        start = peers.now()
         trio.run(main)
-        elapsed = time.perf_counter() - start
+        elapsed = peers.now() - start
         (result,) = results
         if len(result) != n or not result.ok or [o.value for o in result] != list(range(n)):
             raise AssertionError(f"trio_toolpar({schedule}) returned a wrong result for n={n}")
@@ -89,9 +92,9 @@ def plan_seconds(n: int) -> float:
 
     calls = [ToolCall(id=f"c{i}", tool="echo", arguments={"i": i}) for i in range(n)]
     executor = Executor(registry)
-    start = time.perf_counter()
+    start = peers.now()
     executor.plan(calls)
-    return time.perf_counter() - start
+    return peers.now() - start
 
 
 # -- DAG makespan ---------------------------------------------------------------------

@@ -46,7 +46,7 @@ sys.path[:0] = [{bench!r}]
 name, n = sys.argv[1], int(sys.argv[2])
 import trio
 from trio_toolpar import Executor, Registry, ToolCall
-from trio_toolpar._outcome import Status, make_outcome
+from trio_toolpar import Outcome, Status
 import peers
 
 def toolpar(schedule, run):
@@ -93,7 +93,10 @@ async def floor(arguments, clock):
     await trio.lowlevel.checkpoint_if_cancelled()
     value = await tool(**arguments)
     now = clock.current_time()
-    make_outcome("c", "echo", Status.OK, value, None, None, round(now * 1000.0, 3), 1, now, now, 0, None, None, None)
+    Outcome(
+        call_id="c", tool="echo", status=Status.OK, value=value, latency_ms=round((now - now) * 1e6) / 1e3,
+        attempts=1, started_at=now, finished_at=now, wave=0,
+    )
 
 async def nested(arguments, clock):
     await tool(**arguments)

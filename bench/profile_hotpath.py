@@ -5,7 +5,8 @@
 
 Prints, and writes to bench/results/:
   * a phase split measured without a profiler (planning, building the turn, running it);
-  * cProfile's functions by own time (tottime) and by cumulative time, with their share of the total;
+  * cProfile's functions by own time (tottime) and by cumulative time, with their share of the total,
+    then trio_toolpar's own functions by own time, with how often each runs per call of the turn;
   * pyinstrument's call tree, when pyinstrument is installed.
 """
 
@@ -23,6 +24,8 @@ import trio
 from trio_toolpar import Executor, Registry, Schedule, ToolCall
 
 RESULTS = Path(__file__).resolve().parent / "results"
+REPO_ROOT = RESULTS.parent.parent
+PACKAGE = "trio_toolpar"
 
 
 def _setup(n: int) -> tuple[Registry, list[ToolCall]]:
@@ -79,14 +82,20 @@ def cprofile_report(n: int, schedule: Schedule, top: int) -> str:
     raw = stats.stats  # type: ignore[attr-defined]  # {(file, line, fn): (cc, nc, tottime, cumtime, callers)}
     total = sum(v[2] for v in raw.values())
     out = io.StringIO()
-    for key, title in ((2, "own time (tottime)"), (3, "cumulative time (cumtime)")):
-        rows = sorted(raw.items(), key=lambda kv: kv[1][key], reverse=True)[:top]
-        out.write(f"\n== cProfile, N={n} {schedule}: top {top} by {title}; total {total:.3f} s ==\n")
-        out.write(f"{'share':>6} {'tottime':>8} {'cumtime':>8} {'calls':>9}  function\n")
+    ours = {k: v for k, v in raw.items() if f"/{PACKAGE}/" in k[0]}
+    sections = (
+        (raw, 2, "own time (tottime)", ""),
+        (raw, 3, "cumulative time (cumtime)", ""),
+        (ours, 2, "own time (tottime)", f" inside {PACKAGE}/"),
+    )
+    for table, key, title, scope in sections:
+        rows = sorted(table.items(), key=lambda kv: kv[1][key], reverse=True)[:top]
+        out.write(f"\n== cProfile, N={n} {schedule}: top {top}{scope} by {title}; total {total:.3f} s ==\n")
+        out.write(f"{'share':>6} {'tottime':>8} {'cumtime':>8} {'calls':>9} {'per call':>8}  function\n")
         for (file, line, fn), (_, nc, tt, ct, _) in rows:
             share = (tt if key == 2 else ct) / total * 100
-            where = file.split("site-packages/")[-1].split("/work/main/")[-1]
-            out.write(f"{share:5.1f}% {tt:8.3f} {ct:8.3f} {nc:9d}  {fn} ({where}:{line})\n")
+            where = file.split("site-packages/")[-1].removeprefix(f"{REPO_ROOT}/")
+            out.write(f"{share:5.1f}% {tt:8.3f} {ct:8.3f} {nc:9d} {nc / n:8.2f}  {where}:{line} {fn}\n")
     return out.getvalue()
 
 

@@ -8,9 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import REPO_ROOT
-
-Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
+from common import REPO_ROOT, Table, md_table, spread, spread_cell, text_tables
 
 SETUP_COMMAND = "python -m venv .venv && .venv/bin/pip install -e '.[bench]'"
 
@@ -37,6 +35,24 @@ def _yes(value: bool | None) -> str:
     return {True: "yes", False: "NO", None: "-"}[value]
 
 
+NURSERY_RATIO_TITLE = "trio_toolpar / trio.nursery, per repeat: median [min, max] of the repeats; target <= 2.0"
+
+
+def _ratio_spread_rows(overhead: Mapping[str, Any], sizes: list[str]) -> list[list[str]]:
+    """One row per trio_toolpar schedule: its ratio to the raw nursery's, median [min, max] over the repeats."""
+    samples = overhead.get("samples_ratios")
+    if not samples:
+        return []
+    rows = []
+    for subject in ("trio_toolpar(waves)", "trio_toolpar(eager)"):
+        row = [subject]
+        for n in sizes:
+            values = samples.get(n, {}).get(subject, {}).get("trio.nursery")
+            row.append(spread_cell(spread(values)) if values else "-")
+        rows.append(row)
+    return rows
+
+
 def tables(results: Mapping[str, Any]) -> list[Table]:
     out: list[Table] = []
     overhead = results.get("overhead")
@@ -59,7 +75,23 @@ def tables(results: Mapping[str, Any]) -> list[Table]:
             rows.append(row)
         plan = overhead.get("plan_us_per_call", {})
         rows.append(["(trio_toolpar planning alone)", *[x for n in sizes for x in (_f(plan.get(n), 1), "", "")]])
-        out.append(("1. Overhead per call: N no-op async tools in one turn (median of best-of runs)", header, rows))
+        clock = overhead.get("clock", "wall")
+        out.append(
+            (
+                f"1. Overhead per call: N no-op async tools in one turn ({clock} clock, median of best-of runs)",
+                header,
+                rows,
+            )
+        )
+        spread_rows = _ratio_spread_rows(overhead, sizes)
+        if spread_rows:
+            out.append(
+                (
+                    f"   {NURSERY_RATIO_TITLE}",
+                    ["subject", *[f"N={n}" for n in sizes]],
+                    spread_rows,
+                )
+            )
         n0 = overhead.get("model_overhead_us_n0")
         if n0:
             out.append(
@@ -230,26 +262,9 @@ def tables(results: Mapping[str, Any]) -> list[Table]:
     return out
 
 
-def _text_table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    def esc(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def text(results: Mapping[str, Any]) -> str:
     """Every table as fixed-width text."""
-    return "\n\n".join(_text_table(*t) for t in tables(results)) + "\n"
+    return text_tables(tables(results))
 
 
 INSTRUCTIONS = REPO_ROOT / "bench" / "results" / "instructions.json"
@@ -269,13 +284,44 @@ def instructions_section() -> list[str]:
         f"### Instructions per call (N={saved['calls']:,}, CPython {saved['python']}; "
         "`python bench/instructions.py --json bench/results/instructions.json`, a separate run)",
         "",
-        _md_table(["contender", "instructions / call", "/ trio.nursery"], rows),
+        md_table(["contender", "instructions / call", "/ trio.nursery"], rows),
         "",
         "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task awaits the tool with "
         "keyword arguments, checks for cancellation and builds one `Outcome`; `probe.nested` a raw nursery "
         "awaiting the tool through one more coroutine. See the docstring of `bench/instructions.py`.",
         "",
     ]
+
+
+SCRIPTS = (
+    ("scaling", "A long reference chain: open turn vs batch", "python bench/scaling.py"),
+    ("planning", "Planning one huge fan-in", "python bench/planning.py"),
+    ("rates", "Local token bucket vs the plain cap", "python bench/rates.py"),
+)
+"""The separate scripts whose last saved run (``bench/results/<name>.json``) the report includes."""
+
+
+def scripts_section() -> list[str]:
+    """The tables of each separate script's last saved run (see `SCRIPTS`), with its noise."""
+    import importlib
+    import json
+
+    parts: list[str] = []
+    for name, heading, command in SCRIPTS:
+        path = REPO_ROOT / "bench" / "results" / f"{name}.json"
+        if not path.exists():
+            continue
+        saved = json.loads(path.read_text())
+        m = saved["machine"]
+        parts += [
+            f"### {heading} (`{command}`, a separate run at git {m['git_commit']}, {saved['wall_seconds']} s)",
+            "",
+            f"Load average (1, 5, 15 min) at start {m['load_average']}, at end {saved['load_average_end']}.",
+            "",
+        ]
+        for title, header, rows in importlib.import_module(name).tables(saved):
+            parts += [f"**{title}**", "", md_table(header, rows), ""]
+    return parts
 
 
 def markdown(results: Mapping[str, Any]) -> str:
@@ -317,8 +363,9 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
     ]
     for title, header, rows in tables(results):
-        parts += [f"### {title}", "", _md_table(header, rows), ""]
+        parts += [f"### {title}", "", md_table(header, rows), ""]
     parts += instructions_section()
+    parts += scripts_section()
     parts += [
         "## How to read these",
         "",
@@ -345,6 +392,16 @@ def markdown(results: Mapping[str, Any]) -> str:
         "over the last half of the run is the target: the last half's highest sample may not rise above the first "
         "half's (a plateau that dips and recovers is not growth; a leak keeps setting new highs).",
         "- **Streaming dispatch** runs the agent loop with a scripted streamed model on the real clock.",
+        "- **Reference chain** (`bench/scaling.py`): a chain of calls each referencing the one before "
+        '(`"$c{i-1}"`), fed to `executor.open_turn()` one `submit` at a time, against the same calls as one '
+        "`executor.run` batch in each schedule; an open turn always runs eager, so the eager batch is the "
+        "like-for-like (target: open within 2x of it per call).",
+        "- **Fan-in planning** (`bench/planning.py`): n-1 independent calls and one call whose list argument "
+        "references all of them; `Plan.build` per call at the largest size over the smallest shows whether "
+        "planning stays linear (target 1.5x, judged with the garbage collector on; the collector-off columns "
+        "separate the planner's own growth from the collector's passes over a growing heap).",
+        "- **Token bucket** (`bench/rates.py`): one turn of N no-op calls on one capped resource, with and "
+        "without a `Rate` so generous it never makes a call wait: the difference is the bucket's bookkeeping.",
         "- **Where the time goes**: `python bench/profile_hotpath.py` profiles the N=10,000 "
         "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "
         "under valgrind, which do not move with the machine's load as wall-clock time does.",

@@ -7,8 +7,9 @@ timing functions run a small turn and return a duration.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -74,3 +75,90 @@ def test_each_framework_peer_is_skipped_without_its_package(
     assert name in availability.skipped
     assert name not in availability.found
     assert set(availability.found) | set(availability.skipped) == set(peers.PEERS)
+
+
+@pytest.fixture
+def bench_script(bench_modules: tuple[ModuleType, ModuleType]) -> Callable[[str], ModuleType]:
+    # The separate scripts import `common`, `cases` and `peers` by plain name, as `python bench/X.py` does.
+    return importlib.import_module
+
+
+def test_the_scaling_script_measures_a_chain_opened_and_batched(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path
+) -> None:
+    scaling = bench_script("scaling")
+    out = tmp_path / "scaling.json"
+    assert scaling.main(["--sizes", "5,20", "--repeat", "2", "--clock", "cpu", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["clock"] == "cpu"
+    assert set(saved["chain"]) == {"5", "20"}
+    for row in saved["chain"].values():
+        assert len(row["open_over_batch_eager"]["samples"]) == 2
+        assert set(row["us_per_call"]) == {scaling.OPEN, scaling.BATCH_EAGER, scaling.BATCH_WAVES}
+    assert [t["metric"].split(":")[0] for t in saved["targets"]] == ["chain n=5", "chain n=20"]
+
+
+def test_the_chain_is_what_the_scaling_script_says(bench_script: Callable[[str], ModuleType]) -> None:
+    scaling = bench_script("scaling")
+    chain = scaling.chain_calls(3)
+    assert [c.arguments for c in chain] == [{"i": 0}, {"i": 1, "prev": "$c0"}, {"i": 2, "prev": "$c1"}]
+
+
+def test_the_planning_script_plans_a_fan_in_with_the_collector_on_and_off(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path
+) -> None:
+    planning = bench_script("planning")
+    out = tmp_path / "planning.json"
+    assert planning.main(["--sizes", "5,20", "--repeat", "2", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["growth_sizes"] == [5, 20]
+    assert set(saved["growth"]) == {
+        planning.FAN_IN,
+        planning.INDEPENDENT,
+        planning.FAN_IN + planning.COLLECTOR_OFF,
+        planning.INDEPENDENT + planning.COLLECTOR_OFF,
+    }
+    assert len(saved["targets"]) == 1
+    fan = planning.fan_in_calls(4)
+    assert fan[-1].arguments == {"xs": ["$c0", "$c1", "$c2"]}
+    # time_plan checks the fan-in call needs every leaf: a planner that missed one would raise here.
+    assert planning.time_plan(planning.fan_in_registry(), fan, fan_in=True) > 0
+
+
+def test_the_rates_script_compares_a_bucket_with_the_plain_cap(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path
+) -> None:
+    rates = bench_script("rates")
+    out = tmp_path / "rates.json"
+    assert rates.main(["--calls", "10", "--repeat", "2", "--best-of", "1", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["calls"] == 10
+    assert set(saved["us_per_call"]) == {rates.CAP, rates.RATE, rates.NURSERY}
+    assert len(saved["rate_over_cap"]["samples"]) == 2
+
+
+def test_the_report_includes_each_script_s_saved_run(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report, rates = bench_script("report"), bench_script("rates")
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    assert (
+        rates.main(
+            [
+                "--calls",
+                "5",
+                "--repeat",
+                "1",
+                "--best-of",
+                "1",
+                "--json",
+                str(tmp_path / "bench" / "results" / "rates.json"),
+            ]
+        )
+        == 0
+    )
+    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
+    section = "\n".join(report.scripts_section())
+    assert "Local token bucket vs the plain cap" in section
+    assert "| cap + rate / cap |" in section
+    assert "Scaling" not in section  # no saved scaling run in this tree
