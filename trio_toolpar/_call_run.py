@@ -30,15 +30,19 @@ from ._planned import PlannedCall, Verdict
 __all__ = ["CallRun", "CallState", "Observer"]
 
 
-class CallState(enum.Enum):
-    """Where a call of a running turn is; see this module's docstring."""
+class CallState(enum.IntEnum):
+    """Where a call of a running turn is; see this module's docstring.
 
-    PENDING = "pending"
-    APPROVAL = "approval"
-    QUEUED = "queued"
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    DONE = "done"
+    An `enum.IntEnum` because `CallRun.move` checks three transitions a call:
+    its members hash in C, a plain `Enum`'s in Python.
+    """
+
+    PENDING = 0
+    APPROVAL = 1
+    QUEUED = 2
+    RUNNING = 3
+    BACKOFF = 4
+    DONE = 5
 
 
 _MOVES: dict[CallState, frozenset[CallState]] = {

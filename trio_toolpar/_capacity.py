@@ -108,6 +108,7 @@ class Capacity:
         # Heap entries are (rank, tiebreak, waiter): tuples compare in C, and never reach the waiter.
         self._queues: dict[tuple[str, ...], list[tuple[Rank, int, Waiter]]] = {}
         self._tiebreak = itertools.count()
+        self._free: list[Waiter] = []  # waiters that need no limiter, bucket or pause, in arrival order
         self._changed = trio.Event()
         self._names: dict[tuple[str | None, bool], tuple[str, ...]] = {}
 
@@ -118,12 +119,6 @@ class Capacity:
             found = [n for n in (resource, GLOBAL) if n is not None and n in self.limiters]
             names = self._names[resource, sync] = (*found, THREADS) if sync else tuple(found)
         return names
-
-    def needs_queue(self, resource: str | None, *, sync: bool, weight: int) -> bool:
-        """Whether a call must wait in a queue (it takes a limiter or tokens), rather than start when ready."""
-        return bool(self.names_for(resource, sync=sync)) or (
-            resource is not None and self._bucket_of(resource) is not None
-        )
 
     def check_weight(self, resource: str | None, weight: int) -> str | None:
         """Why a call of ``weight`` on ``resource`` could never start, or ``None``."""
@@ -145,7 +140,10 @@ class Capacity:
 
     def enqueue(self, waiter: Waiter) -> None:
         """Queue ``waiter``; it is granted by a later `dispatch`."""
-        heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
+        if waiter.names or (waiter.resource is not None and self._bucket_of(waiter.resource) is not None):
+            heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
+        else:
+            self._free.append(waiter)  # needs no limit (most calls): nothing to rank it against
         self.kick()
 
     def release(self, waiter: Waiter) -> None:
@@ -189,6 +187,14 @@ class Capacity:
         waiter at the head of its queue (``inf``: only a `kick` can help).
         """
         now = trio.current_time()
+        free, self._free = self._free, []
+        for waiter in free:
+            if waiter.resource is not None and waiter.resource in self._buckets:
+                self.enqueue(waiter)  # its resource was paused since it was queued
+            elif not waiter.withdrawn and waiter.accepts():
+                waiter.on_grant()
+            else:
+                waiter.withdrawn = True
         while True:
             best: Waiter | None = None
             wake = math.inf

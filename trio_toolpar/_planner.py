@@ -46,8 +46,11 @@ def plan_batch(
     if cycle is not None:
         _reject_batch(drafts, cycle)
         return tuple(d.freeze(None) for d in drafts), (), tuple(drafts[i].call.id for i in cycle)
-    order = topological_order(len(drafts), lambda i: drafts[i].predecessors())
-    generation = generations(order, lambda i: drafts[i].predecessors(), lambda i: drafts[i].verdict is None)
+    if any(d.needs or d.after for d in drafts):
+        order = topological_order(len(drafts), lambda i: drafts[i].predecessors())
+        generation = generations(order, lambda i: drafts[i].predecessors(), lambda i: drafts[i].verdict is None)
+    else:  # no call waits for another (the usual turn): every runnable call is in wave 0
+        generation = {d.index: 0 for d in drafts if d.verdict is None}
     waves: dict[int, list[int]] = defaultdict(list)
     for i in sorted(generation):
         waves[generation[i]].append(i)

@@ -301,7 +301,7 @@ class Turn:
         return self._races.failed_reference(run.planned) if self._races else None
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
-        impossible = self._capacity.check_weight(tool.resource, tool.weight)
+        impossible = self._capacity.check_weight(tool.resource, tool.weight) if tool.weight > 1 else None
         if impossible is not None:  # a tool registered after the executor checked the registry
             self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
             return
