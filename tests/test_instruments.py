@@ -33,6 +33,8 @@ from trio_toolpar import (
     ToolCall,
     TurnEnded,
     TurnStarted,
+    WaveEnded,
+    WaveStarted,
 )
 from trio_toolpar.testing import TurnSpec, turns
 
@@ -301,3 +303,30 @@ async def test_events_agree_with_the_outcomes(turn: TurnSpec, autojump_clock: tr
         # A retry scheduled and then stopped by the turn (in its backoff) never becomes an attempt.
         stopped_in_backoff = 1 if outcome.status is Status.CANCELLED and len(retries) == outcome.attempts else 0
         assert len(retries) == max(outcome.attempts - 1, 0) + stopped_in_backoff
+
+
+async def test_waves_are_told_when_they_begin_and_when_they_are_drained(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    recorder = Recorder()
+    calls = [
+        ToolCall(id="a", tool="read", arguments={"tag": "a", "seconds": 2}),
+        ToolCall(id="b", tool="read", arguments={"tag": "b", "seconds": 1}),
+        ToolCall(id="c", tool="read", arguments={"tag": "$a.tag", "seconds": 1}),
+    ]
+    start = trio.current_time()
+    await Executor(two_tools(), instruments=[recorder], deterministic=True).run(calls)
+    waves = [
+        (type(e).__name__, e.wave, e.call_ids, e.time - start)
+        for e in recorder.events
+        if isinstance(e, (WaveStarted, WaveEnded))
+    ]
+    assert waves == [
+        ("WaveStarted", 0, ("a", "b"), 0.0),
+        ("WaveEnded", 0, ("a", "b"), 2.0),
+        ("WaveStarted", 1, ("c",), 2.0),
+        ("WaveEnded", 1, ("c",), 3.0),
+    ]
+    eager = Recorder()
+    await Executor(two_tools(), schedule="eager", instruments=[eager]).run(calls)
+    assert not [e for e in eager.events if isinstance(e, (WaveStarted, WaveEnded))]

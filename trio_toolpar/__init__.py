@@ -21,6 +21,8 @@ from ._events import ResourcePaused as ResourcePaused
 from ._events import RetryScheduled as RetryScheduled
 from ._events import TurnEnded as TurnEnded
 from ._events import TurnStarted as TurnStarted
+from ._events import WaveEnded as WaveEnded
+from ._events import WaveStarted as WaveStarted
 from ._exceptions import ArgumentsError as ArgumentsError
 from ._exceptions import FormatError as FormatError
 from ._exceptions import LimitUnavailable as LimitUnavailable
@@ -111,6 +113,8 @@ __all__ = [
     "TurnStarted",
     "TurnStateError",
     "Verdict",
+    "WaveEnded",
+    "WaveStarted",
     "parallel",
     "race",
     "raise_for_rate_limit",

@@ -44,6 +44,8 @@ __all__ = [
     "RetryScheduled",
     "TurnEnded",
     "TurnStarted",
+    "WaveEnded",
+    "WaveStarted",
 ]
 
 
@@ -73,6 +75,24 @@ class TurnEnded(Event):
 
     result: TurnResult
     interrupted: bool
+
+
+@final
+@attrs.frozen(kw_only=True)
+class WaveStarted(Event):
+    """Wave ``wave`` (a plan generation, under ``schedule="waves"``) began: its calls, in plan order."""
+
+    wave: int
+    call_ids: tuple[str, ...]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class WaveEnded(Event):
+    """Every call of wave ``wave`` is decided; the next wave, if any, begins now."""
+
+    wave: int
+    call_ids: tuple[str, ...]
 
 
 @attrs.frozen(kw_only=True)

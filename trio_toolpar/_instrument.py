@@ -35,6 +35,8 @@ from ._events import (
     RetryScheduled,
     TurnEnded,
     TurnStarted,
+    WaveEnded,
+    WaveStarted,
 )
 from ._outcome import Status
 
@@ -136,6 +138,12 @@ class Emitter:
 
     def turn_ended(self, result: TurnResult, *, interrupted: bool) -> None:
         self._dispatch(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
+
+    def wave(self, number: int, indices: Sequence[int], runs: Sequence[CallRun], *, started: bool) -> None:
+        """Wave ``number`` of a waves schedule began (``started``) or ended."""
+        kind = WaveStarted if started else WaveEnded
+        ids = tuple(runs[i].call.id for i in indices)
+        self._dispatch(kind(turn=self._turn, time=trio.current_time(), wave=number, call_ids=ids))
 
     def moved(self, run: CallRun, state: CallState) -> None:
         """Where a call's events come from: its moves through `CallState`."""

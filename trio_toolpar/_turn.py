@@ -214,8 +214,12 @@ class Turn:
         elif self._settings.schedule == "eager":
             await self._run_phase(sorted((i for wave in self._plan.waves for i in wave), key=self._rank))
         else:
-            for wave in self._plan.waves:
+            for number, wave in enumerate(self._plan.waves):
+                if self._emit is not None:
+                    self._emit.wave(number, wave, self._runs, started=True)
                 await self._run_phase(wave)  # a wave is in plan order already
+                if self._emit is not None:
+                    self._emit.wave(number, wave, self._runs, started=False)
 
     async def _run_phase(self, indices: Sequence[int]) -> None:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
@@ -229,8 +233,7 @@ class Turn:
                     self._ready.append(i)
             self._drain()
             while self._open or (self._planner is not None and not self._planner.closed):
-                if self._settings.deterministic:
-                    # Let every task woken at this instant act before anything is granted.
+                if self._settings.deterministic:  # let every task woken at this instant act first
                     await trio.testing.wait_all_tasks_blocked()
                 if self._failed:
                     self._stop(ErrorCode.SIBLING_FAILED)
@@ -249,12 +252,7 @@ class Turn:
     # -- synchronous state changes ------------------------------------------------------
 
     def _drain(self) -> None:
-        """Queue for capacity the calls whose predecessors are all done (or decide them).
-
-        Deciding a call here can make more calls ready; the loop that is
-        already draining takes them, so a long chain of doomed calls does not
-        recurse.
-        """
+        """Queue the calls whose predecessors are done (or decide them); the running loop takes any it adds."""
         if self._draining:
             return
         self._draining = True
