@@ -88,14 +88,16 @@ async def test_a_heavy_head_is_not_overtaken_by_a_lighter_later_waiter(client: c
     release = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(hold_until, limits, release, 2)
-        nursery.start_soon(ledger.hold, limits, 0, 2)  # does not fit beside the blocker
+        nursery.start_soon(ledger.hold, limits, 0, 2, 0.3)  # does not fit beside the blocker
         await until_waiting(limits, "db", 1)
-        nursery.start_soon(ledger.hold, limits, 1, 1)  # would fit, but arrived later
+        nursery.start_soon(ledger.hold, limits, 1, 1, 0.3)  # would fit, but arrived later
         await until_waiting(limits, "db", 2)
         await trio.sleep(0.2)
-        assert ledger.order == []
+        assert ledger.order == []  # the lighter waiter fits beside the blocker, and still waits behind the head
         release.set()
-    assert ledger.order == [0, 1]
+    # Once the blocker leaves both fit: Redis grants the head first, but which task's reply is read
+    # first is up to the two connections, so the order of entering the body is not asserted.
+    assert sorted(ledger.order) == [0, 1]
     assert ledger.most == 3  # the head woke the next one: both held at once
 
 
