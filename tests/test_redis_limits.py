@@ -30,6 +30,10 @@ def fresh(client: coredis.Redis[Any], **options: Any) -> RedisLimits:
     return RedisLimits(client, namespace=f"t{uuid.uuid4().hex[:8]}", **options)
 
 
+HOLD = 0.3
+"""Seconds a waiter of the arrival-order property holds its units: long beside a loopback round trip."""
+
+
 async def until_waiting(limits: RedisLimits, resource: str, count: int) -> None:
     async def check() -> bool:
         return (await limits.statistics(resource)).waiters == count
@@ -42,12 +46,14 @@ class Ledger:
 
     def __init__(self) -> None:
         self.order: list[int] = []
+        self.entered_at: dict[int, float] = {}
         self.units = 0
         self.most = 0
 
     async def hold(self, limits: RedisLimits, index: int, weight: int, seconds: float = 0.02) -> None:
         async with limits.hold("db", weight=weight, call_id=f"w{index}"):
             self.order.append(index)
+            self.entered_at[index] = trio.current_time()
             self.units += weight
             self.most = max(self.most, self.units)
             await trio.sleep(seconds)
@@ -75,10 +81,16 @@ async def _arrival_order(limits: RedisLimits, weights: list[int]) -> None:
     async with trio.open_nursery() as nursery:
         await nursery.start(hold_until, limits, release, 3)
         for index, weight in enumerate(weights):
-            nursery.start_soon(ledger.hold, limits, index, weight)
+            nursery.start_soon(ledger.hold, limits, index, weight, HOLD)
             await until_waiting(limits, "db", index + 1)
         release.set()
-    assert ledger.order == list(range(len(weights)))
+    assert sorted(ledger.order) == list(range(len(weights)))
+    # Waiters granted together (they fit together) enter their bodies in whichever order their
+    # connections' replies are read; an overtaking waiter would lead by a whole hold.
+    entered = ledger.entered_at
+    for later in range(len(weights)):
+        for earlier in range(later):
+            assert entered[later] >= entered[earlier] - HOLD / 3, (earlier, later, entered)
     assert ledger.most <= 3
 
 
