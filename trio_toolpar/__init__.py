@@ -54,10 +54,10 @@ from ._registry import Approval as Approval
 from ._registry import Approver as Approver
 from ._registry import CallContext as CallContext
 from ._registry import Registry as Registry
-from ._registry import Retry as Retry
 from ._registry import SideEffect as SideEffect
 from ._registry import Tool as Tool
 from ._result import TurnResult as TurnResult
+from ._retry import Retry as Retry
 from ._settings import Schedule as Schedule
 from ._turn import Turn as Turn
 

@@ -17,7 +17,7 @@ import attrs
 import trio
 
 from ._exceptions import RateLimited
-from ._registry import Retry
+from ._retry import Retry
 
 __all__ = ["Between", "Kind", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
 

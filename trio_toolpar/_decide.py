@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import trio
+
 from ._attempts import Kind, Tried
 from ._exceptions import LimitUnavailable, RateLimited
-from ._outcome import ErrorCode, Outcome, Status, ToolCall
+from ._outcome import ErrorCode, Outcome, Status
 from ._planned import Verdict
 from ._render import exception_text, format_traceback, safe_str
 
@@ -120,38 +122,31 @@ def _redacted(text: str, redact: Redact | None) -> str:
 
 
 def build_outcome(
-    call: ToolCall,
-    status: Status,
-    *,
-    finished_at: float,
-    started_at: float | None,
-    attempts: int,
-    wave: int | None,
-    idempotency_key: str | None,
-    value: Any = None,
-    code: ErrorCode | None = None,
-    error: str | None = None,
-    exception: Exception | None = None,
-    redact: Redact | None = None,
+    run: CallRun, reason: Reason | None, *, value: Any = None, exception: Exception | None = None, redact: Redact | None
 ) -> Outcome:
-    """The one `Outcome` of ``call``; messages of errors and timeouts pass through ``redact``."""
+    """``run``'s one `Outcome`, now: ``ok`` with ``value`` when ``reason`` is ``None``.
+
+    Messages of errors and timeouts, and tracebacks, pass through ``redact``.
+    """
+    status, code, error = reason if reason is not None else (Status.OK, None, None)
     if error is not None and status in (Status.ERROR, Status.TIMEOUT):
         error = _redacted(error, redact)
     trace = _redacted(format_traceback(exception), redact) if exception is not None else None
+    finished_at, started_at = trio.current_time(), run.started_at
     return Outcome(
-        call_id=call.id,
-        tool=call.tool,
+        call_id=run.call.id,
+        tool=run.call.tool,
         status=status,
         value=value,
         error_code=code,
         error=error,
         # In ms to the microsecond; `round(x, 3)` costs more and says the same.
         latency_ms=round((finished_at - started_at) * 1e6) / 1e3 if started_at is not None else 0.0,
-        attempts=attempts,
+        attempts=run.attempts,
         started_at=started_at,
         finished_at=finished_at,
-        wave=wave,
-        idempotency_key=idempotency_key,
+        wave=run.wave,
+        idempotency_key=run.idempotency_key,
         exception=exception,
         traceback=trace,
     )

@@ -33,7 +33,8 @@ from ._demo_tools import Integrations, SentWrite
 from ._executor import Executor
 from ._outcome import ToolCall
 from ._policy import Policy
-from ._registry import Registry, Retry
+from ._registry import Registry
+from ._retry import Retry
 from ._settings import Schedule
 
 __all__ = [

@@ -7,8 +7,8 @@ from typing import Protocol, final, runtime_checkable
 import attrs
 
 from ._outcome import Outcome, Status
-from ._registry import Retry
 from ._retries import check_retry_cap
+from ._retry import Retry
 
 __all__ = ["BestEffort", "FailFast", "Policy"]
 

@@ -20,7 +20,7 @@ the order in which Trio runs the tasks woken at one instant.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, final
 
 import trio
 import trio.testing
@@ -44,6 +44,7 @@ from ._references import Reference
 from ._result import TurnResult
 from ._retries import RetryGrants
 from ._settings import Settings
+from ._stopping import Stopping
 
 if TYPE_CHECKING:
     from ._registry import Tool
@@ -80,17 +81,15 @@ class Turn:
         self._ids: dict[str, int] = {}
         self._deps = Dependencies()
         self._retries = RetryGrants(settings.policy.max_retries_per_turn, wake=capacity.kick)
-        self._scope = trio.CancelScope()
+        self._stopping = Stopping()
         self._nursery: trio.Nursery | None = None
         self._open = 0  # calls of the running phase not decided yet
         self._ready: list[int] = []  # calls whose predecessors are done, to queue
         self._draining = False
-        self._stop_cause: ErrorCode | None = None  # why the turn was told to stop, if it was
-        self._failed = False  # a failure the policy says cancels the turn, acted on by the coordinator
         self._started_at: float | None = None
         self._result: TurnResult | None = None
         self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
-        self._gates = Gates(settings.approve, approved=self._requeue, decide=self._decide, cause=self._cause)
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=self._decide, cause=self._stopping.cause)
         if plan is not None:
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned, observer=self._emit)
@@ -135,7 +134,7 @@ class Turn:
 
     def cancel(self) -> None:
         """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
-        self._stop(ErrorCode.CANCELLED)
+        self._stopping.stop(ErrorCode.CANCELLED)
 
     def submit(self, call: ToolCall) -> None:
         """Add a call to an open turn (see `Executor.open_turn`); it starts as soon as it may.
@@ -183,12 +182,12 @@ class Turn:
             raise TurnStateError("a turn runs once; ask the executor for a new turn")
         self._started_at = trio.current_time()
         if self.budget is not None:
-            self._scope.deadline = self._started_at + self.budget
+            self._stopping.scope.deadline = self._started_at + self.budget
         if self._emit is not None:
-            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._scope.deadline)
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._stopping.scope.deadline)
         finished = False
         try:
-            with self._scope:
+            with self._stopping.scope:
                 await self._run_phases()
             finished = True
         except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see collapse
@@ -205,9 +204,9 @@ class Turn:
         for run in self._runs:
             if run.planned is not None and run.planned.verdict is not None:
                 self._decide(run, verdict_reason(run.planned.verdict))
-        if self._failed:
-            self._stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
-        if self._stop_cause is not None:
+        if self._stopping.failed:
+            self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
+        if self._stopping.asked is not None:
             return
         if self._plan is None:
             await self._run_phase(())
@@ -235,8 +234,8 @@ class Turn:
             while self._open or (self._planner is not None and not self._planner.closed):
                 if self._settings.deterministic:  # let every task woken at this instant act first
                     await trio.testing.wait_all_tasks_blocked()
-                if self._failed:
-                    self._stop(ErrorCode.SIBLING_FAILED)
+                if self._stopping.failed:
+                    self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
                 self._retries.grant()
@@ -264,7 +263,7 @@ class Turn:
     def _drain_ready(self) -> None:
         while self._ready and self._nursery is not None:
             run = self._runs[self._ready.pop()]
-            if run.outcome is not None or not self._accepts():
+            if run.outcome is not None or not self._stopping.accepts():
                 continue  # decided already; or the turn is ending, and `_finish` gives the rest its cause
             reason = self._unrunnable(run)
             if reason is not None:
@@ -309,7 +308,7 @@ class Turn:
             resource=tool.resource,
             weight=tool.weight,
             on_grant=lambda: self._granted(run),
-            accepts=self._accepts,
+            accepts=self._stopping.accepts,
         )
         self._capacity.enqueue(run.waiter)
 
@@ -318,9 +317,6 @@ class Turn:
         outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
         assert outcome is not None and outcome.ok
         return outcome.value
-
-    def _accepts(self) -> bool:
-        return self._stop_cause is None and not self._failed and not self._scope.cancel_called
 
     def _requeue(self, run: CallRun) -> None:
         """Queue a call for capacity again: a retry after its backoff, or an approved call."""
@@ -344,88 +340,42 @@ class Turn:
             self._settings,
             self._capacity,
             self._retries,
-            report=self._races.judged(self._report),
+            report=self._races.judged(self._decide),
             requeue=self._requeue,
-            cause=self._cause,
-            deadline=self._scope.deadline,
+            cause=self._stopping.cause,
+            deadline=self._stopping.scope.deadline,
             emit=self._emit,
         )
         self._nursery.start_soon(task.run, name=f"toolpar:{run.call.id}")
 
-    def _report(self, run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
-        """What a call task reports: ``reason`` ``None`` means it returned ``value``."""
-        if reason is None:
-            self._settle(run, Status.OK, value=value)
-        else:
-            self._decide(run, reason, exception=exception, value=value)
-
-    def _decide(self, run: CallRun, reason: Reason, *, exception: Exception | None = None, value: Any = None) -> None:
-        """Give ``run`` its one outcome for a reason other than success."""
-        status, code, message = reason
-        self._settle(run, status, value=value, code=code, error=message, exception=exception)
-
-    def _settle(
-        self,
-        run: CallRun,
-        status: Status,
-        *,
-        value: object = None,
-        code: ErrorCode | None = None,
-        error: str | None = None,
-        exception: Exception | None = None,
+    def _decide(
+        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
     ) -> None:
-        """Record ``run``'s outcome, then let its dependents move on."""
+        """Give ``run`` its one outcome (``reason`` None: it returned ``value``); let its dependents move on."""
         assert run.outcome is None, "an outcome is decided once"
         outcome = run.outcome = build_outcome(
-            run.call,
-            status,
-            value=value,
-            code=code,
-            error=error,
-            exception=exception,
-            finished_at=trio.current_time(),
-            started_at=run.started_at,
-            attempts=run.attempts,
-            wave=run.wave,
-            idempotency_key=run.idempotency_key,
-            redact=self._settings.redact,
+            run, reason, value=value, exception=exception, redact=self._settings.redact
         )
         run.move(CallState.DONE)
         if run.active:
             self._open -= 1
         counts = self._races.settle(run.index, outcome)  # a race just won stops its other members here
-        if status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
+        if outcome.status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once this instant has settled (by the coordinator), so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
-            self._failed = True
+            self._stopping.failed = True
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         # Calls of later waves are queued when their wave begins (see `_run_phase`).
-        self._ready.extend(
-            k for k in reversed(self._deps.finish(run.index, ok=status is Status.OK)) if self._runs[k].active
-        )
+        self._ready.extend(k for k in reversed(self._deps.finish(run.index, ok=outcome.ok)) if self._runs[k].active)
         self._drain()
         self._capacity.kick()
 
-    def _stop(self, cause: ErrorCode) -> None:
-        # A deadline that has passed already decided why the turn ends (`cancel_called` is
-        # true from the instant it passes), whatever else asks to stop at the same instant.
-        if self._stop_cause is None and self._result is None and not self._scope.cancel_called:
-            self._stop_cause = cause
-            self._scope.cancel()
-
-    def _cause(self) -> ErrorCode:
-        if self._stop_cause is not None:
-            return self._stop_cause
-        if self._scope.cancel_called:
-            return ErrorCode.BUDGET_EXCEEDED
-        return ErrorCode.CANCELLED
-
     def _finish(self, *, interrupted: bool) -> None:
         """Decide every call still without an outcome, and build the result."""
-        stopped = interrupted or self._stop_cause or self._scope.cancel_called
+        stopped = interrupted or self._stopping.asked or self._stopping.scope.cancel_called
         assert stopped or all(run.outcome for run in self._runs), "a finished turn decided every call"
-        decide_the_rest(self._runs, self._cause(), release=self._capacity.release, decide=self._decide)
+        decide_the_rest(self._runs, self._stopping.cause(), release=self._capacity.release, decide=self._decide)
         started_at = self._started_at if self._started_at is not None else trio.current_time()
         self._result = TurnResult(
             outcomes=tuple(run.outcome for run in self._runs if run.outcome is not None),
@@ -433,3 +383,4 @@ class Turn:
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
         )
+        self._stopping.ended = True

@@ -7,7 +7,8 @@ from typing import Any
 import trio
 
 from .._exceptions import Retryable
-from .._registry import CallContext, Registry, Retry, SideEffect, Tool
+from .._registry import CallContext, Registry, SideEffect, Tool
+from .._retry import Retry
 from ._recorder import Recorder
 
 __all__ = ["FAKE_PARAMETERS", "ScriptedFailure", "add_fake_tool"]

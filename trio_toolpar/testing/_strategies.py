@@ -10,7 +10,8 @@ import attrs
 from .._executor import Executor
 from .._outcome import ToolCall
 from .._policy import BestEffort, FailFast
-from .._registry import Registry, Retry, SideEffect
+from .._registry import Registry, SideEffect
+from .._retry import Retry
 from .._settings import Schedule
 from ._fakes import add_fake_tool
 from ._hypothesis import st

@@ -1,0 +1,49 @@
+"""Why a turn stops: its budget (the cancel scope's deadline), a stop someone asked for, a failure."""
+
+from __future__ import annotations
+
+import trio
+
+from ._outcome import ErrorCode
+
+__all__ = ["Stopping"]
+
+
+class Stopping:
+    """A turn's cancel scope and the reasons it may be cancelled, in one place.
+
+    A deadline that has passed already decided why the turn ends
+    (``cancel_called`` is true from the instant it passes), whatever else asks
+    to stop at the same instant.
+    """
+
+    __slots__ = ("_asked", "ended", "failed", "scope")
+
+    def __init__(self) -> None:
+        self.scope = trio.CancelScope()
+        self._asked: ErrorCode | None = None
+        self.failed = False
+        """A failure the policy says cancels the turn; acted on by the coordinator once the instant settled."""
+        self.ended = False
+        """The turn has its result: asking to stop changes nothing any more."""
+
+    @property
+    def asked(self) -> ErrorCode | None:
+        """Why someone asked the turn to stop, if anyone did."""
+        return self._asked
+
+    def stop(self, cause: ErrorCode) -> None:
+        """Cancel the turn for ``cause``, unless it is already stopping or over."""
+        if self._asked is None and not self.ended and not self.scope.cancel_called:
+            self._asked = cause
+            self.scope.cancel()
+
+    def cause(self) -> ErrorCode:
+        """Why the turn is stopping: what was asked, else the budget, else the caller's own scope."""
+        if self._asked is not None:
+            return self._asked
+        return ErrorCode.BUDGET_EXCEEDED if self.scope.cancel_called else ErrorCode.CANCELLED
+
+    def accepts(self) -> bool:
+        """Whether a call may still be granted capacity and start."""
+        return self._asked is None and not self.failed and not self.scope.cancel_called
