@@ -1,25 +1,31 @@
 """One call's attempts: a timeout on each, retries with backoff between them.
 
-`run_attempts` knows nothing of turns: whoever runs a call hands it the
-attempt itself and a `Between` that releases capacity after an attempt and,
-for a retry, waits the backoff, asks for one of the turn's retries and
-takes capacity again.
+`run_attempts` knows nothing of turns: whoever runs a call hands it a
+`Runner` that starts each attempt, gives back capacity after one, draws the
+backoff's jitter and, for a retry, asks for one of the turn's retries and
+takes capacity again. The call itself (``subject``) passes through untouched,
+so that one runner serves every call of a turn.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import random
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, final
+from collections.abc import Awaitable
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-import attrs
 import trio
 
 from ._exceptions import RateLimited
 from ._retry import Retry
 
-__all__ = ["Between", "Kind", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
+__all__ = ["Kind", "Runner", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
+
+S = TypeVar("S")
+S_contra = TypeVar("S_contra", contravariant=True)
+
+_NO_TIMEOUT = contextlib.nullcontext()
 
 
 class Kind(enum.Enum):
@@ -30,25 +36,31 @@ class Kind(enum.Enum):
     TIMEOUT = "timeout"
 
 
-@final
-@attrs.frozen(kw_only=True)
-class Tried:
+class Tried(NamedTuple):
     """The last attempt of a call: how it ended, its value or exception, and how many attempts ran."""
 
     kind: Kind
-    value: Any = None
-    exception: Exception | None = None
+    value: Any
+    exception: Exception | None
     attempts: int
 
 
-class Between(Protocol):
-    """What a call's attempts need from whoever runs the call."""
+class Runner(Protocol[S_contra]):
+    """What a call's attempts need from whoever runs the call (``subject``: the call)."""
 
-    def ended(self, attempt: int, kind: Kind, exception: Exception | None) -> None:
+    def start(self, subject: S_contra, attempt: int) -> Awaitable[Any]:
+        """Start attempt ``attempt`` (from 1): the tool's awaitable, whose value is the attempt's."""
+        ...
+
+    def ended(self, subject: S_contra, attempt: int, kind: Kind, exception: Exception | None) -> None:
         """Attempt ``attempt`` is over: give back its capacity."""
         ...
 
-    async def again(self, attempt: int, delay: float) -> bool:
+    def draw(self, subject: S_contra, attempt: int) -> float:
+        """The uniform draw in [0, 1) for the jitter of the backoff after attempt ``attempt``."""
+        ...
+
+    async def again(self, subject: S_contra, attempt: int, delay: float) -> bool:
         """Whether to run attempt ``attempt + 1`` after ``delay`` s; if so, wait for it and for capacity."""
         ...
 
@@ -82,45 +94,31 @@ def jitter_draw(seed: object, call_id: str, attempt: int) -> float:
 
 
 async def run_attempts(
-    attempt: Callable[[int], Awaitable[Any]],
-    *,
-    timeout: float | None,
-    retry: Retry | None,
-    draw: Callable[[int], float],
-    deadline: float,
-    between: Between,
+    runner: Runner[S], subject: S, *, timeout: float | None, retry: Retry | None, deadline: float
 ) -> Tried:
-    """Run ``attempt(1)``, ``attempt(2)``, ... until one returns or no retry is left.
+    """Run attempts 1, 2, ... of ``subject`` until one returns or no retry is left.
 
     Each attempt runs under its own ``timeout`` (seconds); no retry is planned
-    whose wait reaches ``deadline``. Only `Exception`s
-    are caught; ``Cancelled`` and other `BaseException`s propagate.
+    whose wait reaches ``deadline``. Only `Exception`s are caught (a
+    synchronous one from `Runner.start` too); ``Cancelled`` and other
+    `BaseException`s propagate.
     """
     number = 0
     while True:
         number += 1
-        kind, value, exception = await _one(attempt, number, timeout)
-        between.ended(number, kind, exception)
+        kind, value, exception = Kind.TIMEOUT, None, None  # unless the attempt ends inside the scope
+        with trio.move_on_after(timeout) if timeout is not None else _NO_TIMEOUT:
+            try:
+                value = await runner.start(subject, number)
+                kind = Kind.OK
+            except Exception as exc:  # a tool's failure becomes its outcome
+                kind, exception = Kind.ERROR, exc
+        runner.ended(subject, number, kind, exception)
         if kind is Kind.OK:
-            return Tried(kind=kind, value=value, attempts=number)
-        delay = retry_delay(retry, attempt=number, kind=kind, exception=exception, draw=draw(number), deadline=deadline)
-        if delay is None or not await between.again(number, delay):
-            return Tried(kind=kind, exception=exception, attempts=number)
-
-
-async def _one(
-    attempt: Callable[[int], Awaitable[Any]], number: int, timeout: float | None
-) -> tuple[Kind, Any, Exception | None]:
-    if timeout is None:
-        return await _catching(attempt, number)  # no scope of its own: only outer scopes can cancel it
-    with trio.move_on_after(timeout) as scope:
-        return await _catching(attempt, number)
-    assert scope.cancelled_caught
-    return Kind.TIMEOUT, None, None
-
-
-async def _catching(attempt: Callable[[int], Awaitable[Any]], number: int) -> tuple[Kind, Any, Exception | None]:
-    try:
-        return Kind.OK, await attempt(number), None
-    except Exception as exc:  # a tool's failure becomes its outcome
-        return Kind.ERROR, None, exc
+            return Tried(kind, value, None, number)
+        if retry is None:
+            return Tried(kind, None, exception, number)
+        draw = runner.draw(subject, number)
+        delay = retry_delay(retry, attempt=number, kind=kind, exception=exception, draw=draw, deadline=deadline)
+        if delay is None or not await runner.again(subject, number, delay):
+            return Tried(kind, None, exception, number)

@@ -1,10 +1,10 @@
-"""The task of one granted call: its attempts, its capacity between them, and what it reports."""
+"""The task of each granted call of a turn: its attempts, its capacity between them, and what it reports."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -17,82 +17,66 @@ from ._decide import Reason, failure_reason, stop_reason
 from ._exceptions import RateLimited
 from ._hedge import hedged
 from ._instrument import Emitter
-from ._outcome import ErrorCode
 from ._registry import CallContext, Tool
 from ._retries import RetryGrants
 from ._settings import Settings
+from ._stopping import Stopping
 
-__all__ = ["CallTask", "Report"]
+__all__ = ["CallTasks", "Report"]
 
 Report = Callable[[CallRun, "Reason | None", object, "Exception | None"], None]
 """How a call ended: ``(run, reason, value, exception)``; ``reason`` is ``None`` when it returned ``value``."""
 
+_NO_SCOPE = contextlib.nullcontext()
 
-class CallTask:
-    """Runs one call that was granted capacity, and reports how it ended.
 
-    Its owner hands in what the task needs: the call's run state, the
-    settings, the capacity, the turn's retry grants, and callbacks to report
-    an ending, to queue the call again for a retry, and to learn why the turn
-    stops if the task is cancelled; and the turn's deadline, past which no
-    retry is planned.
+class CallTasks:
+    """Runs each call of one turn that was granted capacity (`run` is its task), and reports how it ended.
+
+    One per turn, the `run_attempts` runner of all its calls. Its owner hands
+    in what the tasks share: the settings, the capacity, the turn's retry
+    grants and stopping state (its deadline, past which no retry is planned,
+    and why it stops if a task is cancelled), and callbacks to report an
+    ending, to queue a call again for a retry, and to rank a call.
     """
 
-    __slots__ = (
-        "_capacity",
-        "_cause",
-        "_deadline",
-        "_emit",
-        "_report",
-        "_requeue",
-        "_retries",
-        "_run",
-        "_settings",
-        "_tool",
-    )
+    __slots__ = ("_capacity", "_emit", "_rank", "_report", "_requeue", "_settings", "_stopping", "retries")
 
     def __init__(
         self,
-        run: CallRun,
         settings: Settings,
         capacity: Capacity,
         retries: RetryGrants,
+        stopping: Stopping,
         *,
         report: Report,
         requeue: Callable[[CallRun], None],
-        cause: Callable[[], ErrorCode],
-        deadline: float,
+        rank: Callable[[int], tuple[int, int, int]],
         emit: Emitter | None = None,
     ) -> None:
-        assert run.planned is not None and run.planned.tool is not None
-        self._run = run
-        self._tool: Tool = run.planned.tool
         self._settings = settings
         self._capacity = capacity
-        self._retries = retries
+        self.retries = retries
+        """The turn's retry grants, which the coordinator answers."""
+        self._stopping = stopping
         self._report = report
         self._requeue = requeue
-        self._cause = cause
-        self._deadline = deadline
+        self._rank = rank
         self._emit = emit
 
-    async def run(self) -> None:
-        """Run the call's attempts; always report exactly one ending, even when cancelled."""
-        run, tool = self._run, self._tool
+    async def run(self, run: CallRun) -> None:
+        """Run the attempts of ``run``; always report exactly one ending, even when cancelled."""
+        assert run.planned is not None and run.planned.tool is not None
+        tool = run.planned.tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
         try:
             # A race member gets a scope of its own, cancelled alone if it loses; other calls need none.
-            with trio.CancelScope() if run.call.race is not None else contextlib.nullcontext() as scope:
+            with trio.CancelScope() if run.call.race is not None else _NO_SCOPE as scope:
                 run.scope = scope
                 # Granted in the same instant as an outer cancellation: do not run a line of the tool.
                 await trio.lowlevel.checkpoint_if_cancelled()
                 tried = await run_attempts(
-                    self._attempt,
-                    timeout=tool.timeout,
-                    retry=retry,
-                    draw=self._draw,
-                    deadline=self._deadline,
-                    between=self,
+                    self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.scope.deadline
                 )
                 if run.outcome is not None:
                     return  # it lost its race at this instant, and was decided then
@@ -109,54 +93,62 @@ class CallTask:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:
                     run.started_at = None  # cancelled before its first attempt began: it never started
-                self._report(run, stop_reason(self._cause(), started=run.attempts > 0), None, None)
+                self._report(run, stop_reason(self._stopping.cause(), started=run.attempts > 0), None, None)
 
-    def _draw(self, attempt: int) -> float:
-        return jitter_draw(self._settings.seed, self._run.call.id, attempt)
+    # -- Runner (see `run_attempts`) ---------------------------------------------------
 
-    def _attempt(self, number: int) -> Awaitable[Any]:
-        """Start attempt ``number``: the tool's coroutine, or its thread, under the shared limits if any."""
-        run, tool = self._run, self._tool
-        run.attempts = number
+    def start(self, run: CallRun, attempt: int) -> Awaitable[Any]:
+        """Start attempt ``attempt``: the tool's coroutine, or its thread, under the shared limits if any."""
+        assert run.planned is not None and run.planned.tool is not None and run.resolved is not None
+        tool = run.planned.tool
+        run.attempts = attempt
         if self._emit is not None:
-            self._emit.attempt_started(run, number)
+            self._emit.attempt_started(run, attempt)
         kwargs = run.resolved
-        assert kwargs is not None
         if tool.context_parameter is not None:
             assert run.idempotency_key is not None
             context = CallContext(
                 call_id=run.call.id,
                 tool=tool.name,
-                attempt=number,
+                attempt=attempt,
                 idempotency_key=run.idempotency_key,
                 deadline=trio.current_effective_deadline(),  # this attempt's timeout, the budget, the caller's
             )
             kwargs = {**kwargs, tool.context_parameter: context}
-        if tool.is_async:
-            start: Callable[[], Awaitable[Any]] = functools.partial(tool.fn, **kwargs)
-        else:
-            start = functools.partial(
-                trio.to_thread.run_sync,
-                functools.partial(tool.fn, **kwargs),
-                limiter=self._capacity.unlimited,  # the thread limiter is already held, in plan order
-                abandon_on_cancel=tool.abandon_on_cancel,
-            )
-        if tool.hedge is not None:
-            start = functools.partial(hedged, start, hedge=tool.hedge)
         shared = self._settings.shared_limits
-        if shared is not None and tool.resource is not None and shared.governs(tool.resource):
-            return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), start)
-        return start()
+        governed = shared is not None and tool.resource is not None and shared.governs(tool.resource)
+        if tool.hedge is None and not governed:
+            return self._invoke(tool, kwargs)  # the usual call: nothing around it
+        begin: Callable[[], Awaitable[Any]] = functools.partial(self._invoke, tool, kwargs)
+        if tool.hedge is not None:
+            begin = functools.partial(hedged, begin, hedge=tool.hedge)
+        if governed:
+            assert shared is not None and tool.resource is not None
+            return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), begin)
+        return begin()
 
-    # -- Between (see `run_attempts`) ---------------------------------------------------
+    def _invoke(self, tool: Tool, kwargs: Mapping[str, Any]) -> Awaitable[Any]:
+        """The tool called once: its coroutine, or a thread that runs it."""
+        if tool.is_async:
+            return tool.fn(**kwargs)  # type: ignore[no-any-return]
+        return trio.to_thread.run_sync(
+            functools.partial(tool.fn, **kwargs),
+            limiter=self._capacity.unlimited,  # the thread limiter is already held, in plan order
+            abandon_on_cancel=tool.abandon_on_cancel,
+        )
 
-    def ended(self, attempt: int, kind: Kind, exception: Exception | None) -> None:
+    def draw(self, run: CallRun, attempt: int) -> float:
+        """The seeded jitter draw of ``run``'s backoff after ``attempt``."""
+        return jitter_draw(self._settings.seed, run.call.id, attempt)
+
+    def ended(self, run: CallRun, attempt: int, kind: Kind, exception: Exception | None) -> None:
         """Give back the attempt's capacity; a rate-limited resource pauses, a success lets it recover."""
-        run, resource = self._run, self._tool.resource
         if self._emit is not None:
             self._emit.attempt_ended(run, attempt, kind, exception)
         if run.waiter is not None:
             self._capacity.release(run.waiter)
+        assert run.planned is not None and run.planned.tool is not None
+        resource = run.planned.tool.resource
         if resource is None:
             return
         if isinstance(exception, RateLimited):
@@ -166,11 +158,9 @@ class CallTask:
         elif kind is Kind.OK:
             self._capacity.recovered(resource)
 
-    async def again(self, attempt: int, delay: float) -> bool:
+    async def again(self, run: CallRun, attempt: int, delay: float) -> bool:
         """Ask for one of the turn's retries; if granted, back off holding nothing, then queue again."""
-        run = self._run
-        assert run.waiter is not None
-        if not await self._retries.ask(run.waiter.rank):
+        if not await self.retries.ask(self._rank(run.index)):
             return False
         run.move(CallState.BACKOFF)
         if self._emit is not None:

@@ -108,7 +108,6 @@ class Capacity:
         # Heap entries are (rank, tiebreak, waiter): tuples compare in C, and never reach the waiter.
         self._queues: dict[tuple[str, ...], list[tuple[Rank, int, Waiter]]] = {}
         self._tiebreak = itertools.count()
-        self._free: list[Waiter] = []  # waiters that need no limiter, bucket or pause, in arrival order
         self._changed = trio.Event()
         self._names: dict[tuple[str | None, bool], tuple[str, ...]] = {}
 
@@ -119,6 +118,15 @@ class Capacity:
             found = [n for n in (resource, GLOBAL) if n is not None and n in self.limiters]
             names = self._names[resource, sync] = (*found, THREADS) if sync else tuple(found)
         return names
+
+    def takes_nothing(self, resource: str | None, *, sync: bool) -> bool:
+        """Whether a call on ``resource`` needs no limiter, no token and waits for no pause: it may start now.
+
+        Such calls never queue here; their turn starts them (see `Turn`).
+        """
+        return not self.names_for(resource, sync=sync) and (
+            resource is None or (resource not in self._buckets and resource not in self._rates)
+        )
 
     def check_weight(self, resource: str | None, weight: int) -> str | None:
         """Why a call of ``weight`` on ``resource`` could never start, or ``None``."""
@@ -140,10 +148,7 @@ class Capacity:
 
     def enqueue(self, waiter: Waiter) -> None:
         """Queue ``waiter``; it is granted by a later `dispatch`."""
-        if waiter.names or (waiter.resource is not None and self._bucket_of(waiter.resource) is not None):
-            heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
-        else:
-            self._free.append(waiter)  # needs no limit (most calls): nothing to rank it against
+        heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 
     def release(self, waiter: Waiter) -> None:
@@ -187,14 +192,6 @@ class Capacity:
         waiter at the head of its queue (``inf``: only a `kick` can help).
         """
         now = trio.current_time()
-        free, self._free = self._free, []
-        for waiter in free:
-            if waiter.resource is not None and waiter.resource in self._buckets:
-                self.enqueue(waiter)  # its resource was paused since it was queued
-            elif not waiter.withdrawn and waiter.accepts():
-                waiter.on_grant()
-            else:
-                waiter.withdrawn = True
         while True:
             best: Waiter | None = None
             wake = math.inf

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._attempts import Kind, Tried
+from ._construct import fast_constructor
 from ._exceptions import LimitUnavailable, RateLimited
 from ._outcome import ErrorCode, Outcome, Status
 from ._planned import Verdict
@@ -46,6 +47,8 @@ _CAUSE_TEXT: dict[ErrorCode, str] = {
 }
 
 Redact = Callable[[str], str]
+
+_make_outcome = fast_constructor(Outcome)
 
 
 def stop_reason(cause: ErrorCode, *, started: bool) -> Reason:
@@ -133,7 +136,7 @@ def build_outcome(
         error = _redacted(error, redact)
     trace = _redacted(format_traceback(exception), redact) if exception is not None else None
     finished_at, started_at = trio.current_time(), run.started_at
-    return Outcome(
+    return _make_outcome(
         call_id=run.call.id,
         tool=run.call.tool,
         status=status,
@@ -145,7 +148,7 @@ def build_outcome(
         attempts=run.attempts,
         started_at=started_at,
         finished_at=finished_at,
-        wave=run.wave,
+        wave=run.planned.generation if run.planned is not None else None,
         idempotency_key=run.idempotency_key,
         exception=exception,
         traceback=trace,

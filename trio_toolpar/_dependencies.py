@@ -80,6 +80,11 @@ class Dependencies:
         """Whether ``index`` waits for nothing any more."""
         return not self._unmet.get(index)
 
+    def ready_among(self, indices: Iterable[int]) -> list[int]:
+        """Those of ``indices`` that wait for nothing any more, in their order."""
+        unmet = self._unmet
+        return [i for i in indices if not unmet.get(i)]
+
     def _wait(self, pred: int, index: int) -> None:
         done = self._finished.get(pred)
         if done is None:

@@ -47,7 +47,6 @@ __all__ = [
     "no_winner_reason",
 ]
 
-_Report = Callable[[CallRun, "Reason | None", object, "Exception | None"], None]
 """A call task's report (`_call_task.Report`; not imported, which would close an import cycle)."""
 
 GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -163,18 +162,6 @@ class Races:
             return None
         return lost_verdict(group, self._winner_ids(group))
 
-    def judged(self, report: _Report) -> _Report:
-        """``report`` (a call task's), with a race's ``accept`` applied to a member's value first."""
-        if not self._group_of:
-            return report
-
-        def judge(run: CallRun, reason: Reason | None, value: object, exception: Exception | None) -> None:
-            if reason is None:
-                reason = self.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
-            report(run, reason, value, exception)
-
-        return judge
-
     def _stop_losers(self) -> None:
         """Decide, now, the members of a race just won (deciding one may settle more)."""
         while self._losing:
@@ -238,20 +225,11 @@ class Races:
         """Whether ``group`` has all the winners it keeps."""
         return len(self._winners.get(group, ())) >= self._rules.get(group, _ANY).keep
 
-    def resolver(self, value_of: Callable[[Reference], object]) -> Callable[[Reference], object]:
-        """``value_of`` (of the call a reference names), extended to ``$@group`` references."""
-        if not self._group_of:
-            return value_of
-
-        def resolve(ref: Reference) -> object:
-            group = ref.group
-            if group is None:
-                return value_of(ref)
-            values = [w.value for w in self._winners.get(group, {}).values()]
-            assert values, "a group with no winner dooms its dependents"
-            return values[0] if self._rules.get(group, _ANY).keep == 1 else values
-
-        return resolve
+    def winners_value(self, group: str) -> object:
+        """What ``$@group`` resolves to: its winner's value (``keep=1``), else the list of its winners' values."""
+        values = [w.value for w in self._winners.get(group, {}).values()]
+        assert values, "a group with no winner dooms its dependents"
+        return values[0] if self._rules.get(group, _ANY).keep == 1 else values
 
     def failed_reference(self, planned: PlannedCall) -> Reason | None:
         """Why ``planned`` must not run: it references a group that had no winner."""

@@ -1,6 +1,8 @@
-"""Why a turn stops: its budget (the cancel scope's deadline), a stop someone asked for, a failure."""
+"""A turn's time and why it stops: its budget (the cancel scope's deadline), a stop someone asked for, a failure."""
 
 from __future__ import annotations
+
+import math
 
 import trio
 
@@ -10,22 +12,31 @@ __all__ = ["Stopping"]
 
 
 class Stopping:
-    """A turn's cancel scope and the reasons it may be cancelled, in one place.
+    """A turn's budget, its start, its cancel scope and the reasons it may be cancelled, in one place.
 
     A deadline that has passed already decided why the turn ends
     (``cancel_called`` is true from the instant it passes), whatever else asks
     to stop at the same instant.
     """
 
-    __slots__ = ("_asked", "ended", "failed", "scope")
+    __slots__ = ("_asked", "budget", "ended", "failed", "scope", "started_at")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        """Seconds the turn may run (``None``: no limit of its own)."""
+        self.started_at: float | None = None
         self.scope = trio.CancelScope()
         self._asked: ErrorCode | None = None
         self.failed = False
         """A failure the policy says cancels the turn; acted on by the coordinator once the instant settled."""
         self.ended = False
         """The turn has its result: asking to stop changes nothing any more."""
+
+    def start(self) -> None:
+        """The turn starts now: its deadline is now plus its budget."""
+        self.started_at = trio.current_time()
+        if self.budget is not None:
+            self.scope.deadline = self.started_at + self.budget
 
     @property
     def asked(self) -> ErrorCode | None:
@@ -45,5 +56,12 @@ class Stopping:
         return ErrorCode.BUDGET_EXCEEDED if self.scope.cancel_called else ErrorCode.CANCELLED
 
     def accepts(self) -> bool:
-        """Whether a call may still be granted capacity and start."""
-        return self._asked is None and not self.failed and not self.scope.cancel_called
+        """Whether a call may still be granted capacity and start.
+
+        The same as ``not scope.cancel_called`` for the scope's part: only
+        `stop` cancels it (having set ``asked``), or its deadline passing.
+        """
+        if self._asked is not None or self.failed:
+            return False
+        deadline = self.scope.deadline
+        return deadline == math.inf or trio.current_time() < deadline
