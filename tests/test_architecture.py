@@ -116,3 +116,38 @@ def test_the_module_map_names_every_module() -> None:
         name = f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
         if name != "__init__.py":
             assert f"`{name}`" in text, f"docs/architecture.md does not describe {name}"
+
+
+MAX_ATTRIBUTES = 15  # a class holding more state than this does more than one job
+VALUES = {"trio_toolpar._registry.Tool"}
+"""Frozen declarations, one field per option a user can set: no state, no job beyond describing."""
+
+
+def attributes_of(node: ast.ClassDef) -> set[str]:
+    """The names a class holds: its annotated fields and everything its methods assign to ``self``."""
+    names = {s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
+            if isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                names.add(sub.attr)
+    return names
+
+
+def test_no_class_holds_more_than_about_fifteen_attributes() -> None:
+    too_many = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                name = f"{module_name(path)}.{node.name}"
+                count = len(attributes_of(node))
+                if count > MAX_ATTRIBUTES and name not in VALUES:
+                    too_many[name] = count
+    assert not too_many, too_many
+    # The count sees both kinds of state: what methods assign to self, and annotated fields.
+    assert {"_dispatch", "_stopping"} <= attributes_of(_class("_turn", "Turn"))
+    assert {"call_id", "traceback"} <= attributes_of(_class("_outcome", "Outcome"))
+
+
+def _class(module: str, name: str) -> ast.ClassDef:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name)
