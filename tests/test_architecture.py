@@ -127,9 +127,9 @@ def attributes_of(node: ast.ClassDef) -> set[str]:
     """The names a class holds: its annotated fields and everything its methods assign to ``self``."""
     names = {s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
-            if isinstance(sub.value, ast.Name) and sub.value.id == "self":
-                names.add(sub.attr)
+        stored = isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
+        if stored and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+            names.add(sub.attr)
     return names
 
 
