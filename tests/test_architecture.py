@@ -127,8 +127,9 @@ def attributes_of(node: ast.ClassDef) -> set[str]:
     """The names a class holds: its annotated fields and everything its methods assign to ``self``."""
     names = {s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
     for sub in ast.walk(node):
-        stored = isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
-        if stored and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+        if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Store):
+            continue
+        if isinstance(sub.value, ast.Name) and sub.value.id == "self":
             names.add(sub.attr)
     return names
 
