@@ -89,6 +89,7 @@ class CallTasks:
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
                 self._capacity.release(run.waiter)
+                run.waiter = None  # holds nothing, waits for nothing: the turn's end has nothing to give back
             if run.outcome is None:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:

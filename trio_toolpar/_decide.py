@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import trio
-
 from ._attempts import Kind, Tried
 from ._construct import fast_constructor
 from ._exceptions import LimitUnavailable, RateLimited
@@ -125,9 +123,15 @@ def _redacted(text: str, redact: Redact | None) -> str:
 
 
 def build_outcome(
-    run: CallRun, reason: Reason | None, *, value: Any = None, exception: Exception | None = None, redact: Redact | None
+    run: CallRun,
+    reason: Reason | None,
+    *,
+    now: float,
+    value: Any = None,
+    exception: Exception | None = None,
+    redact: Redact | None,
 ) -> Outcome:
-    """``run``'s one `Outcome`, now: ``ok`` with ``value`` when ``reason`` is ``None``.
+    """``run``'s one `Outcome`, decided at ``now``: ``ok`` with ``value`` when ``reason`` is ``None``.
 
     Messages of errors and timeouts, and tracebacks, pass through ``redact``.
     """
@@ -135,7 +139,7 @@ def build_outcome(
     if error is not None and status in (Status.ERROR, Status.TIMEOUT):
         error = _redacted(error, redact)
     trace = _redacted(format_traceback(exception), redact) if exception is not None else None
-    finished_at, started_at = trio.current_time(), run.started_at
+    finished_at, started_at = now, run.started_at
     return _make_outcome(
         call_id=run.call.id,
         tool=run.call.tool,

@@ -185,7 +185,7 @@ class Dispatcher:
             names=self._capacity.names_for(tool.resource, sync=sync),
             resource=tool.resource,
             weight=tool.weight,
-            on_grant=lambda: self._granted(run, trio.current_time()),
+            on_grant=lambda: self._granted(run, self._stopping.now()),
             accepts=self._stopping.accepts,
         )
         self._capacity.enqueue(run.waiter)
@@ -204,7 +204,7 @@ class Dispatcher:
         if not self._free or not self._stopping.accepts():
             return  # nothing to start; or the turn is ending, and it decides them
         free, self._free = self._free, []
-        now = trio.current_time()
+        now = self._stopping.now()
         for run in free:
             assert run.planned is not None and run.planned.tool is not None
             tool = run.planned.tool

@@ -19,12 +19,13 @@ class Stopping:
     to stop at the same instant.
     """
 
-    __slots__ = ("_asked", "budget", "ended", "failed", "scope", "started_at")
+    __slots__ = ("_asked", "_clock", "budget", "ended", "failed", "scope", "started_at")
 
     def __init__(self, budget: float | None) -> None:
         self.budget = budget
         """Seconds the turn may run (``None``: no limit of its own)."""
         self.started_at: float | None = None
+        self._clock: trio.abc.Clock | None = None
         self.scope = trio.CancelScope()
         self._asked: ErrorCode | None = None
         self.failed = False
@@ -34,9 +35,14 @@ class Stopping:
 
     def start(self) -> None:
         """The turn starts now: its deadline is now plus its budget."""
-        self.started_at = trio.current_time()
+        self._clock = trio.lowlevel.current_clock()
+        self.started_at = self._clock.current_time()
         if self.budget is not None:
             self.scope.deadline = self.started_at + self.budget
+
+    def now(self) -> float:
+        """`trio.current_time`, read straight from the run's clock once the turn has started."""
+        return self._clock.current_time() if self._clock is not None else trio.current_time()
 
     @property
     def asked(self) -> ErrorCode | None:
@@ -64,4 +70,4 @@ class Stopping:
         if self._asked is not None or self.failed:
             return False
         deadline = self.scope.deadline
-        return deadline == math.inf or trio.current_time() < deadline
+        return deadline == math.inf or self.now() < deadline

@@ -1,13 +1,17 @@
-"""One model turn: its lifecycle and its coordinator.
+"""One model turn: its lifecycle, its coordinator's loop, and deciding each call's outcome.
 
 ::
 
     Turn.run()
-    └─ CancelScope(deadline = start + budget)      the turn's budget
+    └─ CancelScope(deadline = start + budget)      the turn's budget (`Stopping`)
        └─ child nursery per phase                   a wave; or the whole turn ("eager", open turns)
-          ├─ the coordinator (this task)            grants capacity and retries, in plan order
+          ├─ the coordinator (this task)            grants capacity and retries, in plan order (`Dispatcher.grant`)
           └─ call tasks, started when granted       see `_call_task`
              └─ per-attempt move_on_after(timeout)  the tool's own timeout
+
+Ready calls go to the `Dispatcher`, which prepares and queues them; every
+ending comes back to `Turn._decide`, which builds the outcome and hands the
+calls it made ready to the dispatcher.
 
 State changes (a call was decided, a dependent became ready, capacity came
 back) happen synchronously in the task that caused them. Only grants wait
@@ -252,7 +256,7 @@ class Turn:
         if reason is None and run.call.race is not None:
             reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
         outcome = run.outcome = build_outcome(
-            run, reason, value=value, exception=exception, redact=self._settings.redact
+            run, reason, now=self._stopping.now(), value=value, exception=exception, redact=self._settings.redact
         )
         run.move(CallState.DONE)
         if run.active:
