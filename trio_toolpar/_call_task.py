@@ -76,7 +76,7 @@ class CallTasks:
                 # Granted in the same instant as an outer cancellation: do not run a line of the tool.
                 await trio.lowlevel.checkpoint_if_cancelled()
                 tried = await run_attempts(
-                    self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.scope.deadline
+                    self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.deadline
                 )
                 if run.outcome is not None:
                     return  # it lost its race at this instant, and was decided then

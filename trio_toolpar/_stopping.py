@@ -19,12 +19,14 @@ class Stopping:
     to stop at the same instant.
     """
 
-    __slots__ = ("_asked", "_clock", "budget", "ended", "failed", "scope", "started_at")
+    __slots__ = ("_asked", "_clock", "budget", "deadline", "ended", "failed", "scope", "started_at")
 
     def __init__(self, budget: float | None) -> None:
         self.budget = budget
         """Seconds the turn may run (``None``: no limit of its own)."""
         self.started_at: float | None = None
+        self.deadline = math.inf
+        """When the budget runs out: the cancel scope's deadline, set once by `start`."""
         self._clock: trio.abc.Clock | None = None
         self.scope = trio.CancelScope()
         self._asked: ErrorCode | None = None
@@ -38,7 +40,7 @@ class Stopping:
         self._clock = trio.lowlevel.current_clock()
         self.started_at = self._clock.current_time()
         if self.budget is not None:
-            self.scope.deadline = self.started_at + self.budget
+            self.scope.deadline = self.deadline = self.started_at + self.budget
 
     def now(self) -> float:
         """`trio.current_time`, read straight from the run's clock once the turn has started."""
@@ -69,5 +71,4 @@ class Stopping:
         """
         if self._asked is not None or self.failed:
             return False
-        deadline = self.scope.deadline
-        return deadline == math.inf or self.now() < deadline
+        return self.deadline == math.inf or self.now() < self.deadline
