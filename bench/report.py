@@ -120,6 +120,25 @@ def tables(results: Mapping[str, Any]) -> list[Table]:
                     ],
                 )
             )
+        limited = overhead.get("with_limiter")
+        if limited:
+            out.append(
+                (
+                    "   with a cap of N that never binds: trio_toolpar's resource cap vs a raw nursery whose tasks "
+                    "each hold a trio.CapacityLimiter(N)",
+                    ["N", f"{limited['subject']} us/call", f"{limited['baseline']} + limiter us/call", "ratio"],
+                    [
+                        [
+                            n,
+                            _f(limited["us_per_call"][n].get(limited["subject"]), 1),
+                            _f(limited["us_per_call"][n].get(limited["baseline"]), 1),
+                            _f(limited["ratio"].get(n)),
+                        ]
+                        for n in sizes
+                        if n in limited["us_per_call"]
+                    ],
+                )
+            )
     capped = results.get("capped")
     if capped:
         floor = capped["ratio"].get("trio.nursery")
