@@ -9,14 +9,16 @@ batch if the edges form a cycle, and group the rest into waves
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
+from typing import cast
+
+import attrs
 
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys
 from ._graph import find_cycle, generations, topological_order
 from ._outcome import ErrorCode, Status, ToolCall
-from ._planned import PlannedCall
+from ._planned import PlannedCall, Verdict, make_planned_call
 from ._races import link_groups
 from ._registry import Registry
 
@@ -29,12 +31,14 @@ def plan_batch(
     registry: Registry, calls: Sequence[ToolCall]
 ) -> tuple[tuple[PlannedCall, ...], Waves, tuple[str, ...] | None]:
     """Plan ``calls`` (in emission order): each call as planned, the waves, and the ids of a cycle if any."""
-    drafts = [Draft(i, call) for i, call in enumerate(calls)]
-    referenced = _check(registry, drafts)
-    cycle = find_cycle(len(drafts), lambda i: drafts[i].needs) if referenced else None
+    planned, drafts, referenced = _check(registry, calls)
+    # Only the drafts can wait for another call: the passes below visit them and their edges, not the batch.
+    by_index = {d.index: d for d in drafts}
+    nodes = list(by_index)
+    cycle = find_cycle(nodes, lambda i: by_index[i].needs) if referenced else None
     if cycle is None:
         if referenced:
-            _propagate_rejections(drafts)
+            _propagate_rejections(nodes, by_index)
         if any(d.tool is not None and d.tool.side_effect == "write" for d in drafts):
             conflicts = Conflicts()  # reads only ever wait for writes
             for d in drafts:
@@ -42,68 +46,126 @@ def plan_batch(
         if referenced or any(d.call.race is not None for d in drafts):
             link_groups(drafts)  # after conflicts, which set `after` afresh
         if referenced or any(d.after for d in drafts):
-            cycle = find_cycle(len(drafts), lambda i: drafts[i].predecessors())
+            cycle = find_cycle(nodes, lambda i: by_index[i].predecessors())
     if cycle is not None:
-        _reject_batch(drafts, cycle)
-        return tuple(d.freeze(None) for d in drafts), (), tuple(drafts[i].call.id for i in cycle)
+        rejected = _reject_batch(by_index, cycle)
+        done = [
+            by_index[i].freeze(None) if pc is None else attrs.evolve(pc, generation=None, verdict=rejected)
+            for i, pc in enumerate(planned)
+        ]
+        return tuple(done), (), tuple(by_index[i].call.id for i in cycle)
     if any(d.needs or d.after for d in drafts):
-        order = topological_order(len(drafts), lambda i: drafts[i].predecessors())
-        generation = generations(order, lambda i: drafts[i].predecessors(), lambda i: drafts[i].verdict is None)
+        order = topological_order(nodes, lambda i: by_index[i].predecessors())
+        generation = generations(order, lambda i: by_index[i].predecessors(), lambda i: by_index[i].verdict is None)
     else:  # no call waits for another (the usual turn): every runnable call is in wave 0
         generation = {d.index: 0 for d in drafts if d.verdict is None}
-    waves: dict[int, list[int]] = defaultdict(list)
-    for i in sorted(generation):
-        waves[generation[i]].append(i)
-    planned = tuple(d.freeze(generation.get(d.index)) for d in drafts)
-    ranked = tuple(tuple(sorted(waves[g], key=lambda i: (-calls[i].priority, i))) for g in sorted(waves))
-    return planned, ranked, None
-
-
-def _check(registry: Registry, drafts: list[Draft]) -> bool:
-    """Check every call and its references; return whether any call references another."""
-    index_of: dict[str, int] = {}
     for d in drafts:
-        index_of.setdefault(d.call.id, d.index)
-    duplicates: dict[str, list[str]] = defaultdict(list)
-    if len(index_of) < len(drafts):
-        for d in drafts:
-            duplicates[d.call.id].append(str(d.index))
+        planned[d.index] = d.freeze(generation.get(d.index))
+    everyone = _all(planned)
+    if len(generation) == len(drafts) and not any(generation.values()):
+        waves = [list(range(len(everyone)))] if everyone else []  # every call runs, in wave 0
+    else:
+        waves = _waves(everyone)
+    return tuple(everyone), _ranked(waves, calls), None
+
+
+def _all(planned: list[PlannedCall | None]) -> list[PlannedCall]:
+    """``planned`` once every draft was frozen into it."""
+    return cast("list[PlannedCall]", planned)
+
+
+def _waves(planned: Sequence[PlannedCall]) -> list[list[int]]:
+    """Per generation, the indices of its calls in emission order."""
+    waves: dict[int, list[int]] = {}
+    for pc in planned:
+        if pc.generation is not None:
+            waves.setdefault(pc.generation, []).append(pc.index)
+    return [waves[g] for g in sorted(waves)]
+
+
+def _ranked(waves: list[list[int]], calls: Sequence[ToolCall]) -> Waves:
+    """Each wave in plan order: larger priority first, then emission order."""
+    priorities = [c.priority for c in calls]
+    if not priorities or min(priorities) == max(priorities):
+        return tuple(map(tuple, waves))
+    # A stable sort keeps equal priorities in emission order, also in reverse.
+    return tuple(tuple(sorted(wave, key=priorities.__getitem__, reverse=True)) for wave in waves)
+
+
+def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedCall | None], list[Draft], bool]:
+    """Check every call and its references.
+
+    Returns the calls planned at once (`settled`, ``None`` for the others),
+    a draft for each of the others, and whether any call references another.
+    """
+    every_id = [call.id for call in calls]
+    index_of = dict(zip(every_id, range(len(every_id)), strict=True))
+    duplicates: dict[str, list[str]] = {}  # ids used more than once -> their positions
+    if len(index_of) < len(every_id):  # an id's references mean its first call, and its other calls are rejected
+        index_of = {}
+        for i, call_id in enumerate(every_id):
+            index_of.setdefault(call_id, i)
+            duplicates.setdefault(call_id, []).append(str(i))
+        duplicates = {k: v for k, v in duplicates.items() if len(v) > 1}
+    tools = {name: registry.get(name) for name in {call.tool for call in calls}}
+    writes = any(tool is not None and tool.side_effect == "write" for tool in tools.values())
+    planned: list[PlannedCall | None] = [None] * len(calls)
+    drafts: list[Draft] = []
     ids: list[str] = []  # every id, in first-seen order, for messages (built when first needed)
     referenced = False
-    for d in drafts:
-        call = d.call
-        if len(duplicates.get(call.id, ())) > 1:
-            where = _some(duplicates[call.id])
-            d.reject(
-                ErrorCode.DUPLICATE_CALL_ID,
-                f"call id {call.id!r} is used by the calls at positions {where}; ids must be unique within a turn",
-            )
-        tool = registry.get(call.tool)
+    for i, call in enumerate(calls):
+        tool = tools[call.tool]
         arguments = call.arguments
         if (
             tool is not None
-            and d.verdict is None
             and type(arguments) is dict
             and not call.after
+            and call.id not in duplicates
             and tool.accepts_flat(arguments)
         ):
             # Flat arguments that surely fit (most calls): nothing below could find or reject anything.
-            d.tool, d.arguments = tool, arguments
-            d.keys = fill_keys(tool, arguments) if tool.keys else ()
+            keys = fill_keys(tool, arguments) if tool.keys else ()
+            if call.race is None and (tool.side_effect == "none" or not writes):
+                # Nor could a later pass give it an edge (only writes make calls wait): planned at once, in wave 0.
+                planned[i] = make_planned_call(
+                    index=i,
+                    call=call,
+                    tool=tool,
+                    arguments=arguments,
+                    references=(),
+                    has_escapes=False,
+                    needs=(),
+                    after=(),
+                    keys=keys,
+                    generation=0,
+                    verdict=None,
+                )
+                continue
+            d = Draft(i, call)
+            d.tool, d.arguments, d.keys = tool, arguments, keys
+            drafts.append(d)
             continue
+        d = Draft(i, call)
+        drafts.append(d)
+        if call.id in duplicates:
+            d.reject(
+                ErrorCode.DUPLICATE_CALL_ID,
+                f"call id {call.id!r} is used by the calls at positions {_some(duplicates[call.id])}; "
+                "ids must be unique within a turn",
+            )
         for ref in check_call(registry, d):
             if ref.group is not None:
                 referenced = True  # a race's winner: checked and linked by `link_groups`
                 continue
             position = ref.position
-            target = index_of.get(ref.call_id) if position is None else position if position < len(drafts) else None
+            target = index_of.get(ref.call_id) if position is None else position if position < len(calls) else None
             if target is not None:
                 d.need(target)
                 referenced = True
             elif position is not None:
                 d.reject(
                     ErrorCode.BAD_REFERENCE,
-                    f"{ref.text!r} refers to call #{position + 1}, but this turn has {len(drafts)} call(s); "
+                    f"{ref.text!r} refers to call #{position + 1}, but this turn has {len(calls)} call(s); "
                     "positions count from #1 in the order the calls were sent",
                 )
             else:
@@ -114,37 +176,39 @@ def _check(registry: Registry, drafts: list[Draft]) -> bool:
                     f"(other ids: {_others(ids, index_of, call.id)}); write '$$' for a literal '$'",
                 )
         check_schema_and_keys(d)
-    return referenced
+    return planned, drafts, referenced
 
 
-def _reject_batch(drafts: list[Draft], cycle: list[int]) -> None:
-    names = " -> ".join(drafts[i].call.id for i in cycle)
+def _reject_batch(by_index: Mapping[int, Draft], cycle: list[int]) -> Verdict:
+    """Reject every draft for the cycle; return the verdict of every call not on it (drafts or not)."""
+    names = " -> ".join(by_index[i].call.id for i in cycle)
     members = set(cycle)
-    for d in drafts:
-        d.verdict = None
-        if d.index in members:
-            d.reject(
-                ErrorCode.DEPENDENCY_CYCLE,
-                f"calls form a dependency cycle ({names}; 'a -> b' means a waits for b), so no order can run them; "
-                "nothing in this turn ran. Send a serial plan: call them in separate turns, "
-                "without references between them",
-            )
-        else:
-            d.reject(
-                ErrorCode.BATCH_REJECTED,
-                f"not run: the turn was rejected because of the dependency cycle {names}; send this call again",
-            )
+    on_cycle = Verdict(
+        status=Status.REJECTED,
+        code=ErrorCode.DEPENDENCY_CYCLE,
+        message=f"calls form a dependency cycle ({names}; 'a -> b' means a waits for b), so no order can run them; "
+        "nothing in this turn ran. Send a serial plan: call them in separate turns, "
+        "without references between them",
+    )
+    rejected = Verdict(
+        status=Status.REJECTED,
+        code=ErrorCode.BATCH_REJECTED,
+        message=f"not run: the turn was rejected because of the dependency cycle {names}; send this call again",
+    )
+    for i, d in by_index.items():
+        d.verdict = on_cycle if i in members else rejected
+    return rejected
 
 
-def _propagate_rejections(drafts: list[Draft]) -> None:
-    """Skip, transitively, every call that references a call planning rejected."""
-    for i in topological_order(len(drafts), lambda i: drafts[i].needs):
-        d = drafts[i]
+def _propagate_rejections(nodes: Sequence[int], by_index: Mapping[int, Draft]) -> None:
+    """Skip, transitively, every call that references a call planning rejected (never a settled one)."""
+    for i in topological_order(nodes, lambda i: by_index[i].needs):
+        d = by_index[i]
         if d.verdict is not None:
             continue
         for j in sorted(d.needs):
-            dep = drafts[j]
-            if dep.verdict is not None:
+            dep = by_index.get(j)
+            if dep is not None and dep.verdict is not None:
                 d.reject(
                     ErrorCode.DEPENDENCY_FAILED,
                     f"not run: it depends on call {dep.call.id!r}, which was "
