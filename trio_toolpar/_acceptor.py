@@ -115,6 +115,7 @@ def _is_plain_object(schema: Mapping[str, Any]) -> bool:
 
 _FLAT_SCALARS: frozenset[type] = frozenset({int, float, bool, _NONE_TYPE})
 _FLAT_KINDS: frozenset[type] = _FLAT_SCALARS | {str}
+_MISSING = object()
 
 
 def _flat_dict(value: object) -> bool:
@@ -228,6 +229,8 @@ def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[
     (allowed unless ``closed``) needs a flat value of any kind.
     """
     flat_kinds = {name: kinds & _FLAT_KINDS for name, kinds in simple.items()}
+    if closed and set(required) == flat_kinds.keys():
+        return _exact_flat_acceptor(flat_kinds)
 
     def accepts(value: object) -> bool:
         if type(value) is not dict:
@@ -241,6 +244,27 @@ def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[
                 if closed or type(key) is not str:
                     return False
                 kinds = _FLAT_KINDS
+            kind = type(item)
+            if kind not in kinds or (kind is str and item.startswith("$")):
+                return False
+        return True
+
+    return accepts
+
+
+def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
+    """`_flat_typed_acceptor` when every property is required and no other is allowed (a function without defaults).
+
+    The arguments then hold exactly the declared names: one look-up per name, and no pass over their items.
+    """
+    checks = tuple(flat_kinds.items())
+    count = len(checks)
+
+    def accepts(value: object) -> bool:
+        if type(value) is not dict or len(value) != count:
+            return False
+        for name, kinds in checks:
+            item = value.get(name, _MISSING)  # of no allowed kind
             kind = type(item)
             if kind not in kinds or (kind is str and item.startswith("$")):
                 return False
