@@ -63,7 +63,7 @@ def plan_batch(
         planned[d.index] = d.freeze(generation.get(d.index))
     everyone = _all(planned)
     if len(generation) == len(drafts) and not any(generation.values()):
-        waves = [list(range(len(everyone)))] if everyone else []  # every call runs, in wave 0
+        waves: list[Sequence[int]] = [range(len(everyone))] if everyone else []  # every call runs, in wave 0
     else:
         waves = _waves(everyone)
     return tuple(everyone), _ranked(waves, calls), None
@@ -74,7 +74,7 @@ def _all(planned: list[PlannedCall | None]) -> list[PlannedCall]:
     return cast("list[PlannedCall]", planned)
 
 
-def _waves(planned: Sequence[PlannedCall]) -> list[list[int]]:
+def _waves(planned: Sequence[PlannedCall]) -> list[Sequence[int]]:
     """Per generation, the indices of its calls in emission order."""
     waves: dict[int, list[int]] = {}
     for pc in planned:
@@ -83,11 +83,11 @@ def _waves(planned: Sequence[PlannedCall]) -> list[list[int]]:
     return [waves[g] for g in sorted(waves)]
 
 
-def _ranked(waves: list[list[int]], calls: Sequence[ToolCall]) -> Waves:
+def _ranked(waves: list[Sequence[int]], calls: Sequence[ToolCall]) -> Waves:
     """Each wave in plan order: larger priority first, then emission order."""
-    priorities = [c.priority for c in calls]
-    if not priorities or min(priorities) == max(priorities):
+    if len({c.priority for c in calls}) < 2:
         return tuple(map(tuple, waves))
+    priorities = [c.priority for c in calls]
     # A stable sort keeps equal priorities in emission order, also in reverse.
     return tuple(tuple(sorted(wave, key=priorities.__getitem__, reverse=True)) for wave in waves)
 
