@@ -9,6 +9,7 @@ batch if the edges form a cycle, and group the rest into waves
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Container, Mapping, Sequence
 from typing import cast
 
@@ -95,18 +96,11 @@ def _ranked(waves: list[Sequence[int]], calls: Sequence[ToolCall]) -> Waves:
 def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedCall | None], list[Draft], bool]:
     """Check every call and its references.
 
-    Returns the calls planned at once (`settled`, ``None`` for the others),
-    a draft for each of the others, and whether any call references another.
+    Returns the calls planned at once (``None`` for the others), a draft for
+    each of the others, and whether any call references another.
     """
-    every_id = [call.id for call in calls]
-    index_of = dict(zip(every_id, range(len(every_id)), strict=True))
-    duplicates: dict[str, list[str]] = {}  # ids used more than once -> their positions
-    if len(index_of) < len(every_id):  # an id's references mean its first call, and its other calls are rejected
-        index_of = {}
-        for i, call_id in enumerate(every_id):
-            index_of.setdefault(call_id, i)
-            duplicates.setdefault(call_id, []).append(str(i))
-        duplicates = {k: v for k, v in duplicates.items() if len(v) > 1}
+    duplicates = _duplicates(calls)
+    index_of: dict[str, int] = {}  # each id's first position (built when first needed)
     tools = {name: registry.get(name) for name in {call.tool for call in calls}}
     writes = any(tool is not None and tool.side_effect == "write" for tool in tools.values())
     planned: list[PlannedCall | None] = [None] * len(calls)
@@ -158,7 +152,11 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
                 referenced = True  # a race's winner: checked and linked by `link_groups`
                 continue
             position = ref.position
-            target = index_of.get(ref.call_id) if position is None else position if position < len(calls) else None
+            if position is None:
+                index_of = index_of or _first_positions(calls)
+                target = index_of.get(ref.call_id)
+            else:
+                target = position if position < len(calls) else None
             if target is not None:
                 d.need(target)
                 referenced = True
@@ -177,6 +175,24 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
                 )
         check_schema_and_keys(d)
     return planned, drafts, referenced
+
+
+def _duplicates(calls: Sequence[ToolCall]) -> dict[str, list[str]]:
+    """The ids used by more than one call, each with the positions of its calls (usually none)."""
+    if len({call.id for call in calls}) == len(calls):
+        return {}
+    positions: dict[str, list[str]] = defaultdict(list)
+    for i, call in enumerate(calls):
+        positions[call.id].append(str(i))
+    return {k: v for k, v in positions.items() if len(v) > 1}
+
+
+def _first_positions(calls: Sequence[ToolCall]) -> dict[str, int]:
+    """Each id and the position of its first call (the one a reference to the id means), in first-seen order."""
+    index_of: dict[str, int] = {}
+    for i, call in enumerate(calls):
+        index_of.setdefault(call.id, i)
+    return index_of
 
 
 def _reject_batch(by_index: Mapping[int, Draft], cycle: list[int]) -> Verdict:
