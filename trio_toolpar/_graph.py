@@ -20,7 +20,7 @@ Edges = Callable[[int], Collection[int]]
 _DONE = 2
 
 
-def find_cycle(nodes: Sequence[int], edges: Edges) -> list[int] | None:
+def find_cycle(nodes: Collection[int], edges: Edges) -> list[int] | None:
     """The first cycle met walking ``nodes`` in order, as indices with the start repeated, or None."""
     state = dict.fromkeys(nodes, 0)  # 0 new, 1 on the path, 2 done (calls outside `nodes` are done)
     for root in nodes:
@@ -48,7 +48,7 @@ def find_cycle(nodes: Sequence[int], edges: Edges) -> list[int] | None:
     return None
 
 
-def topological_order(nodes: Sequence[int], edges: Edges) -> list[int]:
+def topological_order(nodes: Collection[int], edges: Edges) -> list[int]:
     """``nodes``, each after those of them it waits for, the smallest index first among those ready (if acyclic)."""
     indegree = dict.fromkeys(nodes, 0)
     successors: defaultdict[int, list[int]] = defaultdict(list)

@@ -5,6 +5,12 @@ references to calls of the turn (by id, or by position for ``$#N``), add
 conflict edges between calls on the same resource key, reject the whole
 batch if the edges form a cycle, and group the rest into waves
 (topological generations).
+
+Most calls of a turn have flat arguments that fit their tool and nothing
+that could make them wait: the check plans them at once, in wave 0. Only the
+other calls get a `Draft`, and the passes that add and follow edges visit
+those drafts and their edges, not the whole batch (which may hold 100,000
+calls).
 """
 
 from __future__ import annotations
@@ -33,33 +39,11 @@ def plan_batch(
 ) -> tuple[tuple[PlannedCall, ...], Waves, tuple[str, ...] | None]:
     """Plan ``calls`` (in emission order): each call as planned, the waves, and the ids of a cycle if any."""
     planned, drafts, referenced = _check(registry, calls)
-    # Only the drafts can wait for another call: the passes below visit them and their edges, not the batch.
     by_index = {d.index: d for d in drafts}
-    nodes = list(by_index)
-    cycle = find_cycle(nodes, lambda i: by_index[i].needs) if referenced else None
-    if cycle is None:
-        if referenced:
-            _propagate_rejections(nodes, by_index)
-        if any(d.tool is not None and d.tool.side_effect == "write" for d in drafts):
-            conflicts = Conflicts()  # reads only ever wait for writes
-            for d in drafts:
-                conflicts.add(d)
-        if referenced or any(d.call.race is not None for d in drafts):
-            link_groups(drafts)  # after conflicts, which set `after` afresh
-        if referenced or any(d.after for d in drafts):
-            cycle = find_cycle(nodes, lambda i: by_index[i].predecessors())
+    cycle = _link(by_index, referenced=referenced)
     if cycle is not None:
-        rejected = _reject_batch(by_index, cycle)
-        done = [
-            by_index[i].freeze(None) if pc is None else attrs.evolve(pc, generation=None, verdict=rejected)
-            for i, pc in enumerate(planned)
-        ]
-        return tuple(done), (), tuple(by_index[i].call.id for i in cycle)
-    if any(d.needs or d.after for d in drafts):
-        order = topological_order(nodes, lambda i: by_index[i].predecessors())
-        generation = generations(order, lambda i: by_index[i].predecessors(), lambda i: by_index[i].verdict is None)
-    else:  # no call waits for another (the usual turn): every runnable call is in wave 0
-        generation = {d.index: 0 for d in drafts if d.verdict is None}
+        return _reject_batch(planned, by_index, cycle), (), tuple(by_index[i].call.id for i in cycle)
+    generation = _generations(by_index)
     for d in drafts:
         planned[d.index] = d.freeze(generation.get(d.index))
     everyone = _all(planned)
@@ -68,6 +52,33 @@ def plan_batch(
     else:
         waves = _waves(everyone)
     return tuple(everyone), _ranked(waves, calls), None
+
+
+def _link(by_index: Mapping[int, Draft], *, referenced: bool) -> list[int] | None:
+    """Add the edges between the drafts (only they can wait for a call); return a cycle, if they form one."""
+    nodes, drafts = by_index.keys(), by_index.values()
+    if referenced:
+        cycle = find_cycle(nodes, lambda i: by_index[i].needs)
+        if cycle is not None:
+            return cycle
+        _propagate_rejections(by_index)
+    if any(d.tool is not None and d.tool.side_effect == "write" for d in drafts):
+        conflicts = Conflicts()  # reads only ever wait for writes
+        for d in drafts:
+            conflicts.add(d)
+    if referenced or any(d.call.race is not None for d in drafts):
+        link_groups(list(drafts))  # after conflicts, which set `after` afresh
+    if referenced or any(d.after for d in drafts):
+        return find_cycle(nodes, lambda i: by_index[i].predecessors())
+    return None
+
+
+def _generations(by_index: Mapping[int, Draft]) -> dict[int, int]:
+    """Each runnable draft's generation (a call planned at once is in generation 0)."""
+    if not any(d.needs or d.after for d in by_index.values()):  # no call waits for another (the usual turn)
+        return {i: 0 for i, d in by_index.items() if d.verdict is None}
+    order = topological_order(by_index.keys(), lambda i: by_index[i].predecessors())
+    return generations(order, lambda i: by_index[i].predecessors(), lambda i: by_index[i].verdict is None)
 
 
 def _all(planned: list[PlannedCall | None]) -> list[PlannedCall]:
@@ -195,8 +206,10 @@ def _first_positions(calls: Sequence[ToolCall]) -> dict[str, int]:
     return index_of
 
 
-def _reject_batch(by_index: Mapping[int, Draft], cycle: list[int]) -> Verdict:
-    """Reject every draft for the cycle; return the verdict of every call not on it (drafts or not)."""
+def _reject_batch(
+    planned: list[PlannedCall | None], by_index: Mapping[int, Draft], cycle: list[int]
+) -> tuple[PlannedCall, ...]:
+    """Every call rejected for the cycle: its members, and every other call with them."""
     names = " -> ".join(by_index[i].call.id for i in cycle)
     members = set(cycle)
     on_cycle = Verdict(
@@ -213,12 +226,15 @@ def _reject_batch(by_index: Mapping[int, Draft], cycle: list[int]) -> Verdict:
     )
     for i, d in by_index.items():
         d.verdict = on_cycle if i in members else rejected
-    return rejected
+    return tuple(
+        by_index[i].freeze(None) if pc is None else attrs.evolve(pc, generation=None, verdict=rejected)
+        for i, pc in enumerate(planned)
+    )
 
 
-def _propagate_rejections(nodes: Sequence[int], by_index: Mapping[int, Draft]) -> None:
-    """Skip, transitively, every call that references a call planning rejected (never a settled one)."""
-    for i in topological_order(nodes, lambda i: by_index[i].needs):
+def _propagate_rejections(by_index: Mapping[int, Draft]) -> None:
+    """Skip, transitively, every call that references a call planning rejected (a call planned at once never is)."""
+    for i in topological_order(by_index.keys(), lambda i: by_index[i].needs):
         d = by_index[i]
         if d.verdict is not None:
             continue
