@@ -111,13 +111,11 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
     each of the others, and whether any call references another.
     """
     duplicates = _duplicates(calls)
-    index_of: dict[str, int] = {}  # each id's first position (built when first needed)
     tools = {name: registry.get(name) for name in {call.tool for call in calls}}
     writes = any(tool is not None and tool.side_effect == "write" for tool in tools.values())
     planned: list[PlannedCall | None] = [None] * len(calls)
     drafts: list[Draft] = []
-    ids: list[str] = []  # every id, in first-seen order, for messages (built when first needed)
-    referenced = False
+    unchecked: list[Draft] = []  # drafts the quick path could not check
     for i, call in enumerate(calls):
         tool = tools[call.tool]
         arguments = call.arguments
@@ -148,10 +146,26 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
                 continue
             d = Draft(i, call)
             d.tool, d.arguments, d.keys = tool, arguments, keys
-            drafts.append(d)
-            continue
-        d = Draft(i, call)
+        else:
+            d = Draft(i, call)
+            unchecked.append(d)
         drafts.append(d)
+    referenced = _check_fully(registry, unchecked, calls, duplicates) if unchecked else False
+    return planned, drafts, referenced
+
+
+def _check_fully(
+    registry: Registry, drafts: list[Draft], calls: Sequence[ToolCall], duplicates: Mapping[str, list[str]]
+) -> bool:
+    """Check ``drafts`` the whole way: id, tool, arguments, their references to ``calls``, schema and keys.
+
+    Returns whether any of them references another call.
+    """
+    index_of: dict[str, int] = {}  # each id's first position (built when first needed)
+    ids: list[str] = []  # every id, in first-seen order, for messages (built when first needed)
+    referenced = False
+    for d in drafts:
+        call = d.call
         if call.id in duplicates:
             d.reject(
                 ErrorCode.DUPLICATE_CALL_ID,
@@ -185,7 +199,7 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
                     f"(other ids: {_others(ids, index_of, call.id)}); write '$$' for a literal '$'",
                 )
         check_schema_and_keys(d)
-    return planned, drafts, referenced
+    return referenced
 
 
 def _duplicates(calls: Sequence[ToolCall]) -> dict[str, list[str]]:
