@@ -113,7 +113,9 @@ def _is_plain_object(schema: Mapping[str, Any]) -> bool:
     return schema.get("type") == "object" and not (_OTHER_CHECKS & schema.keys())
 
 
-_FLAT_SCALARS = frozenset({int, float, bool, _NONE_TYPE})
+_FLAT_SCALARS: frozenset[type] = frozenset({int, float, bool, _NONE_TYPE})
+_FLAT_KINDS: frozenset[type] = _FLAT_SCALARS | {str}
+_MISSING = object()
 
 
 def _flat_dict(value: object) -> bool:
@@ -189,6 +191,8 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
     closed = extra is False
     least = schema.get("minProperties")
     most = schema.get("maxProperties")
+    if flat and not properties and other is None and least is None and most is None:
+        return _flat_typed_acceptor(simple, required, closed=closed)
 
     def accepts(value: object) -> bool:
         if type(value) is not dict:
@@ -213,6 +217,58 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
             elif type(key) is not str or closed or (other is not None and not other(item)):
                 return False
         return (least is None or len(value) >= least) and (most is None or len(value) <= most)
+
+    return accepts
+
+
+def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[str, ...], *, closed: bool) -> Acceptor:
+    """`_object_acceptor` with ``flat``, for properties that only have a type (the usual tool): one check per value.
+
+    A flat value is a scalar or a string that does not start with ``$``, so a
+    property's kinds are narrowed to those once, here, and an undeclared key
+    (allowed unless ``closed``) needs a flat value of any kind.
+    """
+    flat_kinds = {name: kinds & _FLAT_KINDS for name, kinds in simple.items()}
+    if closed and set(required) == flat_kinds.keys():
+        return _exact_flat_acceptor(flat_kinds)
+
+    def accepts(value: object) -> bool:
+        if type(value) is not dict:
+            return False
+        for name in required:
+            if name not in value:
+                return False
+        for key, item in value.items():
+            kinds = flat_kinds.get(key)
+            if kinds is None:
+                if closed or type(key) is not str:
+                    return False
+                kinds = _FLAT_KINDS
+            kind = type(item)
+            if kind not in kinds or (kind is str and item.startswith("$")):
+                return False
+        return True
+
+    return accepts
+
+
+def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
+    """`_flat_typed_acceptor` when every property is required and no other is allowed (a function without defaults).
+
+    The arguments then hold exactly the declared names: one look-up per name, and no pass over their items.
+    """
+    checks = tuple(flat_kinds.items())
+    count = len(checks)
+
+    def accepts(value: object) -> bool:
+        if type(value) is not dict or len(value) != count:
+            return False
+        for name, kinds in checks:
+            item = value.get(name, _MISSING)  # of no allowed kind
+            kind = type(item)
+            if kind not in kinds or (kind is str and item.startswith("$")):
+                return False
+        return True
 
     return accepts
 

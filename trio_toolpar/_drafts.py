@@ -2,7 +2,8 @@
 
 The batch planner and the incremental one (for open turns) both build a
 `Draft` per call, check it here, add the edges they find between calls, and
-freeze it into a `PlannedCall` once they are done with it.
+freeze it into a `PlannedCall` once they are done with it. (A batch call
+that no later pass could change skips the draft: see `plan_batch`.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from ._argument_text import ArgumentsText, parse_arguments
 from ._convert import dumps
 from ._outcome import ErrorCode, Status, ToolCall
-from ._planned import PlannedCall, Verdict
+from ._planned import PlannedCall, Verdict, make_planned_call
 from ._references import MAX_DEPTH, Reference, is_reference, parse_reference, scan
 from ._registry import Registry, Tool
 from ._render import exception_text
@@ -67,15 +68,15 @@ class Draft:
 
     def freeze(self, generation: int | None) -> PlannedCall:
         """This call as planned, with its plan generation."""
-        return PlannedCall(
+        return make_planned_call(
             index=self.index,
             call=self.call,
             tool=self.tool,
             arguments=self.arguments,
             references=self.references,
             has_escapes=self.has_escapes,
-            needs=tuple(sorted(self.needs)),
-            after=tuple(sorted(self.after)),
+            needs=tuple(sorted(self.needs)) if self.needs else (),
+            after=tuple(sorted(self.after)) if self.after else (),
             keys=self.keys,
             generation=generation,
             verdict=self.verdict,

@@ -7,7 +7,7 @@ import math
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, final
+from typing import Any, cast, final
 
 import trio
 
@@ -46,8 +46,11 @@ def _check_budget(budget: object) -> float | None:
 
 def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
     """The calls, with mappings (``{"id": ..., "tool": ..., "arguments": ...}``) read as `ToolCall`s."""
+    given = list(calls)
+    if set(map(type, given)) <= {ToolCall}:  # the usual case, in one pass at C speed (ToolCall is final)
+        return cast("list[ToolCall]", given)
     out: list[ToolCall] = []
-    for position, call in enumerate(calls):
+    for position, call in enumerate(given):
         if isinstance(call, ToolCall):
             out.append(call)
         elif isinstance(call, Mapping):

@@ -148,6 +148,7 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})
+_LEAVES = _SCALARS | {str}
 _NOTHING_FOUND: tuple[Sequence[Reference], Sequence[str], bool] = ((), (), False)
 
 
@@ -224,7 +225,8 @@ def nests_deeper(value: object, limit: int) -> bool:
             continue
         if depth >= limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        # Only containers nest: a list of 100,000 strings must not become 100,000 entries of the stack.
+        stack.extend((child, depth + 1) for child in children if type(child) not in _LEAVES)
     return False
 
 
