@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "trio_toolpar"
@@ -116,6 +117,21 @@ def test_the_module_map_names_every_module() -> None:
         name = f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
         if name != "__init__.py":
             assert f"`{name}`" in text, f"docs/architecture.md does not describe {name}"
+
+
+def test_the_module_maps_line_counts_are_current() -> None:
+    """Each count in the map is within a fifth of the module's (or subpackage's) lines today."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([\w.]+\.py|\w+/)` \| (\d+) \|", text, flags=re.MULTILINE)
+    assert len(rows) > 40  # the map's rows are where this test looks
+    stale = {}
+    for name, listed in rows:
+        path = PACKAGE / name
+        files = list(path.rglob("*.py")) if name.endswith("/") else [path]
+        lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in files)
+        if abs(lines - int(listed)) > lines / 5:
+            stale[name] = (int(listed), lines)
+    assert not stale, f"docs/architecture.md lists (lines, now): {stale}"
 
 
 MAX_ATTRIBUTES = 15  # a class holding more state than this does more than one job
