@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 import trio
@@ -10,7 +11,7 @@ import trio.testing
 from conftest import toolpar_tasks
 from helpers import Log, sleeper
 
-from trio_toolpar import ErrorCode, Executor, FailFast, Registry, Status, ToolCall, TurnStateError
+from trio_toolpar import ErrorCode, Executor, FailFast, Registry, Status, ToolCall, Turn, TurnStateError
 
 
 def reads(*latencies: float) -> list[ToolCall]:
@@ -145,42 +146,46 @@ async def test_sync_tools_run_in_threads() -> None:
 
 async def test_a_cancelled_sync_tool_is_waited_for_unless_abandoned() -> None:
     registry = Registry()
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     finished: list[str] = []
 
     def stuck(name: str) -> str:
+        started.set()
         release.wait(5)
         finished.append(name)
         return name
 
-    registry.add(stuck, name="waited")
-    registry.add(stuck, name="abandoned", abandon_on_cancel=True)
+    registry.add(stuck, name="waited", side_effect="write")
+    registry.add(stuck, name="abandoned", side_effect="write", abandon_on_cancel=True)
 
-    async def let_go() -> None:
-        await trio.sleep(0.3)
-        release.set()
+    async def run_and_cancel_once_started(tool: str, *, then: Callable[[], None] = lambda: None) -> Turn:
+        turn = Executor(registry).turn([ToolCall(id="a", tool=tool, arguments={"name": tool})])
+        async with trio.open_nursery() as nursery:
+            with trio.CancelScope() as scope:
+
+                async def cancel_once_started() -> None:
+                    await trio.to_thread.run_sync(started.wait, 5)  # the tool's thread is running now
+                    scope.cancel()
+                    then()
+
+                nursery.start_soon(cancel_once_started)
+                await turn.run()
+        return turn
 
     # Abandoned: the call ends cancelled at once; the thread is still blocked then.
-    release.clear()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(let_go)
-        turn = Executor(registry).turn([ToolCall(id="a", tool="abandoned", arguments={"name": "abandoned"})])
-        with trio.move_on_after(0.05):
-            await turn.run()
-        assert (turn.result[0].status, finished) == (Status.CANCELLED, [])
-    with trio.fail_after(5):  # the abandoned thread ran on, unobserved, until released
+    turn = await run_and_cancel_once_started("abandoned")
+    assert (turn.result[0].status, finished) == (Status.CANCELLED, [])
+    release.set()
+    with trio.fail_after(5):  # the abandoned thread runs on, unobserved, once released
         while finished != ["abandoned"]:  # noqa: ASYNC110 - a thread, not a task, sets it
             await trio.sleep(0.01)
     # Waited: run() cannot end before the thread returns, and keeps what it returned.
+    started.clear()
     release.clear()
     finished.clear()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(let_go)
-        turn = Executor(registry).turn([ToolCall(id="a", tool="waited", arguments={"name": "waited"})])
-        with trio.move_on_after(0.05):
-            await turn.run()
-        assert finished == ["waited"]
-        assert (turn.result[0].status, turn.result[0].value) == (Status.OK, "waited")
+    turn = await run_and_cancel_once_started("waited", then=lambda: threading.Timer(0.1, release.set).start())
+    assert finished == ["waited"]
+    assert (turn.result[0].status, turn.result[0].value) == (Status.OK, "waited")
 
 
 async def test_keyboard_interrupt_from_a_tool_propagates_as_itself(autojump_clock: trio.testing.MockClock) -> None:
