@@ -75,7 +75,8 @@ def time_plan(registry: Registry, calls: list[ToolCall], *, fan_in: bool) -> flo
 
 
 def _best_of(n: int) -> int:
-    return 1 if n >= 100_000 else 3
+    """Runs per sample: the same at every size, so that the growth compares like with like."""
+    return 3
 
 
 def _collector_off(fn: Callable[[], float]) -> float:
