@@ -13,7 +13,7 @@ import trio
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity
-from ._decide import Reason, failure_reason, stop_reason
+from ._decide import Decide, failure_reason, stop_reason
 from ._exceptions import RateLimited
 from ._hedge import hedged
 from ._instrument import Emitter
@@ -22,10 +22,7 @@ from ._retries import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
 
-__all__ = ["CallTasks", "Report"]
-
-Report = Callable[[CallRun, "Reason | None", object, "Exception | None"], None]
-"""How a call ended: ``(run, reason, value, exception)``; ``reason`` is ``None`` when it returned ``value``."""
+__all__ = ["CallTasks"]
 
 _NO_SCOPE = contextlib.nullcontext()
 
@@ -49,7 +46,7 @@ class CallTasks:
         retries: RetryGrants,
         stopping: Stopping,
         *,
-        report: Report,
+        report: Decide,
         requeue: Callable[[CallRun], None],
         rank: Callable[[int], tuple[int, int, int]],
         emit: Emitter | None = None,

@@ -10,7 +10,7 @@ dependents with ``dependency_failed``; they end for the same cause.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._attempts import Kind, Tried
 from ._construct import fast_constructor
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TURN_CAUSES",
+    "Decide",
     "Reason",
     "build_outcome",
     "decide_the_rest",
@@ -35,6 +36,15 @@ __all__ = [
 
 Reason = tuple[Status, ErrorCode, str]
 """Why a call did not end ``ok``: its status, code and message."""
+
+
+class Decide(Protocol):
+    """A turn's one way to give a call its outcome (``reason`` ``None``: it returned ``value``)."""
+
+    def __call__(
+        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+    ) -> None: ...
+
 
 TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
 

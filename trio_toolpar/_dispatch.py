@@ -14,7 +14,7 @@ rank first; each granted call starts as a task of the phase's nursery (see
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -22,7 +22,7 @@ from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTasks
 from ._capacity import Capacity, Waiter
-from ._decide import Reason, dependency_reason, verdict_reason
+from ._decide import Decide, Reason, dependency_reason, verdict_reason
 from ._dependencies import Dependencies
 from ._incremental import IncrementalPlanner
 from ._instrument import Emitter
@@ -38,14 +38,6 @@ if TYPE_CHECKING:
     from ._registry import Tool
 
 __all__ = ["Dispatcher"]
-
-
-class Decide(Protocol):
-    """The turn's one way to give a call its outcome (``reason`` ``None``: it returned ``value``)."""
-
-    def __call__(
-        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
-    ) -> None: ...
 
 
 class Dispatcher:
@@ -140,7 +132,7 @@ class Dispatcher:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
-            if planned.tool.approval is not False and self._gates.hold(run, planned.tool, self.nursery):
+            if self._gates.hold(run, planned.tool, self.nursery):
                 continue  # waits for its approver holding no capacity; queued once approved
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
