@@ -9,7 +9,6 @@ so that one runner serves every call of a turn.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import random
 from collections.abc import Awaitable
@@ -25,7 +24,7 @@ __all__ = ["Kind", "Runner", "Tried", "jitter_draw", "retry_delay", "run_attempt
 S = TypeVar("S")
 S_contra = TypeVar("S_contra", contravariant=True)
 
-_NO_TIMEOUT = contextlib.nullcontext()
+_TIMED_OUT = object()
 
 
 class Kind(enum.Enum):
@@ -106,13 +105,15 @@ async def run_attempts(
     number = 0
     while True:
         number += 1
-        kind, value, exception = Kind.TIMEOUT, None, None  # unless the attempt ends inside the scope
-        with trio.move_on_after(timeout) if timeout is not None else _NO_TIMEOUT:
-            try:
+        exception = None
+        try:
+            if timeout is None:
                 value = await runner.start(subject, number)
-                kind = Kind.OK
-            except Exception as exc:  # a tool's failure becomes its outcome
-                kind, exception = Kind.ERROR, exc
+            else:
+                value = await _timed(runner, subject, number, timeout)
+            kind = Kind.OK if value is not _TIMED_OUT else Kind.TIMEOUT
+        except Exception as exc:  # a tool's failure becomes its outcome
+            kind, value, exception = Kind.ERROR, None, exc
         runner.ended(subject, number, kind, exception)
         if kind is Kind.OK:
             return Tried(kind, value, None, number)
@@ -122,3 +123,14 @@ async def run_attempts(
         delay = retry_delay(retry, attempt=number, kind=kind, exception=exception, draw=draw, deadline=deadline)
         if delay is None or not await runner.again(subject, number, delay):
             return Tried(kind, None, exception, number)
+
+
+async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> Any:
+    """Attempt ``number``'s value, or ``_TIMED_OUT`` if it took ``seconds`` or more (it is cancelled then).
+
+    The attempt starts inside the timeout's scope, so that its deadline is in
+    ``trio.current_effective_deadline()`` from the start.
+    """
+    with trio.move_on_after(seconds):
+        return await runner.start(subject, number)
+    return _TIMED_OUT

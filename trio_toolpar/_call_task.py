@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -23,8 +22,6 @@ from ._settings import Settings
 from ._stopping import Stopping
 
 __all__ = ["CallTasks"]
-
-_NO_SCOPE = contextlib.nullcontext()
 
 
 class CallTasks:
@@ -67,22 +64,16 @@ class CallTasks:
         tool = run.planned.tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
         try:
-            # A race member gets a scope of its own, cancelled alone if it loses; other calls need none.
-            with trio.CancelScope() if run.call.race is not None else _NO_SCOPE as scope:
-                run.scope = scope
-                # Granted in the same instant as an outer cancellation: do not run a line of the tool.
-                await trio.lowlevel.checkpoint_if_cancelled()
-                tried = await run_attempts(
-                    self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.deadline
-                )
-                if run.outcome is not None:
-                    return  # it lost its race at this instant, and was decided then
-                if tried.kind is Kind.OK:
-                    self._report(run, None, tried.value, None)
-                else:
-                    self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
+            # Granted in the same instant as an outer cancellation: do not run a line of the tool.
+            await trio.lowlevel.checkpoint_if_cancelled()
+            tried = await run_attempts(self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.deadline)
+            if run.outcome is not None:
+                return  # it lost its race at this instant, and was decided then
+            if tried.kind is Kind.OK:
+                self._report(run, None, tried.value, None)
+            else:
+                self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
         finally:
-            run.scope = None
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
                 self._capacity.release(run.waiter)
@@ -92,6 +83,14 @@ class CallTasks:
                 if run.attempts == 0:
                     run.started_at = None  # cancelled before its first attempt began: it never started
                 self._report(run, stop_reason(self._stopping.cause(), started=run.attempts > 0), None, None)
+
+    async def run_alone(self, run: CallRun) -> None:
+        """`run`, in a scope of the call's own: a race member's, cancelled alone if it loses its race."""
+        try:
+            with trio.CancelScope() as run.scope:
+                await self.run(run)
+        finally:
+            run.scope = None
 
     # -- Runner (see `run_attempts`) ---------------------------------------------------
 

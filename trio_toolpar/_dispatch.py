@@ -216,4 +216,5 @@ class Dispatcher:
             return
         assert self.nursery is not None
         run.started_at = now
-        self.nursery.start_soon(self._tasks.run, run, name=f"toolpar:{run.call.id}")
+        task = self._tasks.run if run.call.race is None else self._tasks.run_alone
+        self.nursery.start_soon(task, run, name=f"toolpar:{run.call.id}")
