@@ -44,7 +44,8 @@ class Waiter:
     """The limiters it takes, in the fixed order (resource, global, threads)."""
     resource: str | None
     weight: int
-    on_grant: Callable[[], None]
+    on_grant: Callable[[float], None]
+    """Called with the instant of the grant, once the waiter holds its capacity."""
     accepts: Callable[[], bool]
     """Called just before a grant; ``False`` drops the waiter (its turn is stopping)."""
     withdrawn: bool = False
@@ -194,6 +195,7 @@ class Capacity:
         now = trio.current_time()
         while True:
             best: Waiter | None = None
+            best_bucket: Bucket | None = None
             wake = math.inf
             for queue in self._queues.values():
                 while queue and (queue[0][2].withdrawn or not queue[0][2].accepts()):
@@ -201,23 +203,23 @@ class Capacity:
                 if not queue:
                     continue
                 head = queue[0][2]
-                if best is not None and head.rank >= best.rank:
-                    continue
-                if not all(self.limiters[n].available_tokens >= head.weight for n in head.names):
+                if (best is not None and head.rank >= best.rank) or not self._fits(head):
                     continue
                 bucket = self._bucket_of(head.resource) if head.resource is not None else None
-                ready_at = bucket.ready_at(head.weight, now) if bucket is not None else now
-                if ready_at > now:
+                if bucket is not None and (ready_at := bucket.ready_at(head.weight, now)) > now:
                     wake = min(wake, ready_at)
                     continue
-                best = head
+                best, best_bucket = head, bucket
             if best is None:
                 return wake
-            self._grant(best, now)
+            self._grant(best, best_bucket, now)
 
-    def _grant(self, waiter: Waiter, now: float) -> None:
-        queue = self._queues[waiter.names]
-        heapq.heappop(queue)
+    def _fits(self, waiter: Waiter) -> bool:
+        """Whether every limiter ``waiter`` takes has ``weight`` units free now."""
+        return all(self.limiters[name].available_tokens >= waiter.weight for name in waiter.names)
+
+    def _grant(self, waiter: Waiter, bucket: Bucket | None, now: float) -> None:
+        heapq.heappop(self._queues[waiter.names])
         held: list[tuple[trio.CapacityLimiter, object]] = []
         for name in waiter.names:
             limiter = self.limiters[name]
@@ -225,10 +227,10 @@ class Capacity:
                 borrower = object()
                 limiter.acquire_on_behalf_of_nowait(borrower)
                 held.append((limiter, borrower))
-        if waiter.resource is not None and (bucket := self._bucket_of(waiter.resource)) is not None:
+        if bucket is not None:
             bucket.take(waiter.weight, now)
         waiter.held = tuple(held)
-        waiter.on_grant()
+        waiter.on_grant(now)
 
     def statistics(self) -> CapacityStatistics:
         """What every capped or rated resource holds and owes now."""

@@ -13,6 +13,7 @@ rank first; each granted call starts as a task of the phase's nursery (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -177,7 +178,7 @@ class Dispatcher:
             names=self._capacity.names_for(tool.resource, sync=sync),
             resource=tool.resource,
             weight=tool.weight,
-            on_grant=lambda: self._granted(run, self._stopping.now()),
+            on_grant=functools.partial(self._granted, run),
             accepts=self._stopping.accepts,
         )
         self._capacity.enqueue(run.waiter)
