@@ -144,6 +144,7 @@ class CallTasks:
             self._emit.attempt_ended(run, attempt, kind, exception)
         if run.waiter is not None:
             self._capacity.release(run.waiter)
+            run.waiter = None  # holds nothing until a retry queues again
         assert run.planned is not None and run.planned.tool is not None
         resource = run.planned.tool.resource
         if resource is None:
