@@ -203,7 +203,9 @@ class Capacity:
                 if not queue:
                     continue
                 head = queue[0][2]
-                if (best is not None and head.rank >= best.rank) or not self._fits(head):
+                if best is not None and head.rank >= best.rank:
+                    continue
+                if not all(self.limiters[n].available_tokens >= head.weight for n in head.names):
                     continue
                 bucket = self._bucket_of(head.resource) if head.resource is not None else None
                 if bucket is not None and (ready_at := bucket.ready_at(head.weight, now)) > now:
@@ -213,10 +215,6 @@ class Capacity:
             if best is None:
                 return wake
             self._grant(best, best_bucket, now)
-
-    def _fits(self, waiter: Waiter) -> bool:
-        """Whether every limiter ``waiter`` takes has ``weight`` units free now."""
-        return all(self.limiters[name].available_tokens >= waiter.weight for name in waiter.names)
 
     def _grant(self, waiter: Waiter, bucket: Bucket | None, now: float) -> None:
         heapq.heappop(self._queues[waiter.names])

@@ -103,13 +103,14 @@ class Tool:
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`accepts`, for flat arguments only: no references, ``$$`` escapes or nesting (the planner's quick path)."""
 
-    retry_safe: bool = attrs.field(init=False, repr=False, eq=False)
-    """Whether running this tool twice for one call is harmless: it is idempotent, or passes an idempotency key."""
-
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "accepts", compile_acceptor(self.parameters))
         object.__setattr__(self, "accepts_flat", compile_acceptor(self.parameters, flat=True))
-        object.__setattr__(self, "retry_safe", self.idempotent or self.idempotency_key)
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether running this tool twice for one call is harmless."""
+        return self.idempotent or self.idempotency_key
 
 
 def _key_fields(template: str, tool: str) -> tuple[str, ...]:
