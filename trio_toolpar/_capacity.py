@@ -102,54 +102,44 @@ class Capacity:
         for name, rate in rates.items():
             if not isinstance(rate, Rate):
                 raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
-        self._rates = dict(rates)
-        self._buckets: dict[str, Bucket] = {}
+        # Every rate's bucket starts full: created before any run, its first refill finds it full still.
+        self._buckets: dict[str, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}
+        self._burst = {name: rate.burst for name, rate in rates.items()}
         # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
         self.unlimited = trio.CapacityLimiter(math.inf)
-        # Heap entries are (rank, tiebreak, waiter): tuples compare in C, and never reach the waiter.
-        self._queues: dict[tuple[str, ...], list[tuple[Rank, int, Waiter]]] = {}
+        # Heap entries are (*rank, tiebreak, waiter): flat tuples compare in C, and never reach the waiter.
+        self._queues: dict[tuple[str, ...], list[tuple[int, int, int, int, Waiter]]] = {}
         self._tiebreak = itertools.count()
         self._changed = trio.Event()
         self._names: dict[tuple[str | None, bool], tuple[str, ...]] = {}
 
-    def names_for(self, resource: str | None, *, sync: bool) -> tuple[str, ...]:
-        """The limiters a call on ``resource`` takes, in the fixed order: resource, global, threads."""
+    def needs(self, resource: str | None, *, sync: bool) -> tuple[str, ...] | None:
+        """The limiters a call on ``resource`` takes, in the fixed order (resource, global, threads).
+
+        ``None`` if it needs nothing here: no limiter, no token, no pause. It
+        may start now; such calls never queue here, their turn starts them.
+        """
         names = self._names.get((resource, sync))
         if names is None:
             found = [n for n in (resource, GLOBAL) if n is not None and n in self.limiters]
             names = self._names[resource, sync] = (*found, THREADS) if sync else tuple(found)
-        return names
-
-    def takes_nothing(self, resource: str | None, *, sync: bool) -> bool:
-        """Whether a call on ``resource`` needs no limiter, no token and waits for no pause: it may start now.
-
-        Such calls never queue here; their turn starts them (see `Turn`).
-        """
-        return not self.names_for(resource, sync=sync) and (
-            resource is None or (resource not in self._buckets and resource not in self._rates)
-        )
+        return names if names or resource in self._buckets else None
 
     def check_weight(self, resource: str | None, weight: int) -> str | None:
         """Why a call of ``weight`` on ``resource`` could never start, or ``None``."""
-        for name in self.names_for(resource, sync=False):
+        for name in self.needs(resource, sync=False) or ():
             cap = self.limiters[name].total_tokens
             if weight > cap:
                 what = "max_concurrency" if name == GLOBAL else f"the cap of {name!r}"
                 return f"its weight {weight} is more than {what} ({cap:g}), so it could never start"
-        rate = self._rates.get(resource) if resource is not None else None
-        if rate is not None and weight > rate.burst:
-            return f"its weight {weight} is more than the burst of {resource!r}'s rate ({rate.burst})"
+        burst = self._burst.get(resource) if resource is not None else None
+        if burst is not None and weight > burst:
+            return f"its weight {weight} is more than the burst of {resource!r}'s rate ({burst})"
         return None
-
-    def _bucket_of(self, resource: str) -> Bucket | None:
-        bucket = self._buckets.get(resource)
-        if bucket is None and resource in self._rates:
-            bucket = self._buckets[resource] = Bucket(self._rates[resource], trio.current_time())
-        return bucket
 
     def enqueue(self, waiter: Waiter) -> None:
         """Queue ``waiter``; it is granted by a later `dispatch`."""
-        heapq.heappush(self._queues.setdefault(waiter.names, []), (waiter.rank, next(self._tiebreak), waiter))
+        heapq.heappush(self._queues.setdefault(waiter.names, []), (*waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 
     def release(self, waiter: Waiter) -> None:
@@ -165,7 +155,7 @@ class Capacity:
         now = trio.current_time()
         bucket = self._buckets.get(resource)
         if bucket is None:
-            bucket = self._buckets[resource] = Bucket(self._rates.get(resource), now)
+            bucket = self._buckets[resource] = Bucket(None, now)  # it has no rate, only pauses
         bucket.pause(now + seconds, now)
         self.kick()
 
@@ -198,20 +188,22 @@ class Capacity:
             best_bucket: Bucket | None = None
             wake = math.inf
             for queue in self._queues.values():
-                while queue and (queue[0][2].withdrawn or not queue[0][2].accepts()):
-                    heapq.heappop(queue)[2].withdrawn = True
+                while queue and (queue[0][-1].withdrawn or not queue[0][-1].accepts()):
+                    heapq.heappop(queue)[-1].withdrawn = True
                 if not queue:
                     continue
-                head = queue[0][2]
+                head = queue[0][-1]
                 if best is not None and head.rank >= best.rank:
                     continue
-                if not all(self.limiters[n].available_tokens >= head.weight for n in head.names):
-                    continue
-                bucket = self._bucket_of(head.resource) if head.resource is not None else None
-                if bucket is not None and (ready_at := bucket.ready_at(head.weight, now)) > now:
-                    wake = min(wake, ready_at)
-                    continue
-                best, best_bucket = head, bucket
+                for name in head.names:
+                    if self.limiters[name].available_tokens < head.weight:
+                        break
+                else:  # every limiter it takes has room: it may start, unless its bucket says wait
+                    bucket = self._buckets.get(head.resource) if head.resource is not None else None
+                    if bucket is not None and (ready_at := bucket.ready_at(head.weight, now)) > now:
+                        wake = min(wake, ready_at)
+                        continue
+                    best, best_bucket = head, bucket
             if best is None:
                 return wake
             self._grant(best, best_bucket, now)
@@ -235,10 +227,10 @@ class Capacity:
         now = trio.current_time()
         waiting: dict[str, int] = {}
         for queue in self._queues.values():
-            for _, _, waiter in queue:
+            for *_, waiter in queue:
                 if not waiter.withdrawn and waiter.resource is not None:
                     waiting[waiter.resource] = waiting.get(waiter.resource, 0) + 1
-        names = sorted({n for n in self.limiters if not n.startswith("\x00")} | set(self._rates) | set(self._buckets))
+        names = sorted({n for n in self.limiters if not n.startswith("\x00")} | set(self._buckets))
         resources = {}
         for name in names:
             limiter = self.limiters.get(name)
@@ -247,9 +239,7 @@ class Capacity:
                 cap=limiter.total_tokens if limiter is not None else math.inf,
                 held=int(limiter.borrowed_tokens) if limiter is not None else 0,
                 waiting=waiting.get(name, 0),
-                tokens=bucket.tokens(now)
-                if bucket is not None
-                else (self._rates[name].burst if name in self._rates else math.inf),
+                tokens=bucket.tokens(now) if bucket is not None else math.inf,
                 paused_until=bucket.paused_until if bucket is not None and bucket.paused_until > now else None,
             )
         global_limiter = self.limiters.get(GLOBAL)

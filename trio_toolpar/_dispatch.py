@@ -165,8 +165,8 @@ class Dispatcher:
         return outcome.value
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
-        sync = not tool.is_async
-        if self._capacity.takes_nothing(tool.resource, sync=sync):
+        names = self._capacity.needs(tool.resource, sync=not tool.is_async)
+        if names is None:
             self._free.append(run)  # no limit applies (most calls): nothing to rank it against
             return
         impossible = self._capacity.check_weight(tool.resource, tool.weight) if tool.weight > 1 else None
@@ -175,7 +175,7 @@ class Dispatcher:
             return
         run.waiter = Waiter(
             rank=self.rank(run.index),
-            names=self._capacity.names_for(tool.resource, sync=sync),
+            names=names,
             resource=tool.resource,
             weight=tool.weight,
             on_grant=functools.partial(self._granted, run),
@@ -201,7 +201,7 @@ class Dispatcher:
         for run in free:
             assert run.planned is not None and run.planned.tool is not None
             tool = run.planned.tool
-            if tool.resource is None or self._capacity.takes_nothing(tool.resource, sync=not tool.is_async):
+            if tool.resource is None or self._capacity.needs(tool.resource, sync=not tool.is_async) is None:
                 self._granted(run, now)
             else:
                 self._queue(run, tool)  # its resource was paused since it was queued: wait in line
