@@ -14,6 +14,11 @@ the two scenarios measure the same code. As there, building the registry and
 the calls is not counted: trio_toolpar's figures are net of a run that only
 builds them (``trio_toolpar.setup``).
 
+The capped pair, each ratio against the first: ``trio.nursery+limiter``, whose
+tasks each hold a ``trio.CapacityLimiter(N)``, and ``trio_toolpar(waves+cap)``,
+whose tool's resource is capped at N: the overhead scenario's "nursery +
+limiter" comparison, counted.
+
 Besides the contenders, three probes split the executor's cost:
 
 * ``probe.plan``: ``Executor.plan`` alone (net of building the calls, too);
@@ -38,6 +43,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CONTENDERS = ("trio.nursery", "trio_toolpar(waves)", "trio_toolpar(eager)", "aiometer(trio)")
+CAPPED = ("trio.nursery+limiter", "trio_toolpar(waves+cap)")
+"""The capped pair: a nursery whose tasks hold a ``CapacityLimiter(N)``; a turn whose tool's resource is capped at N."""
 PROBES = ("probe.plan", "probe.floor", "probe.nested")
 
 _CHILD = r"""
@@ -49,18 +56,19 @@ from trio_toolpar import Executor, Registry, ToolCall
 from trio_toolpar import Outcome, Status
 import peers
 
-def toolpar(schedule, run):
+def toolpar(schedule, run, capped=False):
     # cases.toolpar_bench's work, split: what it does before its clock starts, then the timed run.
     registry = Registry()
 
-    @registry.tool(name="echo", side_effect="none")
+    @registry.tool(name="echo", side_effect="none", resource="svc" if capped else None)
     async def echo(i: int) -> int:
         return i
 
     calls = [ToolCall(id=f"c{{i}}", tool="echo", arguments={{"i": i}}) for i in range(n)]
 
     async def main():
-        result = await Executor(registry, schedule=schedule).run(calls)
+        limits = {{"svc": n}} if capped else None
+        result = await Executor(registry, schedule=schedule, limits=limits).run(calls)
         assert result.ok and len(result) == n
 
     if run:
@@ -106,6 +114,8 @@ runs = {{
     "aiometer(trio)": lambda: peers.aiometer_trio(n),
     "trio_toolpar(waves)": lambda: toolpar("waves", True),
     "trio_toolpar(eager)": lambda: toolpar("eager", True),
+    "trio.nursery+limiter": lambda: peers.trio_nursery(n, cap=n),
+    "trio_toolpar(waves+cap)": lambda: toolpar("waves", True, capped=True),
     "trio_toolpar.setup": lambda: toolpar("waves", False),
     "probe.plan": lambda: probe_plan(n),
     "probe.floor": lambda: raw_with(floor),
@@ -139,22 +149,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=1000, help="N, the calls per turn (default 1,000)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", help="count only these contenders (comma-separated; writes no file)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
     figures: dict[str, Any] = {"calls": args.calls, "python": sys.version.split()[0], "instructions_per_call": {}}
-    base = None
+    names = CONTENDERS + PROBES + CAPPED if args.only is None else tuple(args.only.split(","))
+    baselines = {name: "trio.nursery" for name in CONTENDERS + PROBES} | dict.fromkeys(CAPPED, CAPPED[0])
+    counts = figures["instructions_per_call"]
     setup = per_call("trio_toolpar.setup", args.calls)
-    for name in CONTENDERS + PROBES:
+    for name in names:
         value = per_call(name, args.calls)
         if name.startswith("trio_toolpar") or name == "probe.plan":
             value -= setup
-        figures["instructions_per_call"][name] = round(value)
-        base = value if name == "trio.nursery" else base
-        ratio = f"{value / base:5.2f}x" if base else ""
-        print(f"{name:22} {value:10,.0f} instructions/call  {ratio}", flush=True)
-    if args.json:
+        counts[name] = round(value)
+        base = counts.get(baselines.get(name, ""))
+        ratio = f"{value / base:5.2f}x / {baselines[name]}" if base else ""
+        print(f"{name:26} {value:10,.0f} instructions/call  {ratio}", flush=True)
+    figures["baselines"] = {name: baselines[name] for name in names if name in baselines}
+    if args.json and args.only is None:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 

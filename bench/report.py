@@ -297,17 +297,22 @@ def instructions_section() -> list[str]:
 
     saved = json.loads(INSTRUCTIONS.read_text())
     counts: dict[str, int] = saved["instructions_per_call"]
-    base = counts["trio.nursery"]
-    rows = [[name, f"{value:,}", f"{value / base:.2f}"] for name, value in counts.items()]
+    baselines: dict[str, str] = saved.get("baselines", {})
+    rows = []
+    for name, value in counts.items():
+        baseline = baselines.get(name, "trio.nursery")
+        rows.append([name, f"{value:,}", f"{value / counts[baseline]:.2f} / {baseline}"])
     return [
         f"### Instructions per call (N={saved['calls']:,}, CPython {saved['python']}; "
         "`python bench/instructions.py --json bench/results/instructions.json`, a separate run)",
         "",
-        md_table(["contender", "instructions / call", "/ trio.nursery"], rows),
+        md_table(["contender", "instructions / call", "ratio"], rows),
         "",
         "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task awaits the tool with "
         "keyword arguments, checks for cancellation and builds one `Outcome`; `probe.nested` a raw nursery "
-        "awaiting the tool through one more coroutine. See the docstring of `bench/instructions.py`.",
+        "awaiting the tool through one more coroutine. The capped pair: `trio.nursery+limiter`'s tasks each hold "
+        "a `trio.CapacityLimiter(N)`, `trio_toolpar(waves+cap)`'s tool has a resource capped at N. "
+        "See the docstring of `bench/instructions.py`.",
         "",
     ]
 
