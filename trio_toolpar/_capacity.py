@@ -104,7 +104,6 @@ class Capacity:
                 raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
         # Every rate's bucket starts full: created before any run, its first refill finds it full still.
         self._buckets: dict[str, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}
-        self._burst = {name: rate.burst for name, rate in rates.items()}
         # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
         self.unlimited = trio.CapacityLimiter(math.inf)
         # Heap entries are (*rank, tiebreak, waiter): flat tuples compare in C, and never reach the waiter.
@@ -132,9 +131,10 @@ class Capacity:
             if weight > cap:
                 what = "max_concurrency" if name == GLOBAL else f"the cap of {name!r}"
                 return f"its weight {weight} is more than {what} ({cap:g}), so it could never start"
-        burst = self._burst.get(resource) if resource is not None else None
-        if burst is not None and weight > burst:
-            return f"its weight {weight} is more than the burst of {resource!r}'s rate ({burst})"
+        bucket = self._buckets.get(resource) if resource is not None else None
+        rate = bucket.rate if bucket is not None else None
+        if rate is not None and weight > rate.burst:
+            return f"its weight {weight} is more than the burst of {resource!r}'s rate ({rate.burst})"
         return None
 
     def enqueue(self, waiter: Waiter) -> None:
