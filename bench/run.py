@@ -62,7 +62,7 @@ class Config:
         return 3 if n >= 10_000 else 5
 
     def limiter_best_of(self, n: int) -> int:
-        """The best-of of the capped pair (`_with_limiter`): two cheap contenders, so more runs (15; 7 at 10,000).
+        """How many alternating runs the capped pair (`_with_limiter`) takes the best of (15; 7 at 10,000).
 
         A run of 1,000 no-op calls lasts about 50 ms, short enough for one
         slow moment of a shared machine to decide a best of 5.
@@ -175,12 +175,17 @@ def _with_limiter(cfg: Config, contenders: Mapping[str, BenchFn], notes: list[st
     ratios: dict[int, list[float]] = defaultdict(list)
     for r in range(cfg.repeat):
         for n in cfg.sizes:
-            this: dict[str, float] = {}
-            for name in rotated(list(names), r):
-                dt = _measure(contenders[name], name, cfg.limiter_best_of(n), notes, n, cap=n)
-                if dt is not None:
-                    this[name] = dt / n * 1e6
-                    samples[n][name].append(this[name])
+            # Run by run, the two alternate (each best-of run of one beside one of the other), so a
+            # slow spell of a shared machine falls on both instead of on whichever ran then.
+            best: dict[str, float] = {}
+            for k in range(cfg.limiter_best_of(n)):
+                for name in rotated(list(names), r + k):
+                    dt = _measure(contenders[name], name, 1, notes, n, cap=n)
+                    if dt is not None:
+                        best[name] = min(dt, best.get(name, dt))
+            this = {name: dt / n * 1e6 for name, dt in best.items()}
+            for name, us_per_call in this.items():
+                samples[n][name].append(us_per_call)
             if len(this) == len(names):
                 ratios[n].append(this[names[0]] / this[names[1]])
     return {
