@@ -103,7 +103,8 @@ class Capacity:
             if not isinstance(rate, Rate):
                 raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
         # Every rate's bucket starts full: created before any run, its first refill finds it full still.
-        self._buckets: dict[str, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}
+        # Keyed by resource; a call without one (``None``) finds no bucket, with no test of its own.
+        self._buckets: dict[str | None, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}
         # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
         self.unlimited = trio.CapacityLimiter(math.inf)
         # Heap entries are (*rank, tiebreak, waiter): flat tuples compare in C, and never reach the waiter.
@@ -131,7 +132,7 @@ class Capacity:
             if weight > cap:
                 what = "max_concurrency" if name == GLOBAL else f"the cap of {name!r}"
                 return f"its weight {weight} is more than {what} ({cap:g}), so it could never start"
-        bucket = self._buckets.get(resource) if resource is not None else None
+        bucket = self._buckets.get(resource)
         rate = bucket.rate if bucket is not None else None
         if rate is not None and weight > rate.burst:
             return f"its weight {weight} is more than the burst of {resource!r}'s rate ({rate.burst})"
@@ -161,7 +162,7 @@ class Capacity:
 
     def recovered(self, resource: str | None) -> None:
         """A call on ``resource`` succeeded: let its paced refill recover."""
-        bucket = self._buckets.get(resource) if resource is not None else None
+        bucket = self._buckets.get(resource)
         if bucket is not None:
             bucket.recovered(trio.current_time())
 
@@ -199,7 +200,7 @@ class Capacity:
                     if self.limiters[name].available_tokens < head.weight:
                         break
                 else:  # every limiter it takes has room: it may start, unless its bucket says wait
-                    bucket = self._buckets.get(head.resource) if head.resource is not None else None
+                    bucket = self._buckets.get(head.resource)
                     if bucket is not None and (ready_at := bucket.ready_at(head.weight, now)) > now:
                         wake = min(wake, ready_at)
                         continue
@@ -230,7 +231,9 @@ class Capacity:
             for *_, waiter in queue:
                 if not waiter.withdrawn and waiter.resource is not None:
                     waiting[waiter.resource] = waiting.get(waiter.resource, 0) + 1
-        names = sorted({n for n in self.limiters if not n.startswith("\x00")} | set(self._buckets))
+        names = sorted(
+            {n for n in self.limiters if not n.startswith("\x00")} | {n for n in self._buckets if n is not None}
+        )
         resources = {}
         for name in names:
             limiter = self.limiters.get(name)
