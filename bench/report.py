@@ -54,9 +54,9 @@ def _ratio_spread_rows(overhead: Mapping[str, Any], sizes: list[str]) -> list[li
 
 
 def _limiter_ratio(limited: Mapping[str, Any], n: str) -> str:
-    """The capped pair's ratio at ``n``: median [min, max] of its repeats (older results: the median alone)."""
-    samples = limited.get("samples_ratio", {}).get(n)
-    return spread_cell(spread(samples)) if samples else _f(limited["ratio"].get(n))
+    """The capped pair's ratio at ``n``: median [min, max] of its repeats."""
+    samples = limited["samples_ratio"].get(n)
+    return spread_cell(spread(samples)) if samples else "-"
 
 
 def tables(results: Mapping[str, Any]) -> list[Table]:

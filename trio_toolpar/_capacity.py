@@ -103,7 +103,7 @@ class Capacity:
             if not isinstance(rate, Rate):
                 raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
         # Every rate's bucket starts full: created before any run, its first refill finds it full still.
-        # Keyed by resource; a call without one (``None``) finds no bucket, with no test of its own.
+        # Keyed by resource, so a call without one looks up ``None`` and finds no bucket: no None check at each use.
         self._buckets: dict[str | None, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}
         # to_thread.run_sync must get a limiter; ours is already held, so give it one that never blocks.
         self.unlimited = trio.CapacityLimiter(math.inf)
