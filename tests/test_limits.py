@@ -223,6 +223,28 @@ def test_a_weight_the_cap_can_never_hold_is_refused() -> None:
         registry.add(lambda: None, name="bad", weight=0)
 
 
+def test_a_sync_weight_the_thread_limit_can_never_hold_is_refused() -> None:
+    registry = Registry()
+    registry.add(lambda: None, name="wide", side_effect="read", weight=3)
+    with pytest.raises(ValueError, match=r"'wide' could never start: its weight 3 is more than thread_limit \(2\)"):
+        Executor(registry, thread_limit=2)
+    Executor(registry, thread_limit=3)  # it fits exactly
+
+
+async def test_a_sync_tool_registered_later_too_wide_for_the_threads_is_an_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry = Registry()
+    executor = Executor(registry, thread_limit=2)
+    registry.add(lambda: None, name="wide", side_effect="read", weight=3)
+    (outcome,) = await executor.run([ToolCall(id="a", tool="wide", arguments={})], budget=5)
+    assert (outcome.status, outcome.error_code) == (Status.ERROR, ErrorCode.TOOL_ERROR)
+    assert outcome.error == (
+        "tool 'wide' cannot start: its weight 3 is more than thread_limit (2), so it could never start"
+    )
+    assert trio.current_time() == 0.0
+
+
 async def test_statistics_show_holders_waiters_and_tokens(autojump_clock: trio.testing.MockClock) -> None:
     registry = Registry()
     seen: list[Any] = []

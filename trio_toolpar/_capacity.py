@@ -33,6 +33,9 @@ THREADS = "\x00threads"
 
 Rank = tuple[int, int, int]
 
+_LIMIT_NAMES = {GLOBAL: "max_concurrency", THREADS: "thread_limit"}
+"""The executor's argument behind each limiter that is not a resource's cap."""
+
 
 @final
 @attrs.define(eq=False)
@@ -125,12 +128,12 @@ class Capacity:
             names = self._names[resource, sync] = (*found, THREADS) if sync else tuple(found)
         return names if names or resource in self._buckets else None
 
-    def check_weight(self, resource: str | None, weight: int) -> str | None:
-        """Why a call of ``weight`` on ``resource`` could never start, or ``None``."""
-        for name in self.needs(resource, sync=False) or ():
+    def check_weight(self, resource: str | None, weight: int, *, sync: bool) -> str | None:
+        """Why a call of ``weight`` on ``resource`` (run in a thread if ``sync``) could never start, or ``None``."""
+        for name in self.needs(resource, sync=sync) or ():
             cap = self.limiters[name].total_tokens
             if weight > cap:
-                what = "max_concurrency" if name == GLOBAL else f"the cap of {name!r}"
+                what = _LIMIT_NAMES.get(name, f"the cap of {name!r}")
                 return f"its weight {weight} is more than {what} ({cap:g}), so it could never start"
         bucket = self._buckets.get(resource)
         rate = bucket.rate if bucket is not None else None

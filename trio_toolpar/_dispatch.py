@@ -165,11 +165,12 @@ class Dispatcher:
         return outcome.value
 
     def _queue(self, run: CallRun, tool: Tool) -> None:
-        names = self._capacity.needs(tool.resource, sync=not tool.is_async)
+        sync = not tool.is_async
+        names = self._capacity.needs(tool.resource, sync=sync)
         if names is None:
             self._free.append(run)  # no limit applies (most calls): nothing to rank it against
             return
-        impossible = self._capacity.check_weight(tool.resource, tool.weight) if tool.weight > 1 else None
+        impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=sync) if tool.weight > 1 else None
         if impossible is not None:  # a tool registered after the executor checked the registry
             self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
             return

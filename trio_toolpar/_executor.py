@@ -149,7 +149,7 @@ class Executor:
             limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
         )
         for tool in registry:
-            impossible = self._capacity.check_weight(tool.resource, tool.weight)
+            impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=not tool.is_async)
             if impossible is not None:
                 raise ValueError(
                     f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
