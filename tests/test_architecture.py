@@ -1,4 +1,4 @@
-"""The shape docs/architecture.md promises: small modules, one-way imports, a core that imports no edge."""
+"""The shape docs/architecture.md promises: layers in one order, small modules, a core that imports no edge."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "trio_toolpar"
-EDGES = ("agent", "anthropic", "mcp", "openai", "otel", "prometheus", "redis", "testing")
-EDGE_HELPERS = (
-    "__main__",
-    "_agent",
-    "_anthropic",
-    "_chat_stream",
-    "_cli",
-    "_demo",
-    "_guide",
-    "_model",
-    "_openai",
-    "_responses",
-    "_scripted",
-    "_sse",
-    "_tool_schema",
-    "_trace",
-    "_wire",
+LAYERS = (
+    ("_values",),
+    ("_arguments",),
+    ("_tools",),
+    ("_planning",),
+    ("_runtime",),
+    ("_wire",),
+    ("openai", "anthropic"),
+    ("_agent",),
+    ("agent",),
+    ("",),
+    ("_cli", "__main__"),
 )
+"""The private layers, and the public modules that sit between them, lowest first.
+
+A module imports only from its own layer and the layers below it. ``""`` is the public namespace
+(``trio_toolpar/__init__.py``), which only the command line uses. The edges built on the namespace (``mcp``,
+``redis``, ``otel``, ``prometheus``, ``testing``) are outside the order: no layer imports them.
+"""
+EDGES = ("agent", "anthropic", "mcp", "openai", "otel", "prometheus", "redis", "testing")
+EDGE_HELPERS = ("__main__", "_agent", "_cli", "_wire")
 MAX_LINES = 400  # a module past this has more than one job
+MAX_FLAT = 0
+"""Private modules lying flat in the package: none; each belongs to a layer."""
 
 
 def module_name(path: Path) -> str:
@@ -33,8 +38,14 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+MODULES = {module_name(p) for p in PACKAGE.rglob("*.py")}
+
+
 def imports_of(path: Path) -> set[str]:
-    """The trio_toolpar modules ``path`` imports, at any level (``TYPE_CHECKING`` blocks included)."""
+    """The trio_toolpar modules ``path`` imports, at any level (``TYPE_CHECKING`` blocks included).
+
+    ``from X import name`` is an import of the module ``X.name`` where there is one, else of ``X``.
+    """
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: set[str] = set()
@@ -46,11 +57,45 @@ def imports_of(path: Path) -> set[str]:
             else:
                 target = node.module or ""
             if target.startswith("trio_toolpar"):
-                found.add(target)
-                found.update(f"{target}.{alias.name}" for alias in node.names)
+                for alias in node.names:
+                    found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in MODULES else target)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("trio_toolpar"))
     return found
+
+
+def layer_of(name: str) -> int | None:
+    """The position of module ``name``'s layer in `LAYERS`, or ``None`` outside the order."""
+    top = name.split(".")[1] if "." in name else ""
+    return next((i for i, tops in enumerate(LAYERS) if top in tops), None)
+
+
+def test_each_layer_imports_only_its_own_and_the_layers_below() -> None:
+    upward = []
+    for name, targets in graph().items():
+        own = layer_of(name)
+        if own is None:
+            continue
+        for target in targets:
+            other = layer_of(target)
+            if other is None or other > own:
+                upward.append(f"{name} -> {target}")
+    assert not upward, upward
+
+
+def test_every_private_module_belongs_to_a_layer() -> None:
+    flat = [p.name for p in PACKAGE.glob("_*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert len(flat) <= MAX_FLAT, flat
+    layers = {top for tops in LAYERS for top in tops}
+    packages = {p.parent.name for p in PACKAGE.glob("_*/__init__.py")}
+    assert packages <= layers, packages - layers
+
+
+def test_the_layer_order_is_enforced_by_looking() -> None:
+    """The check above can fail: the planner importing the runtime would be caught."""
+    assert layer_of("trio_toolpar._planning._planner") < layer_of("trio_toolpar._runtime._turn")  # type: ignore[operator]
+    assert layer_of("trio_toolpar.mcp._call") is None
+    assert "trio_toolpar._values._outcome" in imports_of(PACKAGE / "_runtime" / "_turn.py")
 
 
 def graph() -> dict[str, set[str]]:
@@ -113,16 +158,18 @@ def test_the_module_map_names_every_module() -> None:
     text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE)
-        # A subpackage is described as a whole (`mcp/`); the namespace's __init__ re-exports only.
-        name = f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
-        if name != "__init__.py":
+        # A layer's modules are described one by one (`_runtime/_turn.py`), a public subpackage as a
+        # whole (`mcp/`); the namespace's and the layers' __init__ files hold no code.
+        public_subpackage = len(rel.parts) > 1 and not rel.parts[0].startswith("_")
+        name = f"{rel.parts[0]}/" if public_subpackage else rel.as_posix()
+        if rel.name != "__init__.py" or public_subpackage:
             assert f"`{name}`" in text, f"docs/architecture.md does not describe {name}"
 
 
 def test_the_module_maps_line_counts_are_current() -> None:
     """Each count in the map is within a fifth of the module's (or subpackage's) lines today."""
     text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `([\w.]+\.py|\w+/)` \| (\d+) \|", text, flags=re.MULTILINE)
+    rows = re.findall(r"^\| `((?:_\w+/)?[\w.]+\.py|\w+/)` \| (\d+) \|", text, flags=re.MULTILINE)
     assert len(rows) > 40  # the map's rows are where this test looks
     stale = {}
     for name, listed in rows:
@@ -135,7 +182,7 @@ def test_the_module_maps_line_counts_are_current() -> None:
 
 
 MAX_ATTRIBUTES = 15  # a class holding more state than this does more than one job
-VALUES = {"trio_toolpar._registry.Tool"}
+VALUES = {"trio_toolpar._tools._registry.Tool"}
 """Frozen declarations, one field per option a user can set: no state, no job beyond describing."""
 
 
@@ -161,8 +208,8 @@ def test_no_class_holds_more_than_about_fifteen_attributes() -> None:
                     too_many[name] = count
     assert not too_many, too_many
     # The count sees both kinds of state: what methods assign to self, and annotated fields.
-    assert {"_dispatch", "_stopping"} <= attributes_of(_class("_turn", "Turn"))
-    assert {"call_id", "traceback"} <= attributes_of(_class("_outcome", "Outcome"))
+    assert {"_dispatch", "_stopping"} <= attributes_of(_class("_runtime/_turn", "Turn"))
+    assert {"call_id", "traceback"} <= attributes_of(_class("_values/_outcome", "Outcome"))
 
 
 def _class(module: str, name: str) -> ast.ClassDef:

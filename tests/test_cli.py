@@ -18,12 +18,13 @@ from rich.console import Console
 from test_trace import assert_valid_trace
 
 import trio_toolpar
-from trio_toolpar import ErrorCode, Outcome, Status, _cli_views
-from trio_toolpar._cli import main
-from trio_toolpar._cli_progress import TurnProgress
-from trio_toolpar._cli_rich import RichProgress
-from trio_toolpar._demo import CALLS as CALLS_OF_THE_DEMO
-from trio_toolpar._demo import build_demo
+from trio_toolpar import ErrorCode, Outcome, Status
+from trio_toolpar._cli import _views as _cli_views
+from trio_toolpar._cli._demo import CALLS as CALLS_OF_THE_DEMO
+from trio_toolpar._cli._demo import build_demo
+from trio_toolpar._cli._main import main
+from trio_toolpar._cli._progress import TurnProgress
+from trio_toolpar._cli._rich import RichProgress
 
 TESTS = str(Path(__file__).parent)
 

@@ -14,8 +14,8 @@ from test_cli import TESTS, assert_one_line_error, row, run_argv, write_calls
 from test_trace import assert_valid_trace
 
 import trio_toolpar
-from trio_toolpar._cli import main
-from trio_toolpar._cli_input import detect_format
+from trio_toolpar._cli._input import detect_format
+from trio_toolpar._cli._main import main
 
 ROOT = Path(__file__).parent.parent
 
@@ -230,7 +230,7 @@ def test_a_trace_that_cannot_be_written_fails_before_any_tool_runs(
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "trio_toolpar._cli", *argv], capture_output=True, text=True, timeout=120, cwd=ROOT
+        [sys.executable, "-m", "trio_toolpar._cli._main", *argv], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
 
 
@@ -275,7 +275,7 @@ def test_the_demo_needs_no_optional_package() -> None:
     # A fresh `pip install -e .` has no rich: block its import and run the demo as the README does.
     code = (
         "import sys; sys.modules['rich'] = None\n"
-        "from trio_toolpar._cli import main\n"
+        "from trio_toolpar._cli._main import main\n"
         "raise SystemExit(main(['demo', '--speed', '1000']))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)

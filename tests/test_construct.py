@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_toolpar import ErrorCode, Outcome, Status
-from trio_toolpar._construct import fast_constructor
+from trio_toolpar._values._construct import fast_constructor
 
 make_outcome = fast_constructor(Outcome)
 

@@ -38,7 +38,7 @@ from trio_toolpar import (
     ToolCall,
     render_observation,
 )
-from trio_toolpar._convert import converter
+from trio_toolpar._values._convert import converter
 from trio_toolpar.testing._hostile import Classless, Unprintable, UnprintableError, UnprintableInt
 
 

@@ -15,7 +15,7 @@ import trio
 import trio.testing
 
 from trio_toolpar import CallContext, ErrorCode, FailFast, Retryable, Status, TurnResult
-from trio_toolpar._demo import CALLS, LATENCY, LIMITS, build_demo
+from trio_toolpar._cli._demo import CALLS, LATENCY, LIMITS, build_demo
 
 READS = [
     "dd_metrics",

@@ -16,10 +16,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trio_toolpar import Registry, ToolCall
-from trio_toolpar._acceptor import compile_acceptor
-from trio_toolpar._plan import Plan
-from trio_toolpar._references import MAX_DEPTH, find_references, nests_deeper, scan
-from trio_toolpar._schema import check_schema, validate
+from trio_toolpar._arguments._acceptor import compile_acceptor
+from trio_toolpar._arguments._references import find_references, nests_deeper, scan
+from trio_toolpar._arguments._schema import check_schema, validate
+from trio_toolpar._planning._plan import Plan
+from trio_toolpar._values._jsonvalue import MAX_DEPTH
 
 scalars = st.one_of(
     st.none(),
@@ -294,7 +295,7 @@ def test_each_keyword_is_compiled_to_what_the_validator_checks(schema: Any, data
 @given(schemas, schema_values)
 def test_a_compiled_schema_is_never_wrong_about_arguments_with_references(schema: Any, value: Any) -> None:
     # The planner skips reference strings when it validates; a quick yes must hold there too.
-    from trio_toolpar._references import is_reference
+    from trio_toolpar._arguments._references import is_reference
 
     if compile_acceptor(schema)(value):
         assert validate(schema, value, skip=is_reference) == []

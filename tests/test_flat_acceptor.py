@@ -13,8 +13,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from trio_toolpar._acceptor import compile_acceptor
-from trio_toolpar._schema import validate
+from trio_toolpar._arguments._acceptor import compile_acceptor
+from trio_toolpar._arguments._schema import validate
 
 PROPERTIES = {"a": {"type": "integer"}, "b": {"type": ["string", "null"]}, "c": {"type": "boolean"}}
 SCHEMAS = [

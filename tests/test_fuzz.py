@@ -316,8 +316,8 @@ async def test_reference_walks_never_reach_attributes_items_or_code(
 
 def test_reference_paths_resolve_only_plain_keys_and_indices() -> None:
     """Each adversarial path against a plain value: the exact verdict."""
-    from trio_toolpar._convert import jsonable
-    from trio_toolpar._references import ReferenceError_, parse_reference, resolve
+    from trio_toolpar._arguments._references import ReferenceError_, parse_reference, resolve
+    from trio_toolpar._values._convert import jsonable
 
     value = {"a": [10, {"b": "x"}], "__class__": "key named __class__", "": "empty"}
 

@@ -38,7 +38,7 @@ from trio_toolpar import (
     TurnResult,
     render_observation,
 )
-from trio_toolpar._convert import converter
+from trio_toolpar._values._convert import converter
 from trio_toolpar.testing import hostile_arguments, hostile_exceptions, hostile_values
 
 Kind = Literal["give", "throw", "ref", "write"]

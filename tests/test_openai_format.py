@@ -20,7 +20,7 @@ from provider_fakes import (
 )
 
 from trio_toolpar import ErrorCode, Executor, FormatError, Registry, Status, ToolCall, openai
-from trio_toolpar._guide import REFERENCE_HINT
+from trio_toolpar._wire._guide import REFERENCE_HINT
 
 MESSAGE: dict[str, Any] = {
     "role": "assistant",

@@ -323,7 +323,7 @@ def test_every_error_code_is_documented() -> None:
 
 
 async def test_outcomes_serialize_to_json(autojump_clock: trio.testing.MockClock) -> None:
-    from trio_toolpar._convert import converter
+    from trio_toolpar._values._convert import converter
 
     result = await run([ToolCall(id="o", tool="lookup", arguments={"order_id": 1})])
     data = json.loads(json.dumps(converter.unstructure(result)))

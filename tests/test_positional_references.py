@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from trio_toolpar import ErrorCode, Executor, Registry, Status, ToolCall
-from trio_toolpar._references import parse_reference
+from trio_toolpar._arguments._references import parse_reference
 
 
 def registry() -> Registry:

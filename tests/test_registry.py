@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypedDict
 import pytest
 
 from trio_toolpar import CallContext, RegistrationError, Registry, Retry, SchemaError
-from trio_toolpar._schema import check_schema, validate
+from trio_toolpar._arguments._schema import check_schema, validate
 
 
 class Colour(enum.Enum):

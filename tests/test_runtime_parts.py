@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_toolpar import ErrorCode, Retry, Retryable
-from trio_toolpar._attempts import Kind, run_attempts
-from trio_toolpar._dependencies import Dependencies
-from trio_toolpar._stopping import Stopping
+from trio_toolpar._runtime._attempts import Kind, run_attempts
+from trio_toolpar._runtime._dependencies import Dependencies
+from trio_toolpar._runtime._stopping import Stopping
 
 
 class _Script:

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trio_toolpar import Registry, SchemaError
-from trio_toolpar._acceptor import compile_acceptor
-from trio_toolpar._jsonvalue import short
-from trio_toolpar._schema import MAX_VALUE_DEPTH, check_schema, validate
+from trio_toolpar._arguments._acceptor import compile_acceptor
+from trio_toolpar._arguments._schema import MAX_VALUE_DEPTH, check_schema, validate
+from trio_toolpar._values._jsonvalue import short
 
 HUGE = 10**5000
 """Longer than ``str()`` will print, and than a float can hold."""

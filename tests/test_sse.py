@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
-from trio_toolpar._sse import split_lines
+from trio_toolpar._wire._sse import split_lines
 from trio_toolpar.agent import ServerSentEvent, SSEDecoder, aiter_sse_bytes, aiter_sse_lines
 
 STREAM = (

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from provider_fakes import check_anthropic_tools, check_openai_tools, check_responses_tools
 
 from trio_toolpar import Registry, SchemaError, anthropic, openai
-from trio_toolpar._references import is_reference, parse_reference
-from trio_toolpar._tool_schema import REFERENCE_PATTERN, widen
+from trio_toolpar._arguments._references import is_reference, parse_reference
+from trio_toolpar._wire._tool_schema import REFERENCE_PATTERN, widen
 
 ROOT = Path(__file__).parent.parent
 VALIDATOR = jsonschema.Draft202012Validator

@@ -24,8 +24,8 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 
 from trio_toolpar import ErrorCode, Executor, Registry, ToolCall
-from trio_toolpar._cli import trace_events
-from trio_toolpar._demo import build_demo
+from trio_toolpar._cli._demo import build_demo
+from trio_toolpar._cli._main import trace_events
 from trio_toolpar.testing import Recorder, TurnSpec, turns
 
 METADATA_NAMES = {"process_name", "process_labels", "process_sort_index", "thread_name", "thread_sort_index"}

@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trio_toolpar import CallContext, RegistrationError, Registry, ToolparError
-from trio_toolpar._arguments import identity
-from trio_toolpar._exceptions import ArgumentsError
-from trio_toolpar._schema import check_schema, validate
-from trio_toolpar._structure import unstructure
+from trio_toolpar._arguments._schema import check_schema, validate
+from trio_toolpar._arguments._structure import unstructure
+from trio_toolpar._arguments._structuring import identity
+from trio_toolpar._values._exceptions import ArgumentsError
 
 
 class Priority(enum.Enum):

@@ -23,27 +23,27 @@ client of another provider. httpx is needed only by the HTTP clients, when
 they send.
 """
 
-from ._agent import AgentResult as AgentResult
-from ._agent import Dispatch as Dispatch
-from ._agent import Message as Message
-from ._agent import ModelClient as ModelClient
-from ._agent import ModelError as ModelError
-from ._agent import ModelReply as ModelReply
-from ._agent import StopReason as StopReason
-from ._agent import Usage as Usage
-from ._agent import run_agent as run_agent
-from ._anthropic_model import AnthropicMessages as AnthropicMessages
-from ._model_http import HTTPModel as HTTPModel
-from ._model_retry import RequestRetry as RequestRetry
-from ._model_retry import retry_after as retry_after
-from ._openai_models import OpenAIChat as OpenAIChat
-from ._openai_models import OpenAIResponses as OpenAIResponses
-from ._scripted import ScriptedModel as ScriptedModel
-from ._scripted import ScriptedReply as ScriptedReply
-from ._sse import ServerSentEvent as ServerSentEvent
-from ._sse import SSEDecoder as SSEDecoder
-from ._sse import aiter_sse_bytes as aiter_sse_bytes
-from ._sse import aiter_sse_lines as aiter_sse_lines
+from ._agent._anthropic_model import AnthropicMessages as AnthropicMessages
+from ._agent._loop import AgentResult as AgentResult
+from ._agent._loop import Dispatch as Dispatch
+from ._agent._loop import Message as Message
+from ._agent._loop import ModelClient as ModelClient
+from ._agent._loop import ModelError as ModelError
+from ._agent._loop import ModelReply as ModelReply
+from ._agent._loop import StopReason as StopReason
+from ._agent._loop import Usage as Usage
+from ._agent._loop import run_agent as run_agent
+from ._agent._model_http import HTTPModel as HTTPModel
+from ._agent._model_retry import RequestRetry as RequestRetry
+from ._agent._model_retry import retry_after as retry_after
+from ._agent._openai_models import OpenAIChat as OpenAIChat
+from ._agent._openai_models import OpenAIResponses as OpenAIResponses
+from ._agent._scripted import ScriptedModel as ScriptedModel
+from ._agent._scripted import ScriptedReply as ScriptedReply
+from ._wire._sse import ServerSentEvent as ServerSentEvent
+from ._wire._sse import SSEDecoder as SSEDecoder
+from ._wire._sse import aiter_sse_bytes as aiter_sse_bytes
+from ._wire._sse import aiter_sse_lines as aiter_sse_lines
 
 __all__ = [
     "AgentResult",

@@ -27,14 +27,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, final
 
-from ._exceptions import FormatError
-from ._guide import describe, parallel_note, reference_note
-from ._observation import DEFAULT_MAX_CHARS, render_observation
-from ._outcome import Outcome, ToolCall
-from ._registry import Registry
-from ._result import TurnResult
-from ._tool_schema import model_parameters
-from ._wire import (
+from ._runtime._result import TurnResult
+from ._tools._registry import Registry
+from ._values._exceptions import FormatError
+from ._values._observation import DEFAULT_MAX_CHARS, render_observation
+from ._values._outcome import Outcome, ToolCall
+from ._wire._guide import describe, parallel_note, reference_note
+from ._wire._payloads import (
     Unknown,
     as_data,
     call_arguments,
@@ -44,6 +43,7 @@ from ._wire import (
     outcomes_of,
     tool_name,
 )
+from ._wire._tool_schema import model_parameters
 
 __all__ = [
     "MessageStream",

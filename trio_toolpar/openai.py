@@ -29,16 +29,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._chat_stream import ChatStream, chat_assistant_message
-from ._exceptions import FormatError
-from ._guide import describe, parallel_note, reference_note
-from ._observation import DEFAULT_MAX_CHARS, render_observation
-from ._outcome import Outcome, ToolCall
-from ._registry import Registry
-from ._responses import ResponseStream, calls_from_response, function_call_outputs, response_items
-from ._result import TurnResult
-from ._tool_schema import model_parameters
-from ._wire import (
+from ._runtime._result import TurnResult
+from ._tools._registry import Registry
+from ._values._exceptions import FormatError
+from ._values._observation import DEFAULT_MAX_CHARS, render_observation
+from ._values._outcome import Outcome, ToolCall
+from ._wire._chat_stream import ChatStream, chat_assistant_message
+from ._wire._guide import describe, parallel_note, reference_note
+from ._wire._payloads import (
     Unknown,
     call_arguments,
     call_id,
@@ -47,6 +45,8 @@ from ._wire import (
     outcomes_of,
     tool_name,
 )
+from ._wire._responses import ResponseStream, calls_from_response, function_call_outputs, response_items
+from ._wire._tool_schema import model_parameters
 
 __all__ = [
     "ChatStream",

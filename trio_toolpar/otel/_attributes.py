@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._convert import dumps
-from .._outcome import Outcome, Status
+from .._values._convert import dumps
+from .._values._outcome import Outcome, Status
 
 __all__ = [
     "CANCEL_CAUSE",

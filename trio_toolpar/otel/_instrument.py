@@ -10,7 +10,7 @@ import attrs
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from .._events import (
+from .._runtime._events import (
     AttemptEnded,
     AttemptStarted,
     CallEvent,
@@ -23,8 +23,8 @@ from .._events import (
     TurnEnded,
     TurnStarted,
 )
-from .._outcome import Outcome
-from .._outcome import Status as CallStatus
+from .._values._outcome import Outcome
+from .._values._outcome import Status as CallStatus
 from ._attributes import (
     CANCEL_CAUSE,
     DURATION_BUCKETS,

@@ -8,10 +8,18 @@ from typing import TYPE_CHECKING, final
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .._events import AttemptEnded, CallFinished, CallGranted, CallStarted, Event, ResourcePaused, RetryScheduled
+from .._runtime._events import (
+    AttemptEnded,
+    CallFinished,
+    CallGranted,
+    CallStarted,
+    Event,
+    ResourcePaused,
+    RetryScheduled,
+)
 
 if TYPE_CHECKING:
-    from .._executor import Executor
+    from .._runtime._executor import Executor
 
 __all__ = ["PrometheusMetrics"]
 

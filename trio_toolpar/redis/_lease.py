@@ -15,7 +15,7 @@ from typing import Literal, final
 import attrs
 import trio
 
-from .._exceptions import LimitUnavailable
+from .._values._exceptions import LimitUnavailable
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import Tally
 from ._store import Store, Unreachable

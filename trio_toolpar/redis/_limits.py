@@ -11,8 +11,8 @@ from typing import Any, Literal, final
 import attrs
 import coredis
 
-from .._exceptions import LimitUnavailable
-from .._limits import Rate
+from .._runtime._limits import Rate
+from .._values._exceptions import LimitUnavailable
 from . import _lease
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import RedisLimitStatistics, Tally

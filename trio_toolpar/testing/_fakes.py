@@ -6,9 +6,9 @@ from typing import Any
 
 import trio
 
-from .._exceptions import Retryable
-from .._registry import CallContext, Registry, SideEffect, Tool
-from .._retry import Retry
+from .._tools._registry import CallContext, Registry, SideEffect, Tool
+from .._tools._retry import Retry
+from .._values._exceptions import Retryable
 from ._recorder import Recorder
 
 __all__ = ["FAKE_PARAMETERS", "ScriptedFailure", "add_fake_tool"]

@@ -7,12 +7,12 @@ from typing import Any, Literal, final
 
 import attrs
 
-from .._executor import Executor
-from .._outcome import ToolCall
-from .._policy import BestEffort, FailFast
-from .._registry import Registry, SideEffect
-from .._retry import Retry
-from .._settings import Schedule
+from .._runtime._executor import Executor
+from .._runtime._policy import BestEffort, FailFast
+from .._runtime._settings import Schedule
+from .._tools._registry import Registry, SideEffect
+from .._tools._retry import Retry
+from .._values._outcome import ToolCall
 from ._fakes import add_fake_tool
 from ._hypothesis import st
 from ._recorder import Recorder

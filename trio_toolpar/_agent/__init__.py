@@ -1,0 +1,1 @@
+"""The agent loop and the HTTP model clients it talks to."""

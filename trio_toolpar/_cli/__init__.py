@@ -1,0 +1,1 @@
+"""The ``trio-toolpar`` command line and its demo."""

@@ -1,0 +1,65 @@
+"""What planning decides for one call: `PlannedCall` and `Verdict`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, final
+
+import attrs
+
+from .._arguments._references import Reference
+from .._tools._registry import Tool
+from .._values._construct import fast_constructor
+from .._values._outcome import ErrorCode, Status, ToolCall
+
+__all__ = ["PlannedCall", "Verdict", "make_planned_call"]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Verdict:
+    """What planning decided for a call that will not run."""
+
+    status: Status
+    code: ErrorCode
+    message: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PlannedCall:
+    """One call as the planner sees it.
+
+    ``needs`` are the calls whose results it references; ``after`` are the
+    earlier calls it must wait for because they touch the same resource key
+    and one of the two writes. Both hold indices into `Plan.calls`.
+    """
+
+    index: int
+    call: ToolCall
+    tool: Tool | None
+    arguments: Mapping[str, Any] | None
+    references: tuple[Reference, ...]
+    has_escapes: bool
+    needs: tuple[int, ...]
+    after: tuple[int, ...]
+    keys: tuple[str, ...] | None
+    """The resource keys it touches; ``None`` when a key is only known at run time."""
+    generation: int | None
+    verdict: Verdict | None
+
+    @property
+    def runnable(self) -> bool:
+        """Whether planning left this call to run."""
+        return self.verdict is None
+
+    @property
+    def predecessors(self) -> tuple[int, ...]:
+        """Every call that must finish before this one starts."""
+        if not self.after:
+            return self.needs
+        return tuple(sorted(set(self.needs) | set(self.after)))
+
+
+make_planned_call = fast_constructor(PlannedCall)
+"""``PlannedCall(...)``, faster: planning builds one per call, and a turn may hold 100,000 (see `fast_constructor`)."""

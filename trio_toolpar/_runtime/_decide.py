@@ -1,0 +1,169 @@
+"""Deciding outcomes: what each ending of a call means, in one place.
+
+Every `Outcome` of a running turn is built by `build_outcome`; every reason a
+call did not end ``ok`` is worded here, with its status and stable code.
+The turn's own causes (`TURN_CAUSES`) pass from a call to the calls that
+depend on it: a call skipped because the budget ran out does not doom its
+dependents with ``dependency_failed``; they end for the same cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._planning._planned import Verdict
+from .._values._construct import fast_constructor
+from .._values._exceptions import LimitUnavailable, RateLimited
+from .._values._outcome import ErrorCode, Outcome, Status
+from .._values._render import exception_text, format_traceback, safe_str
+from ._attempts import Kind, Tried
+
+if TYPE_CHECKING:
+    from ._call_run import CallRun
+    from ._capacity import Waiter
+
+__all__ = [
+    "TURN_CAUSES",
+    "Decide",
+    "Reason",
+    "build_outcome",
+    "decide_the_rest",
+    "dependency_reason",
+    "failure_reason",
+    "stop_reason",
+]
+
+Reason = tuple[Status, ErrorCode, str]
+"""Why a call did not end ``ok``: its status, code and message."""
+
+
+class Decide(Protocol):
+    """A turn's one way to give a call its outcome (``reason`` ``None``: it returned ``value``)."""
+
+    def __call__(
+        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+    ) -> None: ...
+
+
+TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
+
+_CAUSE_TEXT: dict[ErrorCode, str] = {
+    ErrorCode.SIBLING_FAILED: "{verb}: another call of this turn failed and the policy is fail-fast",
+    ErrorCode.BUDGET_EXCEEDED: "{verb}: the turn's time budget ran out",
+    ErrorCode.CANCELLED: "{verb}: the turn was cancelled by its caller",
+}
+
+Redact = Callable[[str], str]
+
+_make_outcome = fast_constructor(Outcome)
+
+
+def stop_reason(cause: ErrorCode, *, started: bool) -> Reason:
+    """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``."""
+    status = Status.CANCELLED if started else Status.SKIPPED
+    return status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started")
+
+
+def decide_the_rest(
+    runs: Iterable[CallRun],
+    cause: ErrorCode,
+    *,
+    release: Callable[[Waiter], None],
+    decide: Callable[[CallRun, Reason], None],
+) -> None:
+    """At a turn's end: give back what calls still wait for, and decide every call without an outcome.
+
+    A call decided while it waited (``later``) and never started gets that
+    decision; the rest end for the turn's ``cause``.
+    """
+    for run in runs:
+        if run.waiter is not None:
+            run.waiter.withdrawn = True
+            release(run.waiter)
+        if run.outcome is not None:
+            continue
+        if run.later is not None and run.started_at is None:
+            decide(run, verdict_reason(run.later))
+        else:
+            decide(run, stop_reason(cause, started=run.started_at is not None))
+
+
+def verdict_reason(verdict: Verdict) -> Reason:
+    """A call planning decided not to run."""
+    return verdict.status, verdict.code, verdict.message
+
+
+def dependency_reason(dependency: Outcome) -> Reason:
+    """A call whose referenced call ``dependency`` did not end ``ok``."""
+    code = dependency.error_code
+    if code in TURN_CAUSES:
+        return stop_reason(code, started=False)
+    return (
+        Status.SKIPPED,
+        ErrorCode.DEPENDENCY_FAILED,
+        f"not run: it depends on call {dependency.call_id!r}, which ended {dependency.status.value}"
+        f" ({code.value if code is not None else 'no code'})",
+    )
+
+
+def failure_reason(tried: Tried, *, timeout: float | None) -> Reason:
+    """A call whose last attempt raised or timed out."""
+    tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
+    if tried.kind is Kind.TIMEOUT:
+        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{tries}"
+    exc = tried.exception
+    assert exc is not None
+    if isinstance(exc, RateLimited):
+        code = ErrorCode.RATE_LIMITED
+    elif isinstance(exc, LimitUnavailable):
+        code = ErrorCode.LIMIT_UNAVAILABLE
+    else:
+        code = ErrorCode.TOOL_ERROR
+    return Status.ERROR, code, exception_text(exc) + tries
+
+
+def _redacted(text: str, redact: Redact | None) -> str:
+    if redact is None:
+        return text
+    try:
+        return safe_str(redact(text))
+    except Exception:  # the user's redact failed: show nothing it was meant to hide
+        return "<withheld: the executor's redact function failed on this text>"
+
+
+def build_outcome(
+    run: CallRun,
+    reason: Reason | None,
+    *,
+    now: float,
+    value: Any = None,
+    exception: Exception | None = None,
+    redact: Redact | None,
+) -> Outcome:
+    """``run``'s one `Outcome`, decided at ``now``: ``ok`` with ``value`` when ``reason`` is ``None``.
+
+    Messages of errors and timeouts, and tracebacks, pass through ``redact``.
+    """
+    status, code, error = reason if reason is not None else (Status.OK, None, None)
+    if error is not None and status in (Status.ERROR, Status.TIMEOUT):
+        error = _redacted(error, redact)
+    trace = _redacted(format_traceback(exception), redact) if exception is not None else None
+    finished_at, started_at = now, run.started_at
+    return _make_outcome(
+        call_id=run.call.id,
+        tool=run.call.tool,
+        status=status,
+        value=value,
+        error_code=code,
+        error=error,
+        # In ms to the microsecond; `round(x, 3)` costs more and says the same.
+        latency_ms=round((finished_at - started_at) * 1e6) / 1e3 if started_at is not None else 0.0,
+        attempts=run.attempts,
+        started_at=started_at,
+        finished_at=finished_at,
+        wave=run.planned.generation if run.planned is not None else None,
+        idempotency_key=run.idempotency_key,
+        exception=exception,
+        traceback=trace,
+    )

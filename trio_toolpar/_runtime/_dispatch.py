@@ -1,0 +1,222 @@
+"""Moving a turn's calls from ready to running, in plan order.
+
+A call whose predecessors are done is *ready*. `Dispatcher.add` takes ready
+calls; for each it decides now why it cannot run after all (decided while it
+waited, doomed by a dependency, a reference that resolves to nothing), or
+prepares its arguments, holds it for its approver if its tool is gated, and
+queues it: with the turn's own calls that need no limit, or with `Capacity`.
+`Dispatcher.grant` is the coordinator's step: it answers retry requests,
+starts the calls that need no limit, and lets `Capacity` grant the rest, best
+rank first; each granted call starts as a task of the phase's nursery (see
+`_call_task`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import trio
+
+from .._arguments._references import Reference
+from .._planning._incremental import IncrementalPlanner
+from .._values._outcome import ErrorCode, Status
+from ._approval import Gates
+from ._call_run import CallRun, CallState
+from ._call_task import CallTasks
+from ._capacity import Capacity, Waiter
+from ._decide import Decide, Reason, dependency_reason, verdict_reason
+from ._dependencies import Dependencies
+from ._instrument import Emitter
+from ._prepare import prepare
+from ._races import Races
+from ._retries import RetryGrants
+from ._settings import Settings
+from ._stopping import Stopping
+
+if TYPE_CHECKING:
+    from .._tools._registry import Tool
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """Takes a turn's ready calls to capacity and starts them as they are granted.
+
+    It shares the turn's calls (``runs``, their ``ids``), their dependencies,
+    races and stopping state, and decides through the turn's ``decide``.
+    ``nursery`` is the running phase's, ``None`` between phases: ready calls
+    wait for the next phase then.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        capacity: Capacity,
+        stopping: Stopping,
+        races: Races,
+        deps: Dependencies,
+        runs: Sequence[CallRun],
+        ids: Mapping[str, int],
+        *,
+        planner: IncrementalPlanner | None,
+        sequence: int,
+        decide: Decide,
+        emit: Emitter | None,
+    ) -> None:
+        self._capacity = capacity
+        self._stopping = stopping
+        self._races = races
+        self._deps = deps
+        self._runs = runs
+        self._ids = ids
+        self._planner = planner
+        self._sequence = sequence
+        self._decide = decide
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=decide, cause=stopping.cause)
+        self._tasks = CallTasks(
+            settings,
+            capacity,
+            RetryGrants(settings.policy.max_retries_per_turn, wake=capacity.kick),
+            stopping,
+            report=decide,
+            requeue=self._requeue,
+            rank=self.rank,
+            emit=emit,
+        )
+        self._ready: list[int] = []  # a stack: the next call to take is last
+        self._free: list[CallRun] = []  # queued calls that need no limit, in the order they were queued
+        self._draining = False
+        self.nursery: trio.Nursery | None = None
+
+    def rank(self, index: int) -> tuple[int, int, int]:
+        """Call ``index``'s place in line for capacity and retries: turn, then priority, then plan order."""
+        return (self._sequence, -self._runs[index].call.priority, index)
+
+    def add(self, ready: Iterable[int]) -> None:
+        """Take the calls ``ready`` (in this order) whose predecessors are done: queue them, or decide them.
+
+        Whoever calls this wakes the coordinator afterwards (`Capacity.kick`),
+        unless it is the coordinator.
+        """
+        self._ready.extend(reversed(list(ready)))
+        if self._draining:
+            return  # the drain running further up the stack takes them
+        self._draining = True
+        try:
+            self._drain()
+        finally:
+            self._draining = False
+
+    def grant(self) -> float:
+        """The coordinator's step: answer retries, start what may start; return when to look again."""
+        self._tasks.retries.grant()
+        self._start_free()
+        return self._capacity.dispatch()
+
+    # -- ready to queued ------------------------------------------------------------
+
+    def _drain(self) -> None:
+        while self._ready and self.nursery is not None:
+            run = self._runs[self._ready.pop()]
+            if run.outcome is not None or not self._stopping.accepts():
+                continue  # decided already; or the turn is ending, and it gives the rest its cause
+            reason = self._unrunnable(run)
+            if reason is not None:
+                self._decide(run, reason)
+                continue
+            planned = run.planned
+            assert planned is not None and planned.tool is not None
+            prepared = prepare(planned, self._value_of)
+            if len(prepared) == 3:
+                self._decide(run, prepared)
+                continue
+            run.resolved, run.idempotency_key = prepared
+            if self._gates.hold(run, planned.tool, self.nursery):
+                continue  # waits for its approver holding no capacity; queued once approved
+            run.move(CallState.QUEUED)
+            self._queue(run, planned.tool)
+
+    def _unrunnable(self, run: CallRun) -> Reason | None:
+        """Why a ready call must not run after all: decided while it waited, or doomed by a dependency."""
+        if run.later is not None:
+            return verdict_reason(run.later)
+        doomed_by = self._deps.doomed_by(run.index)
+        if doomed_by is not None:
+            dependency = self._runs[doomed_by].outcome
+            assert dependency is not None
+            return dependency_reason(dependency)
+        if run.planned is None:  # an open turn's call, now that every call it waits for has arrived
+            assert self._planner is not None
+            predecessors = self._planner.predecessors(run.index)
+            generation = max(((self._runs[p].wave or 0) + 1 for p in predecessors), default=0)
+            run.planned = self._planner.freeze(run.index, generation)
+        waits_for_races = (run.planned.references or run.call.after) and self._races
+        return self._races.failed_reference(run.planned) if waits_for_races else None
+
+    def _value_of(self, ref: Reference) -> object:
+        """The value a reference names: of the call it names (which ended ``ok``), or of a race's winners."""
+        if ref.group is not None:
+            return self._races.winners_value(ref.group)
+        position = ref.position
+        outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
+        assert outcome is not None and outcome.ok
+        return outcome.value
+
+    def _queue(self, run: CallRun, tool: Tool) -> None:
+        sync = not tool.is_async
+        names = self._capacity.needs(tool.resource, sync=sync)
+        if names is None:
+            self._free.append(run)  # no limit applies (most calls): nothing to rank it against
+            return
+        impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=sync) if tool.weight > 1 else None
+        if impossible is not None:  # a tool registered after the executor checked the registry
+            self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
+            return
+        run.waiter = Waiter(
+            rank=self.rank(run.index),
+            names=names,
+            resource=tool.resource,
+            weight=tool.weight,
+            on_grant=functools.partial(self._granted, run),
+            accepts=self._stopping.accepts,
+        )
+        self._capacity.enqueue(run.waiter)
+
+    def _requeue(self, run: CallRun) -> None:
+        """Queue a call for capacity again: a retry after its backoff, or an approved call."""
+        assert run.planned is not None and run.planned.tool is not None
+        run.move(CallState.QUEUED)
+        self._queue(run, run.planned.tool)
+        self._capacity.kick()
+
+    # -- queued to running ----------------------------------------------------------
+
+    def _start_free(self) -> None:
+        """Start the queued calls that need no limit, in the order they were queued."""
+        if not self._free or not self._stopping.accepts():
+            return  # nothing to start; or the turn is ending, and it decides them
+        free, self._free = self._free, []
+        now = self._stopping.now()
+        for run in free:
+            assert run.planned is not None and run.planned.tool is not None
+            tool = run.planned.tool
+            if tool.resource is None or self._capacity.needs(tool.resource, sync=not tool.is_async) is None:
+                self._granted(run, now)
+            else:
+                self._queue(run, tool)  # its resource was paused since it was queued: wait in line
+
+    def _granted(self, run: CallRun, now: float) -> None:
+        if run.outcome is not None:
+            if run.waiter is not None:
+                self._capacity.release(run.waiter)  # decided while it waited: nothing to run
+            return
+        run.move(CallState.RUNNING)
+        if run.granted is not None:
+            run.granted.set()  # a retry, which its task waits to run
+            return
+        assert self.nursery is not None
+        run.started_at = now
+        task = self._tasks.run if run.call.race is None else self._tasks.run_alone
+        self.nursery.start_soon(task, run, name=f"toolpar:{run.call.id}")

@@ -1,0 +1,332 @@
+"""The executor: runs the tool calls of model turns against a registry."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, cast, final
+
+import trio
+
+from .._planning._plan import Plan
+from .._planning._race_groups import Race, check_races
+from .._tools._registry import Approver, Registry
+from .._values._convert import converter
+from .._values._outcome import Outcome, ToolCall
+from .._values._render import safe_str
+from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
+from ._exception_groups import collapse
+from ._instrument import Instrument, dispatch
+from ._limits import Rate, SharedLimits
+from ._policy import BestEffort, Policy
+from ._result import TurnResult
+from ._settings import Schedule, Settings
+from ._turn import Turn
+
+__all__ = ["Executor", "OutcomeStream"]
+
+
+class _Default:
+    """The executor's own budget (a sentinel: ``None`` means no budget)."""
+
+
+_DEFAULT = _Default()
+
+
+def _check_budget(budget: object) -> float | None:
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0 or math.isnan(budget):
+        raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
+    return float(budget)
+
+
+def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
+    """The calls, with mappings (``{"id": ..., "tool": ..., "arguments": ...}``) read as `ToolCall`s."""
+    given = list(calls)
+    if set(map(type, given)) <= {ToolCall}:  # the usual case, in one pass at C speed (ToolCall is final)
+        return cast("list[ToolCall]", given)
+    out: list[ToolCall] = []
+    for position, call in enumerate(given):
+        if isinstance(call, ToolCall):
+            out.append(call)
+        elif isinstance(call, Mapping):
+            try:
+                out.append(converter.structure(call, ToolCall))
+            except Exception as exc:
+                raise TypeError(
+                    f"call {position} is a mapping that is not a tool call ({safe_str(exc)}); "
+                    "give 'id', 'tool' and optionally 'arguments', 'priority' and 'race'"
+                ) from None
+        else:
+            raise TypeError(
+                f"call {position} is a {type(call).__name__}; pass ToolCall(id=..., tool=..., arguments=...) "
+                "or a mapping with those keys (provider messages: trio_toolpar.openai / trio_toolpar.anthropic)"
+            )
+    return out
+
+
+@final
+class Executor:
+    """Runs the tool calls of model turns against a `Registry`.
+
+    Args:
+        registry: the tools.
+        limits: per-resource caps, e.g. ``{"datadog": 3, "jira": 2}``; shared
+            by every turn of this executor.
+        rates: per-resource token buckets, e.g. ``{"datadog": Rate(per_second=2, burst=2)}``.
+        max_concurrency: a cap on all calls at once (``None``: no cap).
+        policy: `BestEffort` (default) or `FailFast`, or your own `Policy`.
+        budget: default wall-clock budget of a turn, in seconds (``None``: none).
+        schedule: ``"waves"`` runs topological generations one child nursery
+            after another; ``"eager"`` starts each call as soon as its own
+            dependencies are done.
+        thread_limit: how many sync tools may run in threads at once.
+        redact: applied to every error message and traceback before it reaches
+            an outcome (and so the model): strip secrets here.
+        seed: seeds retry jitter, which is drawn per (call, attempt) so that
+            it does not depend on scheduling order (default: random).
+        deterministic: before each grant of capacity, wait until every task
+            is blocked (`trio.testing.wait_all_tasks_blocked`). On a
+            `trio.testing.MockClock` this makes a turn's timeline the same
+            whatever order Trio runs simultaneous wake-ups in; use it in
+            tests. Leave it off in production, where unrelated tasks may
+            never all be blocked at once.
+        shared_limits: limits shared with other processes (`SharedLimits`,
+            e.g. `trio_toolpar.redis.RedisLimits`), held around each attempt
+            on the resources they govern, after the local ones.
+        instruments: observers told of each step of every turn (`Instrument`;
+            e.g. `trio_toolpar.otel.OpenTelemetry`); see docs/tracing.md.
+        approve: the approver of tools registered with ``approval=True``:
+            ``async (call, tool) -> bool | Approval``, a person or a policy
+            engine. Gated calls wait for it holding no capacity.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        limits: Mapping[str, int] | None = None,
+        rates: Mapping[str, Rate] | None = None,
+        max_concurrency: int | None = None,
+        policy: Policy | None = None,
+        budget: float | None = None,
+        schedule: Schedule = "waves",
+        thread_limit: int = 40,
+        redact: Callable[[str], str] | None = None,
+        seed: int | str | None = None,
+        deterministic: bool = False,
+        shared_limits: SharedLimits | None = None,
+        instruments: Iterable[Instrument] | None = None,
+        approve: Approver | None = None,
+    ) -> None:
+        if not isinstance(registry, Registry):
+            raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
+        if schedule not in ("waves", "eager"):
+            raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
+        if policy is not None and not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy such as BestEffort() or FailFast(), not {policy!r}")
+        if approve is not None and not callable(approve):
+            raise TypeError(f"approve must be an async (call, tool) -> bool | Approval, not {approve!r}")
+        if shared_limits is not None and not isinstance(shared_limits, SharedLimits):
+            raise TypeError(f"shared_limits must implement trio_toolpar.SharedLimits, not {shared_limits!r}")
+        self.budget = _check_budget(budget)
+        self._settings = Settings(
+            registry=registry,
+            policy=policy if policy is not None else BestEffort(),
+            schedule=schedule,
+            redact=redact,
+            seed=seed if seed is not None else random.getrandbits(64),
+            deterministic=bool(deterministic),
+            shared_limits=shared_limits,
+            instruments=dispatch(instruments),
+            approve=approve,
+        )
+        self._capacity = Capacity(
+            limits or {}, rates=rates or {}, max_concurrency=max_concurrency, thread_limit=thread_limit
+        )
+        for tool in registry:
+            impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=not tool.is_async)
+            if impossible is not None:
+                raise ValueError(
+                    f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
+                )
+        self._turns = 0
+
+    @property
+    def registry(self) -> Registry:
+        """The tools."""
+        return self._settings.registry
+
+    @property
+    def policy(self) -> Policy:
+        """What a failure means for the rest of a turn."""
+        return self._settings.policy
+
+    @property
+    def schedule(self) -> Schedule:
+        """``"waves"`` or ``"eager"``."""
+        return self._settings.schedule
+
+    @property
+    def seed(self) -> int | str:
+        """The seed of retry jitter."""
+        return self._settings.seed
+
+    @property
+    def limits(self) -> Mapping[str, trio.CapacityLimiter]:
+        """The capacity limiters by resource name (for statistics; do not acquire them)."""
+        return {k: v for k, v in self._capacity.limiters.items() if k not in (GLOBAL, THREADS)}
+
+    def statistics(self) -> CapacityStatistics:
+        """What every capped or rate-limited resource holds, owes and waits for now."""
+        return self._capacity.statistics()
+
+    def plan(self, calls: Iterable[ToolCall | Mapping[str, Any]]) -> Plan:
+        """Plan ``calls`` without running them."""
+        return Plan.build(self._settings.registry, _as_calls(calls))
+
+    def turn(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
+    ) -> Turn:
+        """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
+
+        Holding the turn before running it lets the caller read the outcomes
+        even when the run is cancelled from outside. ``races`` gives the rules
+        (`Race`) of race groups by name; a group without rules is won by its
+        first member to end ``ok``.
+        """
+        return self._new_turn(self.plan(calls), budget, races=races)
+
+    def _new_turn(
+        self,
+        plan: Plan | None,
+        budget: float | _Default | None,
+        on_outcome: Callable[[Outcome], object] | None = None,
+        *,
+        races: Mapping[str, Race] | None = None,
+    ) -> Turn:
+        chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
+        races = check_races(races)
+        self._turns += 1
+        return Turn(
+            self._settings,
+            self._capacity,
+            plan,
+            budget=chosen,
+            sequence=self._turns,
+            on_outcome=on_outcome,
+            races=races,
+        )
+
+    async def run(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
+    ) -> TurnResult:
+        """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
+        return await self.turn(calls, budget=budget, races=races).run()
+
+    @asynccontextmanager
+    async def open_turn(
+        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, Race] | None = None
+    ) -> AsyncIterator[Turn]:
+        """An open turn: submit calls while it runs, for tool calls that arrive one by one.
+
+        Usage::
+
+            async with executor.open_turn() as turn:
+                turn.submit(call)      # starts as soon as its dependencies and capacity allow
+                ...
+            turn.result                # every outcome, once the block has exited
+
+        Leaving the block closes the input and waits for the submitted calls;
+        leaving it with an exception cancels them. The schedule is always
+        eager, and planning differs from a batch where calls are already
+        running (see `IncrementalPlanner`).
+        """
+        turn = self._new_turn(None, budget, races=races)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(turn.run)
+                body_done = False
+                try:
+                    yield turn
+                    body_done = True
+                finally:
+                    if body_done:
+                        turn.close()
+                    else:
+                        turn.cancel()
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see collapse
+            raise collapse(group) from None
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        budget: float | _Default | None = _DEFAULT,
+        races: Mapping[str, Race] | None = None,
+    ) -> AsyncIterator[OutcomeStream]:
+        """Run a turn and yield its outcomes as each one is decided.
+
+        Usage::
+
+            async with executor.stream(calls) as outcomes:
+                async for outcome in outcomes:
+                    ...
+
+        Leaving the block early cancels what is still running (those calls
+        end ``cancelled`` or ``skipped`` with code ``cancelled``);
+        ``outcomes.turn.result`` holds every outcome afterwards.
+        """
+        send, receive = trio.open_memory_channel[Outcome](math.inf)
+
+        def deliver(outcome: Outcome) -> None:
+            # A consumer may have left early; the turn's result keeps the outcome.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                send.send_nowait(outcome)
+
+        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver, races=races)
+
+        async def drive() -> None:
+            async with send:
+                await turn.run()
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(drive)
+                try:
+                    yield OutcomeStream(turn, receive)
+                finally:
+                    turn.cancel()
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see collapse
+            raise collapse(group) from None
+
+
+@final
+class OutcomeStream:
+    """Outcomes of a running turn as they are decided (from `Executor.stream`)."""
+
+    def __init__(self, turn: Turn, receive: trio.MemoryReceiveChannel[Outcome]) -> None:
+        self.turn = turn
+        self._receive = receive
+
+    def __aiter__(self) -> OutcomeStream:
+        return self
+
+    async def __anext__(self) -> Outcome:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None

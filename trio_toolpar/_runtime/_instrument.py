@@ -1,0 +1,196 @@
+"""Instruments: observers of every turn an executor runs (`Instrument`), and how events reach them.
+
+An executor built with ``instruments=[...]`` gives each turn an `Emitter`;
+without instruments a turn has none, and each hook point costs one ``is
+None`` test: no event is built. Events are delivered synchronously, in the
+task where the step happens (a call's attempts in the call's own task), so
+an instrument may set context variables for the tool to see, as the
+OpenTelemetry edge does.
+
+An instrument that raises an `Exception` is removed from the executor and
+the failure is logged once, with its traceback, on the ``trio_toolpar``
+logger; the turn carries on. ``Cancelled``, ``KeyboardInterrupt`` and any
+other `BaseException` propagate (an instrument should not raise them: it
+must not wait).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypedDict, final, runtime_checkable
+
+import trio
+
+from .._values._outcome import Status
+from ._call_run import CallRun, CallState
+from ._events import (
+    AttemptEnded,
+    AttemptStarted,
+    CallFinished,
+    CallGranted,
+    CallQueued,
+    CallStarted,
+    Event,
+    ResourcePaused,
+    RetryScheduled,
+    TurnEnded,
+    TurnStarted,
+    WaveEnded,
+    WaveStarted,
+)
+
+if TYPE_CHECKING:
+    from ._attempts import Kind
+    from ._result import TurnResult
+
+__all__ = ["Dispatch", "Emitter", "Instrument", "dispatch", "emitter"]
+
+logger = logging.getLogger("trio_toolpar")
+
+
+@runtime_checkable
+class Instrument(Protocol):
+    """An observer of turns: ``on_event`` is called with each `Event` as it happens.
+
+    Match on the event's class (`TurnStarted`, `CallFinished`, ...) and
+    ignore the others. ``on_event`` runs inside the turn, synchronously:
+    keep it quick, and never wait in it.
+    """
+
+    def on_event(self, event: Event) -> None:
+        """Observe one event."""
+        ...
+
+
+@final
+class Dispatch:
+    """Delivers events to an executor's instruments; removes one that raises, and logs why once."""
+
+    __slots__ = ("_instruments",)
+
+    def __init__(self, instruments: Sequence[Instrument]) -> None:
+        self._instruments = list(instruments)
+
+    def __call__(self, event: Event) -> None:
+        for instrument in tuple(self._instruments):
+            try:
+                instrument.on_event(event)
+            except Exception:  # an observer's bug must not change what the turn does
+                self._instruments.remove(instrument)
+                logger.exception(
+                    "instrument %r raised on %s and was removed; the turn carries on without it",
+                    instrument,
+                    type(event).__name__,
+                )
+
+
+def dispatch(instruments: Iterable[Instrument] | None) -> Dispatch | None:
+    """The dispatch for ``instruments``, or ``None`` when there are none (hooks then build nothing).
+
+    Raises:
+        TypeError: an instrument has no ``on_event`` method.
+    """
+    chosen = list(instruments or ())
+    for instrument in chosen:
+        if not isinstance(instrument, Instrument):
+            raise TypeError(
+                f"instruments must have an on_event(event) method (see trio_toolpar.Instrument), not {instrument!r}"
+            )
+    return Dispatch(chosen) if chosen else None
+
+
+class _CallFields(TypedDict):
+    turn: int
+    time: float
+    index: int
+    call_id: str
+    tool: str
+    resource: str | None
+
+
+def emitter(dispatch: Dispatch | None, *, turn: int) -> Emitter | None:
+    """The hook points of turn number ``turn``, or ``None`` without instruments."""
+    return None if dispatch is None else Emitter(dispatch, turn=turn)
+
+
+@final
+class Emitter:
+    """One turn's hook points: each method builds its event and dispatches it.
+
+    It observes each call's moves (see `CallRun.move`): queued, granted
+    (the first grant also starts the call), decided. It remembers when each
+    call was queued, to tell `CallGranted` how long the call waited.
+    """
+
+    __slots__ = ("_dispatch", "_queued_at", "_turn")
+
+    def __init__(self, dispatch: Dispatch, *, turn: int) -> None:
+        self._dispatch = dispatch
+        self._turn = turn
+        self._queued_at: dict[int, float] = {}
+
+    def turn_started(self, runs: Sequence[CallRun], *, budget: float | None, deadline: float) -> None:
+        ids = tuple(run.call.id for run in runs)
+        self._dispatch(
+            TurnStarted(turn=self._turn, time=trio.current_time(), budget=budget, deadline=deadline, call_ids=ids)
+        )
+
+    def turn_ended(self, result: TurnResult, *, interrupted: bool) -> None:
+        self._dispatch(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
+
+    def wave(self, number: int, indices: Sequence[int], runs: Sequence[CallRun], *, started: bool) -> None:
+        """Wave ``number`` of a waves schedule began (``started``) or ended."""
+        kind = WaveStarted if started else WaveEnded
+        ids = tuple(runs[i].call.id for i in indices)
+        self._dispatch(kind(turn=self._turn, time=trio.current_time(), wave=number, call_ids=ids))
+
+    def moved(self, run: CallRun, state: CallState) -> None:
+        """Where a call's events come from: its moves through `CallState`."""
+        now = trio.current_time()
+        if state is CallState.QUEUED:
+            self._queued_at[run.index] = now
+            self._dispatch(CallQueued(**self._call(run, now), attempt=run.attempts + 1))
+        elif state is CallState.RUNNING:
+            wait = now - self._queued_at.pop(run.index, now)
+            self._dispatch(CallGranted(**self._call(run, now), attempt=run.attempts + 1, queue_wait=wait))
+            if run.attempts == 0:  # the first grant: the call's task starts now
+                self._started(run, now)
+        elif state is CallState.DONE:
+            assert run.outcome is not None
+            self._queued_at.pop(run.index, None)
+            self._dispatch(CallFinished(**self._call(run, now), outcome=run.outcome))
+
+    def _started(self, run: CallRun, now: float) -> None:
+        assert run.resolved is not None
+        self._dispatch(
+            CallStarted(
+                **self._call(run, now), wave=run.wave, arguments=run.resolved, idempotency_key=run.idempotency_key
+            )
+        )
+
+    def attempt_started(self, run: CallRun, attempt: int) -> None:
+        self._dispatch(AttemptStarted(**self._call(run, trio.current_time()), attempt=attempt))
+
+    def attempt_ended(self, run: CallRun, attempt: int, kind: Kind, exception: Exception | None) -> None:
+        status = Status(kind.value)
+        self._dispatch(
+            AttemptEnded(**self._call(run, trio.current_time()), attempt=attempt, status=status, exception=exception)
+        )
+
+    def paused(self, run: CallRun, seconds: float) -> None:
+        self._dispatch(ResourcePaused(**self._call(run, trio.current_time()), seconds=seconds))
+
+    def retry(self, run: CallRun, attempt: int, delay: float) -> None:
+        self._dispatch(RetryScheduled(**self._call(run, trio.current_time()), attempt=attempt, delay=delay))
+
+    def _call(self, run: CallRun, now: float) -> _CallFields:
+        tool = run.planned.tool if run.planned is not None else None
+        return {
+            "turn": self._turn,
+            "time": now,
+            "index": run.index,
+            "call_id": run.call.id,
+            "tool": run.call.tool,
+            "resource": tool.resource if tool is not None else None,
+        }

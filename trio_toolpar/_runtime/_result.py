@@ -1,0 +1,101 @@
+"""All outcomes of one turn: `TurnResult`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, final, overload
+
+import attrs
+
+from .._planning._plan import Plan
+from .._values._convert import converter
+from .._values._outcome import Outcome
+from .._values._timeline import render_table, render_timeline
+
+__all__ = ["TurnResult"]
+
+
+def _first_by_id(outcomes: tuple[Outcome, ...]) -> Mapping[str, Outcome]:
+    return {o.call_id: o for o in reversed(outcomes)}
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TurnResult:
+    """All outcomes of one turn, in the calls' input order.
+
+    ``result[0]`` is the first call's `Outcome`; ``result["c1"]`` (or
+    ``result.get("c1")``) the outcome of the call with id ``c1`` — the first
+    such call, if a turn repeated an id (the later ones are rejected).
+    """
+
+    outcomes: tuple[Outcome, ...]
+    started_at: float
+    finished_at: float
+    plan: Plan = attrs.field(eq=False, repr=False)
+    _by_id: Mapping[str, Outcome] = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(lambda self: _first_by_id(self.outcomes), takes_self=True),
+    )
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when every call ended ``ok``."""
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds on Trio's clock from the turn's start to its end."""
+        return self.finished_at - self.started_at
+
+    def get(self, call_id: str) -> Outcome:
+        """The outcome of the (first) call with this id.
+
+        Raises:
+            KeyError: no call of the turn has this id.
+        """
+        try:
+            return self._by_id[call_id]
+        except KeyError:
+            known = ", ".join(repr(k) for k in list(self._by_id)[:10]) or "none"
+            raise KeyError(f"no call of this turn has the id {call_id!r} (ids: {known})") from None
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    @overload
+    def __getitem__(self, key: int) -> Outcome: ...
+
+    @overload
+    def __getitem__(self, key: str) -> Outcome: ...
+
+    def __getitem__(self, key: int | str) -> Outcome:
+        """The outcome at position ``key`` (an int) or of the call with id ``key`` (a str)."""
+        if isinstance(key, str):
+            return self.get(key)
+        return self.outcomes[key]
+
+    def table(self) -> str:
+        """A fixed-width text table of the outcomes, for terminals and logs."""
+        return render_table(self.outcomes, started_at=self.started_at)
+
+    def timeline(self, *, width: int = 60) -> str:
+        """A text Gantt chart of when each call ran, on Trio's clock."""
+        return render_timeline(self.outcomes, started_at=self.started_at, elapsed=self.elapsed, width=width)
+
+
+def _unstructure_result(result: TurnResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "outcomes": [converter.unstructure(o) for o in result.outcomes],
+    }
+
+
+converter.register_unstructure_hook(TurnResult, _unstructure_result)

@@ -1,0 +1,291 @@
+"""One model turn: its lifecycle, its coordinator's loop, and deciding each call's outcome.
+
+::
+
+    Turn.run()
+    └─ CancelScope(deadline = start + budget)      the turn's budget (`Stopping`)
+       └─ child nursery per phase                   a wave; or the whole turn ("eager", open turns)
+          ├─ the coordinator (this task)            grants capacity and retries, in plan order (`Dispatcher.grant`)
+          └─ call tasks, started when granted       see `_call_task`
+             └─ per-attempt move_on_after(timeout)  the tool's own timeout
+
+Ready calls go to the `Dispatcher`, which prepares and queues them; every
+ending comes back to `Turn._decide`, which builds the outcome and hands the
+calls it made ready to the dispatcher.
+
+State changes (a call was decided, a dependent became ready, capacity came
+back) happen synchronously in the task that caused them. Only grants wait
+for the coordinator, which runs after the tasks that woke it; with
+``Executor(deterministic=True)`` it first waits until every task is blocked,
+so that on a `trio.testing.MockClock` a turn's timeline does not depend on
+the order in which Trio runs the tasks woken at one instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import final
+
+import trio
+import trio.testing
+
+from .._planning._incremental import IncrementalPlanner
+from .._planning._plan import Plan
+from .._planning._race_groups import Race
+from .._values._exceptions import TurnStateError
+from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
+from ._call_run import CallRun, CallState
+from ._capacity import Capacity
+from ._decide import Reason, build_outcome, decide_the_rest, verdict_reason
+from ._dependencies import Dependencies
+from ._dispatch import Dispatcher
+from ._exception_groups import collapse
+from ._instrument import emitter
+from ._open_input import wire_closed, wire_submitted
+from ._races import Races
+from ._result import TurnResult
+from ._settings import Settings
+from ._stopping import Stopping
+
+__all__ = ["Turn"]
+
+_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+
+
+@final
+class Turn:
+    """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn` or `Executor.open_turn`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        capacity: Capacity,
+        plan: Plan | None,
+        *,
+        budget: float | None,
+        sequence: int,
+        on_outcome: Callable[[Outcome], object] | None = None,
+        races: Mapping[str, Race] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._capacity = capacity
+        self._on_outcome = on_outcome
+        self._plan = plan
+        self._emit = emitter(settings.instruments, turn=sequence)
+        self._planner = IncrementalPlanner(settings.registry) if plan is None else None
+        self._runs: list[CallRun] = []
+        self._ids: dict[str, int] = {}
+        self._deps = Dependencies()
+        self._stopping = Stopping(budget)
+        self._open = 0  # calls of the running phase not decided yet
+        self._result: TurnResult | None = None
+        self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
+        self._dispatch = Dispatcher(
+            settings,
+            capacity,
+            self._stopping,
+            self._races,
+            self._deps,
+            self._runs,
+            self._ids,
+            planner=self._planner,
+            sequence=sequence,
+            decide=self._decide,
+            emit=self._emit,
+        )
+        if plan is not None:
+            for planned in plan.calls:
+                run = CallRun(planned.index, planned.call, planned, observer=self._emit)
+                self._runs.append(run)
+                self._ids.setdefault(planned.call.id, planned.index)
+                if planned.verdict is None and (planned.needs or planned.after):
+                    self._deps.add(planned.index, needs=planned.needs, after=planned.after)
+
+    @property
+    def budget(self) -> float | None:
+        """Seconds the turn may run (``None``: no limit of its own)."""
+        return self._stopping.budget
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan:
+        """The turn's plan (for an open turn: a snapshot of the calls so far)."""
+        if self._plan is not None:
+            return self._plan
+        assert self._planner is not None
+        return self._planner.snapshot([run.wave for run in self._runs], rank=self._dispatch.rank)
+
+    @property
+    def done(self) -> bool:
+        """Whether every call of the turn has its outcome."""
+        return self._result is not None
+
+    @property
+    def result(self) -> TurnResult:
+        """All outcomes; available once `run` has returned or raised.
+
+        Raises:
+            TurnStateError: the turn has not run yet, or is still running.
+        """
+        if self._result is None:
+            raise TurnStateError("the turn has no result yet: await turn.run() first")
+        return self._result
+
+    def outcome(self, call_id: str) -> Outcome | None:
+        """The outcome of the call with this id, if it is decided yet.
+
+        Raises:
+            KeyError: no call of the turn has this id.
+        """
+        return self._runs[self._ids[call_id]].outcome
+
+    def cancel(self) -> None:
+        """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
+        self._stopping.stop(ErrorCode.CANCELLED)
+
+    def submit(self, call: ToolCall) -> None:
+        """Add a call to an open turn (see `Executor.open_turn`); it starts as soon as it may.
+
+        Raises:
+            TurnStateError: the turn is a batch turn, or its input is closed.
+        """
+        if self._planner is None or self._planner.closed:
+            raise TurnStateError("calls can only be submitted to an open turn before close()")
+        added = self._planner.add(call)
+        run = CallRun(added.index, call, None, observer=self._emit)
+        run.active = True
+        self._runs.append(run)
+        self._ids.setdefault(call.id, added.index)
+        self._open += 1
+        ready = wire_submitted(added, self._planner, self._deps, self._runs, self._races)
+        if self._result is not None:
+            self._finish()  # the turn already ended: this call gets its outcome now
+        else:
+            self._dispatch.add(ready)
+            self._capacity.kick()
+
+    def close(self) -> None:
+        """End an open turn's input; `run` returns once every submitted call is decided.
+
+        References to ids or positions that never arrived are rejected with ``bad_reference``.
+        """
+        if self._planner is None or self._planner.closed:
+            return
+        self._dispatch.add(wire_closed(self._planner, self._deps, self._runs))
+        self._capacity.kick()
+
+    async def run(self) -> TurnResult:
+        """Run the turn to its end and return every outcome, in input order.
+
+        If the caller's own scope is cancelled, ``trio.Cancelled`` propagates
+        from here as itself, after every running tool has seen it and every
+        outcome has been decided (see `result`).
+
+        Raises:
+            TurnStateError: the turn was already run.
+        """
+        if self._stopping.started_at is not None:
+            raise TurnStateError("a turn runs once; ask the executor for a new turn")
+        self._stopping.start()
+        if self._emit is not None:
+            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._stopping.scope.deadline)
+        finished = False
+        try:
+            with self._stopping.scope:
+                await self._run_phases()
+            finished = True
+        except BaseExceptionGroup as group:  # a nursery's wrapping, collapsed: see collapse
+            raise collapse(group) from None
+        finally:
+            self._finish()
+            if self._emit is not None:
+                self._emit.turn_ended(self.result, interrupted=not finished)
+        return self.result
+
+    # -- phases -------------------------------------------------------------------
+
+    async def _run_phases(self) -> None:
+        for run in self._runs:
+            if run.planned is not None and run.planned.verdict is not None:
+                self._decide(run, verdict_reason(run.planned.verdict))
+        if self._stopping.failed:
+            self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
+        if self._stopping.asked is not None:
+            return
+        if self._plan is None:
+            await self._run_phase(())
+        elif self._settings.schedule == "eager":
+            await self._run_phase(sorted((i for wave in self._plan.waves for i in wave), key=self._dispatch.rank))
+        else:
+            for number, wave in enumerate(self._plan.waves):
+                if self._emit is not None:
+                    self._emit.wave(number, wave, self._runs, started=True)
+                await self._run_phase(wave)  # a wave is in plan order already
+                if self._emit is not None:
+                    self._emit.wave(number, wave, self._runs, started=False)
+
+    async def _run_phase(self, indices: Sequence[int]) -> None:
+        """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
+        async with trio.open_nursery() as nursery:
+            self._dispatch.nursery = nursery
+            indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
+            self._open += len(indices)
+            for i in indices:
+                self._runs[i].active = True
+            self._dispatch.add(self._deps.ready_among(indices))
+            while self._open or (self._planner is not None and not self._planner.closed):
+                if self._settings.deterministic:  # let every task woken at this instant act first
+                    await trio.testing.wait_all_tasks_blocked()
+                if self._stopping.failed:
+                    self._stopping.stop(ErrorCode.SIBLING_FAILED)
+                    await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
+                changed = self._capacity.changed
+                wake = self._dispatch.grant()
+                if self._open or (self._planner is not None and not self._planner.closed):
+                    with trio.move_on_at(wake):
+                        await changed.wait()
+        self._dispatch.nursery = None
+
+    # -- synchronous state changes ------------------------------------------------------
+
+    def _decide(
+        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+    ) -> None:
+        """Give ``run`` its one outcome (``reason`` None: it returned ``value``); let its dependents move on."""
+        assert run.outcome is None, "an outcome is decided once"
+        if reason is None and run.call.race is not None:
+            reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
+        outcome = run.outcome = build_outcome(
+            run, reason, now=self._stopping.now(), value=value, exception=exception, redact=self._settings.redact
+        )
+        run.move(CallState.DONE)
+        if run.active:
+            self._open -= 1
+        # A race just won stops its other members here; a member's failure may not count against the turn.
+        counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
+        if reason is not None and reason[0] in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
+            # Acted on once this instant has settled (by the coordinator), so that a sibling that
+            # returns at the same virtual instant ends ok whatever order Trio runs the two in.
+            self._stopping.failed = True
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        ready = self._deps.finish(run.index, ok=reason is None)
+        if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
+            self._dispatch.add(k for k in ready if self._runs[k].active)
+        if ready or not self._open or self._stopping.failed:
+            # The coordinator has work: start what became ready, end the phase, or stop the turn.
+            # (Capacity given back, and calls queued for it, wake it by themselves.)
+            self._capacity.kick()
+
+    def _finish(self) -> None:
+        """Decide every call still without an outcome, and build the result."""
+        decide_the_rest(self._runs, self._stopping.cause(), release=self._capacity.release, decide=self._decide)
+        started_at = self._stopping.started_at
+        self._result = TurnResult(
+            outcomes=tuple([run.outcome for run in self._runs if run.outcome is not None]),
+            started_at=started_at if started_at is not None else trio.current_time(),
+            finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
+            plan=self.plan,
+        )
+        self._stopping.ended = True

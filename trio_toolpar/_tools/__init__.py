@@ -1,0 +1,1 @@
+"""Tools: what a user declares (`Registry`, `Tool`, retry and hedging options, rate-limit signals)."""

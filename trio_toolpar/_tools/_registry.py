@@ -1,0 +1,368 @@
+"""Tools and their metadata: the `Registry`."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import re
+import string
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, final, overload
+
+import attrs
+
+from .._arguments._acceptor import Acceptor, compile_acceptor
+from .._arguments._schema import check_schema
+from .._arguments._signature import describe_signature
+from .._arguments._structuring import Structure
+from .._values._exceptions import RegistrationError, SchemaError
+from .._values._outcome import ToolCall
+from ._hedge import Hedge
+from ._retry import Retry
+
+__all__ = ["Approval", "Approver", "CallContext", "Registry", "SideEffect", "Tool"]
+
+SideEffect = Literal["none", "read", "write"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FIELD = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_0-9]\w*)*$")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CallContext:
+    """What a tool may know about the call it serves.
+
+    A tool receives it by declaring a parameter annotated ``CallContext``
+    (any name); that parameter is not part of the tool's JSON schema.
+    """
+
+    call_id: str
+    tool: str
+    attempt: int
+    """1 for the first attempt, 2 for the first retry, ..."""
+    idempotency_key: str
+    """The same for every attempt of this call; pass it to the downstream API."""
+    deadline: float
+    """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Approval:
+    """An approver's answer, with the reason a refusal gives the model.
+
+    Args:
+        approved: whether the call may run.
+        reason: why (shown to the model in a refusal's message).
+    """
+
+    approved: bool
+    reason: str | None = None
+
+
+Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
+"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Tool:
+    """A registered tool. Build them with `Registry.tool` or `Registry.add`."""
+
+    name: str
+    fn: Callable[..., Any] = attrs.field(repr=False)
+    description: str
+    parameters: Mapping[str, Any] = attrs.field(repr=False)
+    side_effect: SideEffect
+    resource: str | None
+    keys: tuple[str, ...]
+    """Resource-key templates such as ``"order:{order_id}"``."""
+    timeout: float | None
+    idempotent: bool
+    idempotency_key: bool
+    """The tool passes `CallContext.idempotency_key` downstream, so retries are safe."""
+    retry: Retry | None
+    is_async: bool
+    context_parameter: str | None
+    abandon_on_cancel: bool
+    weight: int
+    """Units of its resource's cap (and tokens of its rate) one call takes."""
+    key_fields: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
+    """Per template, the argument paths it reads."""
+    structure: Structure = attrs.field(repr=False, eq=False)
+    """Turns validated JSON arguments into the declared Python types; raises `ArgumentsError`."""
+    approval: Approver | bool = attrs.field(default=False, repr=False)
+    """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
+    hedge: Hedge | None = None
+    """When a slow attempt starts a duplicate (reads only)."""
+    accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
+    """`parameters` compiled once: a quick check for arguments that surely fit."""
+    accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
+    """`accepts`, for flat arguments only: no references, ``$$`` escapes or nesting (the planner's quick path)."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "accepts", compile_acceptor(self.parameters))
+        object.__setattr__(self, "accepts_flat", compile_acceptor(self.parameters, flat=True))
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether running this tool twice for one call is harmless."""
+        return self.idempotent or self.idempotency_key
+
+
+def _key_fields(template: str, tool: str) -> tuple[str, ...]:
+    fields: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise RegistrationError(f"tool {tool!r}: key template {template!r} is malformed: {exc}", tool=tool) from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not _FIELD.match(field) or spec or conversion:
+            raise RegistrationError(
+                f"tool {tool!r}: key template {template!r} may only hold argument names such as "
+                f"'{{order_id}}' or '{{order.id}}', not {{{field}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}}",
+                tool=tool,
+            )
+        fields.append(field)
+    return tuple(fields)
+
+
+class ToolOptions(TypedDict, total=False):
+    """The options of `Registry.add`, for `Registry.tool` (see `add` for each)."""
+
+    name: str | None
+    description: str | None
+    parameters: Mapping[str, Any] | None
+    side_effect: SideEffect | None
+    resource: str | None
+    key: str | tuple[str, ...] | None
+    timeout: float | None
+    idempotent: bool | None
+    idempotency_key: bool
+    retry: Retry | None
+    abandon_on_cancel: bool
+    weight: int
+    approval: Approver | bool
+    hedge: Hedge | None
+
+
+@final
+class Registry:
+    """The tools a model may call, by name.
+
+    Args:
+        default_side_effect: the side effect of tools registered without
+            one (default ``"write"``: the safe assumption; ``"read"`` makes
+            undeclared tools parallel and retryable).
+
+    Example::
+
+        tools = Registry()
+
+        @tools.tool(side_effect="read", resource="jira", key="issue:{key}", timeout=10)
+        async def get_issue(key: str) -> dict[str, object]:
+            ...
+    """
+
+    def __init__(self, *, default_side_effect: SideEffect = "write") -> None:
+        if default_side_effect not in ("none", "read", "write"):
+            raise ValueError(f"default_side_effect must be 'none', 'read' or 'write', not {default_side_effect!r}")
+        self._tools: dict[str, Tool] = {}
+        self.default_side_effect: SideEffect = default_side_effect
+        """The side effect of tools registered without one: ``"write"`` unless you chose otherwise."""
+
+    def add(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        side_effect: SideEffect | None = None,
+        resource: str | None = None,
+        key: str | tuple[str, ...] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        idempotency_key: bool = False,
+        retry: Retry | None = None,
+        abandon_on_cancel: bool = False,
+        weight: int = 1,
+        approval: Approver | bool = False,
+        hedge: Hedge | None = None,
+    ) -> Tool:
+        """Register ``fn`` (async or sync) as a tool and return its `Tool`.
+
+        Args:
+            fn: the callable; it receives the call's arguments as keywords.
+            name: the name the model uses (default: ``fn.__name__``).
+            description: shown to the model (default: the docstring's summary).
+            parameters: the arguments' JSON schema (default: derived from the
+                signature and type hints).
+            side_effect: ``"none"`` (pure), ``"read"`` or ``"write"``; reads and
+                writes on the same resource key are ordered. Not given: the
+                registry's ``default_side_effect``, ``"write"`` unless chosen
+                otherwise — an undeclared tool may be a payment, so it is
+                never retried and is ordered against its own other calls.
+                Declaring ``"read"`` (or ``"none"``) is the opt-in to
+                parallelism and retries.
+            resource: the integration whose capacity limit applies (e.g. ``"jira"``).
+            key: resource-key template(s) filled from the arguments, e.g.
+                ``"order:{order_id}"``.
+            timeout: seconds each attempt may take.
+            idempotent: running it twice is harmless (default: not for writes).
+            idempotency_key: it passes `CallContext.idempotency_key` downstream,
+                which makes retrying a write safe.
+            retry: this tool's retry settings (default: the policy's).
+            abandon_on_cancel: for sync tools, whether a cancelled call stops
+                waiting for its thread (which runs on, unobserved) instead of
+                waiting for it to return.
+            weight: how many units of its resource's cap (and tokens of its
+                rate, and of ``max_concurrency``) one call takes.
+            approval: its calls wait, holding no capacity, for an approver's
+                yes: ``async (call, tool) -> bool | Approval`` of its own, or
+                ``True`` for the executor's ``approve=`` (see `Approval`).
+            hedge: for an async read, start a duplicate of an attempt that
+                has no result after ``Hedge.after`` seconds; the first copy
+                to return wins (see `Hedge`). Never for writes.
+
+        Raises:
+            RegistrationError: a bad name, a taken name, bad settings, or a
+                signature that cannot be described as JSON.
+            SchemaError: an explicit schema the validator cannot check.
+        """
+        tool_name = name if name is not None else getattr(fn, "__name__", "")
+        if not _NAME.match(tool_name):
+            raise RegistrationError(
+                f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-' (the providers' rule)",
+                tool=tool_name,
+            )
+        if tool_name in self._tools:
+            raise RegistrationError(f"tool {tool_name!r} is already registered", tool=tool_name)
+        if side_effect is None:
+            side_effect = self.default_side_effect
+        if side_effect not in ("none", "read", "write"):
+            raise RegistrationError(
+                f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}",
+                tool=tool_name,
+            )
+        if timeout is not None and not (timeout > 0 and not math.isnan(timeout)):
+            raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise RegistrationError(
+                f"tool {tool_name!r}: weight must be a positive integer, not {weight!r}", tool=tool_name
+            )
+        if not callable(fn):
+            raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
+        if not (isinstance(approval, bool) or callable(approval)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: approval must be True, False or an async (call, tool) -> bool | Approval",
+                tool=tool_name,
+            )
+        idempotent = side_effect != "write" if idempotent is None else idempotent
+        if hedge is not None and (side_effect == "write" or not idempotent or not isinstance(hedge, Hedge)):
+            raise RegistrationError(
+                f"tool {tool_name!r}: only an idempotent read can be hedged (a write must never run twice); "
+                "declare side_effect='read' and pass hedge=Hedge(after=seconds)",
+                tool=tool_name,
+            )
+        if retry is not None and retry.attempts > 1 and not (idempotent or idempotency_key):
+            raise RegistrationError(
+                f"tool {tool_name!r} is a non-idempotent write, so a retry could do it twice; "
+                "pass idempotent=True, or idempotency_key=True if it sends CallContext.idempotency_key downstream",
+                tool=tool_name,
+            )
+        signature = describe_signature(fn, tool=tool_name, context_type=CallContext, derive=parameters is None)
+        context_parameter, summary = signature.context_parameter, signature.summary
+        schema = signature.schema if parameters is None else dict(parameters)
+        try:
+            check_schema(schema)
+        except SchemaError as exc:
+            raise SchemaError(f"tool {tool_name!r}: {exc}", path=exc.path) from None
+        if schema.get("type") != "object":
+            raise SchemaError(f"tool {tool_name!r}: the arguments' schema must have type 'object'")
+        templates = (key,) if isinstance(key, str) else tuple(key or ())
+        key_fields = tuple(_key_fields(t, tool_name) for t in templates)
+        known = set(schema.get("properties", {}))
+        for fields in key_fields:
+            for field in fields:
+                if field.split(".")[0] not in known:
+                    raise RegistrationError(
+                        f"tool {tool_name!r}: key field {field!r} is not an argument "
+                        f"(known: {', '.join(sorted(known))})",
+                        tool=tool_name,
+                    )
+        is_async = inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn)
+        if hedge is not None and not (is_async or abandon_on_cancel):
+            raise RegistrationError(
+                f"tool {tool_name!r}: a sync tool's losing copy would hold the winner until its thread returns; "
+                "hedge an async tool, or pass abandon_on_cancel=True",
+                tool=tool_name,
+            )
+        tool = Tool(
+            name=tool_name,
+            fn=fn,
+            description=description if description is not None else summary,
+            parameters=schema,
+            side_effect=side_effect,
+            resource=resource,
+            keys=templates,
+            timeout=timeout,
+            idempotent=idempotent,
+            idempotency_key=idempotency_key,
+            retry=retry,
+            is_async=is_async,
+            context_parameter=context_parameter,
+            abandon_on_cancel=abandon_on_cancel,
+            weight=weight,
+            key_fields=key_fields,
+            structure=signature.structure,
+            approval=approval,
+            hedge=hedge,
+        )
+        self._tools[tool_name] = tool
+        return tool
+
+    @overload
+    def tool(self, fn: F, /) -> F: ...
+
+    @overload
+    def tool(self, fn: None = None, /, **options: Unpack[ToolOptions]) -> Callable[[F], F]: ...
+
+    def tool(self, fn: F | None = None, /, **options: Unpack[ToolOptions]) -> F | Callable[[F], F]:
+        """Decorator form of `add`: ``@registry.tool`` or ``@registry.tool(...)``, with `add`'s options.
+
+        The decorated function is returned unchanged, so it stays callable directly.
+        """
+
+        def register(f: F) -> F:
+            self.add(f, **options)
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def get(self, name: str) -> Tool | None:
+        """The tool called ``name``, or ``None``."""
+        return self._tools.get(name)
+
+    def suggest(self, name: str) -> str | None:
+        """The registered name closest to a mistyped ``name``, if any is close."""
+        matches = difflib.get_close_matches(name, list(self._tools), n=1, cutoff=0.6)
+        return matches[0] if matches else None
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)

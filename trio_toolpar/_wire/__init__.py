@@ -1,0 +1,1 @@
+"""Provider wire formats: Chat Completions, Responses and Anthropic payloads, server-sent events, tool definitions."""
