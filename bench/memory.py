@@ -8,6 +8,12 @@ before, over the RSS just before; the first big thing the process does) and
 the tracemalloc peak, both per call, for trio_toolpar or for a raw Trio
 nursery that keeps N results (the floor).
 
+``pending``: N calls each blocked inside its tool (awaiting one shared
+``trio.Event``), for trio_toolpar and for a raw nursery whose tasks await the
+same tool coroutine: the Python heap (tracemalloc) held per pending call once
+every task is blocked, over the heap just before the turn began (the calls
+list is input, built before). The target: trio_toolpar within 1.25x of raw.
+
 ``turns``: one executor running T small turns back to back in one
 ``trio.run``. After a warm-up, every ``--every`` turns: gc, then the current
 RSS and the time of the last block; then a second pass under tracemalloc
@@ -31,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+import trio.testing
 
 from trio_toolpar import Executor, Registry, ToolCall, TurnResult
 
@@ -128,6 +135,52 @@ def big_turn(subject: str, n: int) -> dict[str, Any]:
         "tracemalloc_peak_per_call_bytes": (peak - base) / n,
         "tracemalloc_retained_per_call_bytes": (current - base) / n,
     }
+
+
+# -- calls pending inside their tools --------------------------------------------------
+
+
+def pending_turn(subject: str, n: int) -> dict[str, Any]:
+    """Heap per call while all ``n`` calls wait inside their tool, for ``subject`` ("toolpar" or "nursery")."""
+    release = trio.Event()
+    held: list[int] = []
+
+    async def tool(i: int) -> int:
+        await release.wait()
+        return i
+
+    registry = Registry()
+    registry.tool(name="wait", side_effect="none")(tool)
+    calls = [ToolCall(id=f"c{i}", tool="wait", arguments={"i": i}) for i in range(n)]
+
+    async def measure_when_blocked() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        current, _ = tracemalloc.get_traced_memory()
+        held.append(current)
+        release.set()
+
+    async def main() -> None:
+        nonlocal release
+        release = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(measure_when_blocked)
+            if subject == "toolpar":
+                result = await Executor(registry).run(calls)
+                if not result.ok or len(result) != n:
+                    raise AssertionError(f"the turn of {n} pending calls did not end ok")
+            else:
+                async with trio.open_nursery() as calls_nursery:
+                    for i in range(n):
+                        calls_nursery.start_soon(tool, i)
+
+    trio.run(main)  # a first run: imports, caches and free lists are not per-call costs
+    held.clear()
+    gc.collect()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    trio.run(main)
+    tracemalloc.stop()
+    return {"subject": subject, "calls": n, "pending_heap_per_call_bytes": (held[0] - base) / n}
 
 
 # -- many turns -----------------------------------------------------------------------
@@ -260,12 +313,21 @@ def main() -> None:
     big = sub.add_parser("big", help="one turn of N calls")
     big.add_argument("--subject", choices=("toolpar", "nursery"), default="toolpar")
     big.add_argument("--calls", type=int, default=10_000)
+    pending = sub.add_parser("pending", help="N calls blocked inside their tools, toolpar and raw")
+    pending.add_argument("--calls", type=int, default=10_000)
     many = sub.add_parser("turns", help="T turns back to back")
     many.add_argument("--turns", type=int, default=1000)
     many.add_argument("--every", type=int, default=100)
     many.add_argument("--warmup", type=int, default=50)
     args = parser.parse_args()
-    out = big_turn(args.subject, args.calls) if args.what == "big" else many_turns(args.turns, args.every, args.warmup)
+    if args.what == "big":
+        out = big_turn(args.subject, args.calls)
+    elif args.what == "pending":
+        toolpar, raw = pending_turn("toolpar", args.calls), pending_turn("nursery", args.calls)
+        ratio = toolpar["pending_heap_per_call_bytes"] / raw["pending_heap_per_call_bytes"]
+        out = {"toolpar": toolpar, "nursery": raw, "ratio": round(ratio, 3)}
+    else:
+        out = many_turns(args.turns, args.every, args.warmup)
     print(json.dumps(out))
 
 

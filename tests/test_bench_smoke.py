@@ -162,3 +162,30 @@ def test_the_report_includes_each_script_s_saved_run(
     assert "Local token bucket vs the plain cap" in section
     assert "| cap + rate / cap |" in section
     assert "Scaling" not in section  # no saved scaling run in this tree
+
+
+def test_every_counted_contender_runs_a_small_turn(bench_script: Callable[[str], ModuleType]) -> None:
+    contenders = bench_script("contenders")
+    for name, prepare in contenders.CONTENDERS.items():
+        if name == "aiometer(trio)" and importlib.util.find_spec("aiometer") is None:
+            continue  # a peer of the bench extra
+        prepare(5)()  # each asserts its own turn's result
+    assert set(contenders.BASELINES.values()) <= set(contenders.CONTENDERS)
+
+
+def test_the_counted_dag_is_random_and_its_references_are_its_edges(bench_script: Callable[[str], ModuleType]) -> None:
+    contenders = bench_script("contenders")
+    deps = contenders.random_deps(50)
+    assert deps == contenders.random_deps(50)  # seeded
+    assert all(all(d < i for d in needs) for i, needs in enumerate(deps))
+    assert sum(map(len, deps)) > 25
+    calls = contenders.referencing_calls(deps)
+    assert [len(c.arguments["prev"]) for c in calls] == [len(d) for d in deps]
+
+
+def test_the_memory_script_measures_pending_calls(bench_script: Callable[[str], ModuleType]) -> None:
+    memory = bench_script("memory")
+    for subject in ("toolpar", "nursery"):
+        figures = memory.pending_turn(subject, 200)
+        assert figures["calls"] == 200
+        assert figures["pending_heap_per_call_bytes"] > 100  # a blocked task holds at least its frame
