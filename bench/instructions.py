@@ -32,6 +32,7 @@ can do.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -92,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
     names = tuple(CONTENDERS) if args.only is None else tuple(args.only.split(","))
+    if args.only is None and importlib.util.find_spec("aiometer") is None:
+        print("aiometer(trio) skipped: aiometer is not installed (the bench extra)", file=sys.stderr)
+        names = tuple(name for name in names if name != "aiometer(trio)")
     unknown = [name for name in names if name not in CONTENDERS]
     if unknown:
         parser.error(f"unknown contenders {unknown}; choose from {', '.join(CONTENDERS)}")
