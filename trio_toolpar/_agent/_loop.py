@@ -30,7 +30,6 @@ from .._runtime._executor import Executor
 from .._runtime._result import TurnResult
 from .._runtime._turn import Turn
 from .._tools._registry import Registry
-from .._values._exceptions import ToolparError
 from .._values._outcome import ToolCall
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "Dispatch",
     "Message",
     "ModelClient",
-    "ModelError",
     "ModelReply",
     "StopReason",
     "Usage",
@@ -49,26 +47,6 @@ Message = Mapping[str, Any]
 """One message of the conversation, in the model client's provider format."""
 
 Dispatch = Literal["stream", "batch"]
-
-
-@final
-class ModelError(ToolparError, RuntimeError):
-    """The model's API failed: an error status (after retries), a broken connection, an error event.
-
-    Args:
-        message: what happened, with the server's own message when it sent one.
-        status_code: the HTTP status, if there was a response.
-        body: the response body (at most a few thousand characters), if any.
-        attempts: how many requests were made.
-    """
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, body: str | None = None, attempts: int = 1
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.body = body
-        self.attempts = attempts
 
 
 @final

@@ -12,9 +12,8 @@ import attrs
 import trio
 
 from .._tools._backpressure import retry_after
-from .._values._exceptions import FormatError
+from .._values._exceptions import FormatError, ModelError
 from .._wire._payloads import loads
-from ._loop import ModelError
 
 if TYPE_CHECKING:
     import httpx
