@@ -254,7 +254,7 @@ async def test_an_instrument_base_exception_is_not_swallowed(autojump_clock: tri
 
 
 def test_an_instrument_needs_on_event() -> None:
-    with pytest.raises(TypeError, match=r"on_event\(event\) method"):
+    with pytest.raises(TypeError, match=r"instruments\[0\] must be an Instrument \(with on_event\(event\)\)"):
         Executor(Registry(), instruments=[object()])  # type: ignore[list-item]
 
 

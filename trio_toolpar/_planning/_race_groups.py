@@ -16,17 +16,13 @@ import attrs
 
 from .._arguments._references import Reference
 from .._values._outcome import ErrorCode, ToolCall
+from .._values._validate import attrs_validator, check_callable, check_whole_number
 from ._drafts import Draft
 
 __all__ = ["ANY_RACE", "GROUP_NAME", "Race", "check_races", "groups_of", "link_groups"]
 
 GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 """What a race group may be called: like a call id that can be referenced."""
-
-
-def _keep(instance: object, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Race(keep=...) must be a whole number >= 1, not {value!r}")
 
 
 @final
@@ -41,8 +37,10 @@ class Race:
             have (default 1).
     """
 
-    accept: Callable[[Any], bool] | None = None
-    keep: int = attrs.field(default=1, validator=_keep)
+    accept: Callable[[Any], bool] | None = attrs.field(
+        default=None, validator=attrs_validator(check_callable, expected="a predicate (value) -> bool", allow_none=True)
+    )
+    keep: int = attrs.field(default=1, validator=attrs_validator(check_whole_number))
 
 
 ANY_RACE = Race()

@@ -23,6 +23,7 @@ from typing import final
 import attrs
 import trio
 
+from .._values._validate import check_type, check_whole_number
 from ._bucket import Bucket
 from ._limits import Rate
 
@@ -77,12 +78,6 @@ class CapacityStatistics:
     threads_held: int
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    return value
-
-
 @final
 class Capacity:
     """The limits of one executor, shared by all its turns."""
@@ -96,15 +91,14 @@ class Capacity:
         thread_limit: int,
     ) -> None:
         self.limiters: dict[str, trio.CapacityLimiter] = {
-            name: trio.CapacityLimiter(_positive_int(f"the limit for {name!r}", cap))
+            name: trio.CapacityLimiter(check_whole_number(f"limits[{name!r}]", cap))
             for name, cap in sorted(limits.items())
         }
         if max_concurrency is not None:
-            self.limiters[GLOBAL] = trio.CapacityLimiter(_positive_int("max_concurrency", max_concurrency))
-        self.limiters[THREADS] = trio.CapacityLimiter(_positive_int("thread_limit", thread_limit))
+            self.limiters[GLOBAL] = trio.CapacityLimiter(check_whole_number("max_concurrency", max_concurrency))
+        self.limiters[THREADS] = trio.CapacityLimiter(check_whole_number("thread_limit", thread_limit))
         for name, rate in rates.items():
-            if not isinstance(rate, Rate):
-                raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
+            check_type(f"rates[{name!r}]", rate, Rate, expected="a Rate(per_second=..., burst=...)")
         # Every rate's bucket starts full: created before any run, its first refill finds it full still.
         # Keyed by resource, so a call without one looks up ``None`` and finds no bucket: no None check at each use.
         self._buckets: dict[str | None, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}

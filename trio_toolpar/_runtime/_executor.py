@@ -17,6 +17,7 @@ from .._tools._registry import Approver, Registry
 from .._values._convert import converter
 from .._values._outcome import Outcome, ToolCall
 from .._values._render import safe_str
+from .._values._validate import check_callable, check_choice, check_number, check_type, check_whole_number
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._exception_groups import collapse
 from ._instrument import Instrument, dispatch
@@ -37,11 +38,8 @@ _DEFAULT = _Default()
 
 
 def _check_budget(budget: object) -> float | None:
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0 or math.isnan(budget):
-        raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
-    return float(budget)
+    seconds = check_number("budget", budget, minimum=0, unit="seconds", allow_none=True)
+    return float(seconds) if seconds is not None else None
 
 
 def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
@@ -123,16 +121,17 @@ class Executor:
         instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
     ) -> None:
-        if not isinstance(registry, Registry):
-            raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
-        if schedule not in ("waves", "eager"):
-            raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a Policy such as BestEffort() or FailFast(), not {policy!r}")
-        if approve is not None and not callable(approve):
-            raise TypeError(f"approve must be an async (call, tool) -> bool | Approval, not {approve!r}")
-        if shared_limits is not None and not isinstance(shared_limits, SharedLimits):
-            raise TypeError(f"shared_limits must implement trio_toolpar.SharedLimits, not {shared_limits!r}")
+        check_type("registry", registry, Registry, expected="a trio_toolpar.Registry")
+        check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
+        check_type("rates", rates, Mapping, expected="a mapping of resource names to Rate(...)", allow_none=True)
+        check_whole_number("max_concurrency", max_concurrency, allow_none=True)
+        check_type("policy", policy, Policy, expected="a Policy such as BestEffort() or FailFast()", allow_none=True)
+        check_choice("schedule", schedule, ("waves", "eager"))
+        check_callable("redact", redact, expected="a function (str) -> str", allow_none=True)
+        check_type("seed", seed, (int, str), expected="an int or a str", allow_none=True)
+        check_type("deterministic", deterministic, bool)
+        check_type("shared_limits", shared_limits, SharedLimits, expected="a SharedLimits", allow_none=True)
+        check_callable("approve", approve, expected="an async (call, tool) -> bool | Approval", allow_none=True)
         self.budget = _check_budget(budget)
         self._settings = Settings(
             registry=registry,
@@ -140,7 +139,7 @@ class Executor:
             schedule=schedule,
             redact=redact,
             seed=seed if seed is not None else random.getrandbits(64),
-            deterministic=bool(deterministic),
+            deterministic=deterministic,
             shared_limits=shared_limits,
             instruments=dispatch(instruments),
             approve=approve,

@@ -19,6 +19,9 @@ programmer's mistakes and for payloads that cannot be read at all::
 ``Retry(retry_on=...)``) to say an attempt may be tried again. ``ModelError``
 is raised by the agent loop and its model clients; it is defined here, with
 its siblings, and exported by `trio_toolpar.agent`, where its users are.
+
+Mistakes in arguments raise the plain built-in exceptions: `TypeError` for a
+wrong type, `ValueError` for a wrong value (see ``_validate``).
 """
 
 from __future__ import annotations
