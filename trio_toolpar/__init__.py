@@ -11,7 +11,7 @@ from ._planning._compose import step as step
 from ._planning._plan import Plan as Plan
 from ._planning._planned import PlannedCall as PlannedCall
 from ._planning._planned import Verdict as Verdict
-from ._planning._race_groups import Race as Race
+from ._planning._race_groups import RaceRules as RaceRules
 from ._runtime._events import AttemptEnded as AttemptEnded
 from ._runtime._events import AttemptStarted as AttemptStarted
 from ._runtime._events import CallEvent as CallEvent
@@ -90,7 +90,7 @@ __all__ = [
     "Plan",
     "PlannedCall",
     "Policy",
-    "Race",
+    "RaceRules",
     "Rate",
     "RateLimited",
     "RegistrationError",

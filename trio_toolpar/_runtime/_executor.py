@@ -12,7 +12,7 @@ from typing import Any, cast, final
 import trio
 
 from .._planning._plan import Plan
-from .._planning._race_groups import Race, check_races
+from .._planning._race_groups import RaceRules, check_races
 from .._tools._registry import Approver, Registry
 from .._values._convert import converter
 from .._values._outcome import Outcome, ToolCall
@@ -193,13 +193,13 @@ class Executor:
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
         budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
         even when the run is cancelled from outside. ``races`` gives the rules
-        (`Race`) of race groups by name; a group without rules is won by its
+        (`RaceRules`) of race groups by name; a group without rules is won by its
         first member to end ``ok``.
         """
         return self._new_turn(self.plan(calls), budget, races=races)
@@ -210,7 +210,7 @@ class Executor:
         budget: float | _Default | None,
         on_outcome: Callable[[Outcome], object] | None = None,
         *,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
         chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
         races = check_races(races)
@@ -230,14 +230,14 @@ class Executor:
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
         budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> TurnResult:
         """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
         return await self.turn(calls, budget=budget, races=races).run()
 
     @asynccontextmanager
     async def open_turn(
-        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, Race] | None = None
+        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, RaceRules] | None = None
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
@@ -275,7 +275,7 @@ class Executor:
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
         budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 

@@ -31,7 +31,7 @@ import trio.testing
 
 from .._planning._incremental import IncrementalPlanner
 from .._planning._plan import Plan
-from .._planning._race_groups import Race
+from .._planning._race_groups import RaceRules
 from .._values._exceptions import TurnStateError
 from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._call_run import CallRun, CallState
@@ -65,7 +65,7 @@ class Turn:
         budget: float | None,
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> None:
         self._settings = settings
         self._capacity = capacity
