@@ -29,7 +29,6 @@ from trio_toolpar import (
     ErrorCode,
     Executor,
     FailFast,
-    Plan,
     Rate,
     Registry,
     Retry,
@@ -39,6 +38,7 @@ from trio_toolpar import (
     render_observation,
 )
 from trio_toolpar._values._convert import converter
+from trio_toolpar.plan import Plan
 from trio_toolpar.testing._hostile import Classless, Unprintable, UnprintableError, UnprintableInt
 
 

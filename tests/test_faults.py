@@ -40,7 +40,6 @@ from trio_toolpar import (
     Executor,
     FormatError,
     Outcome,
-    Plan,
     Registry,
     Retry,
     Retryable,
@@ -52,6 +51,7 @@ from trio_toolpar import (
 )
 from trio_toolpar import anthropic as anthropic_format
 from trio_toolpar import openai as openai_format
+from trio_toolpar.plan import Plan
 
 
 def call(cid: str, tool: str = "read", **arguments: object) -> ToolCall:

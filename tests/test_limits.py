@@ -25,11 +25,11 @@ from trio_toolpar import (
     Registry,
     Retry,
     Retryable,
-    SharedLimits,
     Status,
     ToolCall,
     raise_for_rate_limit,
 )
+from trio_toolpar.abc import SharedLimits
 
 # -- the unannotated default ------------------------------------------------------------------
 

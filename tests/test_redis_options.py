@@ -9,7 +9,8 @@ import coredis
 import pytest
 
 import trio_toolpar.redis
-from trio_toolpar import Rate, SharedLimits
+from trio_toolpar import Rate
+from trio_toolpar.abc import SharedLimits
 from trio_toolpar.redis import RedisLimits, RedisLimitStatistics
 
 # Never entered: building RedisLimits registers scripts but talks to nobody.
