@@ -57,25 +57,49 @@ class Waiter:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceStatistics:
     """One resource's limits now: units held and the cap, waiters, tokens, pause."""
 
     cap: float
+    """Units the resource's cap allows (``inf``: no cap, only a rate)."""
     held: int
+    """Units held by running calls."""
     waiting: int
+    """Calls queued for it."""
     tokens: float
+    """Tokens in its rate's bucket (``inf``: no rate)."""
     paused_until: float | None
+    """When a rate-limit pause ends, on Trio's clock (``None``: not paused)."""
+
+    def __repr__(self) -> str:
+        return f"<ResourceStatistics {self._state()}>"
+
+    def _state(self) -> str:
+        held = f"{self.held} of {self.cap:g} held" if self.cap != math.inf else f"{self.held} held (no cap)"
+        parts = [held, f"{self.waiting} waiting"]
+        if self.tokens != math.inf:
+            parts.append(f"{self.tokens:g} tokens")
+        if self.paused_until is not None:
+            parts.append(f"paused until {self.paused_until:g}")
+        return ", ".join(parts)
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CapacityStatistics:
     """Every resource with a cap or a rate, by name (see `Executor.statistics`)."""
 
     resources: Mapping[str, ResourceStatistics]
     global_held: int
+    """Units of ``max_concurrency`` held."""
     threads_held: int
+    """Threads of ``thread_limit`` held by running sync tools."""
+
+    def __repr__(self) -> str:
+        parts = [f"{name!r}: {resource._state()}" for name, resource in self.resources.items()]
+        parts += [f"all: {self.global_held} held", f"threads: {self.threads_held} held"]
+        return f"<CapacityStatistics {'; '.join(parts)}>"
 
 
 @final

@@ -155,6 +155,17 @@ class Executor:
                 )
         self._turns = 0
 
+    def __repr__(self) -> str:
+        tools = len(self.registry)
+        limits = {name: int(limiter.total_tokens) for name, limiter in self.limits.items()}
+        parts = [f"registry={tools} tool{'' if tools == 1 else 's'}", f"limits={limits}"]
+        if self._capacity.limiters.get(GLOBAL) is not None:
+            parts.append(f"max_concurrency={int(self._capacity.limiters[GLOBAL].total_tokens)}")
+        if self.budget is not None:
+            parts.append(f"budget={self.budget} s")
+        parts += [f"policy={self.policy!r}", f"schedule={self.schedule!r}", f"turns={self._turns}"]
+        return f"<Executor {', '.join(parts)}>"
+
     @property
     def registry(self) -> Registry:
         """The tools."""
@@ -215,7 +226,7 @@ class Executor:
         chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
         races = check_races(races)
         self._turns += 1
-        return Turn(
+        return Turn._create(
             self._settings,
             self._capacity,
             plan,
