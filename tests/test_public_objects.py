@@ -1,7 +1,8 @@
-"""Public objects: a turn has no public constructor, reprs show state, the error tree holds every exception."""
+"""Public objects: a turn has no public constructor, the default budget has a name, reprs show state."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 
@@ -13,11 +14,13 @@ from helpers import Log, sleeper
 
 import trio_toolpar._values._exceptions as exceptions
 from trio_toolpar import (
+    USE_EXECUTOR_DEFAULT,
     Executor,
     Registry,
     ToolCall,
     ToolparError,
     Turn,
+    UseExecutorDefault,
 )
 from trio_toolpar.agent import ModelError
 from trio_toolpar.events import CapacityStatistics, ResourceStatistics
@@ -40,6 +43,21 @@ def test_a_turn_cannot_be_built_by_hand() -> None:
         Turn(None, None, None, budget=None, sequence=1)  # type: ignore[arg-type] # whatever the arguments
     executor, calls = shop()
     assert type(executor.turn(calls)) is Turn  # the executor builds them
+
+
+# -- the named default --------------------------------------------------------------------------------
+
+
+def test_the_default_budget_is_a_named_sentinel() -> None:
+    assert repr(USE_EXECUTOR_DEFAULT) == "USE_EXECUTOR_DEFAULT"
+    assert isinstance(USE_EXECUTOR_DEFAULT, UseExecutorDefault)
+    for method in (Executor.run, Executor.turn, Executor.stream, Executor.open_turn):
+        assert inspect.signature(method).parameters["budget"].default is USE_EXECUTOR_DEFAULT
+    executor, calls = shop()
+    assert executor.turn(calls).budget == 10.0
+    assert executor.turn(calls, budget=USE_EXECUTOR_DEFAULT).budget == 10.0
+    assert executor.turn(calls, budget=None).budget is None  # None is "no budget", not "the default"
+    assert executor.turn(calls, budget=3).budget == 3.0
 
 
 # -- reprs that show state ----------------------------------------------------------------------------
@@ -102,6 +120,18 @@ def test_resource_statistics_show_only_what_applies() -> None:
         "<CapacityStatistics 'db': 1 of 3 held, 2 waiting; "
         "'api': 0 held (no cap), 1 waiting, 0.5 tokens, paused until 12.5; all: 1 held; threads: 0 held>"
     )
+
+
+# -- Executor.limits is a read-only view --------------------------------------------------------------
+
+
+def test_limits_are_the_caps_as_given_and_read_only() -> None:
+    executor, _ = shop(cap=3)
+    assert executor.limits == {"shop": 3}
+    with pytest.raises(TypeError):
+        executor.limits["shop"] = 5  # type: ignore[index]
+    assert all(type(cap) is int for cap in executor.limits.values())  # no trio.CapacityLimiter handed out
+    assert Executor(Registry(), max_concurrency=2).limits == {}  # the global cap and threads are not resources
 
 
 # -- ModelError is in the tree ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_toolpar import (
+    USE_EXECUTOR_DEFAULT,
     Approval,
     BestEffort,
     Executor,
@@ -254,3 +255,8 @@ def test_a_value_that_cannot_be_shown_is_still_named() -> None:
         check_whole_number("weight", -(10**10000))
     with pytest.raises(TypeError, match=r"not 'xxxxx.*\.\.\.$"):
         check_whole_number("weight", "x" * 500)
+
+
+def test_the_executor_default_is_not_a_budget() -> None:
+    """USE_EXECUTOR_DEFAULT passes the budget check by being itself; anything else of its kind does not exist."""
+    assert Executor(Registry(), budget=2).turn([], budget=USE_EXECUTOR_DEFAULT).budget == 2.0

@@ -15,8 +15,10 @@ from . import compose as compose
 from . import events as events
 from . import plan as plan
 from ._planning._race_groups import RaceRules as RaceRules
+from ._runtime._executor import USE_EXECUTOR_DEFAULT as USE_EXECUTOR_DEFAULT
 from ._runtime._executor import Executor as Executor
 from ._runtime._executor import OutcomeStream as OutcomeStream
+from ._runtime._executor import UseExecutorDefault as UseExecutorDefault
 from ._runtime._limits import Rate as Rate
 from ._runtime._policy import BestEffort as BestEffort
 from ._runtime._policy import FailFast as FailFast
@@ -78,6 +80,8 @@ __all__ = [
     "Turn",
     "TurnResult",
     "TurnStateError",
+    "USE_EXECUTOR_DEFAULT",
+    "UseExecutorDefault",
     "raise_for_rate_limit",
     "render_observation",
 ]

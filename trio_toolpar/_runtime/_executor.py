@@ -7,6 +7,7 @@ import math
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from types import MappingProxyType
 from typing import Any, cast, final
 
 import trio
@@ -27,14 +28,25 @@ from ._result import TurnResult
 from ._settings import Schedule, Settings
 from ._turn import Turn
 
-__all__ = ["Executor", "OutcomeStream"]
+__all__ = ["Executor", "OutcomeStream", "USE_EXECUTOR_DEFAULT", "UseExecutorDefault"]
 
 
-class _Default:
-    """The executor's own budget (a sentinel: ``None`` means no budget)."""
+@final
+class UseExecutorDefault:
+    """The type of `USE_EXECUTOR_DEFAULT`: a turn option left to the executor's own setting."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "USE_EXECUTOR_DEFAULT"
 
 
-_DEFAULT = _Default()
+USE_EXECUTOR_DEFAULT = UseExecutorDefault()
+"""The default of a turn's ``budget=``: the executor's own budget (unlike ``None``, which means no budget).
+
+Pass it to forward "whatever the executor says" explicitly, as httpx's
+``USE_CLIENT_DEFAULT`` does for a request's options.
+"""
 
 
 def _check_budget(budget: object) -> float | None:
@@ -153,12 +165,13 @@ class Executor:
                 raise ValueError(
                     f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
                 )
+        caps = {name: int(limiter.total_tokens) for name, limiter in self._capacity.limiters.items()}
+        self._limits = MappingProxyType({k: v for k, v in caps.items() if k not in (GLOBAL, THREADS)})
         self._turns = 0
 
     def __repr__(self) -> str:
         tools = len(self.registry)
-        limits = {name: int(limiter.total_tokens) for name, limiter in self.limits.items()}
-        parts = [f"registry={tools} tool{'' if tools == 1 else 's'}", f"limits={limits}"]
+        parts = [f"registry={tools} tool{'' if tools == 1 else 's'}", f"limits={dict(self._limits)}"]
         if self._capacity.limiters.get(GLOBAL) is not None:
             parts.append(f"max_concurrency={int(self._capacity.limiters[GLOBAL].total_tokens)}")
         if self.budget is not None:
@@ -187,9 +200,9 @@ class Executor:
         return self._settings.seed
 
     @property
-    def limits(self) -> Mapping[str, trio.CapacityLimiter]:
-        """The capacity limiters by resource name (for statistics; do not acquire them)."""
-        return {k: v for k, v in self._capacity.limiters.items() if k not in (GLOBAL, THREADS)}
+    def limits(self) -> Mapping[str, int]:
+        """The cap of each capped resource, as given (read-only); what they hold now is in `statistics`."""
+        return self._limits
 
     def statistics(self) -> CapacityStatistics:
         """What every capped or rate-limited resource holds, owes and waits for now."""
@@ -203,7 +216,7 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
@@ -218,12 +231,12 @@ class Executor:
     def _new_turn(
         self,
         plan: Plan | None,
-        budget: float | _Default | None,
+        budget: float | UseExecutorDefault | None,
         on_outcome: Callable[[Outcome], object] | None = None,
         *,
         races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
-        chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
+        chosen = self.budget if isinstance(budget, UseExecutorDefault) else _check_budget(budget)
         races = check_races(races)
         self._turns += 1
         return Turn._create(
@@ -240,7 +253,7 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
     ) -> TurnResult:
         """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
@@ -248,7 +261,10 @@ class Executor:
 
     @asynccontextmanager
     async def open_turn(
-        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, RaceRules] | None = None
+        self,
+        *,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
@@ -285,7 +301,7 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
