@@ -27,7 +27,8 @@ import common
 import peers
 from common import BENCH_DIR, interleaved, spread, spread_cell
 
-from trio_toolpar import Plan, Registry, ToolCall
+from trio_toolpar import Registry, ToolCall
+from trio_toolpar.plan import Plan
 
 DEFAULT_JSON = BENCH_DIR / "results" / "planning.json"
 FAN_IN = "one n-way fan-in"

@@ -186,7 +186,7 @@ def live_tasks() -> int:
 
 
 def check_idle(executor: Executor, tasks_at_start: int) -> None:
-    borrowed = {name: lim.borrowed_tokens for name, lim in executor.limits.items() if lim.borrowed_tokens}
+    borrowed = {name: r.held for name, r in executor.statistics().resources.items() if r.held}
     if borrowed:
         raise SystemExit(f"FAIL: limiters still borrowed after the turn: {borrowed}")
     if live_tasks() != tasks_at_start:

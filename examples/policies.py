@@ -9,7 +9,8 @@ running and skips what has not started, each with the code
 import trio
 import trio.testing
 
-from trio_toolpar import BestEffort, Executor, FailFast, Policy, Registry, ToolCall, TurnResult
+from trio_toolpar import BestEffort, Executor, FailFast, Registry, ToolCall, TurnResult
+from trio_toolpar.abc import Policy
 
 tools = Registry()
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import trio
 
-from trio_toolpar import BestEffort, Executor, FailFast, Instrument, Registry, Retry, SideEffect
+from trio_toolpar import BestEffort, Executor, FailFast, Registry, Retry, SideEffect
+from trio_toolpar.abc import Instrument
 from trio_toolpar.testing import Recorder, TurnSpec
 
 

@@ -14,7 +14,6 @@ from trio_toolpar import (
     ErrorCode,
     Executor,
     FailFast,
-    RegistrationError,
     Registry,
     Status,
     Tool,
@@ -196,7 +195,7 @@ def test_approval_must_be_a_bool_or_a_callable() -> None:
 
     async def tool() -> None: ...
 
-    with pytest.raises(RegistrationError, match="approval must be"):
+    with pytest.raises(TypeError, match="tool 'tool': approval must be True, False or an async"):
         registry.add(tool, side_effect="write", approval="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="approve must be"):
         Executor(registry, approve="yes")  # type: ignore[arg-type]

@@ -17,13 +17,14 @@ LAYERS = (
     ("openai", "anthropic"),
     ("_agent",),
     ("agent",),
-    ("",),
+    ("", "abc", "compose", "events", "plan"),
     ("_cli", "__main__"),
 )
 """The private layers, and the public modules that sit between them, lowest first.
 
 A module imports only from its own layer and the layers below it. ``""`` is the public namespace
-(``trio_toolpar/__init__.py``), which only the command line uses. The edges built on the namespace (``mcp``,
+(``trio_toolpar/__init__.py``), beside the public modules it imports (``abc``, ``compose``, ``events``,
+``plan``: re-exports only); only the command line uses them. The edges built on the namespace (``mcp``,
 ``redis``, ``otel``, ``prometheus``, ``testing``) are outside the order: no layer imports them.
 """
 EDGES = ("agent", "anthropic", "mcp", "openai", "otel", "prometheus", "redis", "testing")

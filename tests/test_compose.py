@@ -9,19 +9,8 @@ import trio
 import trio.testing
 from helpers import Log, sleeper
 
-from trio_toolpar import (
-    ErrorCode,
-    Executor,
-    Pipeline,
-    Registry,
-    Status,
-    ToolCall,
-    TurnResult,
-    parallel,
-    race,
-    sequence,
-    step,
-)
+from trio_toolpar import ErrorCode, Executor, Registry, Status, ToolCall, TurnResult
+from trio_toolpar.compose import Pipeline, parallel, race, sequence, step
 
 
 def tools() -> tuple[Registry, Log]:

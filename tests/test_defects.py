@@ -29,7 +29,6 @@ from trio_toolpar import (
     ErrorCode,
     Executor,
     FailFast,
-    Plan,
     Rate,
     Registry,
     Retry,
@@ -39,6 +38,7 @@ from trio_toolpar import (
     render_observation,
 )
 from trio_toolpar._values._convert import converter
+from trio_toolpar.plan import Plan
 from trio_toolpar.testing._hostile import Classless, Unprintable, UnprintableError, UnprintableInt
 
 
@@ -147,23 +147,36 @@ async def test_the_per_turn_retry_cap_goes_to_the_best_ranked_of_simultaneous_fa
     ("options", "named"),
     [
         ({"thread_limit": 0}, "thread_limit"),
-        ({"limits": {"x": 0}}, "limit for 'x'"),
+        ({"limits": {"x": 0}}, r"limits\['x'\] must be a whole number >= 1, not 0"),
         ({"max_concurrency": 0}, "max_concurrency"),
         ({"budget": -1}, "budget"),
         ({"budget": math.nan}, "budget"),
-        ({"rates": {"x": 3}}, "rate for 'x'"),
-        ({"rates": {"x": {"per_second": 1}}}, "rate for 'x'"),
     ],
 )
 def test_an_impossible_setting_raises_value_error_naming_it(options: dict[str, Any], named: str) -> None:
-    with pytest.raises(ValueError, match=named):
+    with pytest.raises(ValueError, match=named) as caught:
         Executor(chain_registry(), **options)
+    assert not isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"thread_limit": 2.0}, "thread_limit must be a whole number >= 1, not 2.0"),
+        ({"rates": {"x": 3}}, r"rates\['x'\] must be a Rate"),
+        ({"rates": {"x": {"per_second": 1}}}, r"rates\['x'\] must be a Rate"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_raises_type_error_naming_it(options: dict[str, Any], named: str) -> None:
+    with pytest.raises(TypeError, match=named) as caught:
+        Executor(chain_registry(), **options)
+    assert not isinstance(caught.value, ValueError)
 
 
 @pytest.mark.parametrize("policy", [BestEffort, FailFast])
-@pytest.mark.parametrize("cap", [-1, 1.5, True])
-def test_a_negative_retry_cap_is_refused_when_the_policy_is_made(policy: Any, cap: object) -> None:
-    with pytest.raises(ValueError, match="max_retries_per_turn"):
+@pytest.mark.parametrize(("cap", "error"), [(-1, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_a_negative_retry_cap_is_refused_when_the_policy_is_made(policy: Any, cap: object, error: type) -> None:
+    with pytest.raises(error, match="max_retries_per_turn must be a whole number >= 0 or None"):
         policy(max_retries_per_turn=cap)
 
 

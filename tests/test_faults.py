@@ -40,7 +40,6 @@ from trio_toolpar import (
     Executor,
     FormatError,
     Outcome,
-    Plan,
     Registry,
     Retry,
     Retryable,
@@ -52,6 +51,7 @@ from trio_toolpar import (
 )
 from trio_toolpar import anthropic as anthropic_format
 from trio_toolpar import openai as openai_format
+from trio_toolpar.plan import Plan
 
 
 def call(cid: str, tool: str = "read", **arguments: object) -> ToolCall:
@@ -568,8 +568,8 @@ async def test_a_tool_can_run_a_nested_turn_on_the_same_executor_and_caps_still_
     ]
     assert result[0].value == [0, 1, 2, 3]
     assert gauge.peak == {"leafs": 2}
-    assert executor.limits["leafs"].borrowed_tokens == 0
-    assert executor.limits["parents"].borrowed_tokens == 0
+    assert executor.statistics().resources["leafs"].held == 0
+    assert executor.statistics().resources["parents"].held == 0
 
 
 async def test_a_nested_turn_under_a_global_cap_shares_it_with_its_parent(
@@ -611,7 +611,7 @@ async def test_a_nested_turn_waiting_for_capacity_its_parent_holds_deadlocks_unt
         ("n1", Status.SKIPPED, ErrorCode.CANCELLED, 5.0),
     ]
     assert gauge.peak == {}  # no leaf ever ran
-    assert executor.limits["leafs"].borrowed_tokens == 0
+    assert executor.statistics().resources["leafs"].held == 0
 
 
 async def test_a_nested_deadlock_without_a_timeout_waits_for_the_caller(
@@ -782,7 +782,7 @@ async def test_outer_cancellation_while_calls_wait_for_capacity_and_run(
 
 
 def executor_idle(executor: Executor) -> bool:
-    return all(limiter.borrowed_tokens == 0 for limiter in executor.limits.values())
+    return all(resource.held == 0 for resource in executor.statistics().resources.values())
 
 
 async def test_outer_cancellation_during_a_retry_backoff(

@@ -42,7 +42,6 @@ from trio_toolpar import (
     Executor,
     FailFast,
     FormatError,
-    Plan,
     Registry,
     Status,
     ToolCall,
@@ -51,6 +50,7 @@ from trio_toolpar import (
 )
 from trio_toolpar import anthropic as anthropic_format
 from trio_toolpar import openai as openai_format
+from trio_toolpar.plan import Plan
 
 # -- a value that records every way it is touched ------------------------------------------------
 

@@ -115,6 +115,8 @@ def test_only_idempotent_async_reads_are_hedged() -> None:
     with pytest.raises(RegistrationError, match="thread returns"):
         registry.add(sync_tool, name="s", side_effect="read", hedge=Hedge(after=1))
     registry.add(sync_tool, name="s2", side_effect="read", hedge=Hedge(after=1), abandon_on_cancel=True)
-    for bad in ({"after": 0}, {"after": float("inf")}, {"after": 1, "copies": 0}, {"after": True}):
+    for bad in ({"after": 0}, {"after": float("inf")}, {"after": 1, "copies": 0}):
         with pytest.raises(ValueError, match="Hedge"):
             Hedge(**bad)
+    with pytest.raises(TypeError, match=r"Hedge\.after must be a positive, finite number of seconds, not True"):
+        Hedge(after=True)

@@ -31,7 +31,6 @@ from trio_toolpar import (
     ErrorCode,
     Executor,
     FailFast,
-    Plan,
     Registry,
     Status,
     ToolCall,
@@ -39,6 +38,7 @@ from trio_toolpar import (
     render_observation,
 )
 from trio_toolpar._values._convert import converter
+from trio_toolpar.plan import Plan
 from trio_toolpar.testing import hostile_arguments, hostile_exceptions, hostile_values
 
 Kind = Literal["give", "throw", "ref", "write"]

@@ -11,26 +11,28 @@ from helpers import Log, instrumented, sleeper
 from hypothesis import given
 
 from trio_toolpar import (
+    CallContext,
+    ErrorCode,
+    Executor,
+    FailFast,
+    RateLimited,
+    Registry,
+    Retry,
+    Retryable,
+    Status,
+    ToolCall,
+)
+from trio_toolpar.events import (
     AttemptEnded,
     AttemptStarted,
-    CallContext,
     CallEvent,
     CallFinished,
     CallGranted,
     CallQueued,
     CallStarted,
-    ErrorCode,
     Event,
-    Executor,
-    FailFast,
-    RateLimited,
-    Registry,
     ResourcePaused,
-    Retry,
-    Retryable,
     RetryScheduled,
-    Status,
-    ToolCall,
     TurnEnded,
     TurnStarted,
     WaveEnded,
@@ -254,7 +256,7 @@ async def test_an_instrument_base_exception_is_not_swallowed(autojump_clock: tri
 
 
 def test_an_instrument_needs_on_event() -> None:
-    with pytest.raises(TypeError, match=r"on_event\(event\) method"):
+    with pytest.raises(TypeError, match=r"instruments\[0\] must be an Instrument \(with on_event\(event\)\)"):
         Executor(Registry(), instruments=[object()])  # type: ignore[list-item]
 
 

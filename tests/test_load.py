@@ -46,5 +46,5 @@ async def test_ten_thousand_calls_in_one_turn_keep_the_cap_and_all_get_an_outcom
     assert result.elapsed == 500.0
     assert result.finished_at == start + 500.0
     assert max(o.finished_at or 0.0 for o in result if o.tool == "instant") == start
-    assert executor.limits["api"].borrowed_tokens == 0
+    assert executor.statistics().resources["api"].held == 0
     assert toolpar_tasks() == []

@@ -108,8 +108,6 @@ async def test_overrides_and_distrust_replace_the_hints() -> None:
         ),
         ({"exclude": {"place", "nope"}}, "exclude names 'nope', which is not one of this server's tool names"),
         ({"exclude": {"place"}, "prefix": "x" * 60}, "use a shorter or plainer prefix"),
-        ({"exclude": {"place"}, "progress_timeout": 0.0}, "progress_timeout must be a positive number of seconds"),
-        ({"exclude": {"place"}, "resource": ""}, "resource must be a non-empty name"),
     ],
 )
 async def test_mistakes_are_refused_with_a_fix_and_register_nothing(options: dict[str, Any], message: str) -> None:
@@ -118,6 +116,26 @@ async def test_mistakes_are_refused_with_a_fix_and_register_nothing(options: dic
         with pytest.raises(RegistrationError) as caught:
             await register_session(registry, session, **{"resource": "box", "prefix": "box_", **options})
     assert message in str(caught.value)
+    assert len(registry) == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"progress_timeout": 0.0}, "progress_timeout must be a positive number of seconds or None, not 0.0"),
+        ({"overrides": {"box_read": {"progress_timeout": -1}}}, "tool 'box_read': progress_timeout must be a positive"),
+        ({"resource": ""}, "resource must be a non-empty string, not ''"),
+    ],
+)
+async def test_options_of_a_wrong_value_are_value_errors(options: dict[str, Any], message: str) -> None:
+    registry = Registry()
+    async with memory_session() as session:
+        with pytest.raises(ValueError, match="must be") as caught:
+            await register_session(
+                registry, session, **{"resource": "box", "prefix": "box_", "exclude": {"place"}, **options}
+            )
+    assert message in str(caught.value)
+    assert not isinstance(caught.value, TypeError)
     assert len(registry) == 0
 
 

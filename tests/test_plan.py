@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from helpers import Log, sleeper
 
-from trio_toolpar import ErrorCode, Plan, Registry, ToolCall
+from trio_toolpar import ErrorCode, Registry, ToolCall
+from trio_toolpar.plan import Plan
 
 
 def registry() -> Registry:

@@ -15,7 +15,8 @@ import attrs
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from trio_toolpar import ErrorCode, Plan, Registry, Status, ToolCall
+from trio_toolpar import ErrorCode, Registry, Status, ToolCall
+from trio_toolpar.plan import Plan
 
 
 def registry() -> Registry:

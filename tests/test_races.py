@@ -17,7 +17,7 @@ from trio_toolpar import (
     ErrorCode,
     Executor,
     FailFast,
-    Race,
+    RaceRules,
     Registry,
     Status,
     ToolCall,
@@ -66,7 +66,7 @@ async def test_the_fastest_search_wins_and_the_others_stop_at_its_instant(
 async def test_an_accept_predicate_refusing_the_first_answer(autojump_clock: trio.testing.MockClock) -> None:
     result, by, log, t0 = await run(
         [member("a", 3), member("b", 1), member("c", 2)],
-        races={"s": Race(accept=lambda value: value["tag"] != "b")},
+        races={"s": RaceRules(accept=lambda value: value["tag"] != "b")},
     )
     assert result.finished_at - t0 == 2.0
     assert (by["b"].status, by["b"].error_code) == (Status.ERROR, ErrorCode.NOT_ACCEPTED)
@@ -80,7 +80,7 @@ async def test_a_predicate_that_raises_refuses(autojump_clock: trio.testing.Mock
     def accept(value: Any) -> bool:
         raise ValueError("bad predicate")
 
-    _, by, _, _ = await run([member("a", 1), member("b", 2)], races={"s": Race(accept=accept)})
+    _, by, _, _ = await run([member("a", 1), member("b", 2)], races={"s": RaceRules(accept=accept)})
     assert [by[k].error_code for k in "ab"] == [ErrorCode.NOT_ACCEPTED, ErrorCode.NOT_ACCEPTED]
     assert "ValueError: bad predicate" in (by["a"].error or "")
 
@@ -107,7 +107,7 @@ async def test_keep_first_k(autojump_clock: trio.testing.MockClock) -> None:
             member("c", 2),
             ToolCall(id="use", tool="search", arguments={"tag": "use", "seconds": 0, "value": "$@s"}),
         ],
-        races={"s": Race(keep=2)},
+        races={"s": RaceRules(keep=2)},
     )
     assert [by[k].status for k in "abc"] == [Status.CANCELLED, Status.OK, Status.OK]
     assert by["a"].finished_at == t0 + 2.0
@@ -218,7 +218,7 @@ async def test_an_open_turn_member_arriving_after_the_win_is_skipped(autojump_cl
 
 def test_race_rules_are_checked() -> None:
     with pytest.raises(ValueError, match="keep"):
-        Race(keep=0)
+        RaceRules(keep=0)
     with pytest.raises(TypeError, match="races must map"):
         Executor(Registry()).turn([], races={"s": 1})  # type: ignore[dict-item]
 
@@ -229,11 +229,11 @@ def _fails(call: ToolCall) -> bool:
 
 
 @st.composite
-def race_turns(draw: st.DrawFn) -> tuple[list[ToolCall], dict[str, Race]]:
+def race_turns(draw: st.DrawFn) -> tuple[list[ToolCall], dict[str, RaceRules]]:
     calls: list[ToolCall] = []
-    rules: dict[str, Race] = {}
+    rules: dict[str, RaceRules] = {}
     for g in range(draw(st.integers(1, 3))):
-        rules[f"g{g}"] = Race(keep=draw(st.integers(1, 2)))
+        rules[f"g{g}"] = RaceRules(keep=draw(st.integers(1, 2)))
         for m in range(draw(st.integers(1, 4))):
             calls.append(
                 member(
@@ -253,7 +253,10 @@ def race_turns(draw: st.DrawFn) -> tuple[list[ToolCall], dict[str, Race]]:
     turn=race_turns(), policy=st.sampled_from([BestEffort(), FailFast()]), schedule=st.sampled_from(["waves", "eager"])
 )
 async def test_property_winners_and_no_loser_runs_after_the_win(
-    turn: tuple[list[ToolCall], dict[str, Race]], policy: Any, schedule: Any, autojump_clock: trio.testing.MockClock
+    turn: tuple[list[ToolCall], dict[str, RaceRules]],
+    policy: Any,
+    schedule: Any,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     calls, rules = turn
     result, by, log, _ = await run(calls, races=rules, policy=policy, schedule=schedule)

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_server import RedisServer, client_fixture, hold_until, open_client, server_fixture, wait_until
 
-from trio_toolpar import Rate, SharedLimits
+from trio_toolpar import Rate
+from trio_toolpar.abc import SharedLimits
 from trio_toolpar.redis import RedisLimits
 
 server = pytest.fixture(server_fixture, name="server")

@@ -9,7 +9,8 @@ import coredis
 import pytest
 
 import trio_toolpar.redis
-from trio_toolpar import Rate, SharedLimits
+from trio_toolpar import Rate
+from trio_toolpar.abc import SharedLimits
 from trio_toolpar.redis import RedisLimits, RedisLimitStatistics
 
 # Never entered: building RedisLimits registers scripts but talks to nobody.
@@ -31,11 +32,13 @@ def test_the_redis_package_exports_exactly_its_documented_names() -> None:
     ("options", "error", "message"),
     [
         ({}, ValueError, r"governs no resource: give caps="),
-        ({"caps": {"db": 0}}, ValueError, r"shared cap of 'db' must be a positive integer, not 0"),
-        ({"caps": {"db": True}}, ValueError, r"shared cap of 'db' must be a positive integer, not True"),
-        ({"caps": {"": 1}}, ValueError, r"caps keys must be non-empty resource names"),
-        ({"rates": {"db": 3}}, TypeError, r"rate of 'db' must be a trio_toolpar.Rate, not 3"),
-        ({"rates": {"": Rate(per_second=1)}}, ValueError, r"rates keys must be non-empty"),
+        ({"caps": {"db": 0}}, ValueError, r"caps\['db'\] must be a whole number >= 1, not 0"),
+        ({"caps": {"db": True}}, TypeError, r"caps\['db'\] must be a whole number >= 1, not True"),
+        ({"caps": {"": 1}}, ValueError, r"a key of caps must be a non-empty string, not ''"),
+        ({"caps": {1: 1}}, TypeError, r"a key of caps must be a non-empty string, not 1"),
+        ({"caps": [1]}, TypeError, r"caps must be a mapping of resource names to caps, not \[1\]"),
+        ({"rates": {"db": 3}}, TypeError, r"rates\['db'\] must be a trio_toolpar.Rate, not 3"),
+        ({"rates": {"": Rate(per_second=1)}}, ValueError, r"a key of rates must be a non-empty string"),
         ({"caps": {"db": 1}, "namespace": ""}, ValueError, r"namespace must be a non-empty string"),
         ({"caps": {"db": 1}, "lease": -1}, ValueError, r"lease must be a positive, finite number of seconds"),
         ({"caps": {"db": 1}, "lease": math.inf}, ValueError, r"lease must be a positive, finite"),
@@ -50,6 +53,12 @@ def test_options_that_cannot_work_are_refused(options: dict[str, Any], error: ty
         RedisLimits(CLIENT, **options)
 
 
+def test_a_weight_of_the_wrong_type_is_a_type_error() -> None:
+    limits = RedisLimits(CLIENT, caps={"db": 3})
+    with pytest.raises(TypeError, match=r"weight must be a whole number >= 1, not True"):
+        limits.hold("db", weight=True, call_id="c1")
+
+
 def test_the_client_must_be_a_coredis_client() -> None:
     with pytest.raises(TypeError, match=r"client must be a coredis\.Redis client"):
         RedisLimits(object(), caps={"db": 1})  # type: ignore[arg-type]
@@ -59,8 +68,7 @@ def test_the_client_must_be_a_coredis_client() -> None:
     ("resource", "weight", "message"),
     [
         ("jira", 1, r"does not govern 'jira'; it governs \['api', 'db'\]"),
-        ("db", 0, r"weight must be a positive integer, not 0"),
-        ("db", True, r"weight must be a positive integer, not True"),
+        ("db", 0, r"weight must be a whole number >= 1, not 0"),
         ("db", 4, r"weight 4 can never fit the shared cap 3 of 'db'; raise the cap"),
         ("api", 3, r"weight 3 exceeds the burst 2 of the rate of 'api'; raise the burst"),
     ],

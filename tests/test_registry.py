@@ -141,9 +141,10 @@ def test_registration_errors_say_how_to_fix_them() -> None:
     registry.add(f)
     with pytest.raises(RegistrationError, match="already registered"):
         registry.add(f)
-    with pytest.raises(RegistrationError, match="side_effect must be"):
+    # An option of the wrong value is a ValueError, like any argument's (see test_validation.py).
+    with pytest.raises(ValueError, match="tool 'g': side_effect must be 'none', 'read' or 'write', not 'delete'"):
         registry.add(f, name="g", side_effect="delete")  # type: ignore[arg-type]
-    with pytest.raises(RegistrationError, match="timeout must be a positive"):
+    with pytest.raises(ValueError, match="tool 'g': timeout must be a positive number of seconds or None, not 0"):
         registry.add(f, name="g", timeout=0)
     with pytest.raises(RegistrationError, match="key field 'y' is not an argument"):
         registry.add(f, name="g", key="thing:{y}")

@@ -1,46 +1,33 @@
 """Run the tool calls of one LLM turn on Trio: parallel where safe, ordered where not.
 
-The public API is re-exported here; every other module is private.
+The names you build, call, pass or catch are here. The rest of the public API
+lives in four modules: `trio_toolpar.events` (what an instrument is told,
+capacity statistics), `trio_toolpar.abc` (the protocols you implement),
+`trio_toolpar.plan` (a turn's plan) and `trio_toolpar.compose` (pipelines
+composed in code). Every module starting with ``_`` is private.
 """
 
-from ._planning._compose import Pipeline as Pipeline
-from ._planning._compose import parallel as parallel
-from ._planning._compose import race as race
-from ._planning._compose import sequence as sequence
-from ._planning._compose import step as step
-from ._planning._plan import Plan as Plan
-from ._planning._planned import PlannedCall as PlannedCall
-from ._planning._planned import Verdict as Verdict
-from ._planning._race_groups import Race as Race
-from ._runtime._events import AttemptEnded as AttemptEnded
-from ._runtime._events import AttemptStarted as AttemptStarted
-from ._runtime._events import CallEvent as CallEvent
-from ._runtime._events import CallFinished as CallFinished
-from ._runtime._events import CallGranted as CallGranted
-from ._runtime._events import CallQueued as CallQueued
-from ._runtime._events import CallStarted as CallStarted
-from ._runtime._events import Event as Event
-from ._runtime._events import ResourcePaused as ResourcePaused
-from ._runtime._events import RetryScheduled as RetryScheduled
-from ._runtime._events import TurnEnded as TurnEnded
-from ._runtime._events import TurnStarted as TurnStarted
-from ._runtime._events import WaveEnded as WaveEnded
-from ._runtime._events import WaveStarted as WaveStarted
+import warnings
+from typing import TYPE_CHECKING
+
+from . import abc as abc
+from . import compose as compose
+from . import events as events
+from . import plan as plan
+from ._planning._race_groups import RaceRules as RaceRules
+from ._runtime._executor import USE_EXECUTOR_DEFAULT as USE_EXECUTOR_DEFAULT
 from ._runtime._executor import Executor as Executor
 from ._runtime._executor import OutcomeStream as OutcomeStream
-from ._runtime._instrument import Instrument as Instrument
+from ._runtime._executor import UseExecutorDefault as UseExecutorDefault
 from ._runtime._limits import Rate as Rate
-from ._runtime._limits import SharedLimits as SharedLimits
 from ._runtime._policy import BestEffort as BestEffort
 from ._runtime._policy import FailFast as FailFast
-from ._runtime._policy import Policy as Policy
 from ._runtime._result import TurnResult as TurnResult
 from ._runtime._settings import Schedule as Schedule
 from ._runtime._turn import Turn as Turn
 from ._tools._backpressure import raise_for_rate_limit as raise_for_rate_limit
 from ._tools._hedge import Hedge as Hedge
 from ._tools._registry import Approval as Approval
-from ._tools._registry import Approver as Approver
 from ._tools._registry import CallContext as CallContext
 from ._tools._registry import Registry as Registry
 from ._tools._registry import SideEffect as SideEffect
@@ -65,60 +52,67 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Approval",
-    "Approver",
     "ArgumentsError",
-    "AttemptEnded",
-    "AttemptStarted",
     "BestEffort",
     "CallContext",
-    "CallEvent",
-    "CallFinished",
-    "CallGranted",
-    "CallQueued",
-    "CallStarted",
     "ErrorCode",
-    "Event",
     "Executor",
     "FailFast",
     "FormatError",
     "Hedge",
-    "Instrument",
     "LimitUnavailable",
     "Outcome",
     "OutcomeStream",
-    "Pipeline",
-    "Plan",
-    "PlannedCall",
-    "Policy",
-    "Race",
+    "RaceRules",
     "Rate",
     "RateLimited",
     "RegistrationError",
     "Registry",
-    "ResourcePaused",
     "Retry",
-    "RetryScheduled",
     "Retryable",
     "Schedule",
     "SchemaError",
-    "SharedLimits",
     "SideEffect",
     "Status",
     "Tool",
     "ToolCall",
     "ToolparError",
     "Turn",
-    "TurnEnded",
     "TurnResult",
-    "TurnStarted",
     "TurnStateError",
-    "Verdict",
-    "WaveEnded",
-    "WaveStarted",
-    "parallel",
-    "race",
+    "USE_EXECUTOR_DEFAULT",
+    "UseExecutorDefault",
     "raise_for_rate_limit",
     "render_observation",
-    "sequence",
-    "step",
 ]
+
+_MOVED = {
+    **dict.fromkeys(set(events.__all__) - {"CapacityStatistics", "ResourceStatistics"}, events),
+    **dict.fromkeys(abc.__all__, abc),
+    **dict.fromkeys(("Plan", "PlannedCall", "Verdict"), plan),
+    **dict.fromkeys(compose.__all__, compose),
+}
+"""Names that left the top level, by their new module (see CHANGELOG.md)."""
+
+if not TYPE_CHECKING:  # type checkers should flag the old names, not take them for ``object``
+
+    def __getattr__(name: str) -> object:
+        """The old top-level names, for a while: each warns and says where it lives now."""
+        if name == "Race":
+            warnings.warn(
+                "trio_toolpar.Race is now trio_toolpar.RaceRules (trio_toolpar.compose.race builds a race); "
+                "the old name will be removed",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return RaceRules
+        module = _MOVED.get(name)
+        if module is None:
+            raise AttributeError(f"module 'trio_toolpar' has no attribute {name!r}")
+        warnings.warn(
+            f"trio_toolpar.{name} moved to {module.__name__}: use 'from {module.__name__} import {name}'; "
+            "the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(module, name)

@@ -28,7 +28,6 @@ from ._agent._loop import AgentResult as AgentResult
 from ._agent._loop import Dispatch as Dispatch
 from ._agent._loop import Message as Message
 from ._agent._loop import ModelClient as ModelClient
-from ._agent._loop import ModelError as ModelError
 from ._agent._loop import ModelReply as ModelReply
 from ._agent._loop import StopReason as StopReason
 from ._agent._loop import Usage as Usage
@@ -40,6 +39,7 @@ from ._agent._openai_models import OpenAIChat as OpenAIChat
 from ._agent._openai_models import OpenAIResponses as OpenAIResponses
 from ._agent._scripted import ScriptedModel as ScriptedModel
 from ._agent._scripted import ScriptedReply as ScriptedReply
+from ._values._exceptions import ModelError as ModelError
 from ._wire._sse import ServerSentEvent as ServerSentEvent
 from ._wire._sse import SSEDecoder as SSEDecoder
 from ._wire._sse import aiter_sse_bytes as aiter_sse_bytes

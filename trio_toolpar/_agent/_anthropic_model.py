@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Unpack, final
 from .. import anthropic as _anthropic
 from .._runtime._result import TurnResult
 from .._tools._registry import Registry
-from ._loop import Message, ModelError, ModelReply, Usage
+from .._values._exceptions import ModelError
+from ._loop import Message, ModelReply, Usage
 from ._model_http import HTTPModel, HTTPOptions, number
 
 if TYPE_CHECKING:

@@ -30,15 +30,14 @@ from .._runtime._executor import Executor
 from .._runtime._result import TurnResult
 from .._runtime._turn import Turn
 from .._tools._registry import Registry
-from .._values._exceptions import ToolparError
 from .._values._outcome import ToolCall
+from .._values._validate import check_choice, check_number, check_whole_number
 
 __all__ = [
     "AgentResult",
     "Dispatch",
     "Message",
     "ModelClient",
-    "ModelError",
     "ModelReply",
     "StopReason",
     "Usage",
@@ -49,26 +48,6 @@ Message = Mapping[str, Any]
 """One message of the conversation, in the model client's provider format."""
 
 Dispatch = Literal["stream", "batch"]
-
-
-@final
-class ModelError(ToolparError, RuntimeError):
-    """The model's API failed: an error status (after retries), a broken connection, an error event.
-
-    Args:
-        message: what happened, with the server's own message when it sent one.
-        status_code: the HTTP status, if there was a response.
-        body: the response body (at most a few thousand characters), if any.
-        attempts: how many requests were made.
-    """
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, body: str | None = None, attempts: int = 1
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.body = body
-        self.attempts = attempts
 
 
 @final
@@ -289,16 +268,14 @@ async def run_agent(
         ModelError: the model's API failed.
         FormatError: the model's response could not be read.
         ValueError: ``max_turns``, ``budget`` or ``dispatch`` out of range.
-        TypeError: ``prompt`` is a single message rather than a list.
+        TypeError: one of them of the wrong type, or ``prompt`` a single
+            message rather than a list.
     """
-    if max_turns < 1:
-        raise ValueError(f"max_turns must be at least 1, not {max_turns!r}")
-    if budget is not None and not (budget >= 0 and not math.isnan(budget)):
-        raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
+    check_whole_number("max_turns", max_turns)
+    check_number("budget", budget, minimum=0, unit="seconds", allow_none=True)
     if isinstance(prompt, Mapping):
         raise TypeError("prompt is a text or a list of messages; wrap a single message in a list")
-    if dispatch not in ("stream", "batch"):
-        raise ValueError(f"dispatch must be 'stream' or 'batch', not {dispatch!r}")
+    check_choice("dispatch", dispatch, ("stream", "batch"))
     started = trio.current_time()
     deadline = started + budget if budget is not None else math.inf
     progress = _Progress(messages=[model.user_message(prompt)] if isinstance(prompt, str) else list(prompt))

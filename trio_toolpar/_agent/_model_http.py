@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypedDict, TypeVar
 
 import trio
 
+from .._values._exceptions import ModelError
 from .._values._observation import DEFAULT_MAX_CHARS
 from .._values._outcome import ToolCall
 from .._wire._payloads import Unknown, loads, mapping
 from .._wire._sse import ServerSentEvent, aiter_sse_bytes
-from ._loop import Message, ModelError, ModelReply
+from ._loop import Message, ModelReply
 from ._model_retry import RequestRetry, send
 
 if TYPE_CHECKING:

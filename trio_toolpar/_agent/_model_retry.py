@@ -12,9 +12,9 @@ import attrs
 import trio
 
 from .._tools._backpressure import retry_after
-from .._values._exceptions import FormatError
+from .._values._exceptions import FormatError, ModelError
+from .._values._validate import attrs_validator, check_choice, check_number, check_type, check_whole_number
 from .._wire._payloads import loads
-from ._loop import ModelError
 
 if TYPE_CHECKING:
     import httpx
@@ -25,6 +25,7 @@ BODY_LIMIT = 4000
 """The most characters of an error response's body kept on `ModelError.body`."""
 
 Jitter = Literal["equal", "full", "none"]
+_seconds = attrs_validator(check_number, minimum=0, unit="seconds")
 
 
 @final
@@ -62,13 +63,18 @@ class RequestRetry:
         seed: seeds the jitter's draws.
     """
 
-    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
-    backoff: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
-    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
-    max_backoff: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
-    jitter: Jitter = attrs.field(default="equal", validator=attrs.validators.in_(("equal", "full", "none")))
-    seed: int | str | None = None
+    attempts: int = attrs.field(default=4, validator=attrs_validator(check_whole_number))
+    backoff: float = attrs.field(default=1.0, validator=_seconds)
+    multiplier: float = attrs.field(default=2.0, validator=attrs_validator(check_number, minimum=1, finite=True))
+    max_backoff: float = attrs.field(default=30.0, validator=_seconds)
+    max_retry_after: float = attrs.field(default=120.0, validator=_seconds)
+    jitter: Jitter = attrs.field(
+        default="equal", validator=attrs_validator(check_choice, choices=("equal", "full", "none"))
+    )
+    seed: int | str | None = attrs.field(
+        default=None,
+        validator=attrs_validator(check_type, kind=(int, str), expected="an int or a str", allow_none=True),
+    )
 
     def delay(self, failures: int, draw: float) -> float:
         """The wait after the ``failures``-th failed request when the server named none; ``draw`` is in ``[0, 1)``."""

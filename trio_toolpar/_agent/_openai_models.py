@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Required, TypeVar, Unpack, fina
 from .. import openai as _openai
 from .._runtime._result import TurnResult
 from .._tools._registry import Registry
-from .._values._exceptions import FormatError
+from .._values._exceptions import FormatError, ModelError
 from .._wire._payloads import mapping
 from .._wire._responses import failure
-from ._loop import ChatCompletionsMessages, Message, ModelError, ModelReply, Usage
+from ._loop import ChatCompletionsMessages, Message, ModelReply, Usage
 from ._model_http import Assembler, HTTPModel, HTTPOptions, number
 
 if TYPE_CHECKING:

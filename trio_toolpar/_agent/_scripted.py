@@ -10,10 +10,11 @@ import attrs
 import trio
 
 from .. import openai as _openai
+from .._values._exceptions import ModelError
 from .._values._observation import DEFAULT_MAX_CHARS
 from .._values._outcome import ToolCall
 from .._wire._payloads import arguments_text
-from ._loop import ChatCompletionsMessages, Message, ModelError, ModelReply, Usage
+from ._loop import ChatCompletionsMessages, Message, ModelReply, Usage
 
 __all__ = ["ScriptedModel", "ScriptedReply"]
 

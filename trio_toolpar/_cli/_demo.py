@@ -24,6 +24,7 @@ from .._runtime._settings import Schedule
 from .._tools._registry import Registry
 from .._tools._retry import Retry
 from .._values._outcome import ToolCall
+from .._values._validate import check_positive_number
 from ._demo_scenario import (
     CALLS,
     DEFAULT_SEED,
@@ -115,10 +116,10 @@ def build_demo(*, time_scale: float = 1.0, seed: int = DEFAULT_SEED) -> Demo:
         seed: seeds the data the tools return.
 
     Raises:
-        ValueError: ``time_scale`` is not a positive number.
+        TypeError: ``time_scale`` is not a number.
+        ValueError: ``time_scale`` is not positive and finite.
     """
-    if not time_scale > 0:
-        raise ValueError(f"time_scale must be a positive number, not {time_scale!r}")
+    check_positive_number("time_scale", time_scale, finite=True)
     sent: list[SentWrite] = []
     sim = Integrations(seed=seed, time_scale=time_scale, sent=sent)
     registry = Registry()

@@ -2,7 +2,7 @@
 
 Each builds a `Pipeline`: the same `ToolCall` list a model would send, with
 the ordering written into `ToolCall.after` and the race groups into
-`ToolCall.race`, plus the `Race` rules to pass along::
+`ToolCall.race`, plus the `RaceRules` to pass along::
 
     p = sequence(
         race(step("search_a", {"q": "x"}, id="a"), step("search_b", {"q": "x"}, id="b"), name="search"),
@@ -23,7 +23,7 @@ from typing import Any, final
 import attrs
 
 from .._values._outcome import ToolCall
-from ._race_groups import GROUP_NAME, Race
+from ._race_groups import GROUP_NAME, RaceRules
 
 __all__ = ["Pipeline", "parallel", "race", "sequence", "step"]
 
@@ -35,7 +35,7 @@ class Pipeline:
 
     calls: tuple[ToolCall, ...]
     """The calls, in emission order."""
-    races: Mapping[str, Race] = attrs.field(factory=dict)
+    races: Mapping[str, RaceRules] = attrs.field(factory=dict)
     """The rules of the race groups it holds, by name."""
     entries: tuple[str, ...] = ()
     """Ids of the calls that start it: what a `sequence` makes wait for the step before."""
@@ -106,7 +106,7 @@ def race(*members: Pipeline, name: str, accept: Callable[[Any], bool] | None = N
     if not members or any(len(m.calls) != 1 for m in members):
         raise ValueError("race() takes single steps as members, e.g. race(step('a'), step('b'), name='search')")
     calls = tuple(attrs.evolve(m.calls[0], race=name) for m in members)
-    rules = Race(accept=accept, keep=keep)
+    rules = RaceRules(accept=accept, keep=keep)
     joined = _joined(members, entries=(), exits=())
     return attrs.evolve(
         joined,
@@ -128,7 +128,7 @@ def _joined(parts: Sequence[Pipeline], *, entries: tuple[str, ...], exits: tuple
         if c.id in seen:
             raise ValueError(f"two steps have the id {c.id!r}; give each step(..., id=...) its own")
         seen.add(c.id)
-    races: dict[str, Race] = {}
+    races: dict[str, RaceRules] = {}
     for p in parts:
         for group, rules in p.races.items():
             if group in races:

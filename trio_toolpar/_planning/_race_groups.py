@@ -1,4 +1,4 @@
-"""Race groups as planning sees them: the `Race` rules, group names, and ``$@group`` links.
+"""Race groups as planning sees them: their `RaceRules`, group names, and ``$@group`` links.
 
 The semantics of races are described in `trio_toolpar._runtime._races`, which
 keeps a turn's groups as its calls end. This module is pure: it checks the
@@ -16,23 +16,19 @@ import attrs
 
 from .._arguments._references import Reference
 from .._values._outcome import ErrorCode, ToolCall
+from .._values._validate import attrs_validator, check_callable, check_whole_number
 from ._drafts import Draft
 
-__all__ = ["ANY_RACE", "GROUP_NAME", "Race", "check_races", "groups_of", "link_groups"]
+__all__ = ["ANY_RACE", "GROUP_NAME", "RaceRules", "check_races", "groups_of", "link_groups"]
 
 GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 """What a race group may be called: like a call id that can be referenced."""
 
 
-def _keep(instance: object, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Race(keep=...) must be a whole number >= 1, not {value!r}")
-
-
 @final
 @attrs.frozen(kw_only=True)
-class Race:
-    """The rules of one race group (pass them as ``races={"name": Race(...)}`` to `Executor.run`).
+class RaceRules:
+    """The rules of one race group (pass them as ``races={"name": RaceRules(...)}`` to `Executor.run`).
 
     Args:
         accept: a predicate on a member's value; a member wins only if it
@@ -41,24 +37,30 @@ class Race:
             have (default 1).
     """
 
-    accept: Callable[[Any], bool] | None = None
-    keep: int = attrs.field(default=1, validator=_keep)
+    accept: Callable[[Any], bool] | None = attrs.field(
+        default=None, validator=attrs_validator(check_callable, expected="a predicate (value) -> bool", allow_none=True)
+    )
+    keep: int = attrs.field(default=1, validator=attrs_validator(check_whole_number))
 
 
-ANY_RACE = Race()
+ANY_RACE = RaceRules()
 """The rules of a group the turn was given none for: any ``ok`` value wins, one winner."""
 
 
-def check_races(races: object) -> Mapping[str, Race]:
-    """``races`` as given to `Executor.run`, checked: a mapping of group names to `Race` rules.
+def check_races(races: object) -> Mapping[str, RaceRules]:
+    """``races`` as given to `Executor.run`, checked: a mapping of group names to `RaceRules`.
 
     Raises:
-        TypeError: it is not a mapping of names to `Race` objects.
+        TypeError: it is not a mapping of names to `RaceRules`.
     """
     if races is None:
         return {}
-    if not isinstance(races, Mapping) or not all(isinstance(k, str) and isinstance(v, Race) for k, v in races.items()):
-        raise TypeError(f"races must map race names to Race(...) rules, e.g. {{'search': Race(keep=1)}}, not {races!r}")
+    if not isinstance(races, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, RaceRules) for k, v in races.items()
+    ):
+        raise TypeError(
+            f"races must map race names to RaceRules(...), e.g. {{'search': RaceRules(keep=1)}}, not {races!r}"
+        )
     return dict(races)
 
 

@@ -23,6 +23,7 @@ from typing import final
 import attrs
 import trio
 
+from .._values._validate import check_type, check_whole_number
 from ._bucket import Bucket
 from ._limits import Rate
 
@@ -56,31 +57,49 @@ class Waiter:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceStatistics:
     """One resource's limits now: units held and the cap, waiters, tokens, pause."""
 
     cap: float
+    """Units the resource's cap allows (``inf``: no cap, only a rate)."""
     held: int
+    """Units held by running calls."""
     waiting: int
+    """Calls queued for it."""
     tokens: float
+    """Tokens in its rate's bucket (``inf``: no rate)."""
     paused_until: float | None
+    """When a rate-limit pause ends, on Trio's clock (``None``: not paused)."""
+
+    def __repr__(self) -> str:
+        return f"<ResourceStatistics {self._state()}>"
+
+    def _state(self) -> str:
+        held = f"{self.held} of {self.cap:g} held" if self.cap != math.inf else f"{self.held} held (no cap)"
+        parts = [held, f"{self.waiting} waiting"]
+        if self.tokens != math.inf:
+            parts.append(f"{self.tokens:g} tokens")
+        if self.paused_until is not None:
+            parts.append(f"paused until {self.paused_until:g}")
+        return ", ".join(parts)
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CapacityStatistics:
     """Every resource with a cap or a rate, by name (see `Executor.statistics`)."""
 
     resources: Mapping[str, ResourceStatistics]
     global_held: int
+    """Units of ``max_concurrency`` held."""
     threads_held: int
+    """Threads of ``thread_limit`` held by running sync tools."""
 
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    return value
+    def __repr__(self) -> str:
+        parts = [f"{name!r}: {resource._state()}" for name, resource in self.resources.items()]
+        parts += [f"all: {self.global_held} held", f"threads: {self.threads_held} held"]
+        return f"<CapacityStatistics {'; '.join(parts)}>"
 
 
 @final
@@ -96,15 +115,14 @@ class Capacity:
         thread_limit: int,
     ) -> None:
         self.limiters: dict[str, trio.CapacityLimiter] = {
-            name: trio.CapacityLimiter(_positive_int(f"the limit for {name!r}", cap))
+            name: trio.CapacityLimiter(check_whole_number(f"limits[{name!r}]", cap))
             for name, cap in sorted(limits.items())
         }
         if max_concurrency is not None:
-            self.limiters[GLOBAL] = trio.CapacityLimiter(_positive_int("max_concurrency", max_concurrency))
-        self.limiters[THREADS] = trio.CapacityLimiter(_positive_int("thread_limit", thread_limit))
+            self.limiters[GLOBAL] = trio.CapacityLimiter(check_whole_number("max_concurrency", max_concurrency))
+        self.limiters[THREADS] = trio.CapacityLimiter(check_whole_number("thread_limit", thread_limit))
         for name, rate in rates.items():
-            if not isinstance(rate, Rate):
-                raise ValueError(f"the rate for {name!r} must be a trio_toolpar.Rate, not {rate!r}")
+            check_type(f"rates[{name!r}]", rate, Rate, expected="a Rate(per_second=..., burst=...)")
         # Every rate's bucket starts full: created before any run, its first refill finds it full still.
         # Keyed by resource, so a call without one looks up ``None`` and finds no bucket: no None check at each use.
         self._buckets: dict[str | None, Bucket] = {name: Bucket(rate, -math.inf) for name, rate in rates.items()}

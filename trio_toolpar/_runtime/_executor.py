@@ -7,16 +7,18 @@ import math
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from types import MappingProxyType
 from typing import Any, cast, final
 
 import trio
 
 from .._planning._plan import Plan
-from .._planning._race_groups import Race, check_races
+from .._planning._race_groups import RaceRules, check_races
 from .._tools._registry import Approver, Registry
 from .._values._convert import converter
 from .._values._outcome import Outcome, ToolCall
 from .._values._render import safe_str
+from .._values._validate import check_callable, check_choice, check_number, check_type, check_whole_number
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._exception_groups import collapse
 from ._instrument import Instrument, dispatch
@@ -26,22 +28,30 @@ from ._result import TurnResult
 from ._settings import Schedule, Settings
 from ._turn import Turn
 
-__all__ = ["Executor", "OutcomeStream"]
+__all__ = ["Executor", "OutcomeStream", "USE_EXECUTOR_DEFAULT", "UseExecutorDefault"]
 
 
-class _Default:
-    """The executor's own budget (a sentinel: ``None`` means no budget)."""
+@final
+class UseExecutorDefault:
+    """The type of `USE_EXECUTOR_DEFAULT`: a turn option left to the executor's own setting."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "USE_EXECUTOR_DEFAULT"
 
 
-_DEFAULT = _Default()
+USE_EXECUTOR_DEFAULT = UseExecutorDefault()
+"""The default of a turn's ``budget=``: the executor's own budget (unlike ``None``, which means no budget).
+
+Pass it to forward "whatever the executor says" explicitly, as httpx's
+``USE_CLIENT_DEFAULT`` does for a request's options.
+"""
 
 
 def _check_budget(budget: object) -> float | None:
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0 or math.isnan(budget):
-        raise ValueError(f"budget must be a non-negative number of seconds or None, not {budget!r}")
-    return float(budget)
+    seconds = check_number("budget", budget, minimum=0, unit="seconds", allow_none=True)
+    return float(seconds) if seconds is not None else None
 
 
 def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
@@ -123,16 +133,17 @@ class Executor:
         instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
     ) -> None:
-        if not isinstance(registry, Registry):
-            raise TypeError(f"registry must be a trio_toolpar.Registry, not {type(registry).__name__}")
-        if schedule not in ("waves", "eager"):
-            raise ValueError(f"schedule must be 'waves' or 'eager', not {schedule!r}")
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a Policy such as BestEffort() or FailFast(), not {policy!r}")
-        if approve is not None and not callable(approve):
-            raise TypeError(f"approve must be an async (call, tool) -> bool | Approval, not {approve!r}")
-        if shared_limits is not None and not isinstance(shared_limits, SharedLimits):
-            raise TypeError(f"shared_limits must implement trio_toolpar.SharedLimits, not {shared_limits!r}")
+        check_type("registry", registry, Registry, expected="a trio_toolpar.Registry")
+        check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
+        check_type("rates", rates, Mapping, expected="a mapping of resource names to Rate(...)", allow_none=True)
+        check_whole_number("max_concurrency", max_concurrency, allow_none=True)
+        check_type("policy", policy, Policy, expected="a Policy such as BestEffort() or FailFast()", allow_none=True)
+        check_choice("schedule", schedule, ("waves", "eager"))
+        check_callable("redact", redact, expected="a function (str) -> str", allow_none=True)
+        check_type("seed", seed, (int, str), expected="an int or a str", allow_none=True)
+        check_type("deterministic", deterministic, bool)
+        check_type("shared_limits", shared_limits, SharedLimits, expected="a SharedLimits", allow_none=True)
+        check_callable("approve", approve, expected="an async (call, tool) -> bool | Approval", allow_none=True)
         self.budget = _check_budget(budget)
         self._settings = Settings(
             registry=registry,
@@ -140,7 +151,7 @@ class Executor:
             schedule=schedule,
             redact=redact,
             seed=seed if seed is not None else random.getrandbits(64),
-            deterministic=bool(deterministic),
+            deterministic=deterministic,
             shared_limits=shared_limits,
             instruments=dispatch(instruments),
             approve=approve,
@@ -154,7 +165,19 @@ class Executor:
                 raise ValueError(
                     f"tool {tool.name!r} could never start: {impossible}; lower its weight or raise the limit"
                 )
+        caps = {name: int(limiter.total_tokens) for name, limiter in self._capacity.limiters.items()}
+        self._limits = MappingProxyType({k: v for k, v in caps.items() if k not in (GLOBAL, THREADS)})
         self._turns = 0
+
+    def __repr__(self) -> str:
+        tools = len(self.registry)
+        parts = [f"registry={tools} tool{'' if tools == 1 else 's'}", f"limits={dict(self._limits)}"]
+        if self._capacity.limiters.get(GLOBAL) is not None:
+            parts.append(f"max_concurrency={int(self._capacity.limiters[GLOBAL].total_tokens)}")
+        if self.budget is not None:
+            parts.append(f"budget={self.budget} s")
+        parts += [f"policy={self.policy!r}", f"schedule={self.schedule!r}", f"turns={self._turns}"]
+        return f"<Executor {', '.join(parts)}>"
 
     @property
     def registry(self) -> Registry:
@@ -177,9 +200,9 @@ class Executor:
         return self._settings.seed
 
     @property
-    def limits(self) -> Mapping[str, trio.CapacityLimiter]:
-        """The capacity limiters by resource name (for statistics; do not acquire them)."""
-        return {k: v for k, v in self._capacity.limiters.items() if k not in (GLOBAL, THREADS)}
+    def limits(self) -> Mapping[str, int]:
+        """The cap of each capped resource, as given (read-only); what they hold now is in `statistics`."""
+        return self._limits
 
     def statistics(self) -> CapacityStatistics:
         """What every capped or rate-limited resource holds, owes and waits for now."""
@@ -193,14 +216,14 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
         even when the run is cancelled from outside. ``races`` gives the rules
-        (`Race`) of race groups by name; a group without rules is won by its
+        (`RaceRules`) of race groups by name; a group without rules is won by its
         first member to end ``ok``.
         """
         return self._new_turn(self.plan(calls), budget, races=races)
@@ -208,15 +231,15 @@ class Executor:
     def _new_turn(
         self,
         plan: Plan | None,
-        budget: float | _Default | None,
+        budget: float | UseExecutorDefault | None,
         on_outcome: Callable[[Outcome], object] | None = None,
         *,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> Turn:
-        chosen = self.budget if isinstance(budget, _Default) else _check_budget(budget)
+        chosen = self.budget if isinstance(budget, UseExecutorDefault) else _check_budget(budget)
         races = check_races(races)
         self._turns += 1
-        return Turn(
+        return Turn._create(
             self._settings,
             self._capacity,
             plan,
@@ -230,15 +253,18 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> TurnResult:
         """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
         return await self.turn(calls, budget=budget, races=races).run()
 
     @asynccontextmanager
     async def open_turn(
-        self, *, budget: float | _Default | None = _DEFAULT, races: Mapping[str, Race] | None = None
+        self,
+        *,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
@@ -275,8 +301,8 @@ class Executor:
         self,
         calls: Iterable[ToolCall | Mapping[str, Any]],
         *,
-        budget: float | _Default | None = _DEFAULT,
-        races: Mapping[str, Race] | None = None,
+        budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 

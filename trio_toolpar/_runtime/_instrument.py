@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol, TypedDict, final, runtime_checkable
 import trio
 
 from .._values._outcome import Status
+from .._values._validate import check_type
 from ._call_run import CallRun, CallState
 from ._events import (
     AttemptEnded,
@@ -91,12 +92,9 @@ def dispatch(instruments: Iterable[Instrument] | None) -> Dispatch | None:
     Raises:
         TypeError: an instrument has no ``on_event`` method.
     """
-    chosen = list(instruments or ())
-    for instrument in chosen:
-        if not isinstance(instrument, Instrument):
-            raise TypeError(
-                f"instruments must have an on_event(event) method (see trio_toolpar.Instrument), not {instrument!r}"
-            )
+    chosen = list(check_type("instruments", instruments, Iterable, allow_none=True) or ())
+    for position, instrument in enumerate(chosen):
+        check_type(f"instruments[{position}]", instrument, Instrument, expected="an Instrument (with on_event(event))")
     return Dispatch(chosen) if chosen else None
 
 

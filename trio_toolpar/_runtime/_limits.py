@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, final, runtime_checkable
 
 import attrs
 
+from .._values._validate import attrs_validator, check_positive_number, check_whole_number
+
 __all__ = ["Rate", "SharedLimits"]
-
-
-def _positive_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
-        raise ValueError(f"{attribute.name} must be a positive, finite number, not {value!r}")
-
-
-def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{attribute.name} must be a positive integer, not {value!r}")
 
 
 @final
@@ -34,8 +25,8 @@ class Rate:
         burst: the bucket's size (the most tokens held; it starts full).
     """
 
-    per_second: float = attrs.field(validator=_positive_finite)
-    burst: int = attrs.field(default=1, validator=_positive_int)
+    per_second: float = attrs.field(validator=attrs_validator(check_positive_number, finite=True))
+    burst: int = attrs.field(default=1, validator=attrs_validator(check_whole_number))
 
 
 @runtime_checkable

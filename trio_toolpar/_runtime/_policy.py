@@ -8,11 +8,15 @@ import attrs
 
 from .._tools._retry import Retry
 from .._values._outcome import Outcome, Status
+from .._values._validate import attrs_validator, check_type
 from ._retries import check_retry_cap
 
 __all__ = ["BestEffort", "FailFast", "Policy"]
 
 _FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+
+
+_retry = attrs_validator(check_type, kind=Retry, expected="a Retry(...)", allow_none=True)
 
 
 def _retry_cap(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
@@ -49,7 +53,7 @@ class FailFast:
     anything starts. Use it for tightly coupled steps.
     """
 
-    retry: Retry | None = None
+    retry: Retry | None = attrs.field(default=None, validator=_retry)
     max_retries_per_turn: int | None = attrs.field(default=None, validator=_retry_cap)
 
     def cancels_turn(self, outcome: Outcome) -> bool:
@@ -61,7 +65,7 @@ class FailFast:
 class BestEffort:
     """Let every call run to its own end; failures only skip their dependents."""
 
-    retry: Retry | None = None
+    retry: Retry | None = attrs.field(default=None, validator=_retry)
     max_retries_per_turn: int | None = attrs.field(default=None, validator=_retry_cap)
 
     def cancels_turn(self, outcome: Outcome) -> bool:

@@ -1,7 +1,7 @@
 """Races: calls that are alternatives of one group, where the first to succeed wins.
 
 Calls with the same ``ToolCall.race`` name are members of one group. The
-first member to end ``ok`` (and, if the group's `Race` has an ``accept``
+first member to end ``ok`` (and, if the group's `RaceRules` has an ``accept``
 predicate, to return a value it accepts) wins; with ``keep=k``, the first
 ``k`` do. At that instant every other member stops: a running one ends
 ``cancelled`` and one that never started ``skipped``, both ``lost_race`` —
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .._planning._planned import PlannedCall, Verdict
-from .._planning._race_groups import ANY_RACE, Race, groups_of
+from .._planning._race_groups import ANY_RACE, RaceRules, groups_of
 from .._values._outcome import ErrorCode, Outcome, Status
 from .._values._render import exception_text
 from ._call_run import CallRun, CallState
@@ -65,7 +65,7 @@ class Races:
 
     def __init__(
         self,
-        rules: Mapping[str, Race],
+        rules: Mapping[str, RaceRules],
         calls: Iterable[PlannedCall],
         *,
         runs: Sequence[CallRun],

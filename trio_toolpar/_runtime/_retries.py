@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 import trio
 
+from .._values._validate import check_whole_number
+
 __all__ = ["RetryGrants", "check_retry_cap"]
 
 
 def check_retry_cap(cap: object) -> None:
-    """Raise `ValueError` unless ``cap`` is a non-negative integer or ``None``."""
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-        raise ValueError(f"max_retries_per_turn must be a non-negative integer or None, not {cap!r}")
+    """Raise `TypeError` or `ValueError` unless ``cap`` is a whole number >= 0 or ``None``."""
+    check_whole_number("max_retries_per_turn", cap, minimum=0, allow_none=True)
 
 
 class _Request:

@@ -31,7 +31,8 @@ import trio.testing
 
 from .._planning._incremental import IncrementalPlanner
 from .._planning._plan import Plan
-from .._planning._race_groups import Race
+from .._planning._race_groups import RaceRules
+from .._values._construct import NoPublicConstructor
 from .._values._exceptions import TurnStateError
 from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
 from ._call_run import CallRun, CallState
@@ -53,8 +54,13 @@ _FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
 
 
 @final
-class Turn:
-    """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn` or `Executor.open_turn`."""
+class Turn(metaclass=NoPublicConstructor):
+    """One model turn: its plan, its run, its outcomes. Get one from `Executor.turn` or `Executor.open_turn`.
+
+    It has no public constructor: ``Turn(...)`` raises `TypeError`.
+    """
+
+    _made_by = "executor.turn(calls) or executor.open_turn()"
 
     def __init__(
         self,
@@ -65,8 +71,9 @@ class Turn:
         budget: float | None,
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
-        races: Mapping[str, Race] | None = None,
+        races: Mapping[str, RaceRules] | None = None,
     ) -> None:
+        self._number = sequence
         self._settings = settings
         self._capacity = capacity
         self._on_outcome = on_outcome
@@ -105,6 +112,26 @@ class Turn:
     def budget(self) -> float | None:
         """Seconds the turn may run (``None``: no limit of its own)."""
         return self._stopping.budget
+
+    @property
+    def number(self) -> int:
+        """The executor's number for this turn: 1 for its first, as in each event's ``turn``."""
+        return self._number
+
+    def __repr__(self) -> str:
+        if self._result is not None:
+            state = "done"
+        elif self._stopping.started_at is None:
+            state = "not started"
+        elif self._stopping.asked is not None or self._stopping.scope.cancel_called:
+            state = "stopping"
+        else:
+            state = "running"
+        if self._planner is not None and not self._planner.closed:
+            state += " (input open)"
+        decided = sum(run.outcome is not None for run in self._runs)
+        budget = "no budget" if self.budget is None else f"budget {self.budget} s"
+        return f"<Turn {self._number} {state}: {decided} of {len(self._runs)} calls decided, {budget}>"
 
     # -- public -------------------------------------------------------------------
 

@@ -14,24 +14,15 @@ The copies share the call's grant of capacity: caps count calls, not copies.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any, final
 
 import attrs
 import trio
 
+from .._values._validate import attrs_validator, check_positive_number, check_whole_number
+
 __all__ = ["Hedge", "hedged"]
-
-
-def _after(instance: object, attribute: object, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
-        raise ValueError(f"Hedge(after=...) must be a positive, finite number of seconds, not {value!r}")
-
-
-def _copies(instance: object, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Hedge(copies=...) must be a whole number >= 1, not {value!r}")
 
 
 @final
@@ -44,8 +35,8 @@ class Hedge:
         copies: how many duplicates at most, besides the first copy.
     """
 
-    after: float = attrs.field(validator=_after)
-    copies: int = attrs.field(default=1, validator=_copies)
+    after: float = attrs.field(validator=attrs_validator(check_positive_number, finite=True, unit="seconds"))
+    copies: int = attrs.field(default=1, validator=attrs_validator(check_whole_number))
 
 
 @final

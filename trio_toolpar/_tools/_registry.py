@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 import re
 import string
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -18,6 +17,14 @@ from .._arguments._signature import describe_signature
 from .._arguments._structuring import Structure
 from .._values._exceptions import RegistrationError, SchemaError
 from .._values._outcome import ToolCall
+from .._values._validate import (
+    attrs_validator,
+    check_callable,
+    check_choice,
+    check_positive_number,
+    check_type,
+    check_whole_number,
+)
 from ._hedge import Hedge
 from ._retry import Retry
 
@@ -26,6 +33,7 @@ __all__ = ["Approval", "Approver", "CallContext", "Registry", "SideEffect", "Too
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
 
+_SIDE_EFFECTS = ("none", "read", "write")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIELD = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_0-9]\w*)*$")
 
@@ -59,8 +67,8 @@ class Approval:
         reason: why (shown to the model in a refusal's message).
     """
 
-    approved: bool
-    reason: str | None = None
+    approved: bool = attrs.field(validator=attrs_validator(check_type, kind=bool))
+    reason: str | None = attrs.field(default=None, validator=attrs_validator(check_type, kind=str, allow_none=True))
 
 
 Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
@@ -171,8 +179,7 @@ class Registry:
     """
 
     def __init__(self, *, default_side_effect: SideEffect = "write") -> None:
-        if default_side_effect not in ("none", "read", "write"):
-            raise ValueError(f"default_side_effect must be 'none', 'read' or 'write', not {default_side_effect!r}")
+        check_choice("default_side_effect", default_side_effect, _SIDE_EFFECTS)
         self._tools: dict[str, Tool] = {}
         self.default_side_effect: SideEffect = default_side_effect
         """The side effect of tools registered without one: ``"write"`` unless you chose otherwise."""
@@ -232,10 +239,17 @@ class Registry:
                 to return wins (see `Hedge`). Never for writes.
 
         Raises:
-            RegistrationError: a bad name, a taken name, bad settings, or a
-                signature that cannot be described as JSON.
+            TypeError: an option of the wrong type (``weight="2"``).
+            ValueError: an option of the wrong value (``weight=0``, ``side_effect="rw"``).
+            RegistrationError: a bad or taken name, a bad key template,
+                options that are unsafe together (a retried or hedged
+                write), or a signature that cannot be described as JSON.
             SchemaError: an explicit schema the validator cannot check.
         """
+        check_type("name", name, str, allow_none=True)
+        check_type("description", description, str, allow_none=True)
+        check_type("parameters", parameters, Mapping, expected="a JSON schema (a mapping)", allow_none=True)
+        check_type("key", key, (str, tuple), expected="a template or a tuple of templates", allow_none=True)
         tool_name = name if name is not None else getattr(fn, "__name__", "")
         if not _NAME.match(tool_name):
             raise RegistrationError(
@@ -246,26 +260,23 @@ class Registry:
             raise RegistrationError(f"tool {tool_name!r} is already registered", tool=tool_name)
         if side_effect is None:
             side_effect = self.default_side_effect
-        if side_effect not in ("none", "read", "write"):
-            raise RegistrationError(
-                f"tool {tool_name!r}: side_effect must be 'none', 'read' or 'write', not {side_effect!r}",
-                tool=tool_name,
-            )
-        if timeout is not None and not (timeout > 0 and not math.isnan(timeout)):
-            raise RegistrationError(f"tool {tool_name!r}: timeout must be a positive number of seconds", tool=tool_name)
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
-            raise RegistrationError(
-                f"tool {tool_name!r}: weight must be a positive integer, not {weight!r}", tool=tool_name
-            )
-        if not callable(fn):
-            raise RegistrationError(f"tool {tool_name!r}: {fn!r} is not callable", tool=tool_name)
-        if not (isinstance(approval, bool) or callable(approval)):
-            raise RegistrationError(
-                f"tool {tool_name!r}: approval must be True, False or an async (call, tool) -> bool | Approval",
-                tool=tool_name,
+        where = f"tool {tool_name!r}:"
+        check_callable(f"{where} fn", fn, expected="a function")
+        check_choice(f"{where} side_effect", side_effect, _SIDE_EFFECTS)
+        check_positive_number(f"{where} timeout", timeout, unit="seconds", allow_none=True)
+        check_whole_number(f"{where} weight", weight)
+        check_type(f"{where} resource", resource, str, allow_none=True)
+        check_type(f"{where} idempotent", idempotent, bool, allow_none=True)
+        check_type(f"{where} idempotency_key", idempotency_key, bool)
+        check_type(f"{where} abandon_on_cancel", abandon_on_cancel, bool)
+        check_type(f"{where} retry", retry, Retry, expected="a Retry(...)", allow_none=True)
+        check_type(f"{where} hedge", hedge, Hedge, expected="a Hedge(after=...)", allow_none=True)
+        if not isinstance(approval, bool):
+            check_callable(
+                f"{where} approval", approval, expected="True, False or an async (call, tool) -> bool | Approval"
             )
         idempotent = side_effect != "write" if idempotent is None else idempotent
-        if hedge is not None and (side_effect == "write" or not idempotent or not isinstance(hedge, Hedge)):
+        if hedge is not None and (side_effect == "write" or not idempotent):
             raise RegistrationError(
                 f"tool {tool_name!r}: only an idempotent read can be hedged (a write must never run twice); "
                 "declare side_effect='read' and pass hedge=Hedge(after=seconds)",

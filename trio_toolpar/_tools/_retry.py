@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import final
+from typing import Any, final
 
 import attrs
 
 from .._values._exceptions import Retryable
+from .._values._validate import attrs_validator, check_number, check_type, check_whole_number
 
 __all__ = ["Retry"]
+
+
+def _exception_types(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(t, type) and issubclass(t, Exception) for t in value):
+        raise TypeError(f"Retry.retry_on must be a tuple of exception types, e.g. (Retryable,), not {value!r}")
 
 
 @final
@@ -32,13 +38,13 @@ class Retry:
         retry_timeouts: whether an attempt that hit the tool's timeout is retried.
     """
 
-    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
-    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
-    max_backoff: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
-    retry_on: tuple[type[Exception], ...] = (Retryable,)
-    retry_timeouts: bool = True
+    attempts: int = attrs.field(default=3, validator=attrs_validator(check_whole_number))
+    backoff: float = attrs.field(default=0.5, validator=attrs_validator(check_number, minimum=0, unit="seconds"))
+    multiplier: float = attrs.field(default=2.0, validator=attrs_validator(check_number, minimum=1, finite=True))
+    max_backoff: float = attrs.field(default=30.0, validator=attrs_validator(check_number, minimum=0, unit="seconds"))
+    jitter: float = attrs.field(default=0.5, validator=attrs_validator(check_number, minimum=0, maximum=1))
+    retry_on: tuple[type[Exception], ...] = attrs.field(default=(Retryable,), validator=_exception_types)
+    retry_timeouts: bool = attrs.field(default=True, validator=attrs_validator(check_type, kind=bool))
 
     def delay(self, attempt: int, draw: float) -> float:
         """The wait after failed attempt ``attempt``, given a uniform draw in ``[0, 1)``."""

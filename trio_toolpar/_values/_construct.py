@@ -1,4 +1,11 @@
-"""A fast constructor for a frozen, slotted attrs class, generated from its fields.
+"""Constructing library objects: `NoPublicConstructor`, and `fast_constructor` for hot-path values.
+
+`NoPublicConstructor` is the metaclass of classes users receive but must not
+build (trio's pattern for ``Nursery``): calling the class raises
+`TypeError`, and the library builds one with ``Cls._create(...)``, an
+attribute of the class rather than a name to import.
+
+`fast_constructor` builds a frozen, slotted attrs class from its fields.
 
 attrs's own ``__init__`` of a frozen class sets each field through a bound
 ``object.__setattr__``; the hot path builds one `Outcome` (and one
@@ -13,13 +20,30 @@ class's own ``__init__`` would refuse or build differently.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
-__all__ = ["fast_constructor"]
+__all__ = ["NoPublicConstructor", "fast_constructor"]
 
 T = TypeVar("T")
+
+
+class NoPublicConstructor(type):
+    """A metaclass: ``Cls(...)`` raises `TypeError`; the library calls ``Cls._create(...)``.
+
+    A class may say where users get its instances in a ``_made_by`` class attribute.
+    """
+
+    def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
+        where = getattr(cls, "_made_by", None)
+        hint = f"; get one from {where}" if where else ""
+        raise TypeError(f"no public constructor available for {cls.__qualname__}{hint}")
+
+    def _create(cls: type[T], *args: Any, **kwargs: Any) -> T:
+        """A new instance, built as ``type.__call__`` builds any class's."""
+        made: T = type.__call__(cls, *args, **kwargs)
+        return made
 
 
 def fast_constructor(cls: type[T]) -> Callable[..., T]:

@@ -11,11 +11,17 @@ programmer's mistakes and for payloads that cannot be read at all::
     ├── FormatError (also ValueError)        a provider payload cannot be read
     ├── TurnStateError (also RuntimeError)   a turn used out of order
     ├── LimitUnavailable (also RuntimeError) shared limits cannot be reached (fail closed)
+    ├── ModelError (also RuntimeError)       the model's API failed (`trio_toolpar.agent`)
     └── Retryable                            raised *by tools*: this failure may pass
         └── RateLimited                      ... after ``retry_after`` seconds
 
 ``Retryable`` and ``RateLimited`` are for tool authors: raise them (or set
-``Retry(retry_on=...)``) to say an attempt may be tried again.
+``Retry(retry_on=...)``) to say an attempt may be tried again. ``ModelError``
+is raised by the agent loop and its model clients; it is defined here, with
+its siblings, and exported by `trio_toolpar.agent`, where its users are.
+
+Mistakes in arguments raise the plain built-in exceptions: `TypeError` for a
+wrong type, `ValueError` for a wrong value (see ``_validate``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ __all__ = [
     "ArgumentsError",
     "FormatError",
     "LimitUnavailable",
+    "ModelError",
     "RateLimited",
     "RegistrationError",
     "Retryable",
@@ -95,6 +102,26 @@ class LimitUnavailable(ToolparError, RuntimeError):
     The call it happens to ends ``error`` with code ``limit_unavailable``
     instead of running without the limit.
     """
+
+
+@final
+class ModelError(ToolparError, RuntimeError):
+    """The model's API failed: an error status (after retries), a broken connection, an error event.
+
+    Args:
+        message: what happened, with the server's own message when it sent one.
+        status_code: the HTTP status, if there was a response.
+        body: the response body (at most a few thousand characters), if any.
+        attempts: how many requests were made.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, body: str | None = None, attempts: int = 1
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.attempts = attempts
 
 
 class Retryable(ToolparError):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._convert import dumps, jsonable
 from ._outcome import Outcome
+from ._validate import check_whole_number
 
 __all__ = ["observation_dict", "render_observation"]
 
@@ -22,7 +23,12 @@ def observation_dict(
     JSON as a string, at most ``max_chars`` long once escaped, with ``"truncated": true`` and the
     full length in ``"result_chars"``, so the model knows it saw a prefix.
     Tracebacks are left out unless ``traceback`` is true.
+
+    Raises:
+        TypeError: ``max_chars`` is not an ``int``.
+        ValueError: ``max_chars`` is less than 1.
     """
+    check_whole_number("max_chars", max_chars)
     data: dict[str, Any] = {"ok": outcome.ok}
     if outcome.error_code is not None:
         data["error_code"] = outcome.error_code.value

@@ -67,7 +67,7 @@ class ToolCall:
             text the model produced; parse errors become ``rejected`` outcomes.
         priority: larger runs first when calls wait for the same capacity.
         race: the name of the race group this call is an alternative in: the
-            first member to succeed wins, the others stop (see `Race`).
+            first member to succeed wins, the others stop (see `RaceRules`).
         after: calls this one runs after, without using their results: call
             ids, ``#N`` positions or ``@group`` races. Like a reference, a
             call that did not end ``ok`` (a race without a winner) skips it.

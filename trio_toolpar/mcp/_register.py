@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Collection, Mapping
 from typing import Any, final
@@ -15,6 +14,7 @@ from mcp.types import Tool as RemoteToolInfo
 
 from trio_toolpar import RegistrationError, Registry, SchemaError, Tool
 
+from .._values._validate import check_name, check_positive_number
 from ._annotations import Order, Override, ToolHints, check_overrides, server_key, settings_from_hints
 from ._call import RemoteTool
 
@@ -100,8 +100,7 @@ async def register_session(
     """
     chosen = dict(overrides or {})
     check_overrides(chosen)
-    if not resource:
-        raise RegistrationError("resource must be a non-empty name, e.g. resource='fs'")
+    check_name("resource", resource)
     _check_progress_timeout(progress_timeout, where="register_session")
     listed = await list_all_tools(session)
     remote_names = {info.name for info in listed}
@@ -208,5 +207,4 @@ def _check_named(given: set[str], known: set[str], *, what: str, hint: str) -> N
 
 
 def _check_progress_timeout(seconds: float | None, *, where: str) -> None:
-    if seconds is not None and not (seconds > 0 and not math.isnan(seconds)):
-        raise RegistrationError(f"{where}: progress_timeout must be a positive number of seconds, not {seconds!r}")
+    check_positive_number(f"{where}: progress_timeout", seconds, unit="seconds", allow_none=True)

@@ -13,6 +13,7 @@ import coredis
 
 from .._runtime._limits import Rate
 from .._values._exceptions import LimitUnavailable
+from .._values._validate import check_choice, check_name, check_positive_number, check_type, check_whole_number
 from . import _lease
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import RedisLimitStatistics, Tally
@@ -24,27 +25,21 @@ _MODES = ("fail", "local")
 
 
 def _positive_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
-        raise ValueError(f"{name} must be a positive, finite number of seconds, not {value!r}")
-    return float(value)
+    return float(check_positive_number(name, value, finite=True, unit="seconds"))
 
 
-def _checked_caps(caps: Mapping[str, int]) -> dict[str, int]:
-    for resource, cap in caps.items():
-        if not isinstance(resource, str) or not resource:
-            raise ValueError(f"caps keys must be non-empty resource names, not {resource!r}")
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-            raise ValueError(f"the shared cap of {resource!r} must be a positive integer, not {cap!r}")
-    return dict(caps)
+def _checked_caps(caps: object) -> dict[str, int]:
+    given = check_type("caps", caps, Mapping, expected="a mapping of resource names to caps")
+    for resource, cap in given.items():
+        check_whole_number(f"caps[{check_name('a key of caps', resource)!r}]", cap)
+    return dict(given)
 
 
-def _checked_rates(rates: Mapping[str, Rate]) -> dict[str, Rate]:
-    for resource, rate in rates.items():
-        if not isinstance(resource, str) or not resource:
-            raise ValueError(f"rates keys must be non-empty resource names, not {resource!r}")
-        if not isinstance(rate, Rate):
-            raise TypeError(f"the rate of {resource!r} must be a trio_toolpar.Rate, not {rate!r}")
-    return dict(rates)
+def _checked_rates(rates: object) -> dict[str, Rate]:
+    given = check_type("rates", rates, Mapping, expected="a mapping of resource names to Rate(...)")
+    for resource, rate in given.items():
+        check_type(f"rates[{check_name('a key of rates', resource)!r}]", rate, Rate, expected="a trio_toolpar.Rate")
+    return dict(given)
 
 
 @final
@@ -84,7 +79,8 @@ class RedisLimits:
 
     Raises:
         ValueError: an option is out of range, or nothing is governed.
-        TypeError: a rate is not a `trio_toolpar.Rate`, or the client cannot run scripts.
+        TypeError: an option of the wrong type (a rate that is not a
+            `trio_toolpar.Rate`), or a client that cannot run scripts.
     """
 
     def __init__(
@@ -100,15 +96,13 @@ class RedisLimits:
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
             raise TypeError(f"client must be a coredis.Redis client, not {client!r}")
-        if not isinstance(namespace, str) or not namespace:
-            raise ValueError(f"namespace must be a non-empty string, not {namespace!r}")
+        check_name("namespace", namespace)
         self._caps = _checked_caps(caps or {})
         self._rates = _checked_rates(rates or {})
         if not self._caps and not self._rates:
             raise ValueError("RedisLimits governs no resource: give caps={'name': n} and/or rates={'name': Rate(...)}")
         self._lease = _positive_seconds("lease", lease)
-        if on_unavailable not in _MODES:
-            raise ValueError(f"on_unavailable must be 'fail' or 'local', not {on_unavailable!r}")
+        check_choice("on_unavailable", on_unavailable, _MODES)
         self._on_unavailable: Literal["fail", "local"] = on_unavailable
         self._timeout = min(1.0, self._lease / 4) if timeout is None else _positive_seconds("timeout", timeout)
         if self._timeout >= self._lease / 2:
@@ -201,8 +195,7 @@ class RedisLimits:
         if not self.governs(resource):
             governed = sorted(set(self._caps) | set(self._rates))
             raise ValueError(f"RedisLimits does not govern {resource!r}; it governs {governed}")
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
-            raise ValueError(f"weight must be a positive integer, not {weight!r}")
+        check_whole_number("weight", weight)
         cap, rate = self._caps.get(resource), self._rates.get(resource)
         if cap is not None and weight > cap:
             raise ValueError(f"weight {weight} can never fit the shared cap {cap} of {resource!r}; raise the cap")
