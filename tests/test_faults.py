@@ -149,8 +149,8 @@ async def test_a_tool_that_raises_is_an_error_its_dependents_are_skipped_and_the
     assert dep2.error == "not run: it depends on call 'dep', which ended skipped (dependency_failed)"
     assert (dep.started_at, dep.attempts, dep2.started_at) == (None, 0, None)
     assert after.started_at == bad.finished_at
-    # An ExceptionGroup is an Exception: it is the tool's failure, not the executor's.
-    assert group.error == "ExceptionGroup: two problems (2 sub-exceptions)"
+    # An ExceptionGroup is the tool's failure, not the executor's: its errors are named (tests/test_tool_exceptions.py).
+    assert group.error == "2 errors in the tool's exception group 'two problems': ValueError: a; KeyError: 'b'"
     assert isinstance(group.exception, ExceptionGroup)
     assert set(log.times("finally")) == {"bad", "after", "sibling"}
     assert task_count() == tasks_before

@@ -11,7 +11,6 @@ import trio
 
 from .._tools._hedge import hedged
 from .._tools._registry import CallContext, Tool
-from .._values._exceptions import RateLimited
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity
@@ -20,6 +19,7 @@ from ._instrument import Emitter
 from ._retries import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
+from ._tool_errors import Failure
 
 __all__ = ["CallTasks"]
 
@@ -138,10 +138,14 @@ class CallTasks:
         """The seeded jitter draw of ``run``'s backoff after ``attempt``."""
         return jitter_draw(self._settings.seed, run.call.id, attempt)
 
-    def ended(self, run: CallRun, attempt: int, kind: Kind, exception: Exception | None) -> None:
-        """Give back the attempt's capacity; a rate-limited resource pauses, a success lets it recover."""
+    def ended(self, run: CallRun, attempt: int, kind: Kind, failure: Failure | None) -> None:
+        """Give back the attempt's capacity; pause or recover its resource.
+
+        A rate-limited resource pauses for the longest ``retry_after`` of the
+        failure's errors, a success lets it recover.
+        """
         if self._emit is not None:
-            self._emit.attempt_ended(run, attempt, kind, exception)
+            self._emit.attempt_ended(run, attempt, kind, failure.exception if failure is not None else None)
         if run.waiter is not None:
             self._capacity.release(run.waiter)
             run.waiter = None  # holds nothing until a retry queues again
@@ -149,10 +153,11 @@ class CallTasks:
         resource = run.planned.tool.resource
         if resource is None:
             return
-        if isinstance(exception, RateLimited):
-            self._capacity.pause(resource, exception.retry_after or 0.0)
+        if failure is not None and failure.rate_limited:
+            seconds = failure.retry_after or 0.0
+            self._capacity.pause(resource, seconds)
             if self._emit is not None:
-                self._emit.paused(run, exception.retry_after or 0.0)
+                self._emit.paused(run, seconds)
         elif kind is Kind.OK:
             self._capacity.recovered(resource)
 
