@@ -1,17 +1,23 @@
-"""What a tool raises, as Trio writes it: exception groups, leaked ``Cancelled``.
+"""What a tool raises, as Trio writes it: exception groups, sync tools past their timeout, leaked ``Cancelled``.
 
 A tool that opens a nursery raises its tasks' errors in an exception group;
 the errors inside decide the call's outcome as if the tool had raised them
 (retries, the ``retry_after`` floor, the resource's pause, the code), and the
-message names them. A ``trio.Cancelled`` that no scope around the tool asked
-for is the tool's error, not its caller's cancellation.
+message names them. A sync tool's timeout is kept: its outcome is never
+``ok`` once the timeout passed. A ``trio.Cancelled`` that no scope around the
+tool asked for is the tool's error, not its caller's cancellation.
 
-Times are virtual (``MockClock``, autojump) and exact.
+Times are virtual (``MockClock``, autojump) and exact. Sync tools run in real
+threads, which block on `threading.Event`s that Trio tasks set at exact
+virtual times: while a thread runs, the clock jumps only to deadlines that
+are due anyway.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,8 +27,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from trio_toolpar import (
+    AttemptStarted,
     CallContext,
     ErrorCode,
+    Event,
     Executor,
     RateLimited,
     Registry,
@@ -332,6 +340,192 @@ async def test_a_tool_reraising_a_genuine_cancellation_still_ends_for_the_turns_
     assert scope.cancelled_caught  # the caller's Cancelled came out of run() as itself
     (o,) = turn.result
     assert (o.status, o.error_code) == (Status.CANCELLED, ErrorCode.CANCELLED)
+
+
+# -- sync tools past their timeout ----------------------------------------------------------------
+
+
+class Gate:
+    """A sync tool blocked until a Trio task opens its gate at a chosen virtual time."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.open = threading.Event()
+        self.returned = threading.Event()
+        self.fails = fails
+
+    def __call__(self) -> str:
+        try:
+            if not self.open.wait(30):
+                raise TimeoutError("the test never opened the gate")
+            if self.fails:
+                raise ValueError("card declined")
+            return "charged"
+        finally:
+            self.returned.set()
+
+    async def open_at(self, when: float, before: Callable[[], None] = lambda: None) -> None:
+        await trio.sleep_until(when)
+        before()
+        self.open.set()
+
+    async def wait_returned(self) -> None:
+        await trio.to_thread.run_sync(self.returned.wait, 30)
+
+
+async def test_a_sync_tool_past_its_timeout_is_waited_for_and_ends_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The default: the thread is waited for; the call ends ``timeout`` when it returns, its value discarded."""
+    gate = Gate()
+    registry = Registry()
+    registry.add(gate, name="charge", timeout=0.5, parameters={"type": "object"})
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.open_at, start + 2.0)
+        (o,) = await Executor(registry).run([ToolCall(id="c", tool="charge")])
+    assert (o.status, o.error_code, o.value, o.attempts) == (Status.TIMEOUT, ErrorCode.TIMEOUT, None, 1)
+    assert (o.started_at, o.finished_at) == (start, start + 2.0)
+    assert o.error == (
+        "the call took 2 s, past its 0.5 s timeout: it could not be interrupted, and its result was discarded"
+    )
+
+
+async def test_a_sync_tool_that_raises_past_its_timeout_ends_with_its_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate = Gate(fails=True)
+    registry = Registry()
+    registry.add(gate, name="charge", timeout=0.5, parameters={"type": "object"})
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.open_at, start + 2.0)
+        (o,) = await Executor(registry).run([ToolCall(id="c", tool="charge")])
+    assert (o.status, o.error_code, o.error, o.finished_at) == (
+        Status.ERROR,
+        ErrorCode.TOOL_ERROR,
+        "ValueError: card declined",
+        start + 2.0,
+    )
+
+
+async def test_an_abandoned_sync_tool_ends_timeout_at_its_deadline_and_says_its_thread_runs_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate = Gate()
+    registry = Registry()
+    registry.add(gate, name="charge", timeout=0.5, abandon_on_cancel=True, parameters={"type": "object"})
+    start = trio.current_time()
+    (o,) = await Executor(registry).run([ToolCall(id="c", tool="charge")])
+    assert (o.status, o.error_code, o.finished_at) == (Status.TIMEOUT, ErrorCode.TIMEOUT, start + 0.5)
+    assert o.error == "no result within the tool's 0.5 s timeout; its thread was abandoned and may still finish"
+    assert not gate.returned.is_set()
+    gate.open.set()
+    await gate.wait_returned()
+
+
+async def test_an_abandoned_thread_keeps_its_capacity_until_it_returns(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The resource's slot and the thread's slot are given back when the thread returns, not at the timeout."""
+    gate = Gate()
+    registry = Registry()
+    registry.add(
+        gate, name="charge", resource="pay", timeout=0.5, abandon_on_cancel=True, parameters={"type": "object"}
+    )
+
+    def refund() -> str:
+        return "refunded"
+
+    registry.add(refund, resource="pay")
+    executor = Executor(registry, limits={"pay": 1})
+    held: list[tuple[int, int]] = []
+
+    def look() -> None:
+        stats = executor.statistics()
+        held.append((stats.resources["pay"].held, stats.threads_held))
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.open_at, start + 3.0, look)
+        charge, refunded = await executor.run([ToolCall(id="c", tool="charge"), ToolCall(id="r", tool="refund")])
+    assert (charge.status, charge.finished_at) == (Status.TIMEOUT, start + 0.5)
+    assert held == [(1, 1)]  # at 3, the abandoned thread still held both
+    assert (refunded.status, refunded.started_at) == (Status.OK, start + 3.0)
+    stats = executor.statistics()
+    assert (stats.resources["pay"].held, stats.threads_held) == (0, 0)
+
+
+class AttemptStarts:
+    """An instrument: when each attempt started, on Trio's clock."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, AttemptStarted):
+            self.times.append(event.time)
+
+
+async def test_a_retry_after_an_abandoned_attempt_waits_for_its_thread_to_free_the_slot(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate = Gate()
+
+    def fetch(ctx: CallContext) -> str:
+        return gate() if ctx.attempt == 1 else "fetched"
+
+    registry = Registry()
+    registry.add(fetch, side_effect="read", resource="api", timeout=0.5, abandon_on_cancel=True, retry=_RETRY_ONCE)
+    starts = AttemptStarts()
+    executor = Executor(registry, limits={"api": 1}, instruments=[starts])
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.open_at, start + 3.0)
+        (o,) = await executor.run([ToolCall(id="f", tool="fetch")])
+    # Attempt 1 timed out at 0.5; its retry was due at 1.5 but "api"'s one slot came back only at 3.
+    # (Not asserted: how attempt 2 ended. Its thread runs on the wall clock while its own timeout is
+    # the next deadline, to which the clock may jump first.)
+    assert ([t - start for t in starts.times], o.attempts) == ([0.0, 3.0], 2)
+
+
+async def test_a_sync_tool_that_checks_for_cancellation_ends_at_its_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stop = threading.Event()
+
+    def polite() -> str:
+        while not stop.wait(0.001):
+            trio.from_thread.check_cancelled()  # raises Cancelled in the thread once its timeout passed
+        return "finished"
+
+    registry = Registry()
+    registry.add(polite, timeout=0.5)
+    start = trio.current_time()
+    try:
+        (o,) = await Executor(registry).run([ToolCall(id="p", tool="polite")])
+    finally:
+        stop.set()
+    assert (o.status, o.error_code, o.finished_at) == (Status.TIMEOUT, ErrorCode.TIMEOUT, start + 0.5)
+    assert o.error == "no result within the tool's 0.5 s timeout"
+
+
+async def test_an_async_tool_that_shields_itself_past_its_timeout_ends_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry = Registry()
+
+    @registry.tool(timeout=2.0)
+    async def stubborn() -> str:
+        with trio.CancelScope(shield=True):
+            await trio.sleep(10.0)
+        return "finished anyway"
+
+    start = trio.current_time()
+    (o,) = await Executor(registry).run([ToolCall(id="s", tool="stubborn")])
+    assert (o.status, o.value, o.finished_at) == (Status.TIMEOUT, None, start + 10.0)
+    assert o.error == (
+        "the call took 10 s, past its 2 s timeout: it could not be interrupted, and its result was discarded"
+    )
 
 
 # -- the property: any nesting of groups and leaves ------------------------------------------------

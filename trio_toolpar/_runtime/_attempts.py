@@ -107,7 +107,8 @@ async def run_attempts(
 ) -> Tried:
     """Run attempts 1, 2, ... of ``subject`` until one returns or no retry is left.
 
-    Each attempt runs under its own ``timeout`` (seconds); no retry is planned
+    Each attempt runs under its own ``timeout`` (seconds); one that returns
+    only after it is a timeout too, its value discarded. No retry is planned
     whose wait reaches ``deadline``. What an attempt raises (synchronously
     from `Runner.start` too) is read by `read_failure`: an `Exception`, a
     group of them, or a ``Cancelled`` the tool leaked is the attempt's
@@ -141,9 +142,16 @@ async def run_attempts(
 async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> tuple[Kind, Any, Failure | None]:
     """How attempt ``number`` ended under a timeout of ``seconds``: its value, or a timeout (it is cancelled then).
 
-    The attempt starts inside the timeout's scope, so that its deadline is in
-    ``trio.current_effective_deadline()`` from the start.
+    An attempt that returns at or after its deadline (it could not be
+    interrupted: a thread waited for, a shielded scope) timed out all the
+    same; its value is discarded. The attempt starts inside the timeout's
+    scope, so that its deadline is in ``trio.current_effective_deadline()``
+    from the start.
     """
-    with trio.move_on_after(seconds):
-        return Kind.OK, await runner.start(subject, number), None
+    with trio.move_on_after(seconds) as scope:
+        value = await runner.start(subject, number)
+        past = trio.current_time() - scope.deadline
+        if past < 0:
+            return Kind.OK, value, None
+        return Kind.TIMEOUT, None, Failure(exception=None, late=seconds + past)
     return Kind.TIMEOUT, None, None

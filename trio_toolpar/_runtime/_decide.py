@@ -108,12 +108,20 @@ def dependency_reason(dependency: Outcome) -> Reason:
     )
 
 
-def failure_reason(tried: Tried, *, timeout: float | None) -> Reason:
-    """A call whose last attempt raised or timed out."""
+def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = False) -> Reason:
+    """A call whose last attempt raised or timed out (``abandoned``: leaving its thread running)."""
     tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
-    if tried.kind is Kind.TIMEOUT:
-        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{tries}"
     failure = tried.failure
+    if tried.kind is Kind.TIMEOUT:
+        if failure is not None and failure.late is not None:
+            return (
+                Status.TIMEOUT,
+                ErrorCode.TIMEOUT,
+                f"the call took {round(failure.late, 3):g} s, past its {timeout:g} s timeout:"
+                f" it could not be interrupted, and its result was discarded{tries}",
+            )
+        thread = "; its thread was abandoned and may still finish" if abandoned else ""
+        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
     assert failure is not None and failure.errors
     return Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries
 

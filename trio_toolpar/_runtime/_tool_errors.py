@@ -39,15 +39,18 @@ class Failure:
     longest `retry_after`; `_decide` words the message from the same errors.
     """
 
-    exception: Exception
+    exception: Exception | None
     """What the outcome keeps (`Outcome.exception`): what the tool raised, without
-    the ``Cancelled`` it leaked; for a leak alone, a `RuntimeError` caused by it."""
+    the ``Cancelled`` it leaked; for a leak alone, a `RuntimeError` caused by it;
+    ``None`` for an attempt that returned past its timeout."""
     errors: tuple[Exception, ...] = ()
     """The errors that decide: the exception itself, or the leaves of the tool's group."""
     group: BaseExceptionGroup[BaseException] | None = None
     """The group the tool raised, when `errors` are its leaves."""
     leaked: bool = False
     """The tool raised nothing but ``Cancelled`` that no scope around it asked for."""
+    late: float | None = None
+    """Seconds the attempt took, when it returned only after its timeout (its value is discarded)."""
 
     def retryable(self, retry_on: tuple[type[Exception], ...]) -> bool:
         """Whether another attempt may pass: every error is one of ``retry_on``."""
