@@ -528,6 +528,27 @@ async def test_an_async_tool_that_shields_itself_past_its_timeout_ends_timeout(
     )
 
 
+async def test_a_tool_whose_last_step_began_before_its_timeout_fired_returned_in_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The clock passing the deadline during a step (a slow run loop, a busy machine) is no timeout.
+
+    Only a timeout that fired (Trio cancelled its scope) and could not
+    interrupt the tool makes a returned value late.
+    """
+    registry = Registry()
+
+    @registry.tool(timeout=0.5)
+    async def busy() -> str:
+        await trio.sleep(0.4)
+        autojump_clock.jump(0.2)  # 0.2 s of work without a checkpoint: the deadline passes unseen
+        return "done"
+
+    start = trio.current_time()
+    (o,) = await Executor(registry).run([ToolCall(id="b", tool="busy")])
+    assert (o.status, o.value, o.finished_at) == (Status.OK, "done", start + 0.4 + 0.2)
+
+
 # -- the property: any nesting of groups and leaves ------------------------------------------------
 
 _WAITS = st.one_of(st.none(), st.sampled_from([0.0, 0.5, 3.0, 1e9, math.inf]), st.floats(0.0, 100.0))

@@ -14,6 +14,7 @@ decision after it (retry, wait, pause, outcome) goes by that `Failure`.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Awaitable
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -108,7 +109,7 @@ async def run_attempts(
     """Run attempts 1, 2, ... of ``subject`` until one returns or no retry is left.
 
     Each attempt runs under its own ``timeout`` (seconds); one that returns
-    only after it is a timeout too, its value discarded. No retry is planned
+    only after it fired is a timeout too, its value discarded. No retry is planned
     whose wait reaches ``deadline``. What an attempt raises (synchronously
     from `Runner.start` too) is read by `read_failure`: an `Exception`, a
     group of them, or a ``Cancelled`` the tool leaked is the attempt's
@@ -142,16 +143,20 @@ async def run_attempts(
 async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> tuple[Kind, Any, Failure | None]:
     """How attempt ``number`` ended under a timeout of ``seconds``: its value, or a timeout (it is cancelled then).
 
-    An attempt that returns at or after its deadline (it could not be
-    interrupted: a thread waited for, a shielded scope) timed out all the
-    same; its value is discarded. The attempt starts inside the timeout's
-    scope, so that its deadline is in ``trio.current_effective_deadline()``
-    from the start.
+    An attempt that returns once its timeout fired, because the cancellation
+    could not interrupt it (a thread waited for, a shielded scope), timed out
+    all the same; its value is discarded. "Fired" is Trio's word: the run
+    loop cancelled the scope, as it does at its deadline. A tool whose last
+    step ended before that returned in time, even if the run loop was slow
+    to run it. The attempt starts inside the timeout's scope, so that its
+    deadline is in ``trio.current_effective_deadline()`` from the start.
     """
     with trio.move_on_after(seconds) as scope:
         value = await runner.start(subject, number)
-        past = trio.current_time() - scope.deadline
-        if past < 0:
-            return Kind.OK, value, None
-        return Kind.TIMEOUT, None, Failure(exception=None, late=seconds + past)
+        if trio.current_effective_deadline() != -math.inf:
+            return Kind.OK, value, None  # no cancellation is pending here: it returned in time
+        now = trio.current_time()
+        if now < scope.deadline:
+            return Kind.OK, value, None  # a scope around the call is cancelled, not its timeout
+        return Kind.TIMEOUT, None, Failure(exception=None, late=now - scope.deadline + seconds)
     return Kind.TIMEOUT, None, None
