@@ -149,8 +149,8 @@ async def test_a_tool_that_raises_is_an_error_its_dependents_are_skipped_and_the
     assert dep2.error == "not run: it depends on call 'dep', which ended skipped (dependency_failed)"
     assert (dep.started_at, dep.attempts, dep2.started_at) == (None, 0, None)
     assert after.started_at == bad.finished_at
-    # An ExceptionGroup is an Exception: it is the tool's failure, not the executor's.
-    assert group.error == "ExceptionGroup: two problems (2 sub-exceptions)"
+    # An ExceptionGroup is the tool's failure, not the executor's: its errors are named (tests/test_tool_exceptions.py).
+    assert group.error == "2 errors in the tool's exception group 'two problems': ValueError: a; KeyError: 'b'"
     assert isinstance(group.exception, ExceptionGroup)
     assert set(log.times("finally")) == {"bad", "after", "sibling"}
     assert task_count() == tasks_before
@@ -181,14 +181,14 @@ async def test_a_tool_that_hangs_times_out_at_exactly_its_timeout(
     assert [t - start for t in cleaned] == [2.0, 5.0]
 
 
-async def test_an_async_tool_that_shields_itself_overruns_its_timeout_and_counts_as_returned(
+async def test_an_async_tool_that_shields_itself_overruns_its_timeout_and_ends_timeout(
     autojump_clock: trio.testing.MockClock, no_leaks: None
 ) -> None:
     """A tool that ignores cancellation (a shielded scope) cannot be stopped by the executor.
 
-    Its timeout fires at 2 but the tool only returns at 10; since it did
-    return, the call is ``ok`` with a latency past its timeout, like a sync
-    tool whose thread is waited for. The turn's budget is overrun the same way.
+    Its timeout fires at 2 but the tool only returns at 10: the turn waits
+    for it (overrunning its budget too), and the call ends ``timeout`` then,
+    its value discarded, like a sync tool whose thread is waited for.
     """
     registry = Registry()
 
@@ -200,7 +200,7 @@ async def test_an_async_tool_that_shields_itself_overruns_its_timeout_and_counts
 
     start = trio.current_time()
     (o,) = await Executor(registry, budget=5.0).run([ToolCall(id="s", tool="stubborn")])
-    assert (o.status, o.value, o.finished_at, o.latency_ms) == (Status.OK, "finished anyway", start + 10.0, 10000.0)
+    assert (o.status, o.value, o.finished_at, o.latency_ms) == (Status.TIMEOUT, None, start + 10.0, 10000.0)
 
 
 # -- a sync tool ignores cancellation in its thread ----------------------------------------------------------
@@ -233,12 +233,13 @@ async def wait_for_threads(code: types.CodeType) -> None:
             await trio.sleep(0.01)
 
 
-async def test_a_blocked_sync_tool_past_its_timeout_is_waited_for_and_returns_ok(no_leaks: None) -> None:
+async def test_a_blocked_sync_tool_past_its_timeout_is_waited_for_and_ends_timeout(no_leaks: None) -> None:
     """Without ``abandon_on_cancel`` the timeout cannot interrupt the thread: the call waits for it.
 
-    Observed: the outcome is ``ok`` with the thread's value and a latency of
-    the thread's run (about 0.3 s), past the 0.05 s timeout; no thread is
-    left running the tool once ``run`` returns.
+    Observed: the outcome is ``timeout`` once the thread returns, with a
+    latency of the thread's run (about 0.3 s), past the 0.05 s timeout; the
+    thread's value is discarded; no thread is left running the tool once
+    ``run`` returns.
     """
     blocker = Blocker()
     registry = Registry()
@@ -248,7 +249,7 @@ async def test_a_blocked_sync_tool_past_its_timeout_is_waited_for_and_returns_ok
         start = trio.current_time()
         (o,) = await Executor(registry).run([ToolCall(id="b", tool="blocked", arguments={"name": "waited"})])
         elapsed = trio.current_time() - start
-    assert (o.status, o.value, o.attempts) == (Status.OK, "waited", 1)
+    assert (o.status, o.value, o.attempts) == (Status.TIMEOUT, None, 1)
     assert 0.3 <= elapsed < 3.0
     assert o.latency_ms >= 300.0
     assert blocker.returned == ["waited"]

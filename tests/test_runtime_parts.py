@@ -15,6 +15,7 @@ from trio_toolpar import ErrorCode, Retry, Retryable
 from trio_toolpar._runtime._attempts import Kind, run_attempts
 from trio_toolpar._runtime._dependencies import Dependencies
 from trio_toolpar._runtime._stopping import Stopping
+from trio_toolpar._runtime._tool_errors import Failure
 
 
 class _Script:
@@ -39,7 +40,7 @@ class _Script:
             raise step
         return step
 
-    def ended(self, subject: str, attempt: int, kind: Kind, exception: Exception | None) -> None:
+    def ended(self, subject: str, attempt: int, kind: Kind, failure: Failure | None) -> None:
         self.log.append((f"ended {kind.value}", trio.current_time(), attempt))
 
     def draw(self, subject: str, attempt: int) -> float:

@@ -202,7 +202,8 @@ async def test_error_observations_carry_no_traceback_and_no_secret(autojump_cloc
     calls = [ToolCall(id=n, tool=n) for n in ("connect", "group", "stuck")]
     connect, group, stuck = await Executor(leaky_registry(), redact=redact).run(calls)
     assert connect.error == "RuntimeError: login failed for key=[redacted] at https://user:[redacted]@api.internal/v1"
-    assert group.error == "ExceptionGroup: batch failed (1 sub-exception)"  # sub-exception messages are left out
+    # The error inside the group is named, and redacted like any message.
+    assert group.error == "ValueError: bad [redacted] (in the tool's exception group 'batch failed')"
     assert stuck.error == "no result within the tool's 1 s timeout"
     for o in (connect, group, stuck):
         text = render_observation(o)

@@ -5,11 +5,16 @@
 backoff's jitter and, for a retry, asks for one of the turn's retries and
 takes capacity again. The call itself (``subject``) passes through untouched,
 so that one runner serves every call of a turn.
+
+What a failed attempt raised is read once, here, by `read_failure` (the
+errors inside a tool's exception groups, a ``Cancelled`` it leaked); every
+decision after it (retry, wait, pause, outcome) goes by that `Failure`.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Awaitable
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -17,14 +22,12 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import trio
 
 from .._tools._retry import Retry
-from .._values._exceptions import RateLimited
+from ._tool_errors import Failure, read_failure
 
 __all__ = ["Kind", "Runner", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
 
 S = TypeVar("S")
 S_contra = TypeVar("S_contra", contravariant=True)
-
-_TIMED_OUT = object()
 
 
 class Kind(enum.Enum):
@@ -36,12 +39,17 @@ class Kind(enum.Enum):
 
 
 class Tried(NamedTuple):
-    """The last attempt of a call: how it ended, its value or exception, and how many attempts ran."""
+    """The last attempt of a call: how it ended, its value or how it failed, and how many attempts ran."""
 
     kind: Kind
     value: Any
-    exception: Exception | None
+    failure: Failure | None
     attempts: int
+
+    @property
+    def exception(self) -> Exception | None:
+        """What the outcome keeps of the failure: the exception the tool raised, if it raised."""
+        return self.failure.exception if self.failure is not None else None
 
 
 class Runner(Protocol[S_contra]):
@@ -51,8 +59,8 @@ class Runner(Protocol[S_contra]):
         """Start attempt ``attempt`` (from 1): the tool's awaitable, whose value is the attempt's."""
         ...
 
-    def ended(self, subject: S_contra, attempt: int, kind: Kind, exception: Exception | None) -> None:
-        """Attempt ``attempt`` is over: give back its capacity."""
+    def ended(self, subject: S_contra, attempt: int, kind: Kind, failure: Failure | None) -> None:
+        """Attempt ``attempt`` is over (``failure``: how, unless it returned in time): give back its capacity."""
         ...
 
     def draw(self, subject: S_contra, attempt: int) -> float:
@@ -65,23 +73,26 @@ class Runner(Protocol[S_contra]):
 
 
 def retry_delay(
-    retry: Retry | None, *, attempt: int, kind: Kind, exception: Exception | None, draw: float, deadline: float
+    retry: Retry | None, *, attempt: int, kind: Kind, failure: Failure | None, draw: float, deadline: float
 ) -> float | None:
     """The wait before another attempt after failed attempt ``attempt``, or ``None`` for no retry.
 
-    A `RateLimited` error's ``retry_after`` is a floor on the wait. No retry
-    is planned if the next attempt could not start before ``deadline`` (the
-    turn's budget: a failure tells the model more than ``budget_exceeded``).
+    An error is retried if every error of the ``failure`` is retryable, and
+    the longest `RateLimited` ``retry_after`` among them is a floor on the
+    wait. No retry is planned if the next attempt could not start before
+    ``deadline`` (the turn's budget: a failure tells the model more than
+    ``budget_exceeded``).
     """
     if retry is None or attempt >= retry.attempts:
         return None
     if kind is Kind.TIMEOUT and not retry.retry_timeouts:
         return None
-    if kind is Kind.ERROR and not isinstance(exception, retry.retry_on):
+    if kind is Kind.ERROR and not (failure is not None and failure.retryable(retry.retry_on)):
         return None
     delay = retry.delay(attempt, draw)
-    if isinstance(exception, RateLimited) and exception.retry_after is not None:
-        delay = max(delay, exception.retry_after)
+    wait = failure.retry_after if failure is not None else None
+    if wait is not None:
+        delay = max(delay, wait)
     if trio.current_time() + delay >= deadline:
         return None  # the next attempt could not start in time; report this failure now
     return delay
@@ -97,40 +108,55 @@ async def run_attempts(
 ) -> Tried:
     """Run attempts 1, 2, ... of ``subject`` until one returns or no retry is left.
 
-    Each attempt runs under its own ``timeout`` (seconds); no retry is planned
-    whose wait reaches ``deadline``. Only `Exception`s are caught (a
-    synchronous one from `Runner.start` too); ``Cancelled`` and other
-    `BaseException`s propagate.
+    Each attempt runs under its own ``timeout`` (seconds); one that returns
+    only after it fired is a timeout too, its value discarded. No retry is planned
+    whose wait reaches ``deadline``. What an attempt raises (synchronously
+    from `Runner.start` too) is read by `read_failure`: an `Exception`, a
+    group of them, or a ``Cancelled`` the tool leaked is the attempt's
+    failure; a genuine ``Cancelled`` and other `BaseException`s propagate.
     """
     number = 0
     while True:
         number += 1
-        exception = None
+        failure = None
         try:
             if timeout is None:
-                value = await runner.start(subject, number)
+                kind, value = Kind.OK, await runner.start(subject, number)
             else:
-                value = await _timed(runner, subject, number, timeout)
-            kind = Kind.OK if value is not _TIMED_OUT else Kind.TIMEOUT
-        except Exception as exc:  # a tool's failure becomes its outcome
-            kind, value, exception = Kind.ERROR, None, exc
-        runner.ended(subject, number, kind, exception)
+                kind, value, failure = await _timed(runner, subject, number, timeout)
+        except (Exception, trio.Cancelled, BaseExceptionGroup) as exc:
+            failure = read_failure(exc)
+            if failure is None:
+                raise  # a cancellation from around the call, or a KeyboardInterrupt: not the tool's failure
+            kind, value = Kind.ERROR, None
+        runner.ended(subject, number, kind, failure)
         if kind is Kind.OK:
             return Tried(kind, value, None, number)
         if retry is None:
-            return Tried(kind, None, exception, number)
+            return Tried(kind, None, failure, number)
         draw = runner.draw(subject, number)
-        delay = retry_delay(retry, attempt=number, kind=kind, exception=exception, draw=draw, deadline=deadline)
+        delay = retry_delay(retry, attempt=number, kind=kind, failure=failure, draw=draw, deadline=deadline)
         if delay is None or not await runner.again(subject, number, delay):
-            return Tried(kind, None, exception, number)
+            return Tried(kind, None, failure, number)
 
 
-async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> Any:
-    """Attempt ``number``'s value, or ``_TIMED_OUT`` if it took ``seconds`` or more (it is cancelled then).
+async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> tuple[Kind, Any, Failure | None]:
+    """How attempt ``number`` ended under a timeout of ``seconds``: its value, or a timeout (it is cancelled then).
 
-    The attempt starts inside the timeout's scope, so that its deadline is in
-    ``trio.current_effective_deadline()`` from the start.
+    An attempt that returns once its timeout fired, because the cancellation
+    could not interrupt it (a thread waited for, a shielded scope), timed out
+    all the same; its value is discarded. "Fired" is Trio's word: the run
+    loop cancelled the scope, as it does at its deadline. A tool whose last
+    step ended before that returned in time, even if the run loop was slow
+    to run it. The attempt starts inside the timeout's scope, so that its
+    deadline is in ``trio.current_effective_deadline()`` from the start.
     """
-    with trio.move_on_after(seconds):
-        return await runner.start(subject, number)
-    return _TIMED_OUT
+    with trio.move_on_after(seconds) as scope:
+        value = await runner.start(subject, number)
+        if trio.current_effective_deadline() != -math.inf:
+            return Kind.OK, value, None  # no cancellation is pending here: it returned in time
+        now = trio.current_time()
+        if now < scope.deadline:
+            return Kind.OK, value, None  # a scope around the call is cancelled, not its timeout
+        return Kind.TIMEOUT, None, Failure(exception=None, late=now - scope.deadline + seconds)
+    return Kind.TIMEOUT, None, None

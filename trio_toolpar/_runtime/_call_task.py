@@ -5,23 +5,67 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast, final
 
 import trio
 
 from .._tools._hedge import hedged
 from .._tools._registry import CallContext, Tool
-from .._values._exceptions import RateLimited
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
-from ._capacity import Capacity
+from ._capacity import Capacity, Waiter
 from ._decide import Decide, failure_reason, stop_reason
 from ._instrument import Emitter
 from ._retries import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
+from ._tool_errors import Failure
 
 __all__ = ["CallTasks"]
+
+
+@final
+class _Threads:
+    """The threads of one attempt of a sync tool that abandons them when cancelled; Trio's limiter for them.
+
+    Trio calls `release_on_behalf_of` once a thread has really returned, even
+    one it abandoned. When the attempt is over (`end`) while one of its
+    threads runs on, the attempt's capacity stays held until the last one
+    returns: until then the resource's slot and the thread's are in use.
+    """
+
+    __slots__ = ("_kept", "_release", "abandoned", "ended", "running")
+
+    def __init__(self, release: Callable[[Waiter], None]) -> None:
+        self._release = release
+        self.running = 0
+        self.ended = False
+        self.abandoned = False
+        """The attempt ended while one of them ran: it may still finish, unobserved."""
+        self._kept: Waiter | None = None
+
+    async def acquire_on_behalf_of(self, borrower: object) -> None:
+        self.running += 1  # the capacity itself was granted already, in plan order
+        await trio.lowlevel.cancel_shielded_checkpoint()  # as trio.CapacityLimiter does
+
+    def release_on_behalf_of(self, borrower: object) -> None:
+        self.running -= 1
+        if not self.running and self._kept is not None:
+            kept, self._kept = self._kept, None
+            self._release(kept)
+
+    def end(self, waiter: Waiter | None) -> bool:
+        """The attempt is over: whether a thread runs on, which then keeps ``waiter``'s capacity.
+
+        Only the first call counts: a later ``waiter`` is the next attempt's.
+        """
+        if self.ended:
+            return False
+        self.ended = True
+        if not self.running:
+            return False
+        self._kept, self.abandoned = waiter, True
+        return True
 
 
 class CallTasks:
@@ -34,7 +78,17 @@ class CallTasks:
     ending, to queue a call again for a retry, and to rank a call.
     """
 
-    __slots__ = ("_capacity", "_emit", "_rank", "_report", "_requeue", "_settings", "_stopping", "retries")
+    __slots__ = (
+        "_capacity",
+        "_emit",
+        "_rank",
+        "_report",
+        "_requeue",
+        "_settings",
+        "_stopping",
+        "_threads",
+        "retries",
+    )
 
     def __init__(
         self,
@@ -57,6 +111,8 @@ class CallTasks:
         self._requeue = requeue
         self._rank = rank
         self._emit = emit
+        self._threads: dict[int, _Threads] = {}
+        """The last attempt's threads of each running call whose sync tool abandons them (by index)."""
 
     async def run(self, run: CallRun) -> None:
         """Run the attempts of ``run``; always report exactly one ending, even when cancelled."""
@@ -72,12 +128,16 @@ class CallTasks:
             if tried.kind is Kind.OK:
                 self._report(run, None, tried.value, None)
             else:
-                self._report(run, failure_reason(tried, timeout=tool.timeout), None, tried.exception)
+                threads = self._threads.get(run.index) if self._threads else None
+                abandoned = threads is not None and threads.abandoned
+                reason = failure_reason(tried, timeout=tool.timeout, abandoned=abandoned)
+                self._report(run, reason, None, tried.exception)
         finally:
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
-                self._capacity.release(run.waiter)
-                run.waiter = None  # holds nothing, waits for nothing: the turn's end has nothing to give back
+                self._give_back(run)  # holds nothing, waits for nothing: the turn's end has nothing to give back
+            if self._threads:
+                self._threads.pop(run.index, None)
             if run.outcome is None:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:
@@ -102,6 +162,9 @@ class CallTasks:
         if self._emit is not None:
             self._emit.attempt_started(run, attempt)
         kwargs = run.resolved
+        threads = None
+        if tool.abandon_on_cancel and not tool.is_async:
+            threads = self._threads[run.index] = _Threads(self._capacity.release)
         if tool.context_parameter is not None:
             assert run.idempotency_key is not None
             context = CallContext(
@@ -115,8 +178,8 @@ class CallTasks:
         shared = self._settings.shared_limits
         governed = shared is not None and tool.resource is not None and shared.governs(tool.resource)
         if tool.hedge is None and not governed:
-            return self._invoke(tool, kwargs)  # the usual call: nothing around it
-        begin: Callable[[], Awaitable[Any]] = functools.partial(self._invoke, tool, kwargs)
+            return self._invoke(tool, kwargs, threads)  # the usual call: nothing around it
+        begin: Callable[[], Awaitable[Any]] = functools.partial(self._invoke, tool, kwargs, threads)
         if tool.hedge is not None:
             begin = functools.partial(hedged, begin, hedge=tool.hedge)
         if governed:
@@ -124,13 +187,15 @@ class CallTasks:
             return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), begin)
         return begin()
 
-    def _invoke(self, tool: Tool, kwargs: Mapping[str, Any]) -> Awaitable[Any]:
-        """The tool called once: its coroutine, or a thread that runs it."""
+    def _invoke(self, tool: Tool, kwargs: Mapping[str, Any], threads: _Threads | None) -> Awaitable[Any]:
+        """The tool called once: its coroutine, or a thread that runs it (counted in ``threads`` if abandoned)."""
         if tool.is_async:
             return tool.fn(**kwargs)  # type: ignore[no-any-return]
         return trio.to_thread.run_sync(
             functools.partial(tool.fn, **kwargs),
-            limiter=self._capacity.unlimited,  # the thread limiter is already held, in plan order
+            # The thread limiter is already held, in plan order; Trio takes any object with the
+            # limiter's two methods, and tells ours when an abandoned thread has really returned.
+            limiter=self._capacity.unlimited if threads is None else cast("trio.CapacityLimiter", threads),
             abandon_on_cancel=tool.abandon_on_cancel,
         )
 
@@ -138,23 +203,34 @@ class CallTasks:
         """The seeded jitter draw of ``run``'s backoff after ``attempt``."""
         return jitter_draw(self._settings.seed, run.call.id, attempt)
 
-    def ended(self, run: CallRun, attempt: int, kind: Kind, exception: Exception | None) -> None:
-        """Give back the attempt's capacity; a rate-limited resource pauses, a success lets it recover."""
+    def ended(self, run: CallRun, attempt: int, kind: Kind, failure: Failure | None) -> None:
+        """Give back the attempt's capacity (or keep it for a thread that runs on); pause or recover its resource.
+
+        A rate-limited resource pauses for the longest ``retry_after`` of the
+        failure's errors, a success lets it recover.
+        """
         if self._emit is not None:
-            self._emit.attempt_ended(run, attempt, kind, exception)
+            self._emit.attempt_ended(run, attempt, kind, failure.exception if failure is not None else None)
         if run.waiter is not None:
-            self._capacity.release(run.waiter)
-            run.waiter = None  # holds nothing until a retry queues again
+            self._give_back(run)  # holds nothing until a retry queues again
         assert run.planned is not None and run.planned.tool is not None
         resource = run.planned.tool.resource
         if resource is None:
             return
-        if isinstance(exception, RateLimited):
-            self._capacity.pause(resource, exception.retry_after or 0.0)
+        if failure is not None and failure.rate_limited:
+            seconds = failure.retry_after or 0.0
+            self._capacity.pause(resource, seconds)
             if self._emit is not None:
-                self._emit.paused(run, exception.retry_after or 0.0)
+                self._emit.paused(run, seconds)
         elif kind is Kind.OK:
             self._capacity.recovered(resource)
+
+    def _give_back(self, run: CallRun) -> None:
+        """Give back the capacity ``run`` holds, unless its attempt's abandoned thread runs on with it."""
+        waiter, run.waiter = run.waiter, None
+        threads = self._threads.get(run.index) if self._threads else None
+        if (threads is None or not threads.end(waiter)) and waiter is not None:
+            self._capacity.release(waiter)
 
     async def again(self, run: CallRun, attempt: int, delay: float) -> bool:
         """Ask for one of the turn's retries; if granted, back off holding nothing, then queue again."""

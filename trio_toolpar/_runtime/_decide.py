@@ -18,6 +18,7 @@ from .._values._exceptions import LimitUnavailable, RateLimited
 from .._values._outcome import ErrorCode, Outcome, Status
 from .._values._render import exception_text, format_traceback, safe_str
 from ._attempts import Kind, Tried
+from ._tool_errors import Failure
 
 if TYPE_CHECKING:
     from ._call_run import CallRun
@@ -107,20 +108,67 @@ def dependency_reason(dependency: Outcome) -> Reason:
     )
 
 
-def failure_reason(tried: Tried, *, timeout: float | None) -> Reason:
-    """A call whose last attempt raised or timed out."""
+def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = False) -> Reason:
+    """A call whose last attempt raised or timed out (``abandoned``: leaving its thread running)."""
     tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
+    failure = tried.failure
     if tried.kind is Kind.TIMEOUT:
-        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{tries}"
-    exc = tried.exception
-    assert exc is not None
-    if isinstance(exc, RateLimited):
-        code = ErrorCode.RATE_LIMITED
-    elif isinstance(exc, LimitUnavailable):
-        code = ErrorCode.LIMIT_UNAVAILABLE
-    else:
-        code = ErrorCode.TOOL_ERROR
-    return Status.ERROR, code, exception_text(exc) + tries
+        if failure is not None and failure.late is not None:
+            return (
+                Status.TIMEOUT,
+                ErrorCode.TIMEOUT,
+                f"the call took {round(failure.late, 3):g} s, past its {timeout:g} s timeout:"
+                f" it could not be interrupted, and its result was discarded{tries}",
+            )
+        thread = "; its thread was abandoned and may still finish" if abandoned else ""
+        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
+    assert failure is not None and failure.errors
+    return Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries
+
+
+def _error_code(errors: tuple[Exception, ...]) -> ErrorCode:
+    """``rate_limited`` or ``limit_unavailable`` when every error is one; else ``tool_error``."""
+    if all(isinstance(e, RateLimited) for e in errors):
+        return ErrorCode.RATE_LIMITED
+    if all(isinstance(e, LimitUnavailable) for e in errors):
+        return ErrorCode.LIMIT_UNAVAILABLE
+    return ErrorCode.TOOL_ERROR
+
+
+_NURSERY_MESSAGE = "Exceptions from Trio nursery"
+_MAX_ERROR_TEXT = 500
+"""Characters of each error named from a group (its text is cut there)."""
+_MAX_ERRORS_NAMED = 5
+
+
+def _error_text(failure: Failure) -> str:
+    """The tool's error, or the errors inside its group with where they were raised; bounded for groups."""
+    errors, group = failure.errors, failure.group
+    if failure.leaked:
+        return safe_str(errors[0])
+    if group is None:
+        return exception_text(errors[0])
+    name = _group_message(group)
+    nursery = name == _NURSERY_MESSAGE  # Trio's nursery wrote the group: the errors are its tasks'
+    if len(errors) == 1:
+        where = "raised in a task of the tool's nursery" if nursery else f"in the tool's exception group {name!r}"
+        return f"{_cut(exception_text(errors[0]))} ({where})"
+    where = "the tool's tasks" if nursery else f"the tool's exception group {name!r}"
+    named = "; ".join(_cut(exception_text(e)) for e in errors[:_MAX_ERRORS_NAMED])
+    more = f"; and {len(errors) - _MAX_ERRORS_NAMED} more" if len(errors) > _MAX_ERRORS_NAMED else ""
+    return f"{len(errors)} errors in {where}: {named}{more}"
+
+
+def _group_message(group: BaseExceptionGroup[BaseException]) -> str:
+    try:
+        message = group.message
+    except Exception:  # a subclass's own property failed
+        return "<unprintable>"
+    return _cut(safe_str(message), 100)
+
+
+def _cut(text: str, limit: int = _MAX_ERROR_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _redacted(text: str, redact: Redact | None) -> str:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import trio
 
-__all__ = ["collapse"]
+__all__ = ["collapse", "leaves"]
+
+
+def leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions inside ``group`` and the groups nested in it, depth first, in the order they were raised."""
+    found: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            found.append(exc)
+    return found
 
 
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -15,17 +28,10 @@ def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
     whose leaves are all ``Cancelled`` collapses to one of them, and a group
     with exactly one other leaf collapses to that leaf.
     """
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
-    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    found = leaves(group)
+    others = [e for e in found if not isinstance(e, trio.Cancelled)]
     if len(others) == 1:
         return others[0]
-    if not others and leaves:
-        return leaves[0]
+    if not others and found:
+        return found[0]
     return group

@@ -227,8 +227,10 @@ class Registry:
                 which makes retrying a write safe.
             retry: this tool's retry settings (default: the policy's).
             abandon_on_cancel: for sync tools, whether a cancelled call stops
-                waiting for its thread (which runs on, unobserved) instead of
-                waiting for it to return.
+                waiting for its thread (which runs on, unobserved, keeping
+                the call's capacity until it returns) instead of waiting for
+                it to return (the default: past its ``timeout``, the call
+                then ends ``timeout`` when the thread returns).
             weight: how many units of its resource's cap (and tokens of its
                 rate, and of ``max_concurrency``) one call takes.
             approval: its calls wait, holding no capacity, for an approver's
