@@ -27,10 +27,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from trio_toolpar import (
-    AttemptStarted,
     CallContext,
     ErrorCode,
-    Event,
     Executor,
     RateLimited,
     Registry,
@@ -39,6 +37,7 @@ from trio_toolpar import (
     Status,
     ToolCall,
 )
+from trio_toolpar.events import AttemptStarted, Event
 from trio_toolpar.testing import hostile_exceptions
 
 _RETRY_ONCE = Retry(attempts=2, backoff=1.0, jitter=0.0)
