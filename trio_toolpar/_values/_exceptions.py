@@ -26,8 +26,9 @@ wrong type, `ValueError` for a wrong value (see ``_validate``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import final
+from typing import ClassVar, final
 
 __all__ = [
     "ArgumentsError",
@@ -132,11 +133,35 @@ class Retryable(ToolparError):
 class RateLimited(Retryable):
     """Raised by a tool: the integration refused for now.
 
+    ``retry_after`` is how long the tool's resource then starts nothing new,
+    so it is kept within reason when the exception is made: a negative wait
+    (a moment already past) is ``0``, and a wait past `MAX_RETRY_AFTER` (one
+    hour; ``inf`` included) is `MAX_RETRY_AFTER`, after which the integration
+    is asked again. NaN says no time at all and is refused.
+
     Args:
         message: what the integration said.
         retry_after: seconds the integration asked us to wait, if it said.
+
+    Raises:
+        TypeError: ``retry_after`` is not a number.
+        ValueError: ``retry_after`` is NaN.
     """
+
+    MAX_RETRY_AFTER: ClassVar[float] = 3600.0
+    """The longest pause a `RateLimited` asks for, in seconds; longer waits are cut to it."""
 
     def __init__(self, message: str = "rate limited", *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        if retry_after is not None:
+            if isinstance(retry_after, bool) or not isinstance(retry_after, (int, float)):
+                raise TypeError(f"retry_after must be a number of seconds or None, not {retry_after!r}")
+            if math.isnan(retry_after):
+                raise ValueError("retry_after must be a number of seconds or None, not NaN")
+            retry_after = min(max(float(retry_after), 0.0), self.MAX_RETRY_AFTER)
+        self._retry_after = retry_after
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before the resource starts anything new, within ``[0, MAX_RETRY_AFTER]``; None if unsaid."""
+        return self._retry_after
