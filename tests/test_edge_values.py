@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import httpx
 import pytest
 import trio
 import trio.testing
@@ -19,7 +20,9 @@ from trio_toolpar import (
     Registry,
     Retry,
     ToolCall,
+    raise_for_rate_limit,
 )
+from trio_toolpar.agent import retry_after
 
 # -- RateLimited(retry_after=...): a pause never outlives reason ----------------------------
 
@@ -74,3 +77,47 @@ async def test_an_infinite_retry_after_pauses_the_resource_for_the_longest_pause
     with trio.fail_after(2 * LONGEST):  # a pause forever would hang every later turn
         later = await executor.run([ToolCall(id="b", tool="lookup")])
     assert later["b"].ok and later["b"].started_at == paused_at + LONGEST
+
+
+# -- Retry-After headers: any mapping, any case; a huge value is the longest pause ---------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "7"},
+        {"RETRY-AFTER": "7"},
+        {"retry-after": "7"},
+        {"Retry-After-Ms": "7000"},
+        httpx.Headers({"Retry-After": "7"}),
+    ],
+)
+def test_retry_after_headers_are_read_in_any_case_from_any_mapping(headers: Any) -> None:
+    assert retry_after(headers) == 7.0
+    with pytest.raises(RateLimited) as caught:
+        raise_for_rate_limit(httpx.Response(429, headers=dict(headers.items())))
+    assert caught.value.retry_after == 7.0
+
+
+def test_a_plain_dict_of_capitalised_headers_reaches_the_rate_limit() -> None:
+    class Response:
+        def __init__(self) -> None:
+            self.status_code = 503
+            self.headers = {"Content-Type": "text/plain", "Retry-After": "12"}
+
+    with pytest.raises(RateLimited) as caught:
+        raise_for_rate_limit(Response())
+    assert caught.value.retry_after == 12.0
+
+
+@pytest.mark.parametrize("value", ["99999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "9" * 400])
+def test_a_vendors_huge_retry_after_is_the_longest_pause(value: str) -> None:
+    with pytest.raises(RateLimited) as caught:
+        raise_for_rate_limit(httpx.Response(429, headers={"Retry-After": value}), now=lambda: 0.0)
+    assert caught.value.retry_after == LONGEST
+
+
+@pytest.mark.parametrize("value", ["soon", "inf", "-inf", "nan", "1e400", ""])
+def test_a_retry_after_that_is_neither_number_nor_date_is_no_answer(value: str) -> None:
+    assert retry_after({"Retry-After": value}) is None
+    assert retry_after({"retry-after-ms": value, "Retry-After": "4"}) == 4.0
