@@ -6,12 +6,15 @@ Each test names the rule it checks; the rules are in docs/semantics.md and docs/
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import httpx
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trio_toolpar import (
     ErrorCode,
@@ -19,9 +22,14 @@ from trio_toolpar import (
     RateLimited,
     Registry,
     Retry,
+    Status,
     ToolCall,
+    parallel,
     raise_for_rate_limit,
+    sequence,
+    step,
 )
+from trio_toolpar._arguments._references import parse_reference
 from trio_toolpar.agent import retry_after
 
 # -- RateLimited(retry_after=...): a pause never outlives reason ----------------------------
@@ -121,3 +129,32 @@ def test_a_vendors_huge_retry_after_is_the_longest_pause(value: str) -> None:
 def test_a_retry_after_that_is_neither_number_nor_date_is_no_answer(value: str) -> None:
     assert retry_after({"Retry-After": value}) is None
     assert retry_after({"retry-after-ms": value, "Retry-After": "4"}) == 4.0
+
+
+# -- step ids: always an id a reference and an ordering can name ----------------------------
+
+
+@given(st.from_regex(r"[A-Za-z0-9_\-]{1,64}", fullmatch=True))
+def test_a_steps_default_id_is_referenceable_whatever_the_tool_is_called(tool: str) -> None:
+    (call,) = step(tool).calls
+    reference = parse_reference(step(tool).ref("x"))
+    assert reference is not None and (reference.call_id, reference.path) == (call.id, ("x",))
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", tool):
+        assert call.id == tool  # a name that is already an id stays the id
+
+
+async def test_a_tool_named_3d_can_be_sequenced_and_referenced(autojump_clock: trio.testing.MockClock) -> None:
+    tools = Registry()
+
+    @tools.tool(name="3d", side_effect="read")
+    async def render() -> dict[str, int]:
+        return {"faces": 6}
+
+    @tools.tool(side_effect="read")
+    async def count(n: int) -> int:
+        return n
+
+    first = step("3d")
+    pipeline = sequence(first, parallel(step("count", {"n": first.ref("faces")})))
+    result = await Executor(tools).run(pipeline.calls, races=pipeline.races)
+    assert [(o.status, o.value) for o in result] == [(Status.OK, {"faces": 6}), (Status.OK, 6)]
