@@ -5,6 +5,7 @@ Each test names the rule it checks; the rules are in docs/semantics.md and docs/
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from trio_toolpar import (
     ErrorCode,
     Executor,
+    Hedge,
     RateLimited,
     Registry,
     Retry,
@@ -158,3 +160,74 @@ async def test_a_tool_named_3d_can_be_sequenced_and_referenced(autojump_clock: t
     pipeline = sequence(first, parallel(step("count", {"n": first.ref("faces")})))
     result = await Executor(tools).run(pipeline.calls, races=pipeline.races)
     assert [(o.status, o.value) for o in result] == [(Status.OK, {"faces": 6}), (Status.OK, 6)]
+
+
+# -- async callables: objects with async __call__, partials of them --------------------------
+
+
+class Adder:
+    """Adds two numbers, asynchronously."""
+
+    async def __call__(self, a: int, b: int) -> int:
+        await trio.sleep(1.0)
+        return a + b
+
+
+async def add3(a: int, b: int, c: int) -> int:
+    await trio.sleep(1.0)
+    return a + b + c
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        Adder(),
+        functools.partial(add3, c=0),
+        functools.partial(Adder()),
+        functools.partial(functools.partial(add3), c=0),
+    ],
+    ids=["async-call", "partial", "partial-of-async-call", "partial-of-partial"],
+)
+async def test_async_callables_register_as_async_and_run(fn: Any, autojump_clock: trio.testing.MockClock) -> None:
+    tools = Registry()
+    tool = tools.add(fn, name="add", side_effect="read")
+    assert tool.is_async
+    assert tool.parameters["required"] == ["a", "b"]
+    t0 = trio.current_time()
+    result = await Executor(tools).run([ToolCall(id=f"x{i}", tool="add", arguments={"a": i, "b": 1}) for i in range(3)])
+    assert [o.value for o in result] == [1, 2, 3]
+    assert {o.finished_at for o in result} == {t0 + 1.0}  # async: they overlap, no threads involved
+
+
+async def test_a_hedged_async_callable_object_is_allowed() -> None:
+    tools = Registry()
+    tool = tools.add(Adder(), name="add", side_effect="read", hedge=Hedge(after=0.5))
+    assert tool.is_async
+
+
+def test_a_sync_callable_object_stays_sync() -> None:
+    class Doubler:
+        def __call__(self, n: int) -> int:
+            return 2 * n
+
+    tool = Registry().add(Doubler(), name="double", side_effect="read")
+    assert not tool.is_async and tool.parameters["required"] == ["n"]
+
+
+async def search(q: str, api_key: str, limit: int = 10) -> list[str]:
+    return [q, api_key[:2], str(limit)]
+
+
+def test_what_a_partial_fixes_is_not_the_models_to_pass() -> None:
+    tool = Registry().add(functools.partial(search, api_key="secret"), name="search", side_effect="read")
+    assert tool.is_async
+    assert tool.parameters["properties"].keys() == {"q", "limit"}  # the key never reaches the model
+    assert "secret" not in repr(tool.parameters)
+
+
+async def test_an_async_callable_object_with_an_explicit_schema_runs(autojump_clock: trio.testing.MockClock) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
+    tools = Registry()
+    tools.add(Adder(), name="add", side_effect="read", parameters=schema)
+    (outcome,) = await Executor(tools).run([ToolCall(id="x", tool="add", arguments={"a": 2, "b": 3})])
+    assert outcome.ok and outcome.value == 5  # it was run in a thread as a sync tool, and failed
