@@ -33,17 +33,29 @@ __all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "STATISTICS", "ResourceKeys", "
 KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause")
 
 
+def _escaped(name: str) -> str:
+    """``name`` with ``\\`` and ``:`` escaped, so that a key's parts can be told apart again."""
+    return name.replace("\\", "\\\\").replace(":", "\\:")
+
+
 @final
 @attrs.frozen(kw_only=True)
 class ResourceKeys:
-    """The Redis keys of one resource's limits, all under ``{namespace}:sem:{resource}:``."""
+    """The Redis keys of one resource's limits, all under ``{namespace}:sem:{resource}:``.
+
+    Both names are escaped (``\\`` as ``\\\\``, ``:`` as ``\\:``): the first two
+    unescaped colons of a key end its namespace and ``sem``, so distinct
+    (namespace, resource) pairs never share a key (``app`` with ``x:sem:y`` and
+    ``app:sem:x`` with ``y`` once did). Names without either character are
+    their own keys, as before.
+    """
 
     prefix: str
 
     @classmethod
     def of(cls, namespace: str, resource: str) -> ResourceKeys:
         """The keys of ``resource`` in ``namespace``."""
-        return cls(prefix=f"{namespace}:sem:{resource}:")
+        return cls(prefix=f"{_escaped(namespace)}:sem:{_escaped(resource)}:")
 
     def all(self) -> list[str]:
         """The keys every script takes, in the order the prelude names them."""
