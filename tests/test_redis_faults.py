@@ -8,6 +8,7 @@ bounds say "not before" and "not long after", never how fast.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -16,9 +17,10 @@ import pytest
 import trio
 from hypothesis import example, given
 from hypothesis import strategies as st
-from redis_server import client_fixture, server_fixture
+from redis_server import client_fixture, open_client, running_server, server_fixture
 
-from trio_toolpar.redis import RedisLimits
+from trio_toolpar import ErrorCode, Executor, LimitUnavailable, Registry, Status, ToolCall
+from trio_toolpar.redis import LimitMisconfigured, RedisLimits
 from trio_toolpar.redis._scripts import ResourceKeys
 
 server = pytest.fixture(server_fixture, name="server")
@@ -71,3 +73,50 @@ async def test_a_colon_in_a_name_does_not_join_another_apps_semaphore(client: co
         with trio.fail_after(5):  # one semaphore would make this wait for the first hold forever
             async with second.hold("y", call_id="b"):
                 pass
+
+
+# -- credentials and configuration: reported as such, never a quiet local fallback ----------
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("wrong", r"Redis refused the credentials"), (None, r"Redis refused the credentials")],
+    ids=["wrong-password", "no-password"],
+)
+async def test_wrong_credentials_are_a_configuration_error_in_either_mode(
+    password: str | None, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_server("--requirepass", "secret") as server:
+        async with open_client(server.port, password=password) as client:
+            for mode in ("fail", "local"):
+                limits = RedisLimits(client, namespace=namespace(), caps={"db": 1}, on_unavailable=mode)
+                with caplog.at_level(logging.DEBUG, logger="trio_toolpar.redis"), trio.fail_after(5):
+                    with pytest.raises(LimitMisconfigured, match=message) as caught:
+                        async with limits.hold("db", call_id="c"):
+                            pytest.fail("the call must not start on a Redis that refuses us")
+                    with pytest.raises(LimitMisconfigured, match=message):
+                        await limits.statistics("db")
+                assert "not an outage" in str(caught.value) and "password" in str(caught.value)
+                assert isinstance(caught.value, LimitUnavailable)  # the call ends limit_unavailable
+    assert "local limits" not in caplog.text  # never the quiet fallback
+
+
+async def test_a_wrong_password_ends_each_call_with_its_own_message() -> None:
+    with running_server("--requirepass", "secret") as server:
+        async with open_client(server.port, password="wrong") as client:
+            limits = RedisLimits(client, namespace=namespace(), caps={"db": 1}, on_unavailable="local")
+            tools = Registry()
+            ran: list[int] = []
+
+            @tools.tool(side_effect="read", resource="db")
+            async def query(n: int) -> int:
+                ran.append(n)
+                return n
+
+            with trio.fail_after(10):
+                result = await Executor(tools, shared_limits=limits).run(
+                    [ToolCall(id=f"q{i}", tool="query", arguments={"n": i}) for i in range(3)]
+                )
+    assert ran == []
+    assert [(o.status, o.error_code) for o in result] == [(Status.ERROR, ErrorCode.LIMIT_UNAVAILABLE)] * 3
+    assert all((o.error or "").startswith("LimitMisconfigured: Redis refused the credentials") for o in result)

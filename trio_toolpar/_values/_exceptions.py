@@ -96,12 +96,12 @@ class TurnStateError(ToolparError, RuntimeError):
     """A turn was used out of order: run twice, read before it ran, fed after close."""
 
 
-@final
 class LimitUnavailable(ToolparError, RuntimeError):
     """Shared limits (see `SharedLimits`) could not be reached, and they fail closed.
 
     The call it happens to ends ``error`` with code ``limit_unavailable``
-    instead of running without the limit.
+    instead of running without the limit. Shared limits may raise a subclass
+    that says why (`trio_toolpar.redis.LimitMisconfigured`).
     """
 
 

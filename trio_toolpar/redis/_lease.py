@@ -16,9 +16,10 @@ import attrs
 import trio
 
 from .._values._exceptions import LimitUnavailable
+from ._errors import LimitMisconfigured, misconfigured_text
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import Tally
-from ._store import Store, Unreachable
+from ._store import Misconfigured, Store, StoreError, Unreachable
 
 __all__ = ["Request", "hold"]
 
@@ -52,10 +53,13 @@ async def hold(store: Store, request: Request, tally: Tally) -> AsyncIterator[No
     """Hold ``request.args.weight`` units of the resource for the body of the block.
 
     Raises:
+        LimitMisconfigured: Redis answered that it is set up wrong for us (whatever ``on_unavailable`` says).
         LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``.
     """
     try:
         state = await _acquire(store, request)
+    except Misconfigured as exc:
+        raise LimitMisconfigured(misconfigured_text(exc, request.resource)) from exc
     except Unreachable as exc:
         if request.on_unavailable == "fail":
             raise LimitUnavailable(
@@ -140,7 +144,7 @@ async def _renew(store: Store, request: Request, tally: Tally, scope: trio.Cance
                     renewed_at = trio.current_time()
                     continue
                 reason = "it expired before it was renewed"
-            except Unreachable as exc:
+            except StoreError as exc:
                 if trio.current_time() - renewed_at < request.lease:
                     continue
                 reason = f"Redis was unreachable for a whole lease ({exc})"
@@ -157,5 +161,5 @@ async def _leave(store: Store, request: Request) -> None:
     with trio.CancelScope(shield=True), trio.move_on_after(2 * store.timeout):
         try:
             await store.leave(request.keys, request.args)
-        except Unreachable as exc:
+        except StoreError as exc:
             logger.warning("could not release the shared lease of %r (%s); it expires by itself", request.resource, exc)

@@ -15,9 +15,10 @@ from .._runtime._limits import Rate
 from .._values._exceptions import LimitUnavailable
 from .._values._validate import check_choice, check_name, check_positive_number, check_type, check_whole_number
 from . import _lease
+from ._errors import LimitMisconfigured, misconfigured_text
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import RedisLimitStatistics, Tally
-from ._store import Store, Unreachable
+from ._store import Misconfigured, Store, Unreachable
 
 __all__ = ["RedisLimits"]
 
@@ -131,6 +132,8 @@ class RedisLimits:
         (shielded, bounded by ``timeout``).
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits (wrong
+                credentials, say): raised whatever ``on_unavailable`` says.
             LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``.
             ValueError: ``resource`` is not governed, or ``weight`` can never fit.
         """
@@ -148,6 +151,7 @@ class RedisLimits:
         """The resource's holders, units, waiters, tokens and pause as Redis has them now.
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits.
             LimitUnavailable: Redis is unreachable (whatever ``on_unavailable`` says).
             ValueError: ``resource`` is not governed.
         """
@@ -156,6 +160,8 @@ class RedisLimits:
             holders, units, waiters, tokens, paused_ms = await self._store.statistics(
                 ResourceKeys.of(self._namespace, resource), args
             )
+        except Misconfigured as exc:
+            raise LimitMisconfigured(misconfigured_text(exc, resource)) from exc
         except Unreachable as exc:
             raise LimitUnavailable(f"cannot read the shared limits of {resource!r}: {exc}") from exc
         tally = self._tally(resource)
@@ -180,6 +186,7 @@ class RedisLimits:
             The Redis time (Unix seconds) the pause ends.
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits.
             LimitUnavailable: Redis is unreachable.
             ValueError: ``resource`` is not governed, or ``seconds`` is not positive.
         """
@@ -187,6 +194,8 @@ class RedisLimits:
         args = attrs.evolve(self._args(resource, 1, token=""), extra_ms=math.ceil(length * 1000))
         try:
             until_ms = await self._store.pause(ResourceKeys.of(self._namespace, resource), args)
+        except Misconfigured as exc:
+            raise LimitMisconfigured(misconfigured_text(exc, resource)) from exc
         except Unreachable as exc:
             raise LimitUnavailable(f"cannot pause the shared limits of {resource!r}: {exc}") from exc
         return until_ms / 1000

@@ -1,8 +1,10 @@
 """One resource-agnostic door to Redis: run a script or block on a wake list, bounded in time.
 
-Every failure to get an answer (refused, reset, no answer in time, an error
-reply) becomes `Unreachable`, so the layers above decide once what an
-unreachable store means.
+Every failure becomes a `StoreError`, so the layers above decide once what
+each means: `Misconfigured` when Redis answered that it is set up wrong for
+us (credentials, permissions, no scripting, a key of another kind), which
+will not pass by itself; `Unreachable` for everything else (refused, reset,
+no answer in time, another error reply), which may.
 """
 
 from __future__ import annotations
@@ -11,20 +13,54 @@ from typing import Any, final
 
 import coredis
 import trio
-from coredis.exceptions import RedisError
+from coredis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    RedisError,
+    UnknownCommandError,
+    WrongTypeError,
+)
 
 from . import _scripts
 from ._scripts import ResourceKeys, ScriptArgs
 
-__all__ = ["Store", "Unreachable"]
+__all__ = ["Misconfigured", "Store", "StoreError", "Unreachable"]
 
 # Redis times blocked clients out in its cron (10 times a second by default), so
 # a BLPOP may return up to ~0.1 s late, later on a busy server: allow for it.
 _BLOCK_SLACK = 0.5
 
 
-class Unreachable(Exception):
+class StoreError(Exception):
+    """Redis gave no usable answer."""
+
+
+class Unreachable(StoreError):
     """Redis gave no usable answer: refused, dropped, too slow, or an error reply."""
+
+
+class Misconfigured(StoreError):
+    """Redis answered that it is set up wrong for these limits; the message says what to fix."""
+
+
+def _misconfigured(exc: RedisError) -> str | None:
+    """What to fix, if ``exc`` says Redis is set up wrong for us rather than out of reach."""
+    said = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, AuthenticationError):
+        return f"Redis refused the credentials ({said}); check the client's username and password"
+    if isinstance(exc, AuthorizationError):
+        return (
+            f"Redis does not let this user run the limits' commands ({said}); "
+            "grant its ACL EVAL, EVALSHA, SCRIPT and BLPOP on the namespace's keys"
+        )
+    if isinstance(exc, UnknownCommandError):
+        return f"this Redis does not run the limits' commands ({said}); shared limits need Lua scripting"
+    if isinstance(exc, WrongTypeError):
+        return (
+            f"a key of these limits holds another kind of value ({said}); "
+            "something else writes under this namespace: give RedisLimits a namespace of its own"
+        )
+    return None
 
 
 def _ints(reply: object, count: int) -> list[int]:
@@ -98,6 +134,11 @@ class Store:
                 reply: object = await request
         except trio.TooSlowError as exc:
             raise Unreachable(f"Redis did not answer within {seconds:g} s") from exc
-        except (RedisError, OSError) as exc:
+        except RedisError as exc:
+            fix = _misconfigured(exc)
+            if fix is not None:
+                raise Misconfigured(fix) from exc
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except OSError as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         return reply
