@@ -9,6 +9,7 @@ bounds say "not before" and "not long after", never how fast.
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import trio
 from hypothesis import example, given
 from hypothesis import strategies as st
-from redis_server import client_fixture, open_client, running_server, server_fixture
+from redis_server import RedisServer, client_fixture, open_client, running_server, server_fixture
 
 from trio_toolpar import ErrorCode, Executor, LimitUnavailable, Registry, Status, ToolCall
 from trio_toolpar.redis import LimitMisconfigured, RedisLimits
@@ -120,3 +121,38 @@ async def test_a_wrong_password_ends_each_call_with_its_own_message() -> None:
     assert ran == []
     assert [(o.status, o.error_code) for o in result] == [(Status.ERROR, ErrorCode.LIMIT_UNAVAILABLE)] * 3
     assert all((o.error or "").startswith("LimitMisconfigured: Redis refused the credentials") for o in result)
+
+
+# -- release only what was held --------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nothing listens there once the probe is closed
+
+
+async def test_a_redis_that_is_down_gets_no_release_for_a_lease_never_taken(caplog: pytest.LogCaptureFixture) -> None:
+    async with open_client(closed_port()) as client:
+        failing = RedisLimits(client, namespace="d", caps={"db": 1}, on_unavailable="fail")
+        local = RedisLimits(client, namespace="d", caps={"db": 1}, on_unavailable="local")
+        with caplog.at_level(logging.DEBUG, logger="trio_toolpar.redis"), trio.fail_after(5):
+            for _ in range(3):
+                with pytest.raises(LimitUnavailable):
+                    async with failing.hold("db", call_id="new"):
+                        pytest.fail("the call must not start without its shared limit")
+                async with local.hold("db", call_id="new"):
+                    pass
+    assert caplog.text.count("running on local limits only") == 3
+    assert "release" not in caplog.text and "withdraw" not in caplog.text
+
+
+async def test_a_lease_held_when_redis_stops_is_reported_once_as_not_released(
+    server: RedisServer, client: coredis.Redis[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    limits = RedisLimits(client, namespace=namespace(), caps={"db": 1}, lease=2.0, timeout=0.2)
+    with caplog.at_level(logging.WARNING, logger="trio_toolpar.redis"), trio.fail_after(5):
+        async with limits.hold("db", call_id="held"):
+            server.stop()
+    assert caplog.text.count("could not release the shared lease of 'db'") == 1

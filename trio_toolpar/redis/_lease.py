@@ -78,7 +78,7 @@ async def hold(store: Store, request: Request, tally: Tally) -> AsyncIterator[No
         async with _renewing(store, request, tally):
             yield
     finally:
-        await _leave(store, request)
+        await _leave(store, request, held=True)
 
 
 @asynccontextmanager
@@ -115,13 +115,21 @@ async def _acquire(store: Store, request: Request) -> int:
     Waiting blocks on the call's own wake list (pushed by whoever frees units)
     or sleeps the time the script computed (tokens, pause); either is capped at
     half a lease so the waiter's place stays alive and dead holders are noticed.
+    A call that gives up withdraws only what Redis may keep for it: its place
+    in the queue, or whatever a request that got no answer may still take.
     """
-    acquired = False
+    placed = False  # Redis may keep a place (or units) for this token
+    taken = False
     try:
         while True:
-            state, wait_ms = await store.acquire(request.keys, request.args)
+            placed_before, placed = placed, True  # a request on its way may run
+            try:
+                state, wait_ms = await store.acquire(request.keys, request.args)
+            except StoreError as exc:
+                placed = placed_before or (isinstance(exc, Unreachable) and exc.in_doubt)
+                raise
             if state:
-                acquired = True
+                taken = True
                 return state
             seconds = min(abs(wait_ms) / 1000, request.lease / 2)
             if wait_ms < 0:
@@ -129,8 +137,8 @@ async def _acquire(store: Store, request: Request) -> int:
             else:
                 await trio.sleep(seconds)
     finally:
-        if not acquired:
-            await _leave(store, request)
+        if placed and not taken:
+            await _leave(store, request, held=False)
 
 
 async def _renew(store: Store, request: Request, tally: Tally, scope: trio.CancelScope) -> None:
@@ -153,13 +161,18 @@ async def _renew(store: Store, request: Request, tally: Tally, scope: trio.Cance
             return
 
 
-async def _leave(store: Store, request: Request) -> None:
-    """Give back the lease or the place in the queue: shielded, bounded, never raising.
+async def _leave(store: Store, request: Request, *, held: bool) -> None:
+    """Give back the lease (``held``) or the place in the queue: shielded, bounded, never raising.
 
-    If Redis cannot be told, the lease runs out by itself within one lease.
+    If Redis cannot be told, either runs out by itself within one lease.
     """
     with trio.CancelScope(shield=True), trio.move_on_after(2 * store.timeout):
         try:
             await store.leave(request.keys, request.args)
         except StoreError as exc:
-            logger.warning("could not release the shared lease of %r (%s); it expires by itself", request.resource, exc)
+            if held:
+                logger.warning(
+                    "could not release the shared lease of %r (%s); it expires by itself", request.resource, exc
+                )
+            else:
+                logger.debug("could not withdraw from the queue of %r (%s); the place expires", request.resource, exc)

@@ -36,7 +36,18 @@ class StoreError(Exception):
 
 
 class Unreachable(StoreError):
-    """Redis gave no usable answer: refused, dropped, too slow, or an error reply."""
+    """Redis gave no usable answer: refused, dropped, too slow, or an error reply.
+
+    Args:
+        message: what happened.
+        in_doubt: the request got no answer in time, so Redis may still run
+            it when it answers again; a refused or broken connection or an
+            error reply ran nothing.
+    """
+
+    def __init__(self, message: str, *, in_doubt: bool = False) -> None:
+        super().__init__(message)
+        self.in_doubt = in_doubt
 
 
 class Misconfigured(StoreError):
@@ -133,7 +144,7 @@ class Store:
             with trio.fail_after(seconds):
                 reply: object = await request
         except trio.TooSlowError as exc:
-            raise Unreachable(f"Redis did not answer within {seconds:g} s") from exc
+            raise Unreachable(f"Redis did not answer within {seconds:g} s", in_doubt=True) from exc
         except RedisError as exc:
             fix = _misconfigured(exc)
             if fix is not None:
