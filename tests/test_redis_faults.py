@@ -20,7 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from redis_server import RedisServer, client_fixture, open_client, running_server, server_fixture
 
-from trio_toolpar import ErrorCode, Executor, LimitUnavailable, Registry, Status, ToolCall
+from trio_toolpar import ErrorCode, Executor, LimitUnavailable, Rate, Registry, Status, ToolCall
 from trio_toolpar.redis import LimitMisconfigured, RedisLimits
 from trio_toolpar.redis._scripts import ResourceKeys
 
@@ -156,3 +156,75 @@ async def test_a_lease_held_when_redis_stops_is_reported_once_as_not_released(
         async with limits.hold("db", call_id="held"):
             server.stop()
     assert caplog.text.count("could not release the shared lease of 'db'") == 1
+
+
+# -- processes that share a resource must agree on its cap and rate --------------------------
+
+
+async def test_a_cap_that_disagrees_with_another_process_is_refused_at_its_first_hold(
+    client: coredis.Redis[Any],
+) -> None:
+    ns = namespace()
+    three = RedisLimits(client, namespace=ns, caps={"db": 3}, on_unavailable="local")
+    ten = RedisLimits(client, namespace=ns, caps={"db": 10}, on_unavailable="local")
+    entered: list[int] = []
+    async with three.hold("db", call_id="a"):
+        with trio.fail_after(5), pytest.raises(LimitMisconfigured) as caught:
+            async with ten.hold("db", call_id="b"):
+                entered.append(10)
+    assert entered == []
+    message = str(caught.value)
+    assert "another process gives 'db' cap 3, no rate; this one gives it cap 10, no rate" in message
+    assert "namespace of its own" in message and "whatever on_unavailable says" in message
+    with pytest.raises(LimitMisconfigured, match="cap 3, no rate"):
+        await ten.statistics("db")
+    async with three.hold("db", call_id="c"):  # the first comer's setting stands
+        pass
+
+
+async def test_ten_calls_never_run_against_a_cap_of_three() -> None:
+    with running_server() as server:
+        async with open_client(server.port) as client:
+            ns = namespace()
+            three = RedisLimits(client, namespace=ns, caps={"vendor": 3})
+            ten = RedisLimits(client, namespace=ns, caps={"vendor": 10})
+            running, peak = [0], [0]
+            tools = Registry()
+
+            @tools.tool(side_effect="read", resource="vendor")
+            async def query(n: int) -> int:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+                await trio.sleep(0.3)
+                running[0] -= 1
+                return n
+
+            calls = [ToolCall(id=f"q{i}", tool="query", arguments={"n": i}) for i in range(10)]
+            results = []
+            with trio.fail_after(20):
+                results.append(await Executor(tools, shared_limits=three).run(calls[:1]))
+                async with trio.open_nursery() as nursery:
+
+                    async def run(limits: RedisLimits, batch: list[ToolCall]) -> None:
+                        results.append(await Executor(tools, shared_limits=limits).run(batch))
+
+                    nursery.start_soon(run, three, calls[:5])
+                    nursery.start_soon(run, ten, calls[5:])
+    assert peak[0] <= 3
+    refused = [o for result in results for o in result if not o.ok]
+    assert {o.call_id for o in refused} == {f"q{i}" for i in range(5, 10)}
+    assert all(o.error_code is ErrorCode.LIMIT_UNAVAILABLE for o in refused)
+
+
+async def test_a_rate_that_disagrees_is_refused_too(client: coredis.Redis[Any]) -> None:
+    ns = namespace()
+    slow = RedisLimits(client, namespace=ns, rates={"api": Rate(per_second=1, burst=2)})
+    fast = RedisLimits(client, namespace=ns, rates={"api": Rate(per_second=5.0, burst=2)})
+    same = RedisLimits(client, namespace=ns, rates={"api": Rate(per_second=1.0, burst=2)})  # 1 and 1.0 agree
+    async with slow.hold("api", call_id="a"):
+        pass
+    async with same.hold("api", call_id="b"):
+        pass
+    with pytest.raises(LimitMisconfigured, match=r"no cap, rate 1\.0/s burst 2; this one gives it no cap, rate 5\.0"):
+        async with fast.hold("api", call_id="c"):
+            pass

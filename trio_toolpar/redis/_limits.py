@@ -43,6 +43,13 @@ def _checked_rates(rates: object) -> dict[str, Rate]:
     return dict(given)
 
 
+def _settings(cap: int | None, rate: Rate | None) -> str:
+    """A resource's cap and rate as text (``cap 3, no rate``): what every process sharing it must agree on."""
+    capped = "no cap" if cap is None else f"cap {cap}"
+    rated = "no rate" if rate is None else f"rate {float(rate.per_second)!r}/s burst {rate.burst}"
+    return f"{capped}, {rated}"
+
+
 @final
 class RedisLimits:
     """Caps and token buckets held in Redis, so many worker processes share them.
@@ -112,6 +119,7 @@ class RedisLimits:
                 "or a slow renewal could outlive the lease; lower timeout or raise lease"
             )
         self._namespace = namespace
+        self._settings = {r: _settings(self._caps.get(r), self._rates.get(r)) for r in {*self._caps, *self._rates}}
         self._store = Store(client, timeout=self._timeout)
         self._tallies: dict[str, Tally] = {}
 
@@ -219,6 +227,7 @@ class RedisLimits:
             lease_ms=math.ceil(self._lease * 1000),
             per_ms=0.0 if rate is None else rate.per_second / 1000,
             burst=1 if rate is None else rate.burst,
+            settings=self._settings[resource],
         )
 
     def _tally(self, resource: str) -> Tally:

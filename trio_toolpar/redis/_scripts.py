@@ -19,6 +19,10 @@ Data of one resource (``{namespace}:sem:{resource}:...``):
 - ``seq``: counter of arrivals
 - ``bucket``: hash with ``tokens`` and ``at`` (ms) of the token bucket
 - ``pause``: the Redis time (ms) until which nobody may start
+- ``settings``: the cap and rate every process must give the resource, as
+  text (``cap 3, no rate``): set by the first script, kept while anyone
+  uses the resource (at least one lease after the last script), and
+  compared by every script, which refuses to run for other settings
 - ``wake:{token}``: a one-element list a waiter blocks on with ``BLPOP``
 """
 
@@ -28,9 +32,12 @@ from typing import Final, final
 
 import attrs
 
-__all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "STATISTICS", "ResourceKeys", "ScriptArgs"]
+__all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "SETTINGS_DIFFER", "STATISTICS", "ResourceKeys", "ScriptArgs"]
 
-KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause")
+KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause", "settings")
+
+SETTINGS_DIFFER: Final = "TOOLPAR_SETTINGS"
+"""The start of the error a script answers with when the resource's settings are not the caller's."""
 
 
 def _escaped(name: str) -> str:
@@ -50,12 +57,14 @@ class ResourceKeys:
     their own keys, as before.
     """
 
+    resource: str
+    """The resource's name, for messages."""
     prefix: str
 
     @classmethod
     def of(cls, namespace: str, resource: str) -> ResourceKeys:
         """The keys of ``resource`` in ``namespace``."""
-        return cls(prefix=f"{_escaped(namespace)}:sem:{_escaped(resource)}:")
+        return cls(resource=resource, prefix=f"{_escaped(namespace)}:sem:{_escaped(resource)}:")
 
     def all(self) -> list[str]:
         """The keys every script takes, in the order the prelude names them."""
@@ -78,6 +87,7 @@ class ScriptArgs:
         lease_ms: how long a lease or a waiter's place lasts without renewal.
         per_ms: tokens added per millisecond, or 0 for no bucket.
         burst: the bucket's size.
+        settings: the cap and rate as text, which every process must agree on.
         extra_ms: the pause script's length; unused by the others.
     """
 
@@ -87,6 +97,7 @@ class ScriptArgs:
     lease_ms: int
     per_ms: float
     burst: int
+    settings: str
     extra_ms: int = 0
 
     def argv(self, keys: ResourceKeys) -> list[str | int | float]:
@@ -100,14 +111,24 @@ class ScriptArgs:
             repr(self.per_ms),
             self.burst,
             self.extra_ms,
+            self.settings,
         ]
 
 
-_PRELUDE = """
-local holders, queue, alive, weights, seq, bucket, pause = unpack(KEYS)
+_PRELUDE = (
+    """
+local holders, queue, alive, weights, seq, bucket, pause, settings = unpack(KEYS)
 local wake_prefix, token = ARGV[1], ARGV[2]
 local weight, cap, lease = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local per_ms, burst, extra = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+
+-- Every process must give the resource the same cap and rate: the first
+-- comer's stand while anyone uses it; other settings change nothing here.
+local agreed = redis.call('GET', settings)
+if agreed and agreed ~= ARGV[9] then return redis.error_reply('"""
+    + SETTINGS_DIFFER
+    + """ ' .. agreed) end
+if not agreed or redis.call('PTTL', settings) < lease then redis.call('SET', settings, ARGV[9], 'PX', lease) end
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
@@ -164,6 +185,7 @@ end
 
 expire()
 """
+)
 
 ACQUIRE: Final = (
     _PRELUDE

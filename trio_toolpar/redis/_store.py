@@ -54,9 +54,16 @@ class Misconfigured(StoreError):
     """Redis answered that it is set up wrong for these limits; the message says what to fix."""
 
 
-def _misconfigured(exc: RedisError) -> str | None:
-    """What to fix, if ``exc`` says Redis is set up wrong for us rather than out of reach."""
+def _misconfigured(exc: RedisError, keys: ResourceKeys | None = None, args: ScriptArgs | None = None) -> str | None:
+    """What to fix, if ``exc`` (to a script for ``keys`` and ``args``) says Redis is set up wrong for us."""
     said = f"{type(exc).__name__}: {exc}"
+    if str(exc).startswith(_scripts.SETTINGS_DIFFER) and keys is not None and args is not None:
+        agreed = str(exc)[len(_scripts.SETTINGS_DIFFER) :].strip()
+        return (
+            f"another process gives {keys.resource!r} {agreed}; this one gives it {args.settings}. "
+            "Every process that shares a namespace must give a resource the same cap and rate: "
+            "make them agree, or give this one a namespace of its own"
+        )
     if isinstance(exc, AuthenticationError):
         return f"Redis refused the credentials ({said}); check the client's username and password"
     if isinstance(exc, AuthorizationError):
@@ -137,16 +144,18 @@ class Store:
         await self._bounded(self._client.blpop([key], round(seconds, 3)), seconds + self._timeout + _BLOCK_SLACK)
 
     async def _run(self, script: Any, keys: ResourceKeys, args: ScriptArgs) -> object:
-        return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout)
+        return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout, keys, args)
 
-    async def _bounded(self, request: Any, seconds: float) -> object:
+    async def _bounded(
+        self, request: Any, seconds: float, keys: ResourceKeys | None = None, args: ScriptArgs | None = None
+    ) -> object:
         try:
             with trio.fail_after(seconds):
                 reply: object = await request
         except trio.TooSlowError as exc:
             raise Unreachable(f"Redis did not answer within {seconds:g} s", in_doubt=True) from exc
         except RedisError as exc:
-            fix = _misconfigured(exc)
+            fix = _misconfigured(exc, keys, args)
             if fix is not None:
                 raise Misconfigured(fix) from exc
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
