@@ -9,9 +9,11 @@ bounds say "not before" and "not long after", never how fast.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import coredis
 import pytest
@@ -228,3 +230,123 @@ async def test_a_rate_that_disagrees_is_refused_too(client: coredis.Redis[Any]) 
     with pytest.raises(LimitMisconfigured, match=r"no cap, rate 1\.0/s burst 2; this one gives it no cap, rate 5\.0"):
         async with fast.hold("api", call_id="c"):
             pass
+
+
+# -- a lease lost mid-call: on_lease_lost="cancel" or "finish", and what the cap then means ---
+
+
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one instant (an exit at the instant of an entry closes first)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = running = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
+
+
+async def stall_longer_than_the_lease(
+    server: RedisServer, mode: Literal["cancel", "finish"]
+) -> tuple[Any, list[Any], list[Any], int]:
+    """Three calls hold a cap of 3; Redis stops (SIGSTOP) for two leases; then another process takes the units.
+
+    Returns the three calls' outcomes, their intervals, the other process's intervals, and the leases lost.
+    """
+    lease = 1.0
+    ns = namespace()
+    async with open_client(server.port) as first, open_client(server.port) as second:
+        limits = RedisLimits(first, namespace=ns, caps={"db": 3}, lease=lease, timeout=0.1, on_lease_lost=mode)
+        other = RedisLimits(second, namespace=ns, caps={"db": 3}, lease=lease, timeout=0.1)
+        ours: list[tuple[float, float]] = []
+        theirs: list[tuple[float, float]] = []
+        entered = trio.Semaphore(0)
+        tools = Registry()
+
+        @tools.tool(side_effect="read", resource="db")
+        async def query(n: int) -> int:
+            start = trio.current_time()
+            entered.release()
+            try:
+                await trio.sleep(3 * lease + 0.5)
+            finally:
+                ours.append((start, trio.current_time()))
+            return n
+
+        async def other_call(i: int) -> None:
+            async with other.hold("db", call_id=f"other{i}"):
+                start = trio.current_time()
+                await trio.sleep(0.5)
+                theirs.append((start, trio.current_time()))
+
+        result: list[Any] = []
+
+        async def turn() -> None:
+            calls = [ToolCall(id=f"q{i}", tool="query", arguments={"n": i}) for i in range(3)]
+            result.append(await Executor(tools, shared_limits=limits).run(calls))
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(turn)
+                for _ in range(3):
+                    await entered.acquire()
+                os.kill(server.pid, signal.SIGSTOP)  # answers nothing, closes nothing: a stall
+                try:
+                    await trio.sleep(2 * lease)
+                finally:
+                    os.kill(server.pid, signal.SIGCONT)
+                async with trio.open_nursery() as others:
+                    for i in range(3):
+                        others.start_soon(other_call, i)
+        lost = (await limits.statistics("db")).leases_lost
+    return result[0], ours, theirs, lost
+
+
+async def test_a_stall_longer_than_the_lease_cancels_the_calls_that_lost_it_with_cancel(server: RedisServer) -> None:
+    result, ours, theirs, lost = await stall_longer_than_the_lease(server, "cancel")
+    assert [(o.status, o.error_code) for o in result] == [(Status.ERROR, ErrorCode.LIMIT_UNAVAILABLE)] * 3
+    assert all("on_lease_lost='cancel'" in (o.error or "") for o in result)
+    assert lost == 3 and len(theirs) == 3
+    assert max_overlap(ours + theirs) <= 3  # never more than the cap
+    assert max(end for _, end in ours) < min(start for start, _ in theirs)
+
+
+async def test_a_stall_longer_than_the_lease_exceeds_the_cap_by_the_lost_leases_with_finish(
+    server: RedisServer,
+) -> None:
+    result, ours, theirs, lost = await stall_longer_than_the_lease(server, "finish")
+    assert all(o.ok for o in result)  # the calls ran on
+    assert lost == 3 and len(theirs) == 3
+    assert max_overlap(ours + theirs) <= 3 + lost  # the cap, plus at most the calls whose leases were lost
+
+
+async def test_a_lease_found_gone_cancels_the_call_at_once_with_cancel(client: coredis.Redis[Any]) -> None:
+    limits = RedisLimits(client, namespace=namespace(), caps={"db": 1}, lease=0.6, timeout=0.1, on_lease_lost="cancel")
+    finished = False
+
+    async def victim() -> None:
+        nonlocal finished
+        async with limits.hold("db", call_id="victim"):
+            await client.delete([f"{limits.namespace}:sem:db:holders"])  # as if it had expired and been dropped
+            await trio.sleep(2.0)
+            finished = True
+
+    with trio.fail_after(5), pytest.raises(LimitUnavailable, match=r"it had expired before it was renewed"):
+        await victim()
+    assert not finished
+    assert (await limits.statistics("db")).leases_lost == 1
+
+
+def test_on_lease_lost_must_be_cancel_or_finish() -> None:
+    with pytest.raises(ValueError, match="on_lease_lost must be 'cancel' or 'finish'"):
+        RedisLimits(coredis.Redis(host="127.0.0.1", port=1), caps={"db": 1}, on_lease_lost="maybe")  # type: ignore[arg-type]
+
+
+async def test_a_lease_found_gone_when_the_call_ends_is_counted_as_lost(
+    client: coredis.Redis[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    limits = RedisLimits(client, namespace=namespace(), caps={"db": 1}, lease=6.0)  # no renewal before it ends
+    with caplog.at_level(logging.WARNING, logger="trio_toolpar.redis"):
+        async with limits.hold("db", call_id="victim"):
+            await client.delete([f"{limits.namespace}:sem:db:holders"])  # as a Redis restarted empty would
+    assert (await limits.statistics("db")).leases_lost == 1
+    assert "it had expired before the call ended; the shared cap may have been exceeded" in caplog.text

@@ -23,6 +23,7 @@ from ._store import Misconfigured, Store, Unreachable
 __all__ = ["RedisLimits"]
 
 _MODES = ("fail", "local")
+_LOST = ("cancel", "finish")
 
 
 def _positive_seconds(name: str, value: object) -> float:
@@ -81,7 +82,16 @@ class RedisLimits:
         on_unavailable: when Redis cannot be reached, ``"fail"`` (the default,
             fail closed) makes `hold` raise `trio_toolpar.LimitUnavailable`;
             ``"local"`` runs the call on the executor's local limits only and
-            counts it in `RedisLimitStatistics.fallbacks`.
+            counts it in `RedisLimitStatistics.fallbacks`. A misconfigured
+            Redis (wrong password, say) raises `LimitMisconfigured` either way.
+        on_lease_lost: when a running call's lease cannot be renewed (Redis
+            stalled or unreachable for about a lease), ``"finish"`` (the
+            default) lets the call run on, logged and counted in
+            `RedisLimitStatistics.leases_lost`: the cap may then be exceeded by
+            at most the calls whose leases were lost, until they end.
+            ``"cancel"`` cancels the call ``timeout`` before its lease could
+            expire, so that no other process takes its units while it runs;
+            the call ends ``error``/``limit_unavailable``.
         timeout: seconds one Redis round trip may take before Redis counts as
             unreachable (default: the smaller of 1 s and a quarter of the lease).
 
@@ -100,6 +110,7 @@ class RedisLimits:
         rates: Mapping[str, Rate] | None = None,
         lease: float = 10.0,
         on_unavailable: Literal["fail", "local"] = "fail",
+        on_lease_lost: Literal["cancel", "finish"] = "finish",
         timeout: float | None = None,
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
@@ -112,6 +123,9 @@ class RedisLimits:
         self._lease = _positive_seconds("lease", lease)
         check_choice("on_unavailable", on_unavailable, _MODES)
         self._on_unavailable: Literal["fail", "local"] = on_unavailable
+        if on_lease_lost not in _LOST:
+            raise ValueError(f"on_lease_lost must be 'cancel' or 'finish', not {on_lease_lost!r}")
+        self._on_lease_lost: Literal["cancel", "finish"] = on_lease_lost
         self._timeout = min(1.0, self._lease / 4) if timeout is None else _positive_seconds("timeout", timeout)
         if self._timeout >= self._lease / 2:
             raise ValueError(
@@ -152,6 +166,7 @@ class RedisLimits:
             args=args,
             lease=self._lease,
             on_unavailable=self._on_unavailable,
+            on_lease_lost=self._on_lease_lost,
         )
         return _lease.hold(self._store, request, self._tally(resource))
 

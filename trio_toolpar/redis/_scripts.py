@@ -137,12 +137,14 @@ local function weight_of(t)
   return tonumber(redis.call('HGET', weights, t) or 1)
 end
 
+-- Forget a holder or a waiter; true if it held a lease.
 local function drop(t)
   redis.call('HDEL', weights, t)
-  if redis.call('ZREM', holders, t) == 1 then return end
+  if redis.call('ZREM', holders, t) == 1 then return true end
   redis.call('ZREM', queue, t)
   redis.call('ZREM', alive, t)
   redis.call('DEL', wake_prefix .. t)
+  return false
 end
 
 local function units_held()
@@ -258,9 +260,11 @@ LEAVE: Final = (
     _PRELUDE
     + """
 -- A holder releases, or a waiter gives up its place; either way, wake who fits.
-drop(token)
+-- 1 if the token held a lease here (0: a waiter, or a lease that had expired).
+local held = drop(token)
 notify()
-return 1
+if held then return 1 end
+return 0
 """
 )
 

@@ -119,9 +119,9 @@ class Store:
         state, wait_ms = _ints(await self._run(self._acquire, keys, args), 2)
         return state, wait_ms
 
-    async def leave(self, keys: ResourceKeys, args: ScriptArgs) -> None:
-        """Release a lease or give up a place in the queue, and wake who fits."""
-        await self._run(self._leave, keys, args)
+    async def leave(self, keys: ResourceKeys, args: ScriptArgs) -> bool:
+        """Release a lease or give up a place in the queue, and wake who fits; whether it held a lease."""
+        return _ints([await self._run(self._leave, keys, args)], 1)[0] == 1
 
     async def renew(self, keys: ResourceKeys, args: ScriptArgs) -> bool:
         """Extend a lease by ``args.lease_ms``; False if it had already expired."""
