@@ -26,13 +26,11 @@ from trio_toolpar import (
     Retry,
     Status,
     ToolCall,
-    parallel,
     raise_for_rate_limit,
-    sequence,
-    step,
 )
 from trio_toolpar._arguments._references import parse_reference
 from trio_toolpar.agent import retry_after
+from trio_toolpar.compose import parallel, sequence, step
 
 # -- RateLimited(retry_after=...): a pause never outlives reason ----------------------------
 

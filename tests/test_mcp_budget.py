@@ -101,8 +101,11 @@ async def test_a_cancel_notice_the_transport_takes_is_written(autojump_clock: tr
         assert [(await receive.receive()).message for _ in range(2)] == [notice(7).message, request(8).message]
 
 
-@pytest.mark.parametrize("seconds", [0, -1, math.inf, math.nan, True])
-def test_the_grace_is_a_positive_finite_number_of_seconds(seconds: float) -> None:
+@pytest.mark.parametrize(
+    ("seconds", "error"),
+    [(0, ValueError), (-1, ValueError), (math.inf, ValueError), (math.nan, ValueError), (True, TypeError)],
+)
+def test_the_grace_is_a_positive_finite_number_of_seconds(seconds: float, error: type[Exception]) -> None:
     send, _ = anyio.create_memory_object_stream[SessionMessage](0)
-    with pytest.raises(ValueError, match=r"CancelGrace\(seconds=...\) must be a positive, finite number"):
+    with pytest.raises(error, match=r"CancelGrace\(seconds=...\) must be a positive, finite number of seconds"):
         CancelGrace(send, seconds=seconds)

@@ -26,9 +26,10 @@ wrong type, `ValueError` for a wrong value (see ``_validate``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import ClassVar, final
+
+from ._validate import check_number
 
 __all__ = [
     "ArgumentsError",
@@ -153,13 +154,8 @@ class RateLimited(Retryable):
 
     def __init__(self, message: str = "rate limited", *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        if retry_after is not None:
-            if isinstance(retry_after, bool) or not isinstance(retry_after, (int, float)):
-                raise TypeError(f"retry_after must be a number of seconds or None, not {retry_after!r}")
-            if math.isnan(retry_after):
-                raise ValueError("retry_after must be a number of seconds or None, not NaN")
-            retry_after = min(max(float(retry_after), 0.0), self.MAX_RETRY_AFTER)
-        self._retry_after = retry_after
+        seconds = check_number("retry_after", retry_after, unit="seconds", allow_none=True)
+        self._retry_after = None if seconds is None else min(max(float(seconds), 0.0), self.MAX_RETRY_AFTER)
 
     @property
     def retry_after(self) -> float | None:

@@ -20,6 +20,8 @@ from typing import Final, Protocol, Self, TypeVar, final
 import trio
 from mcp.shared.message import SessionMessage
 
+from .._values._validate import check_positive_number
+
 __all__ = ["CANCEL_GRACE", "CancelGrace"]
 
 logger = logging.getLogger("trio_toolpar.mcp")
@@ -63,16 +65,15 @@ class CancelGrace:
             budget, even on a server that reads nothing.
 
     Raises:
-        ValueError: ``seconds`` is not a positive, finite number.
+        TypeError: ``seconds`` is not a number.
+        ValueError: ``seconds`` is not positive and finite.
     """
 
     __slots__ = ("_seconds", "_stream")
 
     def __init__(self, stream: _Writes[SessionMessage], *, seconds: float = CANCEL_GRACE) -> None:
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
-            raise ValueError(f"CancelGrace(seconds=...) must be a positive, finite number of seconds, not {seconds!r}")
+        self._seconds = float(check_positive_number("CancelGrace(seconds=...)", seconds, finite=True, unit="seconds"))
         self._stream = stream
-        self._seconds = float(seconds)
 
     def __repr__(self) -> str:
         return f"CancelGrace({self._stream!r}, seconds={self._seconds:g})"

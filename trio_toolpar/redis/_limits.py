@@ -123,8 +123,7 @@ class RedisLimits:
         self._lease = _positive_seconds("lease", lease)
         check_choice("on_unavailable", on_unavailable, _MODES)
         self._on_unavailable: Literal["fail", "local"] = on_unavailable
-        if on_lease_lost not in _LOST:
-            raise ValueError(f"on_lease_lost must be 'cancel' or 'finish', not {on_lease_lost!r}")
+        check_choice("on_lease_lost", on_lease_lost, _LOST)
         self._on_lease_lost: Literal["cancel", "finish"] = on_lease_lost
         self._timeout = min(1.0, self._lease / 4) if timeout is None else _positive_seconds("timeout", timeout)
         if self._timeout >= self._lease / 2:
