@@ -46,7 +46,7 @@ def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
             conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
+            return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
@@ -55,16 +55,27 @@ def _answers(port: int) -> bool:
 class RedisServer:
     """One redis-server process on a free loopback port, with no persistence."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *options: str) -> None:
         self.port = _free_port()
         self._binary = binary
+        self._options = options
         self._process: subprocess.Popen[bytes] | None = None
         self.start()
 
+    @property
+    def pid(self) -> int:
+        """The server process's id."""
+        assert self._process is not None
+        return self._process.pid
+
     def start(self) -> None:
-        """Start (or restart) the server on its port and wait until it answers PING."""
+        """Start (or restart) the server on its port and wait until it answers (PING, or asks for a password)."""
         self._process = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                self._binary,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+                *self._options,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -93,14 +104,14 @@ class RedisServer:
 
 
 @contextmanager
-def running_server() -> Iterator[RedisServer]:
-    """A fresh server for one test; skips (or fails on CI) without the binary."""
+def running_server(*options: str) -> Iterator[RedisServer]:
+    """A fresh server for one test, with redis-server ``options``; skips (or fails on CI) without the binary."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail(INSTALL_HINT)
         pytest.skip(INSTALL_HINT)
-    server = RedisServer(binary)
+    server = RedisServer(binary, *options)
     try:
         yield server
     finally:
@@ -108,9 +119,9 @@ def running_server() -> Iterator[RedisServer]:
 
 
 @asynccontextmanager
-async def open_client(port: int) -> AsyncIterator[coredis.Redis[Any]]:
-    """An entered coredis client for the server on ``port``."""
-    client: coredis.Redis[Any] = coredis.Redis(host="127.0.0.1", port=port)
+async def open_client(port: int, **options: Any) -> AsyncIterator[coredis.Redis[Any]]:
+    """An entered coredis client for the server on ``port``, with coredis ``options`` (``password=...``)."""
+    client: coredis.Redis[Any] = coredis.Redis(host="127.0.0.1", port=port, **options)
     async with client:
         yield client
 

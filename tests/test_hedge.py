@@ -78,6 +78,15 @@ async def test_every_copy_failing_fails_with_the_first_error(autojump_clock: tri
     assert {n: t - t0 for n, t in copies.times("start").items()} == {0: 0.0, 1: 0.25, 2: 0.5}
 
 
+async def test_every_copy_failing_fails_with_the_first_copys_error_not_the_earliest(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    copies = Copies((2.0, True), (0.25, True))  # the hedge fails first, at 0.75; the first copy at 2.0
+    outcome, t0 = await run(copies, Hedge(after=0.5))
+    assert outcome.status is Status.ERROR and outcome.error == "RuntimeError: copy 0 failed"
+    assert outcome.finished_at == t0 + 2.0
+
+
 async def test_the_timeout_bounds_the_whole_attempt(autojump_clock: trio.testing.MockClock) -> None:
     copies = Copies((5.0, False), (5.0, False))
     outcome, t0 = await run(copies, Hedge(after=0.5), timeout=2.0)

@@ -15,19 +15,26 @@ import trio
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from trio_toolpar.mcp import CancelGrace
+
 from .toolbox import build_server
 
 TOOLBOX = Path(__file__).with_name("toolbox.py")
 
 
 @asynccontextmanager
-async def stdio_session() -> AsyncIterator[ClientSession]:
-    """The toolbox server as a subprocess over stdio, initialized; its log goes nowhere."""
+async def stdio_session(*, grace: float | None = None) -> AsyncIterator[ClientSession]:
+    """The toolbox server as a subprocess over stdio, initialized; its log goes nowhere.
+
+    With ``grace``, the session's writes go through `CancelGrace` with that many seconds.
+    """
     params = StdioServerParameters(command=sys.executable, args=[str(TOOLBOX), "stdio"])
     with open(os.devnull, "w", encoding="utf-8") as errlog:  # noqa: ASYNC230 - the null device never blocks
-        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            writes = write if grace is None else CancelGrace(write, seconds=grace)
+            async with ClientSession(read, writes) as session:
+                await session.initialize()
+                yield session
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -14,7 +15,7 @@ from .._values._exceptions import RegistrationError
 from ._hints import HintSchemas
 from ._structuring import Structure, identity, make_structure
 
-__all__ = ["Signature", "describe_signature"]
+__all__ = ["Signature", "describe_signature", "is_async_callable"]
 
 
 @final
@@ -45,7 +46,7 @@ def describe_signature(fn: Callable[..., Any], *, tool: str, context_type: type,
     """
     where = f"tool {tool!r}"
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(_annotated(fn), include_extras=True)
     except (NameError, TypeError) as exc:
         if derive:
             raise RegistrationError(
@@ -54,9 +55,10 @@ def describe_signature(fn: Callable[..., Any], *, tool: str, context_type: type,
                 tool=tool,
             ) from None
         # An explicit schema is given: only the context parameter is needed, by name if need be.
-        raw = getattr(fn, "__annotations__", {})
+        raw = getattr(_annotated(fn), "__annotations__", {})
         hints = {k: context_type for k, v in raw.items() if v in (context_type, context_type.__name__)}
     summary, docs = _docstring_parts(inspect.getdoc(fn))
+    bound = _bound_keywords(fn)
     schemas = HintSchemas()
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -64,6 +66,8 @@ def describe_signature(fn: Callable[..., Any], *, tool: str, context_type: type,
     extra_allowed = False
     context_param: str | None = None
     for name, param in inspect.signature(fn).parameters.items():
+        if name in bound:
+            continue  # fixed by a functools.partial: the author's value, not the model's
         hint = hints.get(name, inspect.Parameter.empty)
         if hint is context_type:
             context_param = name
@@ -100,6 +104,49 @@ def describe_signature(fn: Callable[..., Any], *, tool: str, context_type: type,
         result["$defs"] = schemas.definitions
     structure = make_structure(to_structure, tool=tool, where=where) if to_structure else identity
     return Signature(schema=result, context_parameter=context_param, summary=summary, structure=structure)
+
+
+def is_async_callable(fn: object) -> bool:
+    """Whether calling ``fn`` gives a coroutine to await.
+
+    True for an async function or method, a decorated one (``__wrapped__``),
+    a `functools.partial` of one, and an object whose class defines
+    ``async def __call__`` (or a partial of such an object).
+    """
+    return any(inspect.iscoroutinefunction(candidate) for candidate in _callees(fn))
+
+
+def _callees(fn: object) -> list[object]:
+    """``fn`` and what calling it really calls: a partial's function, a wrapper's wrapped, an object's ``__call__``."""
+    found: list[object] = []
+    while fn is not None and len(found) < 16:  # every step goes one level in; real chains are a few deep
+        found.append(fn)
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif getattr(fn, "__wrapped__", None) is not None:
+            fn = fn.__wrapped__  # type: ignore[attr-defined]
+        elif inspect.isroutine(fn) or inspect.isclass(fn):
+            break
+        else:
+            fn = type(fn).__call__ if callable(fn) else None  # what calling an object runs
+    return found
+
+
+def _annotated(fn: object) -> object:
+    """What holds the annotations of calling ``fn``: itself, or the function a partial or a callable object runs."""
+    for candidate in _callees(fn):
+        if inspect.isroutine(candidate) or inspect.isclass(candidate):
+            return candidate
+    return fn
+
+
+def _bound_keywords(fn: object) -> set[str]:
+    """The keyword arguments that partials (one in another, too) fix for every call of ``fn``."""
+    bound: set[str] = set()
+    while isinstance(fn, functools.partial):
+        bound.update(fn.keywords)
+        fn = fn.func
+    return bound
 
 
 _ARG_LINE = re.compile(r"(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")

@@ -17,11 +17,13 @@ planned and run like any other turn.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, final
 
 import attrs
 
+from .._arguments._references import CALL_ID
 from .._values._outcome import ToolCall
 from ._race_groups import GROUP_NAME, RaceRules
 
@@ -57,11 +59,21 @@ class Pipeline:
         return f"${self.exits[0]}" + (f".{path}" if path else "")
 
 
+_CALL_ID = re.compile(CALL_ID)
+
+
 def step(
     tool: str, arguments: Mapping[str, Any] | None = None, /, *, id: str | None = None, priority: int = 0
 ) -> Pipeline:
-    """One call of ``tool`` (its id defaults to the tool's name)."""
-    call = ToolCall(id=id if id is not None else tool, tool=tool, arguments=dict(arguments or {}), priority=priority)
+    """One call of ``tool``.
+
+    Its id defaults to the tool's name, or to ``"_" + name`` when the name is
+    not an id a reference can name (``"3d"`` gives ``"_3d"``), so that
+    `Pipeline.ref` and `sequence` work for every tool.
+    """
+    if id is None:
+        id = tool if _CALL_ID.fullmatch(tool) else f"_{tool}"
+    call = ToolCall(id=id, tool=tool, arguments=dict(arguments or {}), priority=priority)
     return Pipeline(calls=(call,), entries=(call.id,), exits=(call.id,))
 
 

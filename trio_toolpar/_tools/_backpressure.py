@@ -33,31 +33,49 @@ class _Response(Protocol):
 def retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds the server asked us to wait (``retry-after-ms``, then ``Retry-After``), if it did.
 
-    An HTTP date is measured against ``now`` (the wall clock: the server's
-    date is wall-clock time); a date in the past means no wait.
+    Header names are matched in any case, in any mapping (a plain ``dict``
+    with ``"Retry-After"`` as much as ``httpx.Headers``). An HTTP date is
+    measured against ``now`` (the wall clock: the server's date is wall-clock
+    time); a date in the past means no wait. A string of digits too long for a
+    float is ``inf``: how long to wait at most is the caller's choice
+    (`RateLimited` cuts it to `RateLimited.MAX_RETRY_AFTER`). A value that is
+    neither a number nor a date (``"soon"``, ``"inf"``, ``"nan"``) is no answer.
     """
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            seconds = float(millis) / 1000.0
-        except ValueError:
-            seconds = math.nan
-        if seconds >= 0 and math.isfinite(seconds):
-            return seconds
-    value = headers.get("retry-after")
+    millis = _seconds(_header(headers, "retry-after-ms"))
+    if millis is not None and millis >= 0:  # else fall back to Retry-After
+        return millis / 1000.0
+    value = _header(headers, "retry-after")
     if not value:
         return None
-    try:
-        seconds = float(value)
-    except ValueError:
+    seconds = _seconds(value)
+    if seconds is None:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         seconds = when.timestamp() - now()
-    if not math.isfinite(seconds):
-        return None
     return max(seconds, 0.0)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name`` (lower case) in ``headers``, whatever the case of its key."""
+    value = headers.get(name)  # a case-insensitive mapping (httpx.Headers) answers here
+    if value is None:
+        value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name), None)
+    return None if value is None else str(value).strip()
+
+
+def _seconds(text: str | None) -> float | None:
+    """A header's number (digits too many for a float are ``inf``), or None if it holds none."""
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    if math.isinf(seconds) and text.isdigit():
+        return seconds  # a real, absurdly long wait
+    return seconds if math.isfinite(seconds) else None
 
 
 def raise_for_rate_limit(response: _Response, *, now: Callable[[], float] = time.time) -> None:

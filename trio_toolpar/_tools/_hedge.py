@@ -5,9 +5,11 @@ small race of copies of the same call: the first copy starts at once; if no
 copy has returned after ``after`` seconds, another starts (up to ``copies``
 more, ``after`` seconds apart). The first copy to return is the attempt's
 result, and the others are cancelled at that instant. The attempt fails only
-when every copy started has failed (with the first copy's error); the
-tool's ``timeout`` bounds the whole attempt, copies included. Writes are
-never hedged: running one twice is exactly what the library must not do.
+when every copy started has failed, with the first copy's error: the copy
+that started first, not the one that failed first, so the same failures give
+the same error whatever their timing. The tool's ``timeout`` bounds the whole
+attempt, copies included. Writes are never hedged: running one twice is
+exactly what the library must not do.
 
 The copies share the call's grant of capacity: caps count calls, not copies.
 """
@@ -47,7 +49,7 @@ class _Copies:
 
     def __init__(self) -> None:
         self.started = 0
-        self.errors: list[Exception] = []
+        self.errors: dict[int, Exception] = {}  # by the copy's number, from 0
         self.has_value = False
         self.value: Any = None
 
@@ -56,16 +58,16 @@ async def hedged(start: Callable[[], Awaitable[Any]], *, hedge: Hedge) -> Any:
     """One attempt of a hedged call: copies of ``start()``, the first to return wins.
 
     Raises:
-        Exception: the first copy's error, when every copy started failed.
+        Exception: the first copy's error (by start, not by failure), when every copy started failed.
     """
     copies = _Copies()
     async with trio.open_nursery() as nursery:
 
-        async def copy() -> None:
+        async def copy(number: int) -> None:
             try:
                 value = await start()
             except Exception as exc:  # one copy's failure; the attempt fails only if all of them do
-                copies.errors.append(exc)
+                copies.errors[number] = exc
                 if len(copies.errors) == copies.started:
                     nursery.cancel_scope.cancel()
                 return
@@ -74,11 +76,11 @@ async def hedged(start: Callable[[], Awaitable[Any]], *, hedge: Hedge) -> Any:
                 nursery.cancel_scope.cancel()  # the others lose at this instant
 
         copies.started = 1
-        nursery.start_soon(copy)
-        for _ in range(hedge.copies):
+        nursery.start_soon(copy, 0)
+        for number in range(1, hedge.copies + 1):
             await trio.sleep(hedge.after)
             copies.started += 1
-            nursery.start_soon(copy)
+            nursery.start_soon(copy, number)
     if copies.has_value:
         return copies.value
-    raise copies.errors[0]
+    raise copies.errors[min(copies.errors)]

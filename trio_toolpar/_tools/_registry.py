@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import re
 import string
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -13,7 +12,7 @@ import attrs
 
 from .._arguments._acceptor import Acceptor, compile_acceptor
 from .._arguments._schema import check_schema
-from .._arguments._signature import describe_signature
+from .._arguments._signature import describe_signature, is_async_callable
 from .._arguments._structuring import Structure
 from .._values._exceptions import RegistrationError, SchemaError
 from .._values._outcome import ToolCall
@@ -310,7 +309,7 @@ class Registry:
                         f"(known: {', '.join(sorted(known))})",
                         tool=tool_name,
                     )
-        is_async = inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn)
+        is_async = is_async_callable(fn)
         if hedge is not None and not (is_async or abandon_on_cancel):
             raise RegistrationError(
                 f"tool {tool_name!r}: a sync tool's losing copy would hold the winner until its thread returns; "

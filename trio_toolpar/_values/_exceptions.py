@@ -27,7 +27,9 @@ wrong type, `ValueError` for a wrong value (see ``_validate``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import final
+from typing import ClassVar, final
+
+from ._validate import check_number
 
 __all__ = [
     "ArgumentsError",
@@ -95,12 +97,12 @@ class TurnStateError(ToolparError, RuntimeError):
     """A turn was used out of order: run twice, read before it ran, fed after close."""
 
 
-@final
 class LimitUnavailable(ToolparError, RuntimeError):
     """Shared limits (see `SharedLimits`) could not be reached, and they fail closed.
 
     The call it happens to ends ``error`` with code ``limit_unavailable``
-    instead of running without the limit.
+    instead of running without the limit. Shared limits may raise a subclass
+    that says why (`trio_toolpar.redis.LimitMisconfigured`).
     """
 
 
@@ -132,11 +134,30 @@ class Retryable(ToolparError):
 class RateLimited(Retryable):
     """Raised by a tool: the integration refused for now.
 
+    ``retry_after`` is how long the tool's resource then starts nothing new,
+    so it is kept within reason when the exception is made: a negative wait
+    (a moment already past) is ``0``, and a wait past `MAX_RETRY_AFTER` (one
+    hour; ``inf`` included) is `MAX_RETRY_AFTER`, after which the integration
+    is asked again. NaN says no time at all and is refused.
+
     Args:
         message: what the integration said.
         retry_after: seconds the integration asked us to wait, if it said.
+
+    Raises:
+        TypeError: ``retry_after`` is not a number.
+        ValueError: ``retry_after`` is NaN.
     """
+
+    MAX_RETRY_AFTER: ClassVar[float] = 3600.0
+    """The longest pause a `RateLimited` asks for, in seconds; longer waits are cut to it."""
 
     def __init__(self, message: str = "rate limited", *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        seconds = check_number("retry_after", retry_after, unit="seconds", allow_none=True)
+        self._retry_after = None if seconds is None else min(max(float(seconds), 0.0), self.MAX_RETRY_AFTER)
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before the resource starts anything new, within ``[0, MAX_RETRY_AFTER]``; None if unsaid."""
+        return self._retry_after

@@ -2,7 +2,7 @@
 
 ::
 
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    async with stdio_client(params) as (read, write), ClientSession(read, CancelGrace(write)) as session:
         await session.initialize()
         registry = Registry()
         await register_session(registry, session, resource="fs", prefix="fs_")
@@ -15,7 +15,9 @@ its input schema, its description, and from its annotations a side effect
 overrides and ``trust_annotations=False`` for a server you do not trust.
 A tool's error result, a protocol error and a dead server each become an
 ``error`` outcome that says which (see `McpError`); a cancelled call is
-cancelled on the server too, and the session stays usable.
+cancelled on the server too, and the session stays usable. `CancelGrace`
+around the session's write stream keeps a turn's budget for a server that
+stops reading its input (the SDK would wait up to 5 s on its cancel notice).
 
 Needs the MCP SDK: ``pip install 'trio_toolpar[mcp]'``.
 """
@@ -37,6 +39,8 @@ from ._errors import McpError as McpError
 from ._errors import McpProgressTimeout as McpProgressTimeout
 from ._errors import McpProtocolError as McpProtocolError
 from ._errors import McpToolError as McpToolError
+from ._grace import CANCEL_GRACE as CANCEL_GRACE
+from ._grace import CancelGrace as CancelGrace
 from ._register import McpTool as McpTool
 from ._register import list_all_tools as list_all_tools
 from ._register import register_session as register_session
@@ -44,6 +48,8 @@ from ._register import register_session as register_session
 del _sdk
 
 __all__ = [
+    "CANCEL_GRACE",
+    "CancelGrace",
     "McpConnectionError",
     "McpError",
     "McpProgressTimeout",

@@ -3,7 +3,8 @@
 Cancellation needs nothing here: when the executor cancels a call (budget,
 fail-fast, the caller's stop), ``trio.Cancelled`` reaches the SDK's request,
 which sends ``notifications/cancelled`` to the server and drops the late
-answer, so the session serves the next call as before.
+answer, so the session serves the next call as before. How long that notice
+may hold the call is the session's write stream's to say (see `CancelGrace`).
 """
 
 from __future__ import annotations

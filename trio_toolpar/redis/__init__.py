@@ -12,7 +12,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "trio_toolpar.redis needs coredis, which is not installed: pip install 'trio_toolpar[redis]'"
     ) from exc
 
+from ._errors import LimitMisconfigured as LimitMisconfigured
 from ._limits import RedisLimits as RedisLimits
 from ._statistics import RedisLimitStatistics as RedisLimitStatistics
 
-__all__ = ["RedisLimitStatistics", "RedisLimits"]
+__all__ = ["LimitMisconfigured", "RedisLimitStatistics", "RedisLimits"]

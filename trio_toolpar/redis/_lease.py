@@ -1,14 +1,16 @@
 """One call's hold on a shared resource: wait your turn, keep the lease alive, give it back.
 
 The life of a hold reads as a chain: `hold` → `_acquire` (queue, wait for a
-wake or a computed time, take) → `_renew` (in the hold's own nursery while
-the call runs) → `_leave` (shielded and bounded, whatever happened).
+wake or a computed time, take) → `_keeping` and `_renew` (in the hold's own
+nursery while the call runs; a lease lost cancels the call or is only
+counted, as ``on_lease_lost`` says) → `_leave` (shielded and bounded,
+whatever happened).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Literal, final
 
@@ -16,9 +18,10 @@ import attrs
 import trio
 
 from .._values._exceptions import LimitUnavailable
+from ._errors import LimitMisconfigured, misconfigured_text
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import Tally
-from ._store import Store, Unreachable
+from ._store import Misconfigured, Store, StoreError, Unreachable
 
 __all__ = ["Request", "hold"]
 
@@ -30,7 +33,7 @@ _HOLDS_LEASE = 1  # the ACQUIRE script's states; 2 = took tokens only, nothing t
 @final
 @attrs.frozen(kw_only=True)
 class Request:
-    """What one hold asks of the store, and how to behave when it cannot ask.
+    """What one hold asks of the store, and how to behave when it cannot ask or loses its lease.
 
     Args:
         resource: the resource's name (for messages).
@@ -38,6 +41,8 @@ class Request:
         args: the scripts' arguments (token, weight, cap, lease, rate).
         lease: seconds a lease lasts without renewal.
         on_unavailable: ``"fail"`` raises `LimitUnavailable`; ``"local"`` runs without the shared limit.
+        on_lease_lost: ``"cancel"`` cancels the call before its lease could
+            expire unrenewed; ``"finish"`` lets it run on, counted and logged.
     """
 
     resource: str
@@ -45,6 +50,7 @@ class Request:
     args: ScriptArgs
     lease: float
     on_unavailable: Literal["fail", "local"]
+    on_lease_lost: Literal["cancel", "finish"]
 
 
 @asynccontextmanager
@@ -52,10 +58,14 @@ async def hold(store: Store, request: Request, tally: Tally) -> AsyncIterator[No
     """Hold ``request.args.weight`` units of the resource for the body of the block.
 
     Raises:
-        LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``.
+        LimitMisconfigured: Redis answered that it is set up wrong for us (whatever ``on_unavailable`` says).
+        LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``; or the
+            lease was lost while the body ran and ``on_lease_lost="cancel"`` (the body was cancelled).
     """
     try:
-        state = await _acquire(store, request)
+        state, valid_until = await _acquire(store, request)
+    except Misconfigured as exc:
+        raise LimitMisconfigured(misconfigured_text(exc, request.resource)) from exc
     except Unreachable as exc:
         if request.on_unavailable == "fail":
             raise LimitUnavailable(
@@ -70,22 +80,62 @@ async def hold(store: Store, request: Request, tally: Tally) -> AsyncIterator[No
     if state != _HOLDS_LEASE:
         yield
         return
+    lost = _Lost(request, tally)
     try:
-        async with _renewing(store, request, tally):
+        async with _keeping(store, request, valid_until, lost):
             yield
     finally:
-        await _leave(store, request)
+        if not await _leave(store, request, held=True):
+            lost.found("it had expired before the call ended", running=False)
+
+
+@final
+class _Lost:
+    """Whether, and why, one held lease was lost; counted and logged once."""
+
+    __slots__ = ("_request", "_tally", "reason")
+
+    def __init__(self, request: Request, tally: Tally) -> None:
+        self._request = request
+        self._tally = tally
+        self.reason: str | None = None
+
+    def found(self, reason: str, *, running: bool = True) -> bool:
+        """Record that the lease is lost (or may be) for ``reason``; False if it was already."""
+        if self.reason is not None:
+            return False
+        self.reason = reason
+        self._tally.leases_lost += 1
+        if not running:
+            what = "the shared cap may have been exceeded before the call ended"
+        elif self._request.on_lease_lost == "cancel":
+            what = "the call is cancelled (on_lease_lost='cancel')"
+        else:
+            what = "the call goes on (on_lease_lost='finish'), so the shared cap may be exceeded until it ends"
+        logger.warning("lost the shared lease of %r: %s; %s", self._request.resource, reason, what)
+        return True
 
 
 @asynccontextmanager
-async def _renewing(store: Store, request: Request, tally: Tally) -> AsyncIterator[None]:
-    """Renew the lease in this block's own nursery; the body's exception comes out as itself."""
+async def _keeping(store: Store, request: Request, valid_until: float, lost: _Lost) -> AsyncIterator[None]:
+    """Renew the lease in this block's own nursery; the body's exception comes out as itself.
+
+    With ``on_lease_lost="cancel"`` the body runs in a scope that the renewal
+    cancels when the lease is lost; the block then raises `LimitUnavailable`.
+    """
+    body = trio.CancelScope()
     renewal = trio.CancelScope()
+
+    def on_lost(reason: str) -> None:
+        if lost.found(reason) and request.on_lease_lost == "cancel":
+            body.cancel()
+
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_renew, store, request, tally, renewal)
+            nursery.start_soon(_renew, store, request, valid_until, on_lost, renewal)
             try:
-                yield
+                with body:
+                    yield
             finally:
                 renewal.cancel()
     except BaseExceptionGroup as group:  # the nursery's wrapping; the renewal task never raises
@@ -93,8 +143,15 @@ async def _renewing(store: Store, request: Request, tally: Tally) -> AsyncIterat
         if sole is None:
             raise
     else:
-        return
-    raise sole
+        sole = None
+    if sole is not None:
+        raise sole  # outside the handler, so that it is not chained to the group
+    if body.cancelled_caught:
+        raise LimitUnavailable(
+            f"the shared lease of {request.resource!r} was lost while the call ran ({lost.reason}), "
+            "so the call was cancelled before another process could take its units (on_lease_lost='cancel'); "
+            "pass on_lease_lost='finish' to RedisLimits to let such calls run on"
+        )
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -105,57 +162,94 @@ def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
     return None if others else group.exceptions[0]
 
 
-async def _acquire(store: Store, request: Request) -> int:
-    """Queue for the units and wait until this call's turn; the ACQUIRE state.
+async def _acquire(store: Store, request: Request) -> tuple[int, float]:
+    """Queue for the units and wait until this call's turn: the ACQUIRE state, and until when a lease is sure.
 
     Waiting blocks on the call's own wake list (pushed by whoever frees units)
     or sleeps the time the script computed (tokens, pause); either is capped at
     half a lease so the waiter's place stays alive and dead holders are noticed.
+    A call that gives up withdraws only what Redis may keep for it: its place
+    in the queue, or whatever a request that got no answer may still take.
     """
-    acquired = False
+    placed = False  # Redis may keep a place (or units) for this token
+    taken = False
     try:
         while True:
-            state, wait_ms = await store.acquire(request.keys, request.args)
+            placed_before, placed = placed, True  # a request on its way may run
+            sent = trio.current_time()
+            try:
+                state, wait_ms = await store.acquire(request.keys, request.args)
+            except StoreError as exc:
+                placed = placed_before or (isinstance(exc, Unreachable) and exc.in_doubt)
+                raise
             if state:
-                acquired = True
-                return state
+                taken = True
+                return state, sent + request.lease  # Redis set the lease after we sent: it runs at least this long
             seconds = min(abs(wait_ms) / 1000, request.lease / 2)
             if wait_ms < 0:
                 await store.wait_wake(request.keys.wake(request.args.token), seconds)
             else:
                 await trio.sleep(seconds)
     finally:
-        if not acquired:
-            await _leave(store, request)
+        if placed and not taken:
+            await _leave(store, request, held=False)
 
 
-async def _renew(store: Store, request: Request, tally: Tally, scope: trio.CancelScope) -> None:
-    """Renew the lease every third of it until cancelled; a lost lease is tallied, never raised."""
+async def _renew(
+    store: Store, request: Request, valid_until: float, on_lost: Callable[[str], None], scope: trio.CancelScope
+) -> None:
+    """Renew the lease every third of it until cancelled; tell ``on_lost`` once if it is lost, and stop.
+
+    A lease is sure until ``lease`` seconds after the last renewal that Redis
+    confirmed was *sent* (Redis set the new expiry after that, on a clock that
+    runs at the same rate). It counts as lost when a renewal finds it gone, or
+    when that time comes without another confirmed renewal; with
+    ``on_lease_lost="cancel"`` one round trip's ``timeout`` sooner, so that the
+    call is cancelled before any other process can take its units. After a
+    failed renewal the next is tried sooner, every ``timeout``.
+    """
+    margin = store.timeout if request.on_lease_lost == "cancel" else 0.0
+    every = request.lease / 3
+    failure: StoreError | None = None
     with scope:
-        renewed_at = trio.current_time()
+        pause = every
         while True:
-            await trio.sleep(request.lease / 3)
-            try:
-                if await store.renew(request.keys, request.args):
-                    renewed_at = trio.current_time()
+            with trio.move_on_at(valid_until - margin):
+                await trio.sleep(pause)
+                sent = trio.current_time()
+                try:
+                    kept = await store.renew(request.keys, request.args)
+                except StoreError as exc:
+                    failure, pause = exc, min(every, store.timeout)
                     continue
-                reason = "it expired before it was renewed"
-            except Unreachable as exc:
-                if trio.current_time() - renewed_at < request.lease:
+                if kept:
+                    valid_until, pause, failure = sent + request.lease, every, None
                     continue
-                reason = f"Redis was unreachable for a whole lease ({exc})"
-            tally.leases_lost += 1
-            logger.warning("lost the shared lease of %r: %s; the call goes on", request.resource, reason)
+                on_lost("it had expired before it was renewed")
+                return
+            if scope.cancel_called:
+                return  # the call ended just as its lease ran short: nothing was lost
+            unconfirmed = trio.current_time() - (valid_until - request.lease)
+            on_lost(f"no renewal was confirmed for {unconfirmed:.2g} s ({failure or 'no answer yet'})")
             return
 
 
-async def _leave(store: Store, request: Request) -> None:
-    """Give back the lease or the place in the queue: shielded, bounded, never raising.
+async def _leave(store: Store, request: Request, *, held: bool) -> bool:
+    """Give back the lease (``held``) or the place in the queue: shielded, bounded, never raising.
 
-    If Redis cannot be told, the lease runs out by itself within one lease.
+    If Redis cannot be told, either runs out by itself within one lease.
+
+    Returns:
+        False if Redis said a held lease was already gone (it had expired); True otherwise.
     """
     with trio.CancelScope(shield=True), trio.move_on_after(2 * store.timeout):
         try:
-            await store.leave(request.keys, request.args)
-        except Unreachable as exc:
-            logger.warning("could not release the shared lease of %r (%s); it expires by itself", request.resource, exc)
+            return await store.leave(request.keys, request.args) or not held
+        except StoreError as exc:
+            if held:
+                logger.warning(
+                    "could not release the shared lease of %r (%s); it expires by itself", request.resource, exc
+                )
+            else:
+                logger.debug("could not withdraw from the queue of %r (%s); the place expires", request.resource, exc)
+    return True

@@ -15,13 +15,15 @@ from .._runtime._limits import Rate
 from .._values._exceptions import LimitUnavailable
 from .._values._validate import check_choice, check_name, check_positive_number, check_type, check_whole_number
 from . import _lease
+from ._errors import LimitMisconfigured, misconfigured_text
 from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import RedisLimitStatistics, Tally
-from ._store import Store, Unreachable
+from ._store import Misconfigured, Store, Unreachable
 
 __all__ = ["RedisLimits"]
 
 _MODES = ("fail", "local")
+_LOST = ("cancel", "finish")
 
 
 def _positive_seconds(name: str, value: object) -> float:
@@ -40,6 +42,13 @@ def _checked_rates(rates: object) -> dict[str, Rate]:
     for resource, rate in given.items():
         check_type(f"rates[{check_name('a key of rates', resource)!r}]", rate, Rate, expected="a trio_toolpar.Rate")
     return dict(given)
+
+
+def _settings(cap: int | None, rate: Rate | None) -> str:
+    """A resource's cap and rate as text (``cap 3, no rate``): what every process sharing it must agree on."""
+    capped = "no cap" if cap is None else f"cap {cap}"
+    rated = "no rate" if rate is None else f"rate {float(rate.per_second)!r}/s burst {rate.burst}"
+    return f"{capped}, {rated}"
 
 
 @final
@@ -73,7 +82,16 @@ class RedisLimits:
         on_unavailable: when Redis cannot be reached, ``"fail"`` (the default,
             fail closed) makes `hold` raise `trio_toolpar.LimitUnavailable`;
             ``"local"`` runs the call on the executor's local limits only and
-            counts it in `RedisLimitStatistics.fallbacks`.
+            counts it in `RedisLimitStatistics.fallbacks`. A misconfigured
+            Redis (wrong password, say) raises `LimitMisconfigured` either way.
+        on_lease_lost: when a running call's lease cannot be renewed (Redis
+            stalled or unreachable for about a lease), ``"finish"`` (the
+            default) lets the call run on, logged and counted in
+            `RedisLimitStatistics.leases_lost`: the cap may then be exceeded by
+            at most the calls whose leases were lost, until they end.
+            ``"cancel"`` cancels the call ``timeout`` before its lease could
+            expire, so that no other process takes its units while it runs;
+            the call ends ``error``/``limit_unavailable``.
         timeout: seconds one Redis round trip may take before Redis counts as
             unreachable (default: the smaller of 1 s and a quarter of the lease).
 
@@ -92,6 +110,7 @@ class RedisLimits:
         rates: Mapping[str, Rate] | None = None,
         lease: float = 10.0,
         on_unavailable: Literal["fail", "local"] = "fail",
+        on_lease_lost: Literal["cancel", "finish"] = "finish",
         timeout: float | None = None,
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
@@ -104,6 +123,8 @@ class RedisLimits:
         self._lease = _positive_seconds("lease", lease)
         check_choice("on_unavailable", on_unavailable, _MODES)
         self._on_unavailable: Literal["fail", "local"] = on_unavailable
+        check_choice("on_lease_lost", on_lease_lost, _LOST)
+        self._on_lease_lost: Literal["cancel", "finish"] = on_lease_lost
         self._timeout = min(1.0, self._lease / 4) if timeout is None else _positive_seconds("timeout", timeout)
         if self._timeout >= self._lease / 2:
             raise ValueError(
@@ -111,6 +132,7 @@ class RedisLimits:
                 "or a slow renewal could outlive the lease; lower timeout or raise lease"
             )
         self._namespace = namespace
+        self._settings = {r: _settings(self._caps.get(r), self._rates.get(r)) for r in {*self._caps, *self._rates}}
         self._store = Store(client, timeout=self._timeout)
         self._tallies: dict[str, Tally] = {}
 
@@ -131,6 +153,8 @@ class RedisLimits:
         (shielded, bounded by ``timeout``).
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits (wrong
+                credentials, say): raised whatever ``on_unavailable`` says.
             LimitUnavailable: Redis is unreachable and ``on_unavailable="fail"``.
             ValueError: ``resource`` is not governed, or ``weight`` can never fit.
         """
@@ -141,6 +165,7 @@ class RedisLimits:
             args=args,
             lease=self._lease,
             on_unavailable=self._on_unavailable,
+            on_lease_lost=self._on_lease_lost,
         )
         return _lease.hold(self._store, request, self._tally(resource))
 
@@ -148,6 +173,7 @@ class RedisLimits:
         """The resource's holders, units, waiters, tokens and pause as Redis has them now.
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits.
             LimitUnavailable: Redis is unreachable (whatever ``on_unavailable`` says).
             ValueError: ``resource`` is not governed.
         """
@@ -156,6 +182,8 @@ class RedisLimits:
             holders, units, waiters, tokens, paused_ms = await self._store.statistics(
                 ResourceKeys.of(self._namespace, resource), args
             )
+        except Misconfigured as exc:
+            raise LimitMisconfigured(misconfigured_text(exc, resource)) from exc
         except Unreachable as exc:
             raise LimitUnavailable(f"cannot read the shared limits of {resource!r}: {exc}") from exc
         tally = self._tally(resource)
@@ -180,6 +208,7 @@ class RedisLimits:
             The Redis time (Unix seconds) the pause ends.
 
         Raises:
+            LimitMisconfigured: Redis answered that it is set up wrong for these limits.
             LimitUnavailable: Redis is unreachable.
             ValueError: ``resource`` is not governed, or ``seconds`` is not positive.
         """
@@ -187,6 +216,8 @@ class RedisLimits:
         args = attrs.evolve(self._args(resource, 1, token=""), extra_ms=math.ceil(length * 1000))
         try:
             until_ms = await self._store.pause(ResourceKeys.of(self._namespace, resource), args)
+        except Misconfigured as exc:
+            raise LimitMisconfigured(misconfigured_text(exc, resource)) from exc
         except Unreachable as exc:
             raise LimitUnavailable(f"cannot pause the shared limits of {resource!r}: {exc}") from exc
         return until_ms / 1000
@@ -210,6 +241,7 @@ class RedisLimits:
             lease_ms=math.ceil(self._lease * 1000),
             per_ms=0.0 if rate is None else rate.per_second / 1000,
             burst=1 if rate is None else rate.burst,
+            settings=self._settings[resource],
         )
 
     def _tally(self, resource: str) -> Tally:

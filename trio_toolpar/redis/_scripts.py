@@ -19,6 +19,10 @@ Data of one resource (``{namespace}:sem:{resource}:...``):
 - ``seq``: counter of arrivals
 - ``bucket``: hash with ``tokens`` and ``at`` (ms) of the token bucket
 - ``pause``: the Redis time (ms) until which nobody may start
+- ``settings``: the cap and rate every process must give the resource, as
+  text (``cap 3, no rate``): set by the first script, kept while anyone
+  uses the resource (at least one lease after the last script), and
+  compared by every script, which refuses to run for other settings
 - ``wake:{token}``: a one-element list a waiter blocks on with ``BLPOP``
 """
 
@@ -28,22 +32,39 @@ from typing import Final, final
 
 import attrs
 
-__all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "STATISTICS", "ResourceKeys", "ScriptArgs"]
+__all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "SETTINGS_DIFFER", "STATISTICS", "ResourceKeys", "ScriptArgs"]
 
-KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause")
+KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause", "settings")
+
+SETTINGS_DIFFER: Final = "TOOLPAR_SETTINGS"
+"""The start of the error a script answers with when the resource's settings are not the caller's."""
+
+
+def _escaped(name: str) -> str:
+    """``name`` with ``\\`` and ``:`` escaped, so that a key's parts can be told apart again."""
+    return name.replace("\\", "\\\\").replace(":", "\\:")
 
 
 @final
 @attrs.frozen(kw_only=True)
 class ResourceKeys:
-    """The Redis keys of one resource's limits, all under ``{namespace}:sem:{resource}:``."""
+    """The Redis keys of one resource's limits, all under ``{namespace}:sem:{resource}:``.
 
+    Both names are escaped (``\\`` as ``\\\\``, ``:`` as ``\\:``): the first two
+    unescaped colons of a key end its namespace and ``sem``, so distinct
+    (namespace, resource) pairs never share a key (``app`` with ``x:sem:y`` and
+    ``app:sem:x`` with ``y`` once did). Names without either character are
+    their own keys, as before.
+    """
+
+    resource: str
+    """The resource's name, for messages."""
     prefix: str
 
     @classmethod
     def of(cls, namespace: str, resource: str) -> ResourceKeys:
         """The keys of ``resource`` in ``namespace``."""
-        return cls(prefix=f"{namespace}:sem:{resource}:")
+        return cls(resource=resource, prefix=f"{_escaped(namespace)}:sem:{_escaped(resource)}:")
 
     def all(self) -> list[str]:
         """The keys every script takes, in the order the prelude names them."""
@@ -66,6 +87,7 @@ class ScriptArgs:
         lease_ms: how long a lease or a waiter's place lasts without renewal.
         per_ms: tokens added per millisecond, or 0 for no bucket.
         burst: the bucket's size.
+        settings: the cap and rate as text, which every process must agree on.
         extra_ms: the pause script's length; unused by the others.
     """
 
@@ -75,6 +97,7 @@ class ScriptArgs:
     lease_ms: int
     per_ms: float
     burst: int
+    settings: str
     extra_ms: int = 0
 
     def argv(self, keys: ResourceKeys) -> list[str | int | float]:
@@ -88,14 +111,24 @@ class ScriptArgs:
             repr(self.per_ms),
             self.burst,
             self.extra_ms,
+            self.settings,
         ]
 
 
-_PRELUDE = """
-local holders, queue, alive, weights, seq, bucket, pause = unpack(KEYS)
+_PRELUDE = (
+    """
+local holders, queue, alive, weights, seq, bucket, pause, settings = unpack(KEYS)
 local wake_prefix, token = ARGV[1], ARGV[2]
 local weight, cap, lease = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local per_ms, burst, extra = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+
+-- Every process must give the resource the same cap and rate: the first
+-- comer's stand while anyone uses it; other settings change nothing here.
+local agreed = redis.call('GET', settings)
+if agreed and agreed ~= ARGV[9] then return redis.error_reply('"""
+    + SETTINGS_DIFFER
+    + """ ' .. agreed) end
+if not agreed or redis.call('PTTL', settings) < lease then redis.call('SET', settings, ARGV[9], 'PX', lease) end
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
@@ -104,12 +137,14 @@ local function weight_of(t)
   return tonumber(redis.call('HGET', weights, t) or 1)
 end
 
+-- Forget a holder or a waiter; true if it held a lease.
 local function drop(t)
   redis.call('HDEL', weights, t)
-  if redis.call('ZREM', holders, t) == 1 then return end
+  if redis.call('ZREM', holders, t) == 1 then return true end
   redis.call('ZREM', queue, t)
   redis.call('ZREM', alive, t)
   redis.call('DEL', wake_prefix .. t)
+  return false
 end
 
 local function units_held()
@@ -152,6 +187,7 @@ end
 
 expire()
 """
+)
 
 ACQUIRE: Final = (
     _PRELUDE
@@ -224,9 +260,11 @@ LEAVE: Final = (
     _PRELUDE
     + """
 -- A holder releases, or a waiter gives up its place; either way, wake who fits.
-drop(token)
+-- 1 if the token held a lease here (0: a waiter, or a lease that had expired).
+local held = drop(token)
 notify()
-return 1
+if held then return 1 end
+return 0
 """
 )
 

@@ -25,8 +25,11 @@ class RedisLimitStatistics:
             or None if the resource is not paused.
         fallbacks: calls this process ran on local limits only because Redis
             was unreachable (``on_unavailable="local"``).
-        leases_lost: leases of this process that expired while their call ran
-            (renewal failed); the calls were not cancelled.
+        leases_lost: leases of this process lost while their call ran
+            (a renewal found the lease gone, none was confirmed for about a
+            lease, or it was gone when the call ended): with
+            ``on_lease_lost="cancel"`` those calls were cancelled, with
+            ``"finish"`` they ran on.
     """
 
     resource: str

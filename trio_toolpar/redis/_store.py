@@ -1,8 +1,10 @@
 """One resource-agnostic door to Redis: run a script or block on a wake list, bounded in time.
 
-Every failure to get an answer (refused, reset, no answer in time, an error
-reply) becomes `Unreachable`, so the layers above decide once what an
-unreachable store means.
+Every failure becomes a `StoreError`, so the layers above decide once what
+each means: `Misconfigured` when Redis answered that it is set up wrong for
+us (credentials, permissions, no scripting, a key of another kind), which
+will not pass by itself; `Unreachable` for everything else (refused, reset,
+no answer in time, another error reply), which may.
 """
 
 from __future__ import annotations
@@ -11,20 +13,72 @@ from typing import Any, final
 
 import coredis
 import trio
-from coredis.exceptions import RedisError
+from coredis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    RedisError,
+    UnknownCommandError,
+    WrongTypeError,
+)
 
 from . import _scripts
 from ._scripts import ResourceKeys, ScriptArgs
 
-__all__ = ["Store", "Unreachable"]
+__all__ = ["Misconfigured", "Store", "StoreError", "Unreachable"]
 
 # Redis times blocked clients out in its cron (10 times a second by default), so
 # a BLPOP may return up to ~0.1 s late, later on a busy server: allow for it.
 _BLOCK_SLACK = 0.5
 
 
-class Unreachable(Exception):
-    """Redis gave no usable answer: refused, dropped, too slow, or an error reply."""
+class StoreError(Exception):
+    """Redis gave no usable answer."""
+
+
+class Unreachable(StoreError):
+    """Redis gave no usable answer: refused, dropped, too slow, or an error reply.
+
+    Args:
+        message: what happened.
+        in_doubt: the request got no answer in time, so Redis may still run
+            it when it answers again; a refused or broken connection or an
+            error reply ran nothing.
+    """
+
+    def __init__(self, message: str, *, in_doubt: bool = False) -> None:
+        super().__init__(message)
+        self.in_doubt = in_doubt
+
+
+class Misconfigured(StoreError):
+    """Redis answered that it is set up wrong for these limits; the message says what to fix."""
+
+
+def _misconfigured(exc: RedisError, keys: ResourceKeys | None = None, args: ScriptArgs | None = None) -> str | None:
+    """What to fix, if ``exc`` (to a script for ``keys`` and ``args``) says Redis is set up wrong for us."""
+    said = f"{type(exc).__name__}: {exc}"
+    if str(exc).startswith(_scripts.SETTINGS_DIFFER) and keys is not None and args is not None:
+        agreed = str(exc)[len(_scripts.SETTINGS_DIFFER) :].strip()
+        return (
+            f"another process gives {keys.resource!r} {agreed}; this one gives it {args.settings}. "
+            "Every process that shares a namespace must give a resource the same cap and rate: "
+            "make them agree, or give this one a namespace of its own"
+        )
+    if isinstance(exc, AuthenticationError):
+        return f"Redis refused the credentials ({said}); check the client's username and password"
+    if isinstance(exc, AuthorizationError):
+        return (
+            f"Redis does not let this user run the limits' commands ({said}); "
+            "grant its ACL EVAL, EVALSHA, SCRIPT and BLPOP on the namespace's keys"
+        )
+    if isinstance(exc, UnknownCommandError):
+        return f"this Redis does not run the limits' commands ({said}); shared limits need Lua scripting"
+    if isinstance(exc, WrongTypeError):
+        return (
+            f"a key of these limits holds another kind of value ({said}); "
+            "something else writes under this namespace: give RedisLimits a namespace of its own"
+        )
+    return None
 
 
 def _ints(reply: object, count: int) -> list[int]:
@@ -65,9 +119,9 @@ class Store:
         state, wait_ms = _ints(await self._run(self._acquire, keys, args), 2)
         return state, wait_ms
 
-    async def leave(self, keys: ResourceKeys, args: ScriptArgs) -> None:
-        """Release a lease or give up a place in the queue, and wake who fits."""
-        await self._run(self._leave, keys, args)
+    async def leave(self, keys: ResourceKeys, args: ScriptArgs) -> bool:
+        """Release a lease or give up a place in the queue, and wake who fits; whether it held a lease."""
+        return _ints([await self._run(self._leave, keys, args)], 1)[0] == 1
 
     async def renew(self, keys: ResourceKeys, args: ScriptArgs) -> bool:
         """Extend a lease by ``args.lease_ms``; False if it had already expired."""
@@ -90,14 +144,21 @@ class Store:
         await self._bounded(self._client.blpop([key], round(seconds, 3)), seconds + self._timeout + _BLOCK_SLACK)
 
     async def _run(self, script: Any, keys: ResourceKeys, args: ScriptArgs) -> object:
-        return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout)
+        return await self._bounded(script(keys=keys.all(), args=args.argv(keys)), self._timeout, keys, args)
 
-    async def _bounded(self, request: Any, seconds: float) -> object:
+    async def _bounded(
+        self, request: Any, seconds: float, keys: ResourceKeys | None = None, args: ScriptArgs | None = None
+    ) -> object:
         try:
             with trio.fail_after(seconds):
                 reply: object = await request
         except trio.TooSlowError as exc:
-            raise Unreachable(f"Redis did not answer within {seconds:g} s") from exc
-        except (RedisError, OSError) as exc:
+            raise Unreachable(f"Redis did not answer within {seconds:g} s", in_doubt=True) from exc
+        except RedisError as exc:
+            fix = _misconfigured(exc, keys, args)
+            if fix is not None:
+                raise Misconfigured(fix) from exc
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except OSError as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         return reply
