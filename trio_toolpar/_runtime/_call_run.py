@@ -2,7 +2,7 @@
 
 ::
 
-    PENDING ──> [APPROVAL] ──> QUEUED ──> RUNNING ──> DONE
+    PENDING ──> [APPROVAL] ──> QUEUED ──> RUNNING ──> REPORTED ──> DONE
        │          │          │  ^
        │          │          v  │
        │          │        BACKOFF   (a retry: waits, holding no capacity,
@@ -11,8 +11,12 @@
 
 A call is PENDING while it waits for its predecessors (or its wave), in
 APPROVAL while a gated tool's approver decides (holding no capacity), QUEUED
-while it waits for capacity, RUNNING while an attempt holds capacity. Every
-state may end in DONE: a call is decided exactly once, and never moves again.
+while it waits for capacity, RUNNING while an attempt holds capacity.
+REPORTED: its task (or its approval's) has said how it ended, and the turn's
+coordinator decides what that means once the instant has settled, in plan
+order with the other endings of the instant; a task ends a call only by
+reporting, from any state it works in (APPROVAL, QUEUED, RUNNING, BACKOFF).
+Every state may end in DONE: a call is decided exactly once, and never moves again.
 """
 
 from __future__ import annotations
@@ -42,15 +46,17 @@ class CallState(enum.IntEnum):
     QUEUED = 2
     RUNNING = 3
     BACKOFF = 4
-    DONE = 5
+    REPORTED = 5
+    DONE = 6
 
 
 _MOVES: dict[CallState, frozenset[CallState]] = {
     CallState.PENDING: frozenset({CallState.APPROVAL, CallState.QUEUED, CallState.DONE}),
-    CallState.APPROVAL: frozenset({CallState.QUEUED, CallState.DONE}),
-    CallState.QUEUED: frozenset({CallState.RUNNING, CallState.DONE}),
-    CallState.RUNNING: frozenset({CallState.BACKOFF, CallState.DONE}),
-    CallState.BACKOFF: frozenset({CallState.QUEUED, CallState.DONE}),
+    CallState.APPROVAL: frozenset({CallState.QUEUED, CallState.REPORTED, CallState.DONE}),
+    CallState.QUEUED: frozenset({CallState.RUNNING, CallState.REPORTED, CallState.DONE}),
+    CallState.RUNNING: frozenset({CallState.BACKOFF, CallState.REPORTED, CallState.DONE}),
+    CallState.BACKOFF: frozenset({CallState.QUEUED, CallState.REPORTED, CallState.DONE}),
+    CallState.REPORTED: frozenset({CallState.DONE}),
     CallState.DONE: frozenset(),
 }
 

@@ -119,6 +119,7 @@ class CallTasks:
         assert run.planned is not None and run.planned.tool is not None
         tool = run.planned.tool
         retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
+        reported = False
         try:
             # Granted in the same instant as an outer cancellation: do not run a line of the tool.
             await trio.lowlevel.checkpoint_if_cancelled()
@@ -132,13 +133,14 @@ class CallTasks:
                 abandoned = threads is not None and threads.abandoned
                 reason = failure_reason(tried, timeout=tool.timeout, abandoned=abandoned)
                 self._report(run, reason, None, tried.exception)
+            reported = True
         finally:
             if run.waiter is not None:
                 run.waiter.withdrawn = True  # a retry's pending request for capacity, if any
                 self._give_back(run)  # holds nothing, waits for nothing: the turn's end has nothing to give back
             if self._threads:
                 self._threads.pop(run.index, None)
-            if run.outcome is None:
+            if not reported and run.outcome is None:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:
                     run.started_at = None  # cancelled before its first attempt began: it never started

@@ -45,9 +45,11 @@ class Dispatcher:
     """Takes a turn's ready calls to capacity and starts them as they are granted.
 
     It shares the turn's calls (``runs``, their ``ids``), their dependencies,
-    races and stopping state, and decides through the turn's ``decide``.
-    ``nursery`` is the running phase's, ``None`` between phases: ready calls
-    wait for the next phase then.
+    races and stopping state. What it finds itself (a call that cannot run
+    after all) it decides through the turn's ``decide``; the tasks it starts
+    (calls, approvals) ``report`` how they ended, for the coordinator to
+    decide in plan order. ``nursery`` is the running phase's, ``None`` between
+    phases: ready calls wait for the next phase then.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Dispatcher:
         planner: IncrementalPlanner | None,
         sequence: int,
         decide: Decide,
+        report: Decide,
         emit: Emitter | None,
     ) -> None:
         self._capacity = capacity
@@ -74,13 +77,13 @@ class Dispatcher:
         self._planner = planner
         self._sequence = sequence
         self._decide = decide
-        self._gates = Gates(settings.approve, approved=self._requeue, decide=decide, cause=stopping.cause)
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=report, cause=stopping.cause)
         self._tasks = CallTasks(
             settings,
             capacity,
             RetryGrants(settings.policy.max_retries_per_turn, wake=capacity.kick),
             stopping,
-            report=decide,
+            report=report,
             requeue=self._requeue,
             rank=self.rank,
             emit=emit,

@@ -9,16 +9,22 @@
           └─ call tasks, started when granted       see `_call_task`
              └─ per-attempt move_on_after(timeout)  the tool's own timeout
 
-Ready calls go to the `Dispatcher`, which prepares and queues them; every
-ending comes back to `Turn._decide`, which builds the outcome and hands the
-calls it made ready to the dispatcher.
+Ready calls go to the `Dispatcher`, which prepares and queues them. A
+call's task (or its approval's) does not decide how its call ended: it
+reports the ending (`Endings.report`) and wakes the coordinator. The
+coordinator is the one place that decides (`Turn._decide`): it takes the
+reported endings best rank first (priority, then plan order), and for each
+builds the outcome, settles its race, asks the policy, tells `on_outcome`
+and hands the calls it made ready to the dispatcher; then it grants
+capacity and retries, in the same order.
 
-State changes (a call was decided, a dependent became ready, capacity came
-back) happen synchronously in the task that caused them. Only grants wait
-for the coordinator, which runs after the tasks that woke it; with
+Trio runs the tasks woken at one instant in a random order, so nothing is
+decided in whichever of them runs first. The coordinator runs after the
+tasks that woke it, so it sees every ending they reported; with
 ``Executor(deterministic=True)`` it first waits until every task is blocked,
-so that on a `trio.testing.MockClock` a turn's timeline does not depend on
-the order in which Trio runs the tasks woken at one instant.
+so that on a `trio.testing.MockClock` all that happens at one virtual
+instant is known before anything is decided or granted. An outcome is
+decided at the instant its task reported it (its ``finished_at``).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from ._capacity import Capacity
 from ._decide import Reason, build_outcome, decide_the_rest, verdict_reason
 from ._dependencies import Dependencies
 from ._dispatch import Dispatcher
+from ._endings import Endings
 from ._exception_groups import collapse
 from ._instrument import emitter
 from ._open_input import wire_closed, wire_submitted
@@ -84,8 +91,8 @@ class Turn(metaclass=NoPublicConstructor):
         self._ids: dict[str, int] = {}
         self._deps = Dependencies()
         self._stopping = Stopping(budget)
-        self._open = 0  # calls of the running phase not decided yet
         self._result: TurnResult | None = None
+        self._endings = Endings(wake=capacity.kick, now=self._stopping.now)
         self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
         self._dispatch = Dispatcher(
             settings,
@@ -98,6 +105,7 @@ class Turn(metaclass=NoPublicConstructor):
             planner=self._planner,
             sequence=sequence,
             decide=self._decide,
+            report=self._endings.report,
             emit=self._emit,
         )
         if plan is not None:
@@ -184,7 +192,7 @@ class Turn(metaclass=NoPublicConstructor):
         run.active = True
         self._runs.append(run)
         self._ids.setdefault(call.id, added.index)
-        self._open += 1
+        self._endings.open += 1
         ready = wire_submitted(added, self._planner, self._deps, self._runs, self._races)
         if self._result is not None:
             self._finish()  # the turn already ended: this call gets its outcome now
@@ -257,42 +265,63 @@ class Turn(metaclass=NoPublicConstructor):
         async with trio.open_nursery() as nursery:
             self._dispatch.nursery = nursery
             indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
-            self._open += len(indices)
+            self._endings.open += len(indices)
             for i in indices:
                 self._runs[i].active = True
             self._dispatch.add(self._deps.ready_among(indices))
-            while self._open or (self._planner is not None and not self._planner.closed):
+            while self._endings.open or (self._planner is not None and not self._planner.closed):
                 if self._settings.deterministic:  # let every task woken at this instant act first
                     await trio.testing.wait_all_tasks_blocked()
+                self._decide_reported()
                 if self._stopping.failed:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
-                if self._open or (self._planner is not None and not self._planner.closed):
+                if self._endings.open or (self._planner is not None and not self._planner.closed):
                     with trio.move_on_at(wake):
                         await changed.wait()
         self._dispatch.nursery = None
 
-    # -- synchronous state changes ------------------------------------------------------
+    # -- endings and decisions ---------------------------------------------------------
+
+    def _decide_reported(self) -> None:
+        """Decide the endings reported since the coordinator last ran, best rank first.
+
+        Deciding one may decide others (the losers of a race it won): their
+        own reports, if any, are then dropped.
+        """
+        for _, _, at, run, reason, value, exception in self._endings.take():
+            if run.outcome is None:
+                self._decide(run, reason, value, exception, at=at)
 
     def _decide(
-        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+        self,
+        run: CallRun,
+        reason: Reason | None,
+        value: object = None,
+        exception: Exception | None = None,
+        *,
+        at: float | None = None,
     ) -> None:
-        """Give ``run`` its one outcome (``reason`` None: it returned ``value``); let its dependents move on."""
+        """Give ``run`` its one outcome (``reason`` None: it returned ``value``); let its dependents move on.
+
+        ``at`` is when it ended, if it was reported earlier (default: now).
+        """
         assert run.outcome is None, "an outcome is decided once"
         if reason is None and run.call.race is not None:
             reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
+        now = at if at is not None else self._stopping.now()
         outcome = run.outcome = build_outcome(
-            run, reason, now=self._stopping.now(), value=value, exception=exception, redact=self._settings.redact
+            run, reason, now=now, value=value, exception=exception, redact=self._settings.redact
         )
         run.move(CallState.DONE)
         if run.active:
-            self._open -= 1
+            self._endings.open -= 1
         # A race just won stops its other members here; a member's failure may not count against the turn.
         counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
         if reason is not None and reason[0] in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
-            # Acted on once this instant has settled (by the coordinator), so that a sibling that
+            # Acted on once the endings of this instant are decided, so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
             self._stopping.failed = True
         if self._on_outcome is not None:
@@ -300,13 +329,17 @@ class Turn(metaclass=NoPublicConstructor):
         ready = self._deps.finish(run.index, ok=reason is None)
         if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
             self._dispatch.add(k for k in ready if self._runs[k].active)
-        if ready or not self._open or self._stopping.failed:
-            # The coordinator has work: start what became ready, end the phase, or stop the turn.
-            # (Capacity given back, and calls queued for it, wake it by themselves.)
-            self._capacity.kick()
+        # No wake-up needed: the coordinator decides (and looks at what follows next), or the caller
+        # of `submit`/`close` wakes it, or the turn is ending.
 
     def _finish(self) -> None:
-        """Decide every call still without an outcome, and build the result."""
+        """Decide every call still without an outcome, and build the result.
+
+        Endings reported but not decided yet (the coordinator was cancelled
+        first) are decided as they were reported; the rest end for the
+        turn's cause, or with their planning verdict if they never started.
+        """
+        self._decide_reported()
         decide_the_rest(self._runs, self._stopping.cause(), release=self._capacity.release, decide=self._decide)
         started_at = self._stopping.started_at
         self._result = TurnResult(
