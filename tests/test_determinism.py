@@ -20,6 +20,7 @@ from helpers import Log, sleeper
 from trio_toolpar import (
     ErrorCode,
     Executor,
+    FailFast,
     Registry,
     Status,
     ToolCall,
@@ -106,3 +107,67 @@ async def test_simultaneous_endings_reach_on_outcome_in_plan_order(autojump_cloc
                 t0 = trio.current_time()
                 orders.add(tuple([(o.call_id, since(o.finished_at, t0)) async for o in outcomes]))
     assert orders == {tuple((f"c{i}", 1.0) for i in range(6))}
+
+
+# -- 2. under FailFast, a race member rejected at planning is a failed member of its group -----------
+
+
+@pytest.mark.parametrize("schedule", ["waves", "eager"])
+async def test_a_rejected_member_does_not_stop_a_fail_fast_turn_while_its_group_can_win(
+    schedule: Any, autojump_clock: trio.testing.MockClock
+) -> None:
+    registry, _ = searches()
+    executor = Executor(registry, policy=FailFast(), schedule=schedule, deterministic=True)
+    t0 = trio.current_time()
+    result = await executor.run(
+        [
+            member("unknown", 1, tool="nope"),
+            member("invalid", 1, surprise=True),
+            member("b", 2),
+            member("other", 3, race=None),
+        ]
+    )
+    by = {o.call_id: o for o in result}
+    assert (by["unknown"].status, by["unknown"].error_code) == (Status.REJECTED, ErrorCode.UNKNOWN_TOOL)
+    assert (by["invalid"].status, by["invalid"].error_code) == (Status.REJECTED, ErrorCode.INVALID_ARGUMENTS)
+    assert by["b"].ok and by["b"].finished_at == t0 + 2
+    assert by["other"].ok and result.finished_at == t0 + 3
+
+
+async def test_a_group_of_rejected_members_fails_when_its_last_member_fails(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry, _ = searches()
+    result = await Executor(registry, policy=FailFast(), deterministic=True).run(
+        [member("unknown", 1, tool="nope"), member("b", 1, fail=True), member("other", 3, race=None)]
+    )
+    by = {o.call_id: o for o in result}
+    assert by["unknown"].error_code is ErrorCode.UNKNOWN_TOOL and by["b"].status is Status.ERROR
+    assert (by["other"].status, by["other"].error_code) == (Status.CANCELLED, ErrorCode.SIBLING_FAILED)
+    assert by["other"].finished_at == by["b"].finished_at
+
+
+async def test_a_race_all_of_whose_members_are_rejected_stops_a_fail_fast_turn(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry, log = searches()
+    result = await Executor(registry, policy=FailFast(), deterministic=True).run(
+        [member("x", 1, tool="nope"), member("y", 1, tool="nope"), member("other", 3, race=None)]
+    )
+    assert [(o.status, o.error_code) for o in result] == [
+        (Status.REJECTED, ErrorCode.UNKNOWN_TOOL),
+        (Status.REJECTED, ErrorCode.UNKNOWN_TOOL),
+        (Status.SKIPPED, ErrorCode.SIBLING_FAILED),
+    ]
+    assert log.events == []
+
+
+async def test_an_open_turn_member_rejected_on_arrival_is_a_failed_member(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry, _ = searches()
+    async with Executor(registry, policy=FailFast(), deterministic=True).open_turn() as turn:
+        turn.submit(member("unknown", 1, tool="nope"))
+        turn.submit(member("b", 2))
+        turn.submit(member("other", 3, race=None))
+    assert [o.error_code for o in turn.result] == [ErrorCode.UNKNOWN_TOOL, None, None]

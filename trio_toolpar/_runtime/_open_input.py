@@ -22,7 +22,8 @@ def wire_submitted(
 ) -> list[int]:
     """Wire the call just submitted (``runs[added.index]``); return the calls now ready.
 
-    A call that joins a race already won is decided ``lost_race`` once it is ready.
+    A call that joins a race already won is decided ``lost_race`` once it is ready; one rejected on
+    arrival joins its race all the same, as a member that failed.
     """
     i = added.index
     ready: list[int] = []
@@ -39,10 +40,12 @@ def wire_submitted(
             runs[m].later = cycle_verdict(added.cycle_text)
         ready.extend(k for k in deps.drop_edges(added.cycle) if k != i)
         waits_for_nothing = deps.ready(i)
+    # A member rejected on arrival joins its race all the same: a failed member, not the turn's failure.
+    lost = races.late(i, race) if (race := runs[i].call.race) is not None else None
     if added.verdict is not None:
         runs[i].later = added.verdict
-    elif (race := runs[i].call.race) is not None:
-        runs[i].later = races.late(i, race)
+    elif lost is not None:
+        runs[i].later = lost
     if waits_for_nothing:
         ready.append(i)
     return ready

@@ -71,10 +71,12 @@ class Races:
         runs: Sequence[CallRun],
         decide: Callable[[CallRun, Reason], None],
     ) -> None:
-        """Races under ``rules``, joined by the runnable ``calls`` of a batch that name one.
+        """Races under ``rules``, joined by the ``calls`` of a batch that name one.
 
-        ``runs`` are the turn's calls by index, and ``decide`` gives one its
-        outcome: how `stop_losers` stops the members of a race just won.
+        A call rejected at planning joins too: it is a member that failed
+        (its group fails only when its last member has), not a failure of the
+        turn. ``runs`` are the turn's calls by index, and ``decide`` gives one
+        its outcome: how `stop_losers` stops the members of a race just won.
         """
         self._rules = rules
         self._runs = runs
@@ -86,7 +88,7 @@ class Races:
         self._winners: dict[str, dict[int, Outcome]] = {}
         """By group, the winners' outcomes by call index, in the order they won."""
         for planned in calls:
-            if planned.call.race is not None and planned.verdict is None:
+            if planned.call.race is not None:
                 self.join(planned.index, planned.call.race)
 
     def __bool__(self) -> bool:
