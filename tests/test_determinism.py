@@ -25,6 +25,7 @@ from trio_toolpar import (
     Status,
     ToolCall,
 )
+from trio_toolpar.events import Event, TurnStarted
 
 SEEDS = range(20)
 
@@ -171,3 +172,26 @@ async def test_an_open_turn_member_rejected_on_arrival_is_a_failed_member(
         turn.submit(member("b", 2))
         turn.submit(member("other", 3, race=None))
     assert [o.error_code for o in turn.result] == [ErrorCode.UNKNOWN_TOOL, None, None]
+
+
+# -- 3. a KeyboardInterrupt from an instrument at TurnStarted: every call still decided --------------
+
+
+class InterruptsAtTurnStarted:
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, TurnStarted):
+            raise KeyboardInterrupt
+
+
+async def test_a_keyboard_interrupt_at_turn_started_propagates_and_every_call_is_decided(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry, log = searches()
+    executor = Executor(registry, instruments=[InterruptsAtTurnStarted()])
+    turn = executor.turn([member("a", 1, race=None), member("ghost", 1, race=None, tool="nope")])
+    with pytest.raises(KeyboardInterrupt):
+        await turn.run()
+    a, ghost = turn.result
+    assert (a.status, a.error_code, a.started_at) == (Status.SKIPPED, ErrorCode.CANCELLED, None)
+    assert (ghost.status, ghost.error_code) == (Status.REJECTED, ErrorCode.UNKNOWN_TOOL)
+    assert log.events == []

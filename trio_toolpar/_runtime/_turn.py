@@ -113,6 +113,8 @@ class Turn(metaclass=NoPublicConstructor):
                 run = CallRun(planned.index, planned.call, planned, observer=self._emit)
                 self._runs.append(run)
                 self._ids.setdefault(planned.call.id, planned.index)
+                # Rejected at planning: decided when the turn starts, or at its end if it never does.
+                run.later = planned.verdict
                 if planned.verdict is None and (planned.needs or planned.after):
                     self._deps.add(planned.index, needs=planned.needs, after=planned.after)
 
@@ -223,10 +225,10 @@ class Turn(metaclass=NoPublicConstructor):
         if self._stopping.started_at is not None:
             raise TurnStateError("a turn runs once; ask the executor for a new turn")
         self._stopping.start()
-        if self._emit is not None:
-            self._emit.turn_started(self._runs, budget=self.budget, deadline=self._stopping.scope.deadline)
         finished = False
         try:
+            if self._emit is not None:  # an instrument may raise KeyboardInterrupt: every call is still decided
+                self._emit.turn_started(self._runs, budget=self.budget, deadline=self._stopping.scope.deadline)
             with self._stopping.scope:
                 await self._run_phases()
             finished = True
