@@ -7,6 +7,8 @@ seeds of that shuffle and asserts one answer: the one plan order gives.
 
 from __future__ import annotations
 
+import inspect
+import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,3 +197,43 @@ async def test_a_keyboard_interrupt_at_turn_started_propagates_and_every_call_is
     assert (a.status, a.error_code, a.started_at) == (Status.SKIPPED, ErrorCode.CANCELLED, None)
     assert (ghost.status, ghost.error_code) == (Status.REJECTED, ErrorCode.UNKNOWN_TOOL)
     assert log.events == []
+
+
+# -- 4. an instrument that would wait is refused; an awaitable it returns is closed -----------------
+
+
+class AsyncInstrument:
+    async def on_event(self, event: Event) -> None:
+        raise AssertionError("never awaited")
+
+
+def test_an_async_on_event_is_refused_when_the_executor_is_built() -> None:
+    with pytest.raises(TypeError, match=r"AsyncInstrument.*synchronously.*must not wait.*send_nowait"):
+        Executor(Registry(), instruments=[AsyncInstrument()])  # type: ignore[list-item]
+
+
+class ReturnsCoroutines:
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+
+    def on_event(self, event: Event) -> Any:
+        async def later() -> None:
+            raise AssertionError("never awaited")
+
+        coroutine = later()
+        self.made.append(coroutine)
+        return coroutine
+
+
+async def test_a_coroutine_returned_by_on_event_is_closed_and_the_instrument_removed(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry, _ = searches()
+    instrument = ReturnsCoroutines()
+    with caplog.at_level(logging.ERROR, logger="trio_toolpar"):
+        result = await Executor(registry, instruments=[instrument]).run([member("a", 1, race=None)])
+    assert result[0].ok
+    (coroutine,) = instrument.made  # removed after the first event
+    assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
+    (record,) = caplog.records
+    assert "returned an awaitable" in record.getMessage() and "TurnStarted" in record.getMessage()

@@ -12,12 +12,19 @@ the failure is logged once, with its traceback, on the ``trio_toolpar``
 logger; the turn carries on. ``Cancelled``, ``KeyboardInterrupt`` and any
 other `BaseException` propagate (an instrument should not raise them: it
 must not wait).
+
+An instrument cannot wait: an ``async def on_event`` is refused when the
+executor is built, and one that returns an awaitable anyway (a coroutine
+from a sync function) is removed like one that raised, its coroutine closed
+unrun. To do slow work, hand the events to a task of its own, e.g. through a
+`trio.MemoryChannel`'s ``send_nowait``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypedDict, final, runtime_checkable
 
 import trio
@@ -76,7 +83,8 @@ class Dispatch:
     def __call__(self, event: Event) -> None:
         for instrument in tuple(self._instruments):
             try:
-                instrument.on_event(event)
+                observe: Callable[[Event], object] = instrument.on_event  # typed None; may return anything
+                answer = observe(event)
             except Exception:  # an observer's bug must not change what the turn does
                 self._instruments.remove(instrument)
                 logger.exception(
@@ -84,17 +92,40 @@ class Dispatch:
                     instrument,
                     type(event).__name__,
                 )
+            else:
+                if answer is not None and inspect.isawaitable(answer):
+                    self._refuse(instrument, event, answer)
+
+    def _refuse(self, instrument: Instrument, event: Event, answer: object) -> None:
+        """Remove an instrument whose ``on_event`` returned an awaitable; close it if it is a coroutine."""
+        self._instruments.remove(instrument)
+        if inspect.iscoroutine(answer):
+            answer.close()  # never run, and never warned about as "never awaited"
+        logger.error(
+            "instrument %r returned an awaitable from on_event(%s) and was removed: instruments are called "
+            "synchronously inside the turn and must not wait (hand events to a task of your own with a "
+            "trio.MemoryChannel's send_nowait)",
+            instrument,
+            type(event).__name__,
+        )
 
 
 def dispatch(instruments: Iterable[Instrument] | None) -> Dispatch | None:
     """The dispatch for ``instruments``, or ``None`` when there are none (hooks then build nothing).
 
     Raises:
-        TypeError: an instrument has no ``on_event`` method.
+        TypeError: an instrument has no ``on_event`` method, or its ``on_event`` is async.
     """
     chosen = list(check_type("instruments", instruments, Iterable, allow_none=True) or ())
     for position, instrument in enumerate(chosen):
         check_type(f"instruments[{position}]", instrument, Instrument, expected="an Instrument (with on_event(event))")
+        on_event = instrument.on_event
+        if inspect.iscoroutinefunction(on_event) or inspect.isasyncgenfunction(on_event):
+            raise TypeError(
+                f"instrument {instrument!r} has an async on_event: instruments are called synchronously inside "
+                "the turn and must not wait; make on_event a plain method, and to do slow work hand the events "
+                "to a task of your own (e.g. with a trio.MemoryChannel's send_nowait)"
+            )
     return Dispatch(chosen) if chosen else None
 
 
