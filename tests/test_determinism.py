@@ -18,6 +18,7 @@ import pytest
 import trio
 import trio.testing
 from helpers import Log, sleeper
+from hypothesis import given, settings
 
 from trio_toolpar import (
     ErrorCode,
@@ -26,8 +27,10 @@ from trio_toolpar import (
     Registry,
     Status,
     ToolCall,
+    TurnResult,
 )
 from trio_toolpar.events import Event, TurnStarted
+from trio_toolpar.testing import Recorder, TurnSpec, turns
 
 SEEDS = range(20)
 
@@ -237,3 +240,57 @@ async def test_a_coroutine_returned_by_on_event_is_closed_and_the_instrument_rem
     assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
     (record,) = caplog.records
     assert "returned an awaitable" in record.getMessage() and "TurnStarted" in record.getMessage()
+
+
+# -- the property: deterministic turns do not depend on Trio's scheduling order ----------------------
+
+Timeline = tuple[tuple[object, ...], ...]
+
+
+def run_under_seed(turn: TurnSpec, seed: int) -> tuple[Timeline, tuple[str, ...], Timeline]:
+    """``turn`` run once in a fresh `trio.run` on a MockClock, Trio's shuffle seeded with ``seed``.
+
+    Returns every outcome (with its times), the order outcomes were decided
+    in (as `Executor.stream` yields them), and every attempt the fake tools saw.
+    """
+    recorder = Recorder()
+    decided: list[str] = []
+    result: list[TurnResult] = []
+
+    async def main() -> None:
+        executor = turn.executor(recorder)
+        async with executor.stream(turn.tool_calls(), races=turn.races) as outcomes:
+            decided.extend([o.call_id async for o in outcomes])
+        result.append(outcomes.turn.result)
+
+    with scheduling_seed(seed):
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    outcomes = tuple(
+        (o.call_id, o.status, o.error_code, o.error, o.value, o.started_at, o.finished_at, o.attempts)
+        for o in result[0]
+    )
+    attempts = tuple(sorted((i.call_id, i.attempt, i.start, i.end, i.ending) for i in recorder.intervals))
+    return outcomes, tuple(decided), attempts
+
+
+def same_under_twenty_seeds(turn: TurnSpec) -> None:
+    first = run_under_seed(turn, 0)
+    for seed in range(1, 20):
+        assert run_under_seed(turn, seed) == first, f"scheduling seed {seed}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(turn=turns(max_calls=8, races=True, gates=True, weights=True))
+def test_property_same_outcomes_and_timeline_under_twenty_scheduling_seeds(turn: TurnSpec) -> None:
+    same_under_twenty_seeds(turn)
+
+
+@pytest.mark.slow
+def test_property_long_run(request: pytest.FixtureRequest) -> None:
+    """The property on larger turns and many more of them (minutes): ``pytest -m slow``."""
+    if "slow" not in request.config.getoption("markexpr", ""):
+        pytest.skip("a long run: select it with -m slow")
+    long_run = settings(max_examples=1000, deadline=None)(
+        given(turn=turns(max_calls=12, races=True, gates=True, weights=True))(same_under_twenty_seeds)
+    )
+    long_run()

@@ -6,7 +6,7 @@ from typing import Any
 
 import trio
 
-from .._tools._registry import CallContext, Registry, SideEffect, Tool
+from .._tools._registry import Approver, CallContext, Registry, SideEffect, Tool
 from .._tools._retry import Retry
 from .._values._exceptions import Retryable
 from ._recorder import Recorder
@@ -42,13 +42,16 @@ def add_fake_tool(
     timeout: float | None = None,
     retry: Retry | None = None,
     idempotent: bool | None = None,
+    weight: int = 1,
+    approval: Approver | bool = False,
 ) -> Tool:
     """Register a fake tool that sleeps on Trio's clock and records each attempt.
 
     Its arguments script it: ``latency`` seconds per attempt, the first
     ``fails`` attempts raise `ScriptedFailure` (a `Retryable`), then it returns
     ``result`` (default ``{"call": <call id>, "inputs": inputs}``). With
-    ``keyed``, the ``key`` argument is its resource key.
+    ``keyed``, the ``key`` argument is its resource key. ``weight`` and
+    ``approval`` are registered as given (see `Registry.add`).
     """
 
     async def fake(
@@ -84,4 +87,6 @@ def add_fake_tool(
         timeout=timeout,
         retry=retry,
         idempotent=idempotent,
+        weight=weight,
+        approval=approval,
     )

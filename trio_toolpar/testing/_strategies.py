@@ -1,4 +1,5 @@
-"""Hypothesis strategies that generate whole turns: DAGs, conflicts, latencies, failures, caps, budgets."""
+"""Hypothesis strategies that generate whole turns: DAGs, conflicts, latencies, failures, caps, budgets,
+and on request races, approval gates and weights."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, final
 
 import attrs
+import trio
 
+from .._planning._race_groups import RaceRules
 from .._runtime._executor import Executor
 from .._runtime._policy import BestEffort, FailFast
 from .._runtime._settings import Schedule
-from .._tools._registry import Registry, SideEffect
+from .._tools._registry import Approval, Approver, Registry, SideEffect, Tool
 from .._tools._retry import Retry
 from .._values._outcome import ToolCall
 from ._fakes import add_fake_tool
@@ -35,11 +38,22 @@ class CallSpec:
     """How many attempts fail; ``0`` never, a large number always."""
     refs: tuple[str, ...]
     priority: int = 0
+    race: str | None = None
+    """The race group it is a member of, if any."""
+    weight: int = 1
+    """Units of its resource's cap (and of ``max_concurrency``) it takes."""
+    approval: float | None = None
+    """``None``: its tool is not gated; else seconds its approver takes to answer."""
+    approved: bool = True
+    """What its approver answers (a refusal ends it ``rejected``, ``not_approved``)."""
 
     @property
     def tool(self) -> str:
-        """The fake tool's name, one per (side effect, resource, keyed)."""
-        return f"{self.side_effect}_{self.resource or 'local'}_{'keyed' if self.key is not None else 'keyless'}"
+        """The fake tool's name, one per (side effect, resource, keyed, weight, gated)."""
+        name = f"{self.side_effect}_{self.resource or 'local'}_{'keyed' if self.key is not None else 'keyless'}"
+        if self.weight > 1:
+            name += f"_w{self.weight}"
+        return name + "_gated" if self.approval is not None else name
 
     def arguments(self) -> dict[str, Any]:
         """The call's arguments: its script, its key, and its references."""
@@ -65,10 +79,15 @@ class TurnSpec:
     fail_fast: bool
     schedule: Schedule
     retry: Retry | None = None
+    races: Mapping[str, RaceRules] = attrs.field(factory=dict)
+    """The rules of its race groups: pass ``races=turn.races`` to `Executor.run`."""
 
     def tool_calls(self) -> list[ToolCall]:
         """The calls, as a model would send them."""
-        return [ToolCall(id=c.id, tool=c.tool, arguments=c.arguments(), priority=c.priority) for c in self.calls]
+        return [
+            ToolCall(id=c.id, tool=c.tool, arguments=c.arguments(), priority=c.priority, race=c.race)
+            for c in self.calls
+        ]
 
     def registry(self, recorder: Recorder) -> Registry:
         """A registry with the fake tools these calls use, recording into ``recorder``."""
@@ -76,9 +95,27 @@ class TurnSpec:
         for c in self.calls:
             if c.tool not in registry:
                 add_fake_tool(
-                    registry, recorder, c.tool, side_effect=c.side_effect, resource=c.resource, keyed=c.key is not None
+                    registry,
+                    recorder,
+                    c.tool,
+                    side_effect=c.side_effect,
+                    resource=c.resource,
+                    keyed=c.key is not None,
+                    weight=c.weight,
+                    approval=c.approval is not None,
                 )
         return registry
+
+    def approver(self) -> Approver:
+        """The executor's approver for gated calls: each answers after its ``approval`` seconds, as scripted."""
+        by_id = self.by_id()
+
+        async def approve(call: ToolCall, tool: Tool) -> Approval:
+            spec = by_id[call.id]
+            await trio.sleep(spec.approval or 0.0)
+            return Approval(approved=spec.approved, reason=None if spec.approved else f"scripted refusal of {call.id}")
+
+        return approve
 
     def executor(
         self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0, deterministic: bool = True
@@ -97,6 +134,7 @@ class TurnSpec:
             schedule=schedule or self.schedule,
             seed=seed,
             deterministic=deterministic,
+            approve=self.approver() if any(c.approval is not None for c in self.calls) else None,
         )
 
     def by_id(self) -> dict[str, CallSpec]:
@@ -119,33 +157,46 @@ def _turn(
     schedules: Sequence[Schedule],
     budgets: bool,
     retries: bool,
+    races: bool,
+    gates: bool,
+    weights: bool,
 ) -> TurnSpec:
     n = draw(st.integers(min_value=1, max_value=max_calls))
     calls: list[CallSpec] = []
     for i in range(n):
         earlier = [c.id for c in calls]
         refs = draw(st.lists(st.sampled_from(earlier), max_size=3, unique=True)) if earlier else []
+        resource = draw(st.sampled_from((None, *resources)))
+        gated = gates and draw(st.sampled_from((False, False, True)))
         calls.append(
             CallSpec(
                 id=f"c{i}",
                 side_effect=draw(st.sampled_from(("none", "read", "read", "write"))),
-                resource=draw(st.sampled_from((None, *resources))),
+                resource=resource,
                 key=draw(st.one_of(st.none(), st.sampled_from(tuple(keys)))) if keys else None,
                 latency=draw(st.sampled_from(_LATENCIES)),
                 fails=draw(st.sampled_from((0, 0, 0, 0, 1, 99))) if failures else 0,
                 refs=tuple(refs),
                 priority=draw(st.sampled_from((0, 0, 0, 1))),
+                race=draw(st.sampled_from((None, None, "g0", "g1"))) if races else None,
+                weight=draw(st.sampled_from((1, 1, 2))) if weights and resource is not None else 1,
+                approval=draw(st.sampled_from((0.0, 0.5, 1.0))) if gated else None,
+                approved=draw(st.sampled_from((True, True, False))) if gated else True,
             )
         )
-    limits = {r: draw(st.integers(min_value=1, max_value=4)) for r in resources if draw(st.booleans())}
+    # A cap below a call's weight would refuse the executor: every cap takes the heaviest call it serves.
+    heaviest = {r: max((c.weight for c in calls if c.resource == r), default=1) for r in resources}
+    limits = {r: draw(st.integers(min_value=heaviest[r], max_value=4)) for r in resources if draw(st.booleans())}
+    groups = sorted({c.race for c in calls if c.race is not None})
     return TurnSpec(
         calls=tuple(calls),
         limits=limits,
-        max_concurrency=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=6))),
+        max_concurrency=draw(st.one_of(st.none(), st.integers(min_value=max(c.weight for c in calls), max_value=6))),
         budget=draw(st.one_of(st.none(), st.sampled_from((0.5, 1.0, 2.0, 3.5, 6.0)))) if budgets else None,
         fail_fast=draw(st.sampled_from(tuple(policies))) == "fail-fast",
         schedule=draw(st.sampled_from(tuple(schedules))),
         retry=Retry(attempts=2, backoff=0.25, jitter=0.0) if retries and draw(st.booleans()) else None,
+        races={g: RaceRules(keep=draw(st.sampled_from((1, 1, 2)))) for g in groups},
     )
 
 
@@ -159,10 +210,20 @@ def turns(
     schedules: Sequence[Schedule] = ("waves", "eager"),
     budgets: bool = True,
     retries: bool = True,
+    races: bool = False,
+    gates: bool = False,
+    weights: bool = False,
 ) -> st.SearchStrategy[TurnSpec]:
     """Generate `TurnSpec`s: random DAGs of references (to earlier calls, so acyclic),
     conflicts on a few shared keys, latencies on a quarter-second grid (so virtual
     times add up exactly), scripted failures, caps, budgets, policies and schedules.
+
+    On request, also ``races`` (calls joining groups ``g0``/``g1``, with
+    `RaceRules` in `TurnSpec.races`), ``gates`` (gated tools whose approver,
+    `TurnSpec.approver`, answers as scripted after a delay) and ``weights``
+    (calls taking two units of their resource's cap; caps are drawn no lower
+    than the heaviest call). They are off by default: `Oracle` knows nothing
+    of them.
 
     Example::
 
@@ -181,4 +242,7 @@ def turns(
         schedules=schedules,
         budgets=budgets,
         retries=retries,
+        races=races,
+        gates=gates,
+        weights=weights,
     )
