@@ -63,7 +63,8 @@ class Instrument(Protocol):
 
     Match on the event's class (`TurnStarted`, `CallFinished`, ...) and
     ignore the others. ``on_event`` runs inside the turn, synchronously:
-    keep it quick, and never wait in it.
+    keep it quick, and never wait in it (an ``async def on_event`` is
+    refused; hand slow work to a task of your own).
     """
 
     def on_event(self, event: Event) -> None:

@@ -50,7 +50,8 @@ class FailFast:
 
     Running siblings become ``cancelled`` and unstarted ones ``skipped``, both
     with ``sibling_failed``. A call rejected at planning stops the turn before
-    anything starts. Use it for tightly coupled steps.
+    anything starts, unless it is a race member whose group can still win (a
+    group fails when its last member has). Use it for tightly coupled steps.
     """
 
     retry: Retry | None = attrs.field(default=None, validator=_retry)
