@@ -147,7 +147,14 @@ def _type_acceptor(names: list[str]) -> Acceptor:
     kinds = frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
     if "number" in names:
         return lambda v: type(v) in kinds and (type(v) is not float or math.isfinite(v))
+    if "integer" in names:
+        return lambda v: type(v) in kinds or _integral_float(v)
     return lambda v: type(v) in kinds
+
+
+def _integral_float(value: object) -> bool:
+    """A float with no fraction, which is an integer to JSON (asked only once a value's type did not fit)."""
+    return type(value) is float and value.is_integer()
 
 
 def _accepts_number(bounds: dict[str, Any], value: object) -> bool:
@@ -207,7 +214,7 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
                     return False
             kinds = simple.get(key)
             if kinds is not None:
-                if type(item) not in kinds:
+                if type(item) not in kinds and not (int in kinds and _integral_float(item)):
                     return False
                 continue
             check = properties.get(key)
@@ -245,7 +252,10 @@ def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[
                     return False
                 kinds = _FLAT_KINDS
             kind = type(item)
-            if kind not in kinds or (kind is str and item.startswith("$")):
+            if kind not in kinds:
+                if not (int in kinds and _integral_float(item)):
+                    return False
+            elif kind is str and item.startswith("$"):
                 return False
         return True
 
@@ -266,7 +276,10 @@ def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
         for name, kinds in checks:
             item = value.get(name, _MISSING)  # of no allowed kind
             kind = type(item)
-            if kind not in kinds or (kind is str and item.startswith("$")):
+            if kind not in kinds:
+                if not (int in kinds and _integral_float(item)):
+                    return False
+            elif kind is str and item.startswith("$"):
                 return False
         return True
 
