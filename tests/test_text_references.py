@@ -180,7 +180,7 @@ def texts(draw: st.DrawFn) -> tuple[str, Any, list[str]]:
         pieces.append(reference)
         if kind == "missing":
             bad.append(reference)
-        expected.append(value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+        expected.append(value if isinstance(value, str) else _compact(value))
         if len(pieces) == 1:
             whole = value
     if len(pieces) == 1 and whole is not _TEXT:
@@ -189,6 +189,10 @@ def texts(draw: st.DrawFn) -> tuple[str, Any, list[str]]:
 
 
 _TEXT = object()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @given(case=texts())
