@@ -146,9 +146,10 @@ class ResponseStream:
     Feed it the JSON of every event's ``data:`` (see the module docstring
     for the events); `feed` returns the calls that event completed. A call
     is complete at ``response.function_call_arguments.done`` or
-    ``response.output_item.done``, whichever comes first; calls are handed
-    out in output order, so one that completes early waits for an earlier
-    one. Events of other types are skipped. Usage::
+    ``response.output_item.done``, whichever comes first (or when another
+    item is added under its ``output_index``, which some routes reuse);
+    calls are handed out in output order, so one that completes early waits
+    for an earlier one. Events of other types are skipped. Usage::
 
         stream = ResponseStream()
         async for event in aiter_sse_bytes(chunks):
@@ -167,10 +168,12 @@ class ResponseStream:
 
     def __init__(self, *, unknown: Unknown = "error") -> None:
         self._unknown: Unknown = unknown
+        # Items by their place in the output (a slot): a route may add two items under one output_index.
         self._items: dict[int, dict[str, Any]] = {}
         self._arguments: dict[int, list[str]] = {}
         self._complete: set[int] = set()
         self._calls: dict[int, ToolCall] = {}
+        self._at: dict[int, int] = {}  # each output_index's latest item
         self._ignored: set[int] = set()
         self._text: list[str] = []
         self.status: str | None = None
@@ -207,16 +210,16 @@ class ResponseStream:
         if kind == "response.created":
             self._response(data.get("response"))
         elif kind == "response.output_item.added":
-            self._added(data, event)
+            return self._added(data, event)
         elif kind == "response.function_call_arguments.delta":
-            index = self._index(data, event)
-            if index in self._arguments and index not in self._complete:
-                self._arguments[index].append(str(data.get("delta", "")))
+            slot = self._slot(data, event)
+            if slot in self._arguments and slot not in self._complete:
+                self._arguments[slot].append(str(data.get("delta", "")))
         elif kind == "response.function_call_arguments.done":
-            return self._done(self._index(data, event), data.get("arguments"), None)
+            return self._done(self._slot(data, event), data.get("arguments"), None)
         elif kind == "response.output_item.done":
             item = data.get("item")
-            return self._done(self._index(data, event), None, item if isinstance(item, dict) else None)
+            return self._done(self._slot(data, event), None, item if isinstance(item, dict) else None)
         elif kind == "response.output_text.delta" and isinstance(data.get("delta"), str):
             self._text.append(data["delta"])
         elif kind in _ENDS:
@@ -249,48 +252,56 @@ class ResponseStream:
         if isinstance(response.get("usage"), dict):
             self.usage = response["usage"]
 
-    def _index(self, data: Mapping[str, Any], event: object) -> int:
+    def _slot(self, data: Mapping[str, Any], event: object) -> int | None:
+        """The slot of the item an event names by its ``output_index`` (``None``: an item of an unknown type)."""
         index = data.get("output_index")
         if not isinstance(index, int) or isinstance(index, bool):
             raise FormatError(f"{data.get('type')} needs an integer 'output_index', got {index!r}", payload=event)
-        if index not in self._items and index not in self._ignored:
+        if index not in self._at and index not in self._ignored:
             raise FormatError(f"{data.get('type')} for output item {index}, which was never added", payload=event)
-        return index
+        return self._at.get(index)
 
-    def _added(self, data: Mapping[str, Any], event: object) -> None:
+    def _added(self, data: Mapping[str, Any], event: object) -> list[ToolCall]:
+        """A new item; a call that held its output_index before is complete with what arrived."""
         index = data.get("output_index")
         item = data.get("item")
         if not isinstance(index, int) or isinstance(index, bool) or not isinstance(item, dict):
             raise FormatError("response.output_item.added needs an 'output_index' and an 'item'", payload=event)
-        if _kind(item, index, self._unknown, event) is None:
+        previous = self._at.pop(index, None)
+        if previous is not None and previous in self._arguments:
+            self._complete.add(previous)
+        self._ignored.discard(index)
+        if _kind(item, len(self._items), self._unknown, event) is None:
             self._ignored.add(index)
-            return
-        self._items[index] = dict(item)
-        if item.get("type") == "function_call":
-            self._arguments[index] = [item["arguments"]] if isinstance(item.get("arguments"), str) else []
+        else:
+            slot = self._at[index] = len(self._items)
+            self._items[slot] = dict(item)
+            if item.get("type") == "function_call":
+                self._arguments[slot] = [item["arguments"]] if isinstance(item.get("arguments"), str) else []
+        return self._release() if previous is not None else []
 
-    def _done(self, index: int, arguments: object, item: dict[str, Any] | None) -> list[ToolCall]:
-        if index in self._ignored:
+    def _done(self, slot: int | None, arguments: object, item: dict[str, Any] | None) -> list[ToolCall]:
+        if slot is None:
             return []
         if item is not None:
-            self._items[index] = dict(item)
-        if index in self._arguments and index not in self._complete:
+            self._items[slot] = dict(item)
+        if slot in self._arguments and slot not in self._complete:
             final = arguments if isinstance(arguments, str) else item.get("arguments") if item else None
             if isinstance(final, str):
-                self._arguments[index] = [final]  # the whole text, as the server has it
-            self._complete.add(index)
+                self._arguments[slot] = [final]  # the whole text, as the server has it
+            self._complete.add(slot)
         return self._release()
 
     def _release(self) -> list[ToolCall]:
         ready: list[ToolCall] = []
-        for index in sorted(self._arguments):
-            if index in self._calls:
+        for slot in sorted(self._arguments):
+            if slot in self._calls:
                 continue
-            if index not in self._complete:
+            if slot not in self._complete:
                 break
-            item = self._items[index]
-            call = _call({**item, "arguments": "".join(self._arguments[index])}, index)
-            self._calls[index] = call
+            item = self._items[slot]
+            call = _call({**item, "arguments": "".join(self._arguments[slot])}, slot)
+            self._calls[slot] = call
             ready.append(call)
         return ready
 
