@@ -154,14 +154,15 @@ def item_kind(item: object, n: int, unknown: Unknown, payload: object) -> ItemKi
     if not isinstance(item, dict):
         raise FormatError(f"output[{n}] must be an object, got {type(item).__name__}", payload=payload)
     kind = item.get("type")
-    if kind in _CALLS:
+    name = kind if isinstance(kind, str) else ""  # a type that is a list or an object is unknown, and unhashable
+    if name in _CALLS:
         return "call"
-    if kind in _ANSWERS:
+    if name in _ANSWERS:
         return "answer"
-    if (isinstance(kind, str) and kind in _ITEMS_TO_SKIP) or (kind is None and "role" in item):
+    if name in _ITEMS_TO_SKIP or (kind is None and "role" in item):
         return "skip"  # an input list's messages have a role and no type
-    if isinstance(kind, str) and kind in _UNANSWERABLE:
-        message = f"output[{n}] has type {kind!r}: {_UNANSWERABLE[kind]}"
+    if name in _UNANSWERABLE:
+        message = f"output[{n}] has type {kind!r}: {_UNANSWERABLE[name]}"
     else:
         message = f"output[{n}] has type {kind!r}, which is not a call trio_toolpar runs or answers"
     check_unknown(unknown, message, item)
@@ -172,8 +173,8 @@ def call_of(item: Mapping[str, Any], n: int) -> ToolCall:
     """The call a ``function_call`` or ``custom_tool_call`` item (``output[n]``) asks for; its id is the ``call_id``."""
     name = item.get("name")
     if item.get("type") == "custom_tool_call":
-        text = item.get(CUSTOM_INPUT)
-        arguments: Mapping[str, Any] | str = {CUSTOM_INPUT: text if isinstance(text, str) else ""}
+        text = item.get(CUSTOM_INPUT)  # not text: passed on for the schema to refuse, never dropped
+        arguments: Mapping[str, Any] | str = {CUSTOM_INPUT: "" if text is None else text}
     else:
         arguments = call_arguments(item.get("arguments"))
     return ToolCall(id=call_id(item.get("call_id"), n), tool=name if isinstance(name, str) else "", arguments=arguments)
