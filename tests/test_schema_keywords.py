@@ -374,3 +374,18 @@ def test_two_models_of_one_name_keep_their_own_definitions() -> None:
         "$.a.inner.value: expected integer, got string 'x'",
         "$.b.inner.value: expected string, got integer 1",
     ]
+
+
+def test_a_model_pydantic_cannot_describe_is_refused_at_registration() -> None:
+    from collections.abc import Callable
+
+    from trio_toolpar import RegistrationError
+
+    class Hook(pydantic.BaseModel):
+        run: Callable[[], None]
+
+    async def f(hook: Any) -> None: ...
+
+    f.__annotations__ = {"hook": Hook, "return": None}
+    with pytest.raises(RegistrationError, match=r"parameter 'hook': .*Hook.model_json_schema\(\) failed"):
+        Registry().add(f, side_effect="read")

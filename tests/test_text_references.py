@@ -124,6 +124,30 @@ async def test_in_an_open_turn_a_text_reference_waits_for_its_position(
     assert received == ["id=mtg-42"]
 
 
+async def test_a_key_filled_from_a_reference_is_known_only_at_run_time(autojump_clock: trio.testing.MockClock) -> None:
+    written: list[object] = []
+    tools = Registry()
+
+    @tools.tool(side_effect="read")
+    async def lookup() -> dict[str, str]:
+        return {"id": "7"}
+
+    @tools.tool(side_effect="write", key="order:{order}")
+    async def save(order: Any) -> None:
+        written.append(order)
+
+    result = await Executor(tools).run(
+        [
+            ToolCall(id="a", tool="lookup"),
+            ToolCall(id="b", tool="save", arguments={"order": "no $#1.id"}),
+            ToolCall(id="c", tool="save", arguments={"order": {"id": "$#1.id", "note": ["$$#1"]}}),
+            ToolCall(id="d", tool="save", arguments={"order": "$$#1"}),
+        ]
+    )
+    assert result.ok
+    assert written == ["no 7", {"id": "7", "note": ["$#1"]}, "$#1"]
+
+
 def test_the_path_grammar() -> None:
     (ref,) = find_references({"t": "$#1.a - 5"})[0]
     assert (ref.call_id, ref.path, ref.text) == ("#1", ("a",), "$#1.a")

@@ -186,7 +186,7 @@ class HintSchemas:
         if hint in MAPPING_TYPES or origin in MAPPING_TYPES:
             return self._mapping(hint, args, where)
         if is_model(hint):
-            return self._model(hint), False
+            return self._model(hint, where), False
         if is_class(hint):
             return self._class(hint, where)
         supertype = getattr(hint, "__supertype__", None)
@@ -251,10 +251,16 @@ class HintSchemas:
             return {"$ref": self._ref(cls)}, False
         return schema, plain
 
-    def _model(self, cls: type) -> dict[str, Any]:
+    def _model(self, cls: type, where: str) -> dict[str, Any]:
         """A pydantic model's own schema, its ``$defs`` moved to the tool's (renamed where names collide)."""
         if cls not in self._models:
-            schema = dict(cls.model_json_schema())  # type: ignore[attr-defined]
+            try:
+                schema = dict(cls.model_json_schema())  # type: ignore[attr-defined]
+            except (RuntimeError, TypeError, ValueError) as exc:  # pydantic's refusal: a PydanticUserError
+                raise RegistrationError(
+                    f"{where}: {cls.__qualname__}.model_json_schema() failed: {exc}; use a model pydantic can "
+                    "describe in JSON, or pass parameters={...}"
+                ) from None
             defs: Mapping[str, Any] = schema.pop("$defs", {})
             names = {name: self._free_name(name) for name in defs}
             renamed = {f"#/$defs/{name}": f"#/$defs/{new}" for name, new in names.items()}

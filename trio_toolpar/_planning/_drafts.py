@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from .._arguments._references import Reference, holds_reference, parse_reference, scan, substitute
+from .._arguments._references import Reference, find_references, holds_reference, parse_reference, scan, substitute
 from .._arguments._schema import validate
 from .._arguments._text import ArgumentsText, parse_arguments
 from .._tools._registry import Registry, Tool
@@ -188,7 +188,7 @@ def _lookup(arguments: Mapping[str, Any], field: str, properties: Mapping[str, A
         if not isinstance(value, Mapping) or part not in value:
             return _UNKNOWN_KEY
         value = value[part]
-    if holds_reference(value):
+    if holds_reference(value) or (not isinstance(value, str) and find_references({"": value})[0]):
         return _UNKNOWN_KEY  # filled from another call's result: only known at run time
     return substitute(value, _no_reference)  # a text's escapes, unescaped as the tool will see them
 
