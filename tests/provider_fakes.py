@@ -422,6 +422,29 @@ class ResponsesWire:
         self._add(done, {"type": "response.output_item.done", "output_index": index, "item": self.output[-1]})
         return self
 
+    def item(self, at: float, added: dict[str, Any], done: dict[str, Any]) -> ResponsesWire:
+        """An output item of any type, added and done at ``at``."""
+        index = len(self.output)
+        self.output.append(done)
+        self._add(at, {"type": "response.output_item.added", "output_index": index, "item": added})
+        self._add(at, {"type": "response.output_item.done", "output_index": index, "item": done})
+        return self
+
+    def custom_call(self, start: float, done: float, call_id: str, name: str, text: str) -> ResponsesWire:
+        """A custom tool call added at ``start`` whose input streams until ``done``."""
+        index = len(self.output)
+        item = {"id": f"ctc_{index}", "type": "custom_tool_call", "call_id": call_id, "name": name, "input": ""}
+        self.output.append(dict(item, input=text))
+        self._add(start, {"type": "response.output_item.added", "output_index": index, "item": item})
+        where = {"item_id": item["id"], "output_index": index}
+        pieces = fragments(text, 3)
+        for k, piece in enumerate(pieces):
+            at = start + (done - start) * k / len(pieces)
+            self._add(at, {"type": "response.custom_tool_call_input.delta", **where, "delta": piece})
+        self._add(done, {"type": "response.custom_tool_call_input.done", **where, "input": text})
+        self._add(done, {"type": "response.output_item.done", "output_index": index, "item": self.output[-1]})
+        return self
+
     def text(self, at: float, text: str) -> ResponsesWire:
         index = len(self.output)
         item_id = f"msg_{index}"

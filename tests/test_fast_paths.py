@@ -388,7 +388,8 @@ def test_the_compiled_check_settles_the_usual_calls_without_the_validator() -> N
     # Anything wrong, or unusual, goes to the validator, which explains it.
     assert not accepts({"query": 1})
     assert not accepts({"limit": 3})
-    assert not accepts({"query": "q", "limit": 3.0})
+    assert accepts({"query": "q", "limit": 3.0})  # an integer to JSON
+    assert not accepts({"query": "q", "limit": 3.5})
     assert not accepts({"query": "q", "limit": True})
     assert not accepts({"query": "q", "ratio": math.inf})
     assert not accepts({"query": "q", "other": 1})

@@ -1135,11 +1135,11 @@ def deep_payload(depth: int) -> object:
 PROVIDER_CASES: dict[str, tuple[Callable[[], object], str]] = {
     "responses item with a list type": (
         lambda: openai_format.calls_from_response({"output": [{"type": []}]}),
-        "output[0] has type [], which is not a function call",
+        "output[0] has type [], which is not a call trio_toolpar runs or answers",
     ),
     "responses item with an object type": (
         lambda: openai_format.calls_from_response([{"type": {}}]),
-        "output[0] has type {}, which is not a function call",
+        "output[0] has type {}, which is not a call trio_toolpar runs or answers",
     ),
     "deep chat message": (
         lambda: openai_format.calls_from_message(

@@ -31,7 +31,7 @@ VALUES = st.one_of(
     st.booleans(),
     st.none(),
     st.floats(allow_nan=False),
-    st.sampled_from(["", "x", "$c1", "$$x", "$"]),
+    st.sampled_from(["", "x", "$c1", "$$x", "$", "a $#1.b", "5$"]),
     st.lists(st.integers(), max_size=1),
     st.dictionaries(st.just("k"), st.integers(), max_size=1),
 )
@@ -39,8 +39,7 @@ VALUES = st.one_of(
 
 def _flat(arguments: dict[Any, Any]) -> bool:
     return all(
-        (type(v) is str and not v.startswith("$")) or type(v) in (int, float, bool, type(None))
-        for v in arguments.values()
+        (type(v) is str and "$" not in v) or type(v) in (int, float, bool, type(None)) for v in arguments.values()
     )
 
 

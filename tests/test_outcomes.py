@@ -81,7 +81,7 @@ async def test_unknown_tool_suggests_the_closest_name(autojump_clock: trio.testi
         ('{"order_id": 1,', "arguments are not valid JSON"),
         ("[1, 2]", "arguments must be a JSON object, got list"),
         ({"order_id": "7"}, "$.order_id: expected integer, got string '7'"),
-        ({"order_id": 7.0}, "$.order_id: expected integer, got number 7.0"),
+        ({"order_id": 7.5}, "$.order_id: expected integer, got number 7.5"),
         ({"order_id": True}, "$.order_id: expected integer, got boolean True"),
         ({}, "missing required property 'order_id'"),
         ({"order_id": 1, "colour": "red"}, "unexpected property 'colour' (known: fields, order_id)"),

@@ -118,31 +118,46 @@ def test_plain_json_parameters_are_passed_as_they_are() -> None:
     async def search(
         ctx: CallContext,
         query: str,
-        limit: int = 10,
         ratio: float = 0.5,
         exact: bool = False,
         tags: list[str] | None = None,
-        counts: dict[str, int] | None = None,
+        weights: dict[str, float] | None = None,
         mode: Literal["a", "b", None] = None,
         anything: Any = None,
         plain: Plain | None = None,
-        seq: Sequence[Annotated[int, "an int"]] = (),
+        seq: Sequence[Annotated[float, "a number"]] = (),
     ) -> None: ...
 
     tool = _tool(search)
     assert tool.structure is identity
-    arguments = {"query": "q", "limit": 3, "ratio": 1, "tags": ["a"], "plain": {"name": "n"}, "seq": [1]}
+    arguments = {"query": "q", "ratio": 1, "tags": ["a"], "plain": {"name": "n"}, "seq": [1]}
     assert tool.structure(arguments) is arguments
     assert type(tool.structure(arguments)["ratio"]) is int  # an int is a float (PEP 484): left as it came
 
 
+def test_ints_are_left_as_they_came_unless_sent_as_integral_floats() -> None:
+    async def page(number: int, size: int | None = None) -> None: ...
+
+    tool = _tool(page)
+    arguments = {"number": 3, "size": None}
+    assert tool.structure(arguments) is arguments  # only a float needs work: the usual call costs a type check
+    assert tool.structure({"number": 3.0, "size": 2.0}) == {"number": 3, "size": 2}
+    assert _problems(tool, {"number": 3.5}) == ["$.number: expected an integer, got 3.5"]
+
+    async def counts(n: Annotated[int, {"minimum": 1}], ns: list[Annotated[int, {"maximum": 9}]]) -> None: ...
+
+    typed = _tool(counts).structure({"n": 1.0, "ns": [2.0, 3]})
+    assert typed == {"n": 1, "ns": [2, 3]}
+    assert [type(v) for v in (typed["n"], *typed["ns"])] == [int, int, int]
+
+
 def test_only_the_parameters_that_need_it_are_structured() -> None:
-    async def f(p: Priority, q: str, extra: list[int]) -> None: ...
+    async def f(p: Priority, q: str, extra: list[str]) -> None: ...
 
     tool = _tool(f)
-    arguments = {"p": "high", "q": "x", "extra": [1]}
+    arguments = {"p": "high", "q": "x", "extra": ["1"]}
     result = tool.structure(arguments)
-    assert result == {"p": Priority.HIGH, "q": "x", "extra": [1]}
+    assert result == {"p": Priority.HIGH, "q": "x", "extra": ["1"]}
     assert result["extra"] is arguments["extra"]
     assert arguments["p"] == "high"  # the caller's arguments are not changed
     assert tool.structure({"q": "x"}) == {"q": "x"}  # absent (defaulted) parameters stay absent
@@ -373,13 +388,14 @@ def test_no_primitive_is_coerced() -> None:
         ("flag", 1, "expected a boolean, got 1"),
         ("count", "3", "expected an integer, got '3'"),
         ("count", True, "expected an integer, got boolean True"),
-        ("count", 3.0, "expected an integer, got 3.0"),
+        ("count", 3.5, "expected an integer, got 3.5"),
         ("name", 5, "expected a string, got 5"),
         ("name", None, "expected a string, got null None"),
         ("ratio", False, "expected a number, got boolean False"),
         ("ratio", "1.5", "expected a number, got '1.5'"),
     ]:
         assert _problems(tool, {"flags": {field: value}}) == [f"$.flags.{field}: {message}"]
+    assert tool.structure({"flags": {"count": 3.0}}) == {"flags": Flags(count=3)}  # an integer to JSON
 
 
 def test_a_recursive_class_is_described_once_under_defs() -> None:

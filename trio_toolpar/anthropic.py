@@ -203,7 +203,10 @@ class MessageStream:
 
     Feed it the JSON of every event's ``data:``; `feed` returns the calls
     that event completed. ``ping`` and event types it does not know are
-    skipped, as Anthropic asks of clients. Usage::
+    skipped, as Anthropic asks of clients. A block started under an index
+    that another block held is a block of its own (some routes reuse an
+    index): the earlier one is complete at that start if it never stopped.
+    Usage::
 
         stream = MessageStream()
         async for event in aiter_sse_lines(response.aiter_lines()):
@@ -220,9 +223,11 @@ class MessageStream:
 
     def __init__(self, *, unknown: Unknown = "error") -> None:
         self._unknown: Unknown = unknown
+        # Blocks by their place in the message (a slot): a server may start two blocks under one index.
         self._blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
         self._calls: dict[int, ToolCall] = {}
+        self._at: dict[int, int] = {}  # each index's latest block
         self._ignored: set[int] = set()
         self.stop_reason: str | None = None
         """The message's ``stop_reason`` (``"tool_use"``, ``"end_turn"``, ``"max_tokens"`` ...), once sent."""
@@ -261,11 +266,12 @@ class MessageStream:
                     self.model = message["model"]
                 self._merge_usage(message.get("usage"))
         elif kind == "content_block_start":
-            self._start(data, event)
+            return self._start(data, event)
         elif kind == "content_block_delta":
             self._delta(data, event)
         elif kind == "content_block_stop":
-            call = self._stop(self._index(data, event))
+            index = self._index(data, event)
+            call = self._stop(self._at[index]) if index in self._at else None
             return [call] if call is not None else []
         elif kind == "message_delta":
             delta = data.get("delta")
@@ -281,7 +287,7 @@ class MessageStream:
 
     def finish(self) -> list[ToolCall]:
         """The stream ended: complete (and return) the tool calls whose block never stopped."""
-        return [call for index in sorted(self._blocks) if (call := self._stop(index)) is not None]
+        return [call for slot in sorted(self._blocks) if (call := self._stop(slot)) is not None]
 
     def message(self) -> dict[str, Any]:
         """The assistant message to keep in the conversation (see `assistant_message`)."""
@@ -293,34 +299,41 @@ class MessageStream:
             raise FormatError(f"{data.get('type')} needs an integer 'index', got {index!r}", payload=event)
         return index
 
-    def _start(self, data: Mapping[str, Any], event: object) -> None:
+    def _start(self, data: Mapping[str, Any], event: object) -> list[ToolCall]:
+        """A new block; one that held its index before and never stopped is complete (and returned)."""
         index = self._index(data, event)
         block = data.get("content_block")
         if not isinstance(block, dict):
             raise FormatError("content_block_start needs a 'content_block' object", payload=event)
+        previous = self._at.pop(index, None)
+        done = self._stop(previous) if previous is not None else None
+        self._ignored.discard(index)
         kind = block.get("type")
         if kind != "tool_use" and not _skipped(kind):
             message = f"content block {index} has type {kind!r}, which is not a tool_use block"
             check_unknown(self._unknown, message, block)
             self._ignored.add(index)
-            return
-        self._blocks[index] = dict(block)
-        if isinstance(kind, str) and kind in _INPUT_BLOCKS:
-            self._json[index] = []
+        else:
+            slot = self._at[index] = len(self._blocks)
+            self._blocks[slot] = dict(block)
+            if isinstance(kind, str) and kind in _INPUT_BLOCKS:
+                self._json[slot] = []
+        return [done] if done is not None else []
 
     def _delta(self, data: Mapping[str, Any], event: object) -> None:
         index = self._index(data, event)
         if index in self._ignored:
             return
-        block = self._blocks.get(index)
-        if block is None:
+        slot = self._at.get(index)
+        if slot is None:
             raise FormatError(f"content_block_delta for block {index}, which never started", payload=event)
+        block = self._blocks[slot]
         delta = data.get("delta")
         if not isinstance(delta, dict):
             raise FormatError("content_block_delta needs a 'delta' object", payload=event)
         kind = delta.get("type")
-        if kind == "input_json_delta" and index in self._json:
-            self._json[index].append(str(delta.get("partial_json", "")))
+        if kind == "input_json_delta" and slot in self._json:
+            self._json[slot].append(str(delta.get("partial_json", "")))
         elif kind == "text_delta":
             block["text"] = str(block.get("text") or "") + str(delta.get("text", ""))
         elif kind == "thinking_delta":
@@ -330,11 +343,11 @@ class MessageStream:
         elif kind == "citations_delta" and "citation" in delta:
             block["citations"] = [*(block.get("citations") or []), delta["citation"]]
 
-    def _stop(self, index: int) -> ToolCall | None:
-        block = self._blocks.get(index)
-        if block is None or index in self._calls:
+    def _stop(self, slot: int) -> ToolCall | None:
+        block = self._blocks.get(slot)
+        if block is None or slot in self._calls:
             return None
-        parts = self._json.pop(index, None)
+        parts = self._json.pop(slot, None)
         text = "".join(parts) if parts else ""
         if not isinstance(block.get("type"), str) or block.get("type") not in _INPUT_BLOCKS:
             return None
@@ -342,8 +355,8 @@ class MessageStream:
         block["input"] = _input_object(arguments)
         if block.get("type") != "tool_use":
             return None
-        call = ToolCall(id=call_id(block.get("id"), index), tool=tool_name(block.get("name")), arguments=arguments)
-        self._calls[index] = call
+        call = ToolCall(id=call_id(block.get("id"), slot), tool=tool_name(block.get("name")), arguments=arguments)
+        self._calls[slot] = call
         return call
 
     def _merge_usage(self, usage: object) -> None:

@@ -11,7 +11,7 @@ imported. A turn with Chat Completions::
 and with the Responses API::
 
     result = await executor.run(openai.calls_from_response(response))
-    input_items += [*openai.response_items(response), *openai.function_call_outputs(result)]
+    input_items += [*openai.response_items(response), *openai.function_call_outputs(result, response=response)]
 
 `ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
 out each call as soon as it is complete.
@@ -45,7 +45,8 @@ from ._wire._payloads import (
     outcomes_of,
     tool_name,
 )
-from ._wire._responses import ResponseStream, calls_from_response, function_call_outputs, response_items
+from ._wire._response_stream import ResponseStream
+from ._wire._responses import calls_from_response, function_call_outputs, response_items
 from ._wire._tool_schema import model_parameters
 
 __all__ = [

@@ -10,7 +10,7 @@ from .._runtime._result import TurnResult
 from .._tools._registry import Registry
 from .._values._exceptions import FormatError, ModelError
 from .._wire._payloads import mapping
-from .._wire._responses import failure
+from .._wire._responses import custom_call_ids, failure, outputs
 from ._loop import ChatCompletionsMessages, Message, ModelReply, Usage
 from ._model_http import Assembler, HTTPModel, HTTPOptions, number
 
@@ -133,10 +133,12 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
     """A `ModelClient` for OpenAI's Responses API (``POST {base_url}/responses``).
 
     The conversation is the request's ``input`` list: the user's message,
-    then each response's output items (see `trio_toolpar.openai.response_items`)
-    and one ``function_call_output`` per call. With ``stream=True`` (the
-    default) each call is handed to the loop at the event that completes its
-    arguments, while the model writes the next.
+    then each response's output items (see `trio_toolpar.openai.response_items`:
+    calls trio_toolpar does not run are answered there) and one
+    ``function_call_output`` per call (``custom_tool_call_output`` for a
+    custom tool's). With ``stream=True`` (the default) each call is handed to
+    the loop at the event that completes its arguments, while the model
+    writes the next.
 
     Args:
         http: the client to send with; you own it.
@@ -151,6 +153,12 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
 
     _path = "/responses"
 
+    def __init__(self, http: httpx.AsyncClient, **options: Unpack[OpenAIOptions]) -> None:
+        super().__init__(http, **options)
+        # The ids of custom tool calls in replies whose calls were not answered yet: one client may serve
+        # several loops at once, so each reply's are kept until its answers are written.
+        self._custom_calls: set[str] = set()
+
     def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
         """The registry's tools in the Responses API's format."""
         return _openai.response_tools(registry, notes=self.notes, strict=self.strict)
@@ -160,8 +168,10 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
         return {"role": "user", "content": text}
 
     def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
-        """One ``function_call_output`` item per call (see `trio_toolpar.openai.function_call_outputs`)."""
-        return _openai.function_call_outputs(result, max_chars=self.max_chars)
+        """One output item per call (see `trio_toolpar.openai.function_call_outputs`)."""
+        custom = {o.call_id for o in result if o.call_id in self._custom_calls}
+        self._custom_calls -= custom
+        return outputs(result, custom=custom, max_chars=self.max_chars)
 
     def payload(self, messages: Sequence[Message]) -> dict[str, Any]:
         """The model, ``messages`` as the ``input`` items, and the system prompt as ``instructions``."""
@@ -175,6 +185,7 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
         if data.get("error") or data.get("status") == "failed":
             raise ModelError(f"{self.url} reported an error: {failure({'type': 'response.failed', 'response': data})}")
         items = _openai.response_items(data, unknown=self.unknown)
+        self._custom_calls |= custom_call_ids(items)
         return _responses_reply(items, _output_text(items), data.get("status"), data.get("usage"), data.get("model"))
 
     def assembler(self) -> _openai.ResponseStream:
@@ -193,7 +204,9 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
 
     def stream_reply(self, stream: _openai.ResponseStream) -> ModelReply:
         """The reply the events assembled."""
-        return _responses_reply(stream.items(), stream.text, stream.status, stream.usage, stream.model)
+        items = stream.items()
+        self._custom_calls |= custom_call_ids(items)
+        return _responses_reply(items, stream.text, stream.status, stream.usage, stream.model)
 
 
 def _chat_reply(message: dict[str, Any], text: str | None, stop: object, usage: object, model: object) -> ModelReply:

@@ -46,9 +46,10 @@ def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Accept
     ``False``.
 
     With ``flat``, it also answers ``False`` unless ``value`` is a dict whose
-    values are all scalars or strings that do not start with ``$``: arguments
-    with nothing for the planner to find (no references, escapes or nesting),
-    which are most tool calls, and which the planner then checks in one pass.
+    values are all scalars or strings without a ``$``: arguments with nothing
+    for the planner to find (no references, whole or inside a text, no
+    escapes, no nesting), which are most tool calls, and which the planner
+    then checks in one pass.
     """
     if flat:
         if schema is not True and isinstance(schema, Mapping) and _is_plain_object(schema):
@@ -123,7 +124,7 @@ def _flat_dict(value: object) -> bool:
         return False
     for item in value.values():
         kind = type(item)
-        if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
+        if "$" in item if kind is str else kind not in _FLAT_SCALARS:
             return False
     return True
 
@@ -147,7 +148,14 @@ def _type_acceptor(names: list[str]) -> Acceptor:
     kinds = frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
     if "number" in names:
         return lambda v: type(v) in kinds and (type(v) is not float or math.isfinite(v))
+    if "integer" in names:
+        return lambda v: type(v) in kinds or _integral_float(v)
     return lambda v: type(v) in kinds
+
+
+def _integral_float(value: object) -> bool:
+    """A float with no fraction, which is an integer to JSON (asked only once a value's type did not fit)."""
+    return type(value) is float and value.is_integer()
 
 
 def _accepts_number(bounds: dict[str, Any], value: object) -> bool:
@@ -203,11 +211,11 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
         for key, item in value.items():
             if flat:
                 kind = type(item)
-                if item.startswith("$") if kind is str else kind not in _FLAT_SCALARS:
+                if "$" in item if kind is str else kind not in _FLAT_SCALARS:
                     return False
             kinds = simple.get(key)
             if kinds is not None:
-                if type(item) not in kinds:
+                if type(item) not in kinds and not (int in kinds and _integral_float(item)):
                     return False
                 continue
             check = properties.get(key)
@@ -224,7 +232,7 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
 def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[str, ...], *, closed: bool) -> Acceptor:
     """`_object_acceptor` with ``flat``, for properties that only have a type (the usual tool): one check per value.
 
-    A flat value is a scalar or a string that does not start with ``$``, so a
+    A flat value is a scalar or a string without a ``$``, so a
     property's kinds are narrowed to those once, here, and an undeclared key
     (allowed unless ``closed``) needs a flat value of any kind.
     """
@@ -245,7 +253,10 @@ def _flat_typed_acceptor(simple: Mapping[str, frozenset[type]], required: tuple[
                     return False
                 kinds = _FLAT_KINDS
             kind = type(item)
-            if kind not in kinds or (kind is str and item.startswith("$")):
+            if kind not in kinds:
+                if not (int in kinds and _integral_float(item)):
+                    return False
+            elif kind is str and "$" in item:
                 return False
         return True
 
@@ -266,7 +277,10 @@ def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
         for name, kinds in checks:
             item = value.get(name, _MISSING)  # of no allowed kind
             kind = type(item)
-            if kind not in kinds or (kind is str and item.startswith("$")):
+            if kind not in kinds:
+                if not (int in kinds and _integral_float(item)):
+                    return False
+            elif kind is str and "$" in item:
                 return False
         return True
 

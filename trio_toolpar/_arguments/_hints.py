@@ -2,10 +2,11 @@
 
 One walk over a hint gives its schema and whether it is *plain*: whether a
 value that fits the schema already is a value of the hint, so that it needs
-no structuring (``str``, ``int``, ``list[str]``, ``dict[str, int] | None``, a
-`TypedDict` of those, ...). Everything else (enums, tuples, sets, dates,
-UUIDs, decimals, attrs classes and dataclasses) is structured by
-`trio_toolpar._structure` before the tool is called.
+no structuring (``str``, ``float``, ``list[str]``, ``dict[str, bool] | None``,
+a `TypedDict` of those, ...). Everything else (ints, since ``5.0`` fits
+``integer``; enums, tuples, sets, dates, UUIDs, decimals, attrs classes,
+dataclasses, pydantic models) is structured by
+`trio_toolpar._arguments._structure` before the tool is called.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import inspect
 import math
+import operator
 import types
 import typing
 import uuid
@@ -26,7 +29,17 @@ import attrs
 
 from .._values._exceptions import RegistrationError
 
-__all__ = ["DECIMAL_PATTERN", "MAPPING_TYPES", "SEQUENCE_TYPES", "SET_TYPES", "HintSchemas", "class_fields", "is_class"]
+__all__ = [
+    "DECIMAL_PATTERN",
+    "MAPPING_TYPES",
+    "SEQUENCE_TYPES",
+    "SET_TYPES",
+    "HintSchemas",
+    "bare",
+    "class_fields",
+    "is_class",
+    "is_model",
+]
 
 DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 """A decimal number written as a JSON string (no NaN, no infinities)."""
@@ -91,6 +104,38 @@ def _strip_required(hint: Any) -> Any:
     return hint
 
 
+def bare(hint: Any) -> Any:
+    """``hint`` without its ``Annotated`` metadata, at any depth.
+
+    The metadata (a description, schema keywords) is for the schema only, and
+    cattrs cannot look up a hint that holds an unhashable one (a dict).
+    """
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is typing.Annotated:
+        return bare(args[0])
+    if not args or origin is Literal:
+        return hint
+    stripped = tuple(bare(arg) for arg in args)
+    if stripped == args:
+        return hint
+    if origin in (Union, types.UnionType):
+        return functools.reduce(operator.or_, stripped)
+    copy_with = getattr(hint, "copy_with", None)  # typing's own aliases (typing.Sequence[...])
+    return copy_with(stripped) if callable(copy_with) else types.GenericAlias(origin, stripped)
+
+
+def is_model(hint: object) -> bool:
+    """Whether ``hint`` is a pydantic (v2) model, which describes and validates itself.
+
+    Told by its methods, so that pydantic is never imported.
+    """
+    return (
+        isinstance(hint, type)
+        and callable(getattr(hint, "model_json_schema", None))
+        and callable(getattr(hint, "model_validate", None))
+    )
+
+
 def is_class(hint: object) -> bool:
     """Whether ``hint`` is read from a JSON object field by field: an attrs class, a dataclass or a `TypedDict`."""
     return isinstance(hint, type) and (attrs.has(hint) or dataclasses.is_dataclass(hint) or typing.is_typeddict(hint))
@@ -104,6 +149,7 @@ class HintSchemas:
         self.definitions: dict[str, dict[str, Any]] = {}
         self._names: dict[type, str] = {}
         self._open: list[type] = []
+        self._models: dict[type, dict[str, Any]] = {}
 
     def describe(self, hint: Any, where: str) -> Described:
         """The schema of ``hint`` and whether it is plain; ``where`` names it in errors.
@@ -115,7 +161,8 @@ class HintSchemas:
             return {}, True
         if isinstance(hint, type) or hint is None:  # hints such as Annotated[...] may not be hashable
             if hint in _SCALARS:
-                return dict(_SCALARS[hint]), True
+                # Not int: 5.0 is an integer to JSON, and becomes the int 5 when structured.
+                return dict(_SCALARS[hint]), hint is not int
             if hint in _FORMATS:
                 return {"type": "string", "format": _FORMATS[hint]}, False
         origin = get_origin(hint)
@@ -138,6 +185,8 @@ class HintSchemas:
             return {"type": "array", "items": items, "uniqueItems": True}, False
         if hint in MAPPING_TYPES or origin in MAPPING_TYPES:
             return self._mapping(hint, args, where)
+        if is_model(hint):
+            return self._model(hint, where), False
         if is_class(hint):
             return self._class(hint, where)
         supertype = getattr(hint, "__supertype__", None)
@@ -202,15 +251,51 @@ class HintSchemas:
             return {"$ref": self._ref(cls)}, False
         return schema, plain
 
+    def _model(self, cls: type, where: str) -> dict[str, Any]:
+        """A pydantic model's own schema, its ``$defs`` moved to the tool's (renamed where names collide)."""
+        if cls not in self._models:
+            try:
+                schema = dict(cls.model_json_schema())  # type: ignore[attr-defined]
+            except (RuntimeError, TypeError, ValueError) as exc:  # pydantic's refusal: a PydanticUserError
+                raise RegistrationError(
+                    f"{where}: {cls.__qualname__}.model_json_schema() failed: {exc}; use a model pydantic can "
+                    "describe in JSON, or pass parameters={...}"
+                ) from None
+            defs: Mapping[str, Any] = schema.pop("$defs", {})
+            names = {name: self._free_name(name) for name in defs}
+            renamed = {f"#/$defs/{name}": f"#/$defs/{new}" for name, new in names.items()}
+            for name, definition in defs.items():
+                self.definitions[names[name]] = _refs_renamed(definition, renamed)
+            self._models[cls] = _refs_renamed(schema, renamed)
+        return dict(self._models[cls])
+
+    def _free_name(self, name: str) -> str:
+        """``name``, or ``name2``, ``name3`` ...: the first that no definition holds or will hold."""
+        taken = {*self._names.values(), *self.definitions}
+        free, n = name, 2
+        while free in taken:
+            free, n = f"{name}{n}", n + 1
+        return free
+
     def _ref(self, cls: type) -> str:
         if cls not in self._names:
-            name = cls.__name__
-            taken = set(self._names.values())
-            n = 2
-            while name in taken:
-                name, n = f"{cls.__name__}{n}", n + 1
-            self._names[cls] = name
+            self._names[cls] = self._free_name(cls.__name__)
         return f"#/$defs/{self._names[cls]}"
+
+
+def _renamed_ref(key: str, value: Any, renamed: Mapping[str, str]) -> Any:
+    if key == "$ref" and isinstance(value, str):
+        return renamed.get(value, value)
+    return _refs_renamed(value, renamed)
+
+
+def _refs_renamed(schema: Any, renamed: Mapping[str, str]) -> Any:
+    """``schema`` with each ``$ref`` in ``renamed`` replaced by its new name."""
+    if isinstance(schema, Mapping):
+        return {key: _renamed_ref(key, value, renamed) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_refs_renamed(item, renamed) for item in schema]
+    return schema
 
 
 def _literal(args: tuple[Any, ...], where: str) -> Described:

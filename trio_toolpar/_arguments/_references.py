@@ -1,14 +1,27 @@
-"""References between the calls of a turn: ``"$c1"``, ``"$c1.items.0.id"``.
+"""References between the calls of a turn: ``"$c1"``, ``"$#1.items.0.id"``, ``"5 * $#1.rate"``.
 
-A string argument (at any depth) is a reference when it is exactly ``$``, a
-call id, and optionally a dot-separated path. Call ids that can be referenced
-start with a letter or ``_`` and hold letters, digits, ``_`` and ``-`` (every
-OpenAI and Anthropic id does). A model cannot know the ids the provider will
-give its calls, so ``$#N`` (``N`` from 1) names the turn's ``N``-th call in
-emission order instead: ``"$#1.order_id"``. No id starts with ``#``, so the
-two forms never collide; nor does ``$@g``, which names the winner of race
-group ``g`` (see `_races`). ``$$`` at the start stands for a literal ``$``;
-every other string (``"$5.00"``, ``"costs $5"``, ``"$#0"``) is literal.
+A string argument (at any depth) that is exactly ``$``, a call id, and
+optionally a dot-separated path is a reference: the call receives the value
+itself. Call ids that can be referenced start with a letter or ``_`` and
+hold letters, digits, ``_`` and ``-`` (every OpenAI and Anthropic id does),
+and the path of an id reference runs to the end of the string (any key but
+one holding a dot). A model cannot know the ids the provider will give its
+calls, so ``$#N`` (``N`` from 1) names the turn's ``N``-th call in emission
+order instead: ``"$#1.order_id"``. No id starts with ``#``, so the two forms
+never collide; nor does ``$@g``, which names the winner of race group ``g``
+(see `_races`).
+
+``$#N`` may also stand inside a longer text (``"Meeting ID: $#1.id"``,
+``"$#1.a - $#2.b"``): each is replaced by its value as text (a string as it
+is, anything else as compact JSON). Its path is made of keys of letters,
+digits and ``_`` (a ``-`` between them, as in ``content-type``), and ends at
+the first other character, so a text's punctuation is never read as a key.
+Only the positional form is read inside a text: ``$HOME`` in a shell command
+or ``$5`` in a price stays as it is.
+
+``$$`` at the start of a string stands for a literal ``$``, and so does
+``$$`` before ``#N`` anywhere (``"$$#1"`` is the text ``$#1``); every other
+``$`` (``"$5.00"``, ``"costs $5"``, ``"$#0"``) is literal.
 
 Resolution walks only dict keys and list indices of the referenced value's
 JSON form: never attributes, never code.
@@ -22,20 +35,26 @@ from typing import Any, final
 
 import attrs
 
+from .._values._convert import dumps
 from .._values._jsonvalue import MAX_DEPTH
 
 __all__ = [
     "CALL_ID",
     "GROUP",
     "POSITION",
+    "POSITIONAL",
+    "SEGMENT",
     "Reference",
     "ReferenceError_",
+    "as_text",
     "find_references",
+    "holds_reference",
     "is_reference",
     "parse_reference",
     "resolve",
     "scan",
     "substitute",
+    "text_references",
 ]
 
 CALL_ID = r"[A-Za-z_][A-Za-z0-9_\-]*"
@@ -44,7 +63,14 @@ POSITION = r"#[1-9][0-9]{0,8}"
 """A position a reference can name: ``#1`` is the turn's first call."""
 GROUP = rf"@{CALL_ID}"
 """A race group a reference can name: ``@search`` is the winner of the race ``search``."""
-_REF = re.compile(rf"\$({CALL_ID}|{POSITION}|{GROUP})((?:\..*)?)", re.DOTALL)
+SEGMENT = r"\w+(?:-\w+)*"
+"""A key or index in a positional reference's path: letters, digits and ``_``, with ``-`` between them."""
+POSITIONAL = rf"\$({POSITION})((?:\.{SEGMENT})*)(?!\w)"
+"""A positional reference, whole or inside a text: it ends where its path cannot go on."""
+_NAMED = re.compile(rf"\$({CALL_ID}|{GROUP})((?:\..*)?)", re.DOTALL)
+_WHOLE = re.compile(POSITIONAL)
+_IN_TEXT = re.compile(rf"\A\$\$|\$\$(?={POSITION})|{POSITIONAL}")
+"""In a text: the leading ``$$`` escape, a ``$$#N`` escape, or a positional reference (group 1 is its ``#N``)."""
 _INDEX = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 
 
@@ -74,14 +100,14 @@ class ReferenceError_(ValueError):
 
 
 def parse_reference(text: str) -> Reference | None:
-    """The `Reference` in ``text``, or ``None`` when ``text`` is a literal.
+    """The `Reference` that ``text`` is as a whole, or ``None`` when it is not one (see `text_references`).
 
     Raises:
         ReferenceError_: ``text`` has a reference's form but an empty path segment.
     """
     if not text.startswith("$") or text.startswith("$$"):
         return None
-    match = _REF.fullmatch(text)
+    match = _WHOLE.fullmatch(text) or _NAMED.fullmatch(text)
     if match is None:
         return None
     path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
@@ -93,10 +119,30 @@ def parse_reference(text: str) -> Reference | None:
 
 
 def is_reference(value: object) -> bool:
-    """Whether ``value`` is a string that is a (possibly malformed) reference."""
+    """Whether ``value`` is a string that is a (possibly malformed) reference as a whole."""
     if not isinstance(value, str) or not value.startswith("$") or value.startswith("$$"):
         return False
-    return _REF.fullmatch(value) is not None
+    return (_WHOLE.fullmatch(value) or _NAMED.fullmatch(value)) is not None
+
+
+def holds_reference(value: object) -> bool:
+    """Whether ``value`` is a string that is a reference or has one inside (its value is known only at run time)."""
+    if not isinstance(value, str) or "$" not in value:
+        return False
+    return is_reference(value) or any(match.group(1) for match in _IN_TEXT.finditer(value))
+
+
+def text_references(text: str) -> tuple[list[Reference], bool]:
+    """The positional references inside ``text`` (a string that is not one reference), and whether it has escapes."""
+    references: list[Reference] = []
+    escapes = False
+    for match in _IN_TEXT.finditer(text):
+        position, path = match.group(1, 2)
+        if position is None:
+            escapes = True
+        else:
+            references.append(Reference(position, tuple(path.split(".")[1:]) if path else (), match.group(0)))
+    return references, escapes
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -119,7 +165,7 @@ def _strings(value: object) -> Iterator[str]:
 
 
 def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list[str], bool]:
-    """All references in ``arguments``.
+    """All references in ``arguments``, whole strings and inside texts.
 
     Returns:
         ``(references, problems, has_escapes)``: the well-formed references in
@@ -130,10 +176,7 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
     problems: list[str] = []
     escapes = False
     for text in _strings(arguments):
-        if not text.startswith("$"):
-            continue
-        if text.startswith("$$"):
-            escapes = True
+        if "$" not in text:
             continue
         try:
             ref = parse_reference(text)
@@ -142,6 +185,10 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
             continue
         if ref is not None:
             references.append(ref)
+            continue
+        inside, escaped = text_references(text)
+        references += inside
+        escapes = escapes or escaped
     return references, problems, escapes
 
 
@@ -154,13 +201,14 @@ def scan(arguments: Mapping[str, Any], limit: int) -> tuple[Sequence[Reference],
     """`find_references` and the depth check in one call: ``None`` if ``arguments`` nest deeper than ``limit``.
 
     A flat dict of scalars and strings without ``$`` (most tool calls) is
-    answered in one pass over its values.
+    answered in one pass over its values; a reference inside a text needs a
+    ``$`` too, so that one look per string covers both forms.
     """
     if type(arguments) is dict and limit > 0:
         for value in arguments.values():
             kind = type(value)
             if kind is str:
-                if value.startswith("$"):
+                if "$" in value:
                     break
             elif kind not in _SCALARS:
                 break
@@ -242,14 +290,32 @@ def _plain_copy(value: object) -> object:
 
 
 def substitute(value: Any, lookup: Callable[[Reference], object]) -> Any:
-    """A copy of ``value`` with references replaced through ``lookup`` and ``$$`` unescaped."""
+    """A copy of ``value`` with references replaced through ``lookup`` and ``$$`` unescaped.
+
+    A whole reference becomes its value; one inside a text becomes its value
+    as text (see `as_text`), and a substituted value is never read again.
+    """
     if isinstance(value, str):
-        if value.startswith("$$"):
-            return value[1:]
-        ref = parse_reference(value) if value.startswith("$") else None
-        return lookup(ref) if ref is not None else value
+        if "$" not in value:
+            return value
+        ref = parse_reference(value)
+        if ref is not None:
+            return lookup(ref)
+        return _IN_TEXT.sub(lambda match: _replacement(match, lookup), value)
     if isinstance(value, Mapping):
         return {k: substitute(v, lookup) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [substitute(v, lookup) for v in value]
     return value
+
+
+def _replacement(match: re.Match[str], lookup: Callable[[Reference], object]) -> str:
+    position, path = match.group(1, 2)
+    if position is None:
+        return "$"  # an escape
+    return as_text(lookup(Reference(position, tuple(path.split(".")[1:]) if path else (), match.group(0))))
+
+
+def as_text(value: object) -> str:
+    """How a referenced value reads inside a text: a string as it is, anything else as compact JSON."""
+    return value if isinstance(value, str) else dumps(value)

@@ -2,8 +2,9 @@
 
 One cattrs converter, strict: JSON input must already be of the declared
 kind (``"false"`` never becomes ``True``, ``"3"`` never ``3``, ``1`` never
-``True``), arrays must be arrays and objects objects, and classes refuse
-unknown keys. Failures are `Mismatch` (a value of the wrong kind) or
+``True``; ``5.0``, an integer to JSON, becomes the ``int`` 5), arrays must be
+arrays and objects objects, and classes refuse unknown keys. A pydantic
+model validates itself (``model_validate``). Failures are `Mismatch` (a value of the wrong kind) or
 `Nested` (the failures inside an array or object, by path); cattrs' own
 exception groups report classes. `trio_toolpar._arguments` reads them all
 into JSON paths.
@@ -26,8 +27,17 @@ from typing import Any, Literal, Union, final, get_args, get_origin
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from .._values._jsonvalue import json_key, json_kind, short
-from ._hints import DECIMAL_PATTERN, MAPPING_TYPES, SEQUENCE_TYPES, SET_TYPES, class_fields, is_class
+from .._values._jsonvalue import is_integral, json_key, json_kind, short
+from ._hints import (
+    DECIMAL_PATTERN,
+    MAPPING_TYPES,
+    SEQUENCE_TYPES,
+    SET_TYPES,
+    bare,
+    class_fields,
+    is_class,
+    is_model,
+)
 
 __all__ = ["Mismatch", "Nested", "converter", "key_path", "unstructure"]
 
@@ -69,7 +79,7 @@ def _strict(kind: type) -> Callable[[object, Any], object]:
         if kind is float:
             return isinstance(value, (int, float)) and not isinstance(value, bool)  # an int is a float (PEP 484)
         if kind is int:
-            return isinstance(value, int) and not isinstance(value, bool)
+            return is_integral(value)
         return value is None if kind is _NONE else isinstance(value, kind)
 
     def structure(value: object, cl: Any) -> object:
@@ -78,6 +88,8 @@ def _strict(kind: type) -> Callable[[object, Any], object]:
             return _structure_enum(value, cl)
         if not accepts(value):
             raise Mismatch(f"expected {_EXPECTED[kind]}, {_got(value)}")
+        if kind is int and type(value) is float:
+            return int(value)  # 5.0 is the integer 5 to JSON; int() of a float with no fraction is exact
         return value
 
     return structure
@@ -227,7 +239,7 @@ class _Lazy:
     __slots__ = ("hint", "hook")
 
     def __init__(self, hint: Any) -> None:
-        self.hint = hint
+        self.hint = bare(hint)
         self.hook: Callable[[Any, Any], Any] | None = None
 
     def __call__(self, value: object) -> Any:
@@ -343,7 +355,35 @@ def _typeddict_hook(cls: type) -> Callable[[object, Any], object]:
     return structure
 
 
+def _model_hook(cls: Any) -> Callable[[object, Any], object]:
+    def structure(value: object, _: object) -> object:
+        if not isinstance(value, Mapping):
+            raise Mismatch(f"expected an object, {_got(value)}")
+        try:
+            return cls.model_validate(value)
+        except ValueError as exc:  # pydantic's ValidationError: one problem per location
+            raise _model_problems(exc) from None
+
+    return structure
+
+
+def _model_problems(exc: ValueError) -> Exception:
+    errors = getattr(exc, "errors", None)
+    found = errors() if callable(errors) else []
+    problems: list[tuple[str, Exception]] = [
+        (
+            "".join(f"[{step}]" if isinstance(step, int) else key_path(step) for step in error.get("loc", ())),
+            Mismatch(str(error.get("msg"))),
+        )
+        for error in found
+        if isinstance(error, dict)
+    ]
+    return Nested(problems) if problems else Mismatch(str(exc))
+
+
 converter.register_structure_hook_func(_is_anything, lambda value, _: value)
+converter.register_structure_hook_factory(is_model, _model_hook)
+converter.register_unstructure_hook_func(is_model, lambda value: value.model_dump(mode="json"))
 converter.register_structure_hook_factory(_is_literal, _literal_hook)
 converter.register_structure_hook_factory(_is_union, _union_hook)
 converter.register_structure_hook_factory(_is_array, _array_hook)

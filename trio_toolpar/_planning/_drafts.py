@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from .._arguments._references import Reference, is_reference, parse_reference, scan
+from .._arguments._references import Reference, find_references, holds_reference, parse_reference, scan, substitute
 from .._arguments._schema import validate
 from .._arguments._text import ArgumentsText, parse_arguments
 from .._tools._registry import Registry, Tool
@@ -139,13 +139,16 @@ def ordering(d: Draft) -> list[Reference]:
 
 
 def check_schema_and_keys(d: Draft) -> None:
-    """Check the arguments against the tool's schema (references pass as any value), and fill the keys."""
+    """Check the arguments against the tool's schema (references pass as any value), and fill the keys.
+
+    A text with a reference inside passes too: it is checked once the reference is substituted.
+    """
     tool, arguments = d.tool, d.arguments
     if tool is None or arguments is None or d.verdict is not None:
         return
     # Without references the compiled check usually settles it; the validator explains the rest.
     if d.references or not tool.accepts(arguments):
-        errors = validate(tool.parameters, arguments, skip=is_reference)
+        errors = validate(tool.parameters, arguments, skip=holds_reference)
         if errors:
             d.reject(
                 ErrorCode.INVALID_ARGUMENTS,
@@ -185,8 +188,10 @@ def _lookup(arguments: Mapping[str, Any], field: str, properties: Mapping[str, A
         if not isinstance(value, Mapping) or part not in value:
             return _UNKNOWN_KEY
         value = value[part]
-    if isinstance(value, str) and value.startswith("$") and parse_reference(value) is not None:
+    if holds_reference(value) or (not isinstance(value, str) and find_references({"": value})[0]):
         return _UNKNOWN_KEY  # filled from another call's result: only known at run time
-    if isinstance(value, str) and value.startswith("$$"):
-        return value[1:]
-    return value
+    return substitute(value, _no_reference)  # a text's escapes, unescaped as the tool will see them
+
+
+def _no_reference(ref: Reference) -> object:
+    raise AssertionError(f"{ref.text!r} was not seen as a reference")  # holds_reference said there is none

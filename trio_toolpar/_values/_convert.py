@@ -72,6 +72,11 @@ def _entries(after: object) -> list[object]:
 
 
 converter.register_structure_hook(ToolCall, _structure_call)
+# A pydantic model (told by its method, so that pydantic is never imported) is shown in its own JSON form.
+converter.register_unstructure_hook_func(
+    lambda cls: callable(getattr(cls, "model_dump", None)) and isinstance(cls, type),
+    lambda value: value.model_dump(mode="json"),
+)
 
 
 def _bytes(value: bytes | bytearray | memoryview) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "MAX_DEPTH",
     "NUMBER_KEYWORDS",
+    "is_integral",
     "is_number",
     "json_equal",
     "json_key",
@@ -40,17 +41,27 @@ def is_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_integral(value: object) -> bool:
+    """Whether ``value`` is a JSON integer: an int that is not a bool, or a float with no fraction (``5.0``, ``1e308``).
+
+    ``int(value)`` of such a float is exact, however large it is.
+    """
+    if isinstance(value, float):
+        return value.is_integer()  # false for NaN and the infinities
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def kind_matches(name: str, value: object) -> bool:
     """Whether ``value`` is of the JSON type ``name`` (``"integer"``, ``"object"``, ...).
 
-    JSON types, not Python ones: a bool is not an integer, ``1.0`` is not an
-    integer either (a model that sends ``5.0`` for a count gets a clear error),
-    and NaN and the infinities are not numbers.
+    JSON types, not Python ones: a bool is not an integer, a number with no
+    fraction is one (``5.0``, as JSON Schema and the models that send it
+    count it; see `is_integral`), and NaN and the infinities are not numbers.
     """
     if name == "string":
         return isinstance(value, str)
     if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_integral(value)
     if name == "number":
         return is_number(value)
     if name == "boolean":

@@ -14,6 +14,20 @@ is handed out only when it is provably complete:
 Calls are handed out in the order they started, never twice and never as a
 prefix: the executor numbers them in that order (``"$#1"`` is the first),
 so a call that is complete waits for an earlier one that is not.
+
+An index does not always name one call: Ollama 0.20, some gateways and some
+Bedrock and OCI routes stream parallel calls under one index, OpenRouter
+sometimes under one index and one id. So a delta starts another call at its
+index when what it carries says so (`_Partial.starts_another`): a new id, a
+name other than the call's (a name is never a fragment of one), or a new
+object (``{``) after the call's arguments formed a whole one. A call whose
+id an earlier call of the stream had runs as ``<id>_<n>`` (``n`` its place
+among the calls), so that each gets its own answer. Nothing is dropped: text
+that arrives for a call already handed out (it may be running) becomes a
+call of its own, which the planner rejects with a message the model can act
+on. (A call whose arguments are empty, followed at the same index by the
+same id and name, cannot be told from one call whose name is sent again: it
+is read as one.)
 """
 
 from __future__ import annotations
@@ -55,25 +69,53 @@ def chat_assistant_message(
 
 @attrs.define
 class _Partial:
+    """One call being assembled: what its deltas said so far."""
+
     index: int
+    """The ``index`` its deltas carry (another call may carry it too)."""
+    position: int
+    """Its place among the stream's calls, in the order they started."""
     id: str = ""
     name: str = ""
     arguments: list[str] = attrs.Factory(list)
-    checked: int = 0  # how many fragments the last (failed) completeness check saw
+    checked: int = -1  # how many fragments the last completeness check saw
+    complete: bool = False  # what it found
     call: ToolCall | None = None  # set once handed out
 
     def is_whole_object(self) -> bool:
-        """Whether the arguments so far are a complete JSON object (parsed once per new fragment)."""
-        if self.checked == len(self.arguments):
-            return False
-        self.checked = len(self.arguments)
-        text = "".join(self.arguments).strip()
-        if not text.endswith("}"):
-            return False
-        try:
-            return isinstance(json.loads(text), dict)
-        except (ValueError, RecursionError):
-            return False
+        """Whether the arguments so far are a complete JSON object (parsed at most once per new fragment)."""
+        if self.checked != len(self.arguments):
+            self.checked = len(self.arguments)
+            self.complete = _whole_object("".join(self.arguments))
+        return self.complete
+
+    def starts_another(self, new_id: str, name: str, fragment: str | None) -> bool:
+        """Whether a delta at this call's index is the start of another call, by what it carries.
+
+        A new id, or a name other than this call's, is another call (a name is
+        never a fragment of one). So is a new object (``{``) after this call's
+        arguments formed a whole one, or after it was handed out: Ollama and
+        some gateways send parallel calls under one index, OpenRouter even
+        under one id. Anything else continues this call.
+        """
+        if self.is_new(new_id, name):
+            return True
+        opens = fragment is not None and fragment.lstrip().startswith("{")
+        return opens and (self.call is not None or self.is_whole_object())
+
+    def is_new(self, new_id: str, name: str) -> bool:
+        """Whether an id or a name is not this call's."""
+        return bool(new_id and self.id and new_id != self.id) or bool(name and self.name and name != self.name)
+
+
+def _whole_object(text: str) -> bool:
+    text = text.strip()
+    if not text.endswith("}"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 @final
@@ -82,9 +124,10 @@ class ChatStream:
 
     Feed it every chunk (the JSON of each ``data:`` line but ``[DONE]``);
     `feed` returns the calls that chunk completed, in the order the calls
-    started. Interleaved fragments of several calls are followed (see the
-    module docstring for when a call is complete); `finish` completes
-    whatever is left when the stream ends. Only choice 0 is read. Usage::
+    started. Interleaved fragments of several calls, and several calls under
+    one index, are followed (see the module docstring for when a call is
+    complete); `finish` completes whatever is left when the stream ends.
+    Only choice 0 is read. Usage::
 
         stream = ChatStream()
         async for event in aiter_sse_lines(response.aiter_lines()):
@@ -105,11 +148,12 @@ class ChatStream:
         self._unknown: Unknown = unknown
         self._content: list[str] = []
         self._refusal: list[str] = []
-        self._partials: dict[int, _Partial] = {}
+        self._partials: dict[int, _Partial] = {}  # each index's latest call
         self._order: list[_Partial] = []
         self._handed_out = 0
-        self._ignored: set[int] = set()
-        self._last_index: int | None = None
+        self._ids: set[str] = set()  # the ids handed out
+        self._ignored: dict[int, str] = {}  # an index whose latest call is of an unknown type, and its id
+        self._last_index = 0
         self.finish_reason: str | None = None
         """The choice's ``finish_reason`` (``"tool_calls"``, ``"stop"``, ``"length"`` ...), once sent."""
         self.usage: dict[str, Any] | None = None
@@ -131,8 +175,7 @@ class ChatStream:
         """Take one chunk; return the calls it completed, in order.
 
         Raises:
-            FormatError: the chunk cannot be read, it carries an ``error``, or
-                a call's arguments go on after they formed a complete JSON object.
+            FormatError: the chunk cannot be read, or it carries an ``error``.
         """
         data = mapping(chunk, "a chat completion chunk")
         if data.get("error"):
@@ -183,50 +226,56 @@ class ChatStream:
             raise FormatError(f"a tool call delta must be an object, got {type(entry).__name__}", payload=chunk)
         index = entry.get("index")
         if not isinstance(index, int) or isinstance(index, bool):
-            index = self._guess_index(entry)
-        if index in self._ignored:
-            return
+            index = self._last_index  # servers that leave the index out send one call after another
+        self._last_index = index
+        raw_id = entry.get("id")
+        new_id = raw_id if isinstance(raw_id, str) else ""
+        function = entry.get("function")
+        fields: dict[str, Any] = function if isinstance(function, dict) else {}
+        name = fields["name"] if isinstance(fields.get("name"), str) else ""
+        raw = fields.get("arguments")
+        fragment = raw if isinstance(raw, str) or raw is None else arguments_text(call_arguments(raw))
         kind = entry.get("type")
         if kind not in (None, "function"):
             check_unknown(self._unknown, f"tool call {index} has type {kind!r}, not 'function'", entry)
-            self._ignored.add(index)
+            self._partials.pop(index, None)
+            self._ignored[index] = new_id
             return
+        if index in self._ignored:
+            if not name and (not new_id or new_id == self._ignored[index]):
+                return  # more of the call of an unknown type
+            del self._ignored[index]
         partial = self._partials.get(index)
         if partial is None:
-            partial = self._partials[index] = _Partial(index=index)
-            self._order.append(partial)
-        self._last_index = index
-        raw_id = entry.get("id")
-        if isinstance(raw_id, str) and raw_id and not partial.id:
-            partial.id = raw_id
-        function = entry.get("function") or {}
-        if not isinstance(function, dict):
-            return
-        name, fragment = function.get("name"), function.get("arguments")
-        if partial.call is not None:
-            if (isinstance(name, str) and name) or (fragment is not None and str(fragment).strip()):
-                raise FormatError(
-                    f"tool call {index} ({partial.call.tool}) received more data after its arguments formed "
-                    "a complete JSON object",
-                    payload=chunk,
-                )
-            return
-        if isinstance(name, str):
-            partial.name += name
-        if isinstance(fragment, str):
+            partial = self._start(index)
+        elif partial.starts_another(new_id, name, fragment):
+            if partial.is_new(new_id, name):
+                partial = self._start(index)
+            else:  # a new object under the same index, id and name: the same tool again (OpenRouter)
+                partial = self._start(index, name=partial.name, call_id=partial.id)
+        elif partial.call is not None and fragment is not None and fragment.strip():
+            # More text for a call already handed out (it may be running): it cannot join it. It becomes a
+            # call of its own, whose arguments the planner refuses with a message the model can act on.
+            partial = self._start(index, name=partial.name, call_id=partial.id)
+        partial.id = partial.id or new_id
+        partial.name = partial.name or name
+        if fragment is not None and partial.call is None:
             partial.arguments.append(fragment)
-        elif fragment is not None:
-            partial.arguments.append(arguments_text(call_arguments(fragment)))
 
-    def _guess_index(self, entry: dict[str, Any]) -> int:
-        """For servers that leave the index out: a new id or a second name starts a call, else it continues."""
-        last = self._partials.get(self._last_index) if self._last_index is not None else None
-        raw_id = entry.get("id")
-        function = entry.get("function")
-        named = isinstance(function, dict) and bool(function.get("name"))
-        if last is None or (isinstance(raw_id, str) and raw_id and raw_id != last.id) or (named and last.name):
-            return max([*self._partials, *self._ignored], default=-1) + 1
-        return last.index
+    def _start(self, index: int, *, name: str = "", call_id: str = "") -> _Partial:
+        partial = self._partials[index] = _Partial(index=index, position=len(self._order), id=call_id, name=name)
+        self._order.append(partial)
+        return partial
+
+    def _call(self, partial: _Partial) -> ToolCall:
+        """The call ``partial`` holds, under an id no earlier call of the stream has."""
+        identifier = call_id(partial.id, partial.position)
+        if identifier in self._ids:  # a reused id (OpenRouter): each call needs its own answer
+            identifier = f"{identifier}_{partial.position}"
+            while identifier in self._ids:
+                identifier += "_"
+        self._ids.add(identifier)
+        return ToolCall(id=identifier, tool=partial.name, arguments="".join(partial.arguments))
 
     def _release(self, *, final: bool) -> list[ToolCall]:
         """Hand out the longest run of complete calls after those already handed out."""
@@ -236,9 +285,7 @@ class ChatStream:
             later_started = self._handed_out + 1 < len(self._order)
             if not final and not (later_started and partial.is_whole_object()):
                 break
-            partial.call = ToolCall(
-                id=call_id(partial.id, partial.index), tool=partial.name, arguments="".join(partial.arguments)
-            )
+            partial.call = self._call(partial)
             ready.append(partial.call)
             self._handed_out += 1
         return ready

@@ -17,7 +17,8 @@ __all__ = ["REFERENCE_HINT", "describe", "parallel_note", "reference_note"]
 
 REFERENCE_HINT = (
     'Any argument may be "$#N" or "$#N.path" to use the result of the N-th call you emit in this turn '
-    '(from 1), or a part of it; start a literal text that begins with "$" with "$$".'
+    '(from 1), or a part of it; inside a longer text, "$#N.path" is replaced by that value as text. '
+    'Start a literal text that begins with "$" with "$$", and write a literal "$#1" in a text as "$$#1".'
 )
 """The sentence appended to every tool's description (with ``notes=True``)."""
 
@@ -72,6 +73,10 @@ def reference_note(registry: Registry) -> str:
         '"$#N" (the result of the N-th call you emit in this turn, counting from 1) or "$#N.path"',
         '(a part of it: dot-separated keys and list indices, e.g. "$#1.items.0.id"). The call then waits',
         "for call N and receives the value itself (a number stays a number); if call N fails, it is skipped.",
-        'A literal text that starts with "$" is written with "$$" instead (e.g. "$$5.00" for "$5.00").',
+        'Inside a longer text, each "$#N.path" is replaced by the value as text (a string as it is, anything',
+        'else as JSON), e.g. "Total: $#1.total EUR" or "$#1.a - $#2.b"; a path there ends at the first',
+        'character that is not a letter, a digit, "_", or "-" between them.',
+        'A literal text that starts with "$" is written with "$$" instead (e.g. "$$5.00" for "$5.00"),',
+        'and a literal "$#1" inside a text as "$$#1".',
     ]
     return "\n".join(lines)

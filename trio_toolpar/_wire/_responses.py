@@ -1,38 +1,62 @@
-"""The OpenAI Responses API: ``function_call`` items in, ``function_call_output`` items out, and its stream.
+"""The OpenAI Responses API's items: the calls in a response, what to keep of it, and the answers.
 
-A response's ``output`` is a list of items (reasoning, messages, function
-calls, the server's own tool calls); the next request's ``input`` is the
-conversation so far, these items included, followed by one
-``function_call_output`` per call. A stream sends them as typed events::
+A response's ``output`` is a list of items (reasoning, messages, calls, the
+server's own tool calls); the next request's ``input`` is the conversation
+so far, these items included, with an answer to every call the client was
+asked to make. Here each kind of item is one of:
 
-    response.created                         {response: {model, ...}}
-    response.output_item.added               {output_index, item: {type: "function_call", id, call_id, name}}
-    response.function_call_arguments.delta   {item_id, output_index, delta, obfuscation}
-    response.function_call_arguments.done    {item_id, output_index, arguments}
-    response.output_item.done                {output_index, item: {... "arguments", "status": "completed"}}
-    response.output_text.delta               {item_id, output_index, content_index, delta}
-    response.completed                       {response: {output, usage, status}}
+* a call trio_toolpar runs: ``function_call`` (its ``arguments``), and
+  ``custom_tool_call``, whose one text ``input`` is passed to the registered
+  tool of its name as the argument ``input``; answered once the calls ran
+  (`function_call_outputs`);
+* a call trio_toolpar does not run (``apply_patch_call``, ``shell_call``,
+  ``local_shell_call``, ``mcp_approval_request``): answered at once, in the
+  items to keep, with its own ``*_output`` item saying that it was not run
+  (`answer_of`), so that the model reads why and the conversation stays one
+  the API accepts;
+* an item that needs no answer (text, reasoning, the server's own tools and
+  their results, the answers themselves): kept as it is;
+* anything else, ``computer_call`` included (its output holds only a
+  screenshot): "unknown", for the ``unknown`` policy.
 
-and no ``[DONE]`` sentinel: ``response.completed`` (or ``.incomplete``)
-ends it; ``error`` and ``response.failed`` report a failure.
+The stream of such a response is `trio_toolpar._wire._response_stream`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, final
+from collections.abc import Callable, Container, Iterable, Mapping
+from typing import Any, Literal
 
 from .._runtime._result import TurnResult
 from .._values._exceptions import FormatError
 from .._values._observation import DEFAULT_MAX_CHARS, render_observation
-from .._values._outcome import Outcome, ToolCall
-from ._payloads import Unknown, arguments_text, as_data, call_arguments, call_id, check_unknown, mapping, outcomes_of
+from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
+from ._payloads import Unknown, arguments_text, as_data, call_arguments, call_id, check_unknown, outcomes_of
 
-__all__ = ["ResponseStream", "calls_from_response", "failure", "function_call_outputs", "response_items"]
+__all__ = [
+    "CUSTOM_INPUT",
+    "ItemKind",
+    "answer_of",
+    "call_of",
+    "calls_from_response",
+    "custom_call_ids",
+    "failure",
+    "function_call_outputs",
+    "item_kind",
+    "output_of",
+    "outputs",
+    "response_items",
+]
 
-# Output items that need no answer from the client: text, reasoning, the server's
-# own tools and their results. Anything else that is not a function call is
-# "unknown" (see the ``unknown`` argument).
+CUSTOM_INPUT = "input"
+"""The argument a custom tool call's text is passed as: register the tool with one ``input: str`` parameter."""
+
+ItemKind = Literal["call", "answer", "skip"]
+"""What an item is to the client: a call it runs, a call it answers without running it, or neither."""
+
+_CALLS = frozenset({"function_call", "custom_tool_call"})
+# Items that need no answer from the client: text, reasoning, the server's own tools and their results,
+# and the answers in an input list. Anything else that is not a call is "unknown" (see ``unknown``).
 _ITEMS_TO_SKIP = frozenset(
     {
         "message",
@@ -46,12 +70,71 @@ _ITEMS_TO_SKIP = frozenset(
         "tool_search_call",
         "compaction",
         "function_call_output",
+        "custom_tool_call_output",
+        "apply_patch_call_output",
+        "shell_call_output",
+        "local_shell_call_output",
+        "computer_call_output",
+        "mcp_approval_response",
     }
 )
-_ENDS = frozenset({"response.completed", "response.incomplete"})
 
 
-def _output(response: object) -> list[Any]:
+def _not_run(kind: str, n: int) -> str:
+    """The observation a call trio_toolpar does not run is answered with."""
+    outcome = Outcome(
+        call_id=f"output[{n}]",
+        tool=kind,
+        status=Status.REJECTED,
+        error_code=ErrorCode.UNKNOWN_TOOL,
+        error=f"not run: this client runs function tools (and custom tools it has registered), not "
+        f"{kind} items, so nothing was done; use one of the function tools instead",
+    )
+    return render_observation(outcome)
+
+
+def _answer_patch(item: Mapping[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "type": "apply_patch_call_output",
+        "call_id": item["call_id"],
+        "status": "failed",
+        "output": _not_run(item["type"], n),
+    }
+
+
+def _answer_shell(item: Mapping[str, Any], n: int) -> dict[str, Any]:
+    failed = {"stdout": "", "stderr": _not_run(item["type"], n), "outcome": {"type": "exit", "exit_code": 1}}
+    return {"type": "shell_call_output", "call_id": item["call_id"], "output": [failed]}
+
+
+def _answer_local_shell(item: Mapping[str, Any], n: int) -> dict[str, Any]:
+    return {"type": "local_shell_call_output", "id": item["call_id"], "output": _not_run(item["type"], n)}
+
+
+def _answer_approval(item: Mapping[str, Any], n: int) -> dict[str, Any]:
+    server = item.get("server_label")
+    reason = (
+        f"not approved: this client does not approve MCP tool calls on its user's behalf "
+        f"(server {server!r}, tool {item.get('name')!r}); ask the user, or use one of the function tools"
+    )
+    return {"type": "mcp_approval_response", "approval_request_id": item["id"], "approve": False, "reason": reason}
+
+
+_ANSWERS: Mapping[str, tuple[str, Callable[[Mapping[str, Any], int], dict[str, Any]]]] = {
+    "apply_patch_call": ("call_id", _answer_patch),
+    "shell_call": ("call_id", _answer_shell),
+    "local_shell_call": ("call_id", _answer_local_shell),
+    "mcp_approval_request": ("id", _answer_approval),
+}
+"""Calls trio_toolpar answers without running them: the field that names the call, and the answer."""
+_UNANSWERABLE = {
+    "computer_call": "a computer_call_output holds only a screenshot, so the client cannot say it did not run it; "
+    "run computer use yourself",
+}
+
+
+def output_of(response: object) -> list[Any]:
+    """A response's ``output`` items (or the list of items it is)."""
     data = as_data(response)
     if isinstance(data, dict):
         if not isinstance(data.get("output"), list):
@@ -62,237 +145,155 @@ def _output(response: object) -> list[Any]:
     raise FormatError(f"expected a response or a list of output items, got {type(data).__name__}", payload=response)
 
 
-def _kind(item: object, n: int, unknown: Unknown, payload: object) -> str | None:
-    """``"function_call"``, ``"skip"`` (no answer needed), or ``None`` (an unknown item, ignored)."""
+def item_kind(item: object, n: int, unknown: Unknown, payload: object) -> ItemKind | None:
+    """What ``item`` (``output[n]``) is (see `ItemKind`); ``None`` for an unknown item that ``unknown`` ignores.
+
+    Raises:
+        FormatError: the item is not an object, or it is unknown and ``unknown`` is ``"error"``.
+    """
     if not isinstance(item, dict):
         raise FormatError(f"output[{n}] must be an object, got {type(item).__name__}", payload=payload)
     kind = item.get("type")
-    if kind == "function_call":
-        return "function_call"
-    if (isinstance(kind, str) and kind in _ITEMS_TO_SKIP) or (kind is None and "role" in item):
+    name = kind if isinstance(kind, str) else ""  # a type that is a list or an object is unknown, and unhashable
+    if name in _CALLS:
+        return "call"
+    if name in _ANSWERS:
+        return "answer"
+    if name in _ITEMS_TO_SKIP or (kind is None and "role" in item):
         return "skip"  # an input list's messages have a role and no type
-    check_unknown(unknown, f"output[{n}] has type {kind!r}, which is not a function call", item)
+    if name in _UNANSWERABLE:
+        message = f"output[{n}] has type {kind!r}: {_UNANSWERABLE[name]}"
+    else:
+        message = f"output[{n}] has type {kind!r}, which is not a call trio_toolpar runs or answers"
+    check_unknown(unknown, message, item)
     return None
 
 
-def _call(item: Mapping[str, Any], n: int) -> ToolCall:
+def call_of(item: Mapping[str, Any], n: int) -> ToolCall:
+    """The call a ``function_call`` or ``custom_tool_call`` item (``output[n]``) asks for; its id is the ``call_id``."""
     name = item.get("name")
-    return ToolCall(
-        id=call_id(item.get("call_id"), n),
-        tool=name if isinstance(name, str) else "",
-        arguments=call_arguments(item.get("arguments")),
-    )
+    if item.get("type") == "custom_tool_call":
+        text = item.get(CUSTOM_INPUT)  # not text: passed on for the schema to refuse, never dropped
+        arguments: Mapping[str, Any] | str = {CUSTOM_INPUT: "" if text is None else text}
+    else:
+        arguments = call_arguments(item.get("arguments"))
+    return ToolCall(id=call_id(item.get("call_id"), n), tool=name if isinstance(name, str) else "", arguments=arguments)
+
+
+def answer_of(item: Mapping[str, Any], n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call trio_toolpar does not run, as kept (under the id it is answered by), and its answer."""
+    field, answer = _ANSWERS[item["type"]]
+    kept = {**item, field: call_id(item.get(field), n)}
+    return kept, answer(kept, n)
 
 
 def calls_from_response(response: object, *, unknown: Unknown = "error") -> list[ToolCall]:
-    """The ``function_call`` items of a Responses API response, in order; ids are their ``call_id``.
+    """The calls of a Responses API response that trio_toolpar runs, in order; ids are their ``call_id``.
+
+    ``function_call`` items, and ``custom_tool_call`` items, whose text
+    ``input`` goes to the tool of their name as the argument ``input``
+    (register it with one ``input: str`` parameter; a custom call of a tool
+    that is not registered is rejected as ``unknown_tool``, and answered).
 
     Args:
         response: a response (its ``output`` is read) or a list of output
             items, as dicts or SDK objects.
-        unknown: what to do with an item that is neither a function call nor
-            one that needs no answer (text, reasoning, the server's own tool
-            calls): ``"error"`` raises `FormatError`, ``"ignore"`` skips it.
-            Calls of other client-side tool kinds (``custom_tool_call``,
-            ``computer_call``, ``shell_call`` ...) are unknown here, since
-            trio_toolpar only runs function tools.
+        unknown: what to do with an item that is neither a call trio_toolpar
+            runs or answers nor one that needs no answer: ``"error"`` raises
+            `FormatError`, ``"ignore"`` skips it. ``computer_call`` is one
+            (its output holds only a screenshot).
 
     Raises:
         FormatError: no ``output`` list, an item that is not an object, or an
             unknown item type.
     """
-    items = _output(response)
-    return [_call(item, n) for n, item in enumerate(items) if _kind(item, n, unknown, response) == "function_call"]
+    items = output_of(response)
+    return [call_of(item, n) for n, item in enumerate(items) if item_kind(item, n, unknown, response) == "call"]
 
 
 def response_items(response: object, *, unknown: Unknown = "error") -> list[dict[str, Any]]:
-    """The output items to keep in the next request's ``input``, in order.
+    """The items to keep in the next request's ``input``, in order, each call trio_toolpar does not run answered.
 
-    Each ``function_call`` is written back under the id it runs with
-    (``missing_id_<n>`` if it had none) and with its arguments as JSON text,
-    so that every ``function_call_output`` answers one of them; ``null``
-    fields are dropped, and so are unknown items with ``unknown="ignore"``.
+    Each call is written back under the id it runs with (``missing_id_<n>``
+    if it had none), a ``function_call`` with its arguments as JSON text;
+    right after each call trio_toolpar does not run comes its answer (an
+    ``apply_patch_call_output`` with status ``failed``, a
+    ``shell_call_output``, a ``local_shell_call_output``, an
+    ``mcp_approval_response`` that does not approve), saying that it was not
+    run, unless the items already hold one. ``null`` fields are dropped, and
+    so are unknown items with ``unknown="ignore"``.
 
     Raises:
         FormatError: as `calls_from_response`.
     """
+    items = output_of(response)
+    answered = {str(i.get("call_id") or i.get("approval_request_id") or i.get("id")) for i in items if _is_answer(i)}
     kept: list[dict[str, Any]] = []
-    for n, item in enumerate(_output(response)):
-        kind = _kind(item, n, unknown, response)
+    for n, item in enumerate(items):
+        kind = item_kind(item, n, unknown, response)
         if kind is None:
             continue
         clean = {k: v for k, v in item.items() if v is not None}
-        if kind == "function_call":
-            call = _call(item, n)
-            clean.update(call_id=call.id, name=call.tool, arguments=arguments_text(call.arguments))
+        if kind == "call":
+            call = call_of(item, n)
+            written = {"arguments": arguments_text(call.arguments)} if item.get("type") == "function_call" else {}
+            clean.update(call_id=call.id, name=call.tool, **written)
+        elif kind == "answer":
+            clean, answer = answer_of(clean, n)
+            kept.append(clean)
+            if str(answer.get("call_id") or answer.get("approval_request_id") or answer.get("id")) not in answered:
+                kept.append(answer)
+            continue
         kept.append(clean)
     return kept
 
 
+def _is_answer(item: object) -> bool:
+    return (
+        isinstance(item, dict) and isinstance(item.get("type"), str) and item["type"].endswith(("_output", "_response"))
+    )
+
+
+def custom_call_ids(response: object) -> set[str]:
+    """The ids of the ``custom_tool_call`` items of a response (or list of items): answered as custom outputs."""
+    return {
+        call_of(item, n).id
+        for n, item in enumerate(output_of(response))
+        if isinstance(item, dict) and item.get("type") == "custom_tool_call"
+    }
+
+
 def function_call_outputs(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS
+    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS, response: object = None
 ) -> list[dict[str, Any]]:
-    """One ``function_call_output`` input item per outcome, in the calls' order."""
-    return [
-        {"type": "function_call_output", "call_id": o.call_id, "output": render_observation(o, max_chars=max_chars)}
-        for o in outcomes_of(outcomes)
-    ]
-
-
-@final
-class ResponseStream:
-    """Assembles a streamed Responses API response, handing out each function call once its arguments are done.
-
-    Feed it the JSON of every event's ``data:`` (see the module docstring
-    for the events); `feed` returns the calls that event completed. A call
-    is complete at ``response.function_call_arguments.done`` or
-    ``response.output_item.done``, whichever comes first; calls are handed
-    out in output order, so one that completes early waits for an earlier
-    one. Events of other types are skipped. Usage::
-
-        stream = ResponseStream()
-        async for event in aiter_sse_bytes(chunks):
-            for call in stream.feed(json.loads(event.data)):
-                turn.submit(call)
-            if stream.done:
-                break
-        for call in stream.finish():
-            turn.submit(call)
-        input_items += stream.items()
+    """One output item per outcome, in the calls' order: ``function_call_output``, or for a custom call
+    ``custom_tool_call_output``.
 
     Args:
-        unknown: what to do with an output item of an unknown type (see
-            `calls_from_response`).
+        outcomes: the turn's outcomes.
+        max_chars: the longest observation per call.
+        response: the response (or list of items) the calls came from: its
+            ``custom_tool_call`` items are answered with
+            ``custom_tool_call_output`` (without it, every answer is a
+            ``function_call_output``).
     """
+    return outputs(
+        outcomes, custom=custom_call_ids(response) if response is not None else frozenset(), max_chars=max_chars
+    )
 
-    def __init__(self, *, unknown: Unknown = "error") -> None:
-        self._unknown: Unknown = unknown
-        self._items: dict[int, dict[str, Any]] = {}
-        self._arguments: dict[int, list[str]] = {}
-        self._complete: set[int] = set()
-        self._calls: dict[int, ToolCall] = {}
-        self._ignored: set[int] = set()
-        self._text: list[str] = []
-        self.status: str | None = None
-        """The response's final ``status`` (``"completed"``, ``"incomplete"`` ...), once it ends."""
-        self.usage: dict[str, Any] | None = None
-        """The ``usage`` of the final response, if it had one."""
-        self.model: str | None = None
-        """The ``model`` the response named."""
-        self.done = False
-        """Whether the final event (``response.completed`` or ``.incomplete``) arrived."""
 
-    @property
-    def text(self) -> str | None:
-        """The output text so far (``None``: none)."""
-        return "".join(self._text) if self._text else None
-
-    @property
-    def calls(self) -> list[ToolCall]:
-        """The calls handed out so far, in output order."""
-        return [call for _, call in sorted(self._calls.items())]
-
-    def feed(self, event: object) -> list[ToolCall]:
-        """Take one event; return the calls it completed, in order.
-
-        Raises:
-            FormatError: the event cannot be read, it reports a failure
-                (``error``, ``response.failed``), it names an output item that
-                was never added, or it adds an item of an unknown type.
-        """
-        data = mapping(event, "a Responses API stream event")
-        kind = data.get("type")
-        if kind in ("error", "response.failed"):
-            raise FormatError(f"the stream reported a failure: {failure(data)}", payload=event)
-        if kind == "response.created":
-            self._response(data.get("response"))
-        elif kind == "response.output_item.added":
-            self._added(data, event)
-        elif kind == "response.function_call_arguments.delta":
-            index = self._index(data, event)
-            if index in self._arguments and index not in self._complete:
-                self._arguments[index].append(str(data.get("delta", "")))
-        elif kind == "response.function_call_arguments.done":
-            return self._done(self._index(data, event), data.get("arguments"), None)
-        elif kind == "response.output_item.done":
-            item = data.get("item")
-            return self._done(self._index(data, event), None, item if isinstance(item, dict) else None)
-        elif kind == "response.output_text.delta" and isinstance(data.get("delta"), str):
-            self._text.append(data["delta"])
-        elif kind in _ENDS:
-            self._response(data.get("response"))
-            self.done = True
-            return self.finish()
-        return []
-
-    def finish(self) -> list[ToolCall]:
-        """The stream ended: complete (and return) the calls not handed out yet, with what arrived."""
-        self._complete.update(self._arguments)
-        return self._release()
-
-    def items(self) -> list[dict[str, Any]]:
-        """The output items to keep in the next request's ``input`` (see `response_items`)."""
-        output = [dict(self._items[i], **self._final_arguments(i)) for i in sorted(self._items)]
-        return response_items(output, unknown="ignore")
-
-    def _final_arguments(self, index: int) -> dict[str, Any]:
-        call = self._calls.get(index)
-        return {"call_id": call.id, "arguments": arguments_text(call.arguments)} if call is not None else {}
-
-    def _response(self, response: object) -> None:
-        if not isinstance(response, dict):
-            return
-        if isinstance(response.get("model"), str):
-            self.model = response["model"]
-        if isinstance(response.get("status"), str):
-            self.status = response["status"]
-        if isinstance(response.get("usage"), dict):
-            self.usage = response["usage"]
-
-    def _index(self, data: Mapping[str, Any], event: object) -> int:
-        index = data.get("output_index")
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise FormatError(f"{data.get('type')} needs an integer 'output_index', got {index!r}", payload=event)
-        if index not in self._items and index not in self._ignored:
-            raise FormatError(f"{data.get('type')} for output item {index}, which was never added", payload=event)
-        return index
-
-    def _added(self, data: Mapping[str, Any], event: object) -> None:
-        index = data.get("output_index")
-        item = data.get("item")
-        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(item, dict):
-            raise FormatError("response.output_item.added needs an 'output_index' and an 'item'", payload=event)
-        if _kind(item, index, self._unknown, event) is None:
-            self._ignored.add(index)
-            return
-        self._items[index] = dict(item)
-        if item.get("type") == "function_call":
-            self._arguments[index] = [item["arguments"]] if isinstance(item.get("arguments"), str) else []
-
-    def _done(self, index: int, arguments: object, item: dict[str, Any] | None) -> list[ToolCall]:
-        if index in self._ignored:
-            return []
-        if item is not None:
-            self._items[index] = dict(item)
-        if index in self._arguments and index not in self._complete:
-            final = arguments if isinstance(arguments, str) else item.get("arguments") if item else None
-            if isinstance(final, str):
-                self._arguments[index] = [final]  # the whole text, as the server has it
-            self._complete.add(index)
-        return self._release()
-
-    def _release(self) -> list[ToolCall]:
-        ready: list[ToolCall] = []
-        for index in sorted(self._arguments):
-            if index in self._calls:
-                continue
-            if index not in self._complete:
-                break
-            item = self._items[index]
-            call = _call({**item, "arguments": "".join(self._arguments[index])}, index)
-            self._calls[index] = call
-            ready.append(call)
-        return ready
+def outputs(
+    outcomes: TurnResult | Iterable[Outcome], *, custom: Container[str], max_chars: int
+) -> list[dict[str, Any]]:
+    """`function_call_outputs`, the custom calls named by their ids."""
+    return [
+        {
+            "type": "custom_tool_call_output" if o.call_id in custom else "function_call_output",
+            "call_id": o.call_id,
+            "output": render_observation(o, max_chars=max_chars),
+        }
+        for o in outcomes_of(outcomes)
+    ]
 
 
 def failure(event: Mapping[str, Any]) -> str:

@@ -23,18 +23,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._arguments._references import CALL_ID, GROUP, POSITION
+from .._arguments._references import CALL_ID, GROUP, POSITION, SEGMENT
 from .._tools._registry import Tool
 from .._values._exceptions import SchemaError
 from ._payloads import as_data
 
 __all__ = ["REFERENCE_PATTERN", "REFERENCE_SCHEMA", "model_parameters", "strict_schema", "widen"]
 
-REFERENCE_PATTERN = rf"^\$({POSITION}|{CALL_ID}|{GROUP})(\.[^.]+)*$"
-"""A reference as a JSON Schema (ECMA-262) pattern: ``$#N`` or ``$<call id>``, then ``.key`` segments.
+REFERENCE_PATTERN = rf"^\$({POSITION}(\.{SEGMENT})*|({CALL_ID}|{GROUP})(\.[^.]+)*)$"
+"""A whole reference as a JSON Schema (ECMA-262) pattern: ``$#N`` or ``$<call id>``, then ``.key`` segments.
 
-The same language as the executor's reference syntax (`trio_toolpar._references`)
-less the malformed forms (an empty path segment), which the executor rejects.
+The same language as the executor's syntax for a whole reference
+(`trio_toolpar._arguments._references`) less the malformed forms (an empty
+path segment), which the executor rejects. (ECMA-262 reads a word character
+as ASCII only, so a positional path with other letters is not offered where a number
+is expected; a reference inside a text only goes where any string does,
+which is never widened.)
 """
 
 REFERENCE_SCHEMA: Mapping[str, Any] = {"type": "string", "pattern": REFERENCE_PATTERN}
