@@ -65,3 +65,7 @@ async def opaque() -> complex:
     """Return a value JSON cannot hold."""
     await trio.sleep(0.25)
     return complex(1, 2)
+
+
+answer = 42
+"""Not a registry, for the error that says so (``is an int``)."""

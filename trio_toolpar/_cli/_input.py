@@ -84,7 +84,7 @@ def load_registry(spec: str, *, app_dir: str) -> Registry:
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not isinstance(found, Registry):
-        raise UsageError(f"{spec!r} is a {type(found).__name__}, not a trio_toolpar.Registry")
+        raise UsageError(f"{spec!r} is {_a(type(found).__name__)}, not a trio_toolpar.Registry")
     return found
 
 
@@ -157,6 +157,11 @@ def _read_json(path: str) -> object:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise UsageError(f"calls file {path!r} is not valid JSON: {exc}") from None
+
+
+def _a(noun: str) -> str:
+    """``a list``, ``an int``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _shape(data: object) -> str:

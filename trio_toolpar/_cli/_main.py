@@ -40,7 +40,7 @@ from ._args import EXIT_USAGE, PROG, build_parser
 from ._demo import SERVICE, Demo, SentWrite, build_demo
 from ._input import UsageError, load_calls, load_registry
 from ._progress import ProgressView, TurnProgress
-from ._render import Report, plan_data, print_json, print_report, rescaled
+from ._render import Report, count, plan_data, print_json, print_report, render_plan, rescaled
 from ._trace import trace_events
 from ._views import make_progress
 
@@ -116,15 +116,7 @@ def _plan_command(args: argparse.Namespace) -> int:
     registry = load_registry(args.tools, app_dir=args.app_dir)
     _, calls = load_calls(args.calls, format=args.format)
     plan = Executor(registry).plan(calls)
-    if args.json:
-        print(dumps(plan_data(plan)))
-    else:
-        print(plan.render())
-    if plan.cycle is not None:
-        print(
-            f"{PROG}: the calls form a dependency cycle {' -> '.join(plan.cycle)}; no order can run them",
-            file=sys.stderr,
-        )
+    print(dumps(plan_data(plan)) if args.json else render_plan(plan))
     return EXIT_NOT_OK if plan.rejected else EXIT_OK
 
 
@@ -146,7 +138,7 @@ def _run_command(args: argparse.Namespace) -> int:
     report = _report(
         args,
         f"{PROG} run {args.calls}",
-        f"{PROG} run: {len(calls)} calls ({found} format) from {args.calls} against {args.tools}",
+        f"{PROG} run: {count(len(calls), 'call')} ({found} format) from {args.calls} against {args.tools}",
         time_scale=1.0,
         unit="s",
     )
@@ -229,7 +221,7 @@ async def _run_turn(executor: Executor, calls: Sequence[ToolCall], report: Repor
             for line in report.header:
                 print(line)
             print()
-            print(turn.plan.render())
+            print(render_plan(turn.plan))
             print(flush=True)
         progress = TurnProgress(turn.plan, schedule=executor.schedule)
         origin = trio.current_time()
