@@ -1,4 +1,4 @@
-"""The words of ``trio-toolpar``: counts, articles, the speed-up line, a cycle said once."""
+"""The words of ``trio-toolpar``: counts, articles, the speed-up line, a cycle said once, advice it can follow."""
 
 from __future__ import annotations
 
@@ -86,3 +86,31 @@ def test_run_shows_the_plan_the_same_way(tmp_path: Path, capsys: pytest.CaptureF
     plan = out.split("\nplan: ", 1)[1].split("\n\n", 1)[0]
     assert plan.count("calls form a dependency cycle") == 1
     assert row(out, "a")[2:4] == ["rejected", "dependency_cycle"]
+
+
+ANTHROPIC_WITH_AN_IMAGE = {
+    "role": "assistant",
+    "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/chart.png"}},
+        {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"key": "alpha", "seconds": 0.1}},
+    ],
+}
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_an_unknown_block_is_refused_with_advice_the_cli_can_follow(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, *run_argv(write_calls(tmp_path, ANTHROPIC_WITH_AN_IMAGE))[1:], "--format", "anthropic"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert_one_line_error(err, "content[0] has type 'image'", "pass --skip-unknown to skip such entries")
+    assert "unknown='ignore'" not in err
+
+
+def test_skip_unknown_reads_the_calls_around_an_unknown_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = run_argv(write_calls(tmp_path, ANTHROPIC_WITH_AN_IMAGE), "--virtual", "--skip-unknown")
+    assert main(argv) == 0
+    assert row(capsys.readouterr().out, "t1")[2] == "ok"

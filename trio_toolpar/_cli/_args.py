@@ -78,6 +78,11 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         help="how to read CALLS.json (default: told apart by its shape)",
     )
+    parser.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="skip the entries of an OpenAI or Anthropic file that are neither calls nor known (default: refuse them)",
+    )
 
 
 def _add_turn_options(parser: argparse.ArgumentParser) -> None:

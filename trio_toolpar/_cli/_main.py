@@ -114,7 +114,7 @@ def _demo_command(args: argparse.Namespace) -> int:
 
 def _plan_command(args: argparse.Namespace) -> int:
     registry = load_registry(args.tools, app_dir=args.app_dir)
-    _, calls = load_calls(args.calls, format=args.format)
+    _, calls = load_calls(args.calls, format=args.format, skip_unknown=args.skip_unknown)
     plan = Executor(registry).plan(calls)
     print(dumps(plan_data(plan)) if args.json else render_plan(plan))
     return EXIT_NOT_OK if plan.rejected else EXIT_OK
@@ -122,7 +122,7 @@ def _plan_command(args: argparse.Namespace) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     registry = load_registry(args.tools, app_dir=args.app_dir)
-    found, calls = load_calls(args.calls, format=args.format)
+    found, calls = load_calls(args.calls, format=args.format, skip_unknown=args.skip_unknown)
     _warn_unused_limits(registry, dict(args.limit), tools=args.tools)
     try:
         executor = Executor(
