@@ -14,10 +14,17 @@ from .. import __version__
 from ._demo import DEFAULT_SEED, SERVICE
 from ._input import FORMATS
 
-__all__ = ["EXIT_USAGE", "PROG", "build_parser"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_NOT_OK", "EXIT_OK", "EXIT_USAGE", "PROG", "build_parser"]
 
 PROG = "trio-toolpar"
+EXIT_OK = 0
+"""Every call ended ``ok`` (``plan``: planning refused none)."""
+EXIT_NOT_OK = 1
+"""Some call did not end ``ok`` (``plan``: planning refused one)."""
 EXIT_USAGE = 2
+"""A usage or input error."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as a shell reports a program the signal ended)."""
 
 
 class _Parser(argparse.ArgumentParser):
