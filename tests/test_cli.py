@@ -58,7 +58,7 @@ def assert_one_line_error(err: str, *fragments: str) -> None:
 
 
 def test_demo_virtual_prints_plan_table_timeline_and_times(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual"]) == 0
+    assert main(["demo", "--virtual"]) == 1
     out = capsys.readouterr().out
     assert "plan: 11 calls, 3 waves" in out
     assert row(out, "dd_logs") == ["dd_logs", "datadog_logs", "ok", "0", "1", "0.000", "7000.0"]
@@ -84,7 +84,7 @@ PLAIN_HEADER = "progress, one line per call that moves (queued: for a slot of th
 
 
 def test_demo_prints_a_progress_line_per_move(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual"]) == 0
+    assert main(["demo", "--virtual"]) == 1
     lines = capsys.readouterr().out.splitlines()
     start = lines.index(PLAIN_HEADER)
     end = lines.index("", start)
@@ -123,21 +123,21 @@ def test_demo_prints_a_progress_line_per_move(capsys: pytest.CaptureFixture[str]
 
 
 def test_demo_progress_off(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--progress", "off"]) == 0
+    assert main(["demo", "--virtual", "--progress", "off"]) == 1
     out = capsys.readouterr().out
     assert "progress (" not in out and " running" not in out
     assert row(out, "post")[2] == "ok"
 
 
 def test_demo_eager_schedule(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--schedule", "eager"]) == 0
+    assert main(["demo", "--virtual", "--schedule", "eager"]) == 1
     out = capsys.readouterr().out
     assert row(out, "ticket")[-2:] == ["6.500", "2000.0"]
     assert "this turn: 9.500 simulated s (5.9x faster)" in words(out)
 
 
 def test_demo_speedup_does_not_count_waits_for_a_slot(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--max-concurrency", "4"]) == 0
+    assert main(["demo", "--virtual", "--max-concurrency", "4"]) == 1
     out = capsys.readouterr().out
     # Status waited 2 s for a slot between its attempts: its latency says 8.5 s, its own work is 6.5 s.
     assert row(out, "status")[-1] == "8500.0"
@@ -145,7 +145,7 @@ def test_demo_speedup_does_not_count_waits_for_a_slot(capsys: pytest.CaptureFixt
 
 
 def test_demo_json_is_the_turn_result(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--json"]) == 0
+    assert main(["demo", "--virtual", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     outcomes: list[dict[str, Any]] = data["outcomes"]
     assert [o["call_id"] for o in outcomes] == [c.id for c in CALLS_OF_THE_DEMO]
@@ -158,14 +158,14 @@ def test_demo_json_is_the_turn_result(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_demo_budget_stops_the_writes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--budget", "8", "--json"]) == 0
+    assert main(["demo", "--virtual", "--budget", "8", "--json"]) == 1
     by_id = {o["call_id"]: o for o in json.loads(capsys.readouterr().out)["outcomes"]}
     assert (by_id["ticket"]["status"], by_id["ticket"]["error_code"]) == ("cancelled", "budget_exceeded")
     assert by_id["post"]["status"] == "skipped"
 
 
 def test_demo_budget_shows_why_no_writes_and_no_speedup(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--budget", "8"]) == 0
+    assert main(["demo", "--virtual", "--budget", "8"]) == 1
     out = capsys.readouterr().out
     assert row(out, "ticket")[2:4] == ["cancelled", "budget_exceeded"]
     assert row(out, "post")[2:4] == ["skipped", "budget_exceeded"]
@@ -180,7 +180,7 @@ def test_demo_budget_shows_why_no_writes_and_no_speedup(capsys: pytest.CaptureFi
 
 
 def test_demo_fail_fast_cancels_the_siblings_of_the_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--policy", "fail-fast"]) == 0
+    assert main(["demo", "--virtual", "--policy", "fail-fast"]) == 1
     out = capsys.readouterr().out
     assert "policy fail-fast" in out
     assert row(out, "sentry")[2:4] == ["error", "tool_error"]
@@ -210,7 +210,7 @@ def test_demo_best_effort_and_fail_fast_differ_only_after_the_failure(capsys: py
 
 
 def test_demo_on_the_real_clock_reports_simulated_seconds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--speed", "1000", "--json"]) == 0
+    assert main(["demo", "--speed", "1000", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [o["call_id"] for o in data["outcomes"] if o["status"] != "ok"] == ["sentry"]
     # Rescaled to simulated seconds: a real clock can only be late, never early.
@@ -219,7 +219,7 @@ def test_demo_on_the_real_clock_reports_simulated_seconds(capsys: pytest.Capture
 
 def test_demo_trace_is_written_in_simulated_seconds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "demo.trace.json"
-    assert main(["demo", "--speed", "1000", "--trace", str(path), "--progress", "off"]) == 0
+    assert main(["demo", "--speed", "1000", "--trace", str(path), "--progress", "off"]) == 1
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert_valid_trace(doc)
     ticket = next(e for e in doc["traceEvents"] if e.get("args", {}).get("call_id") == "ticket")
@@ -233,7 +233,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_rich_progress_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--virtual", "--progress", "rich"]) == 0
+    assert main(["demo", "--virtual", "--progress", "rich"]) == 1
     out = capsys.readouterr().out
     assert PLAIN_HEADER not in out  # not the plain lines
     assert row(out, "sentry")[2] == "error"
@@ -253,7 +253,7 @@ def test_auto_progress_is_plain_without_rich(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(_cli_views, "rich_available", lambda: False)
-    assert main(["demo", "--virtual"]) == 0
+    assert main(["demo", "--virtual"]) == 1
     assert PLAIN_HEADER in capsys.readouterr().out
 
 

@@ -124,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Run the tool calls of one LLM turn on Trio: parallel where safe, ordered where not.",
-        epilog="Exit status: 0 ok, 1 some call not ok (run) or rejected (plan), 2 bad input, 130 interrupted.",
+        epilog=(
+            "Exit status, for every command: 0 every call ok; 1 some call not ok (plan: refused; the demo's Sentry "
+            "fails by design); 2 a usage or input error; 130 interrupted (Ctrl-C)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -136,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"An on-call agent triages an incident on {SERVICE}: nine reads of 2.5-7 simulated seconds "
             "against Datadog, PagerDuty, GitHub, Jira, Statuspage, Sentry and Slack (Statuspage fails once and "
             "is retried; Sentry is down and fails), then a Jira ticket and a Slack post built from what the "
-            "reads found. Try --policy fail-fast to see Sentry's failure cancel its siblings."
+            "reads found. Try --policy fail-fast to see Sentry's failure cancel its siblings. Like any turn "
+            "with a call that is not ok, it exits 1."
         ),
     )
     clock = demo.add_mutually_exclusive_group()

@@ -6,11 +6,11 @@
     trio-toolpar plan CALLS.json --tools package.module:registry [--format ...] [--json]
     trio-toolpar run CALLS.json --tools package.module:registry [--limit name=N ...] [--trace FILE] [...]
 
-The exit codes:
+Each exit code means one thing, whatever the command:
 
 - 0: every call ended ``ok`` (``plan``: planning refused none);
-- 1: some call did not (``plan``: planning refused one); ``demo`` exits 0
-  once its turn has run, since its failures are part of the show;
+- 1: some call did not (``plan``: planning refused one). ``demo`` too: its
+  Sentry is down by design, so it exits 1, as a turn of yours would;
 - 2: a usage or input error (a missing file, bad JSON, a module that cannot
   be imported), told in one line on stderr;
 - 130: interrupted. Ctrl-C while a turn runs cancels it, and its result is
@@ -114,7 +114,7 @@ def _demo_command(args: argparse.Namespace) -> int:
             extra=functools.partial(_write_lines, demo),
             serial=serial,
         )
-    return EXIT_INTERRUPTED if played.interrupted else EXIT_OK  # its failures are part of the show
+    return _exit_code(played)
 
 
 def _plan_command(args: argparse.Namespace) -> int:
