@@ -6,16 +6,15 @@ test looks at it, and moves on when the test says so. The test polls the
 screen until the state it expects appears (at most `WAIT` seconds, for a
 loaded machine), and never sleeps a fixed time or asserts a speed.
 
-tmux runs on a server of its own (``-L``), with no user configuration, and
-keeps the pane once the command has exited. bash runs the command and then
-prints its exit status: tmux's own ``pane_dead_status`` is sometimes never
-filled in (tmux 3.3a leaves the exited command a zombie now and then).
+tmux runs on a server of its own, its socket in the test's directory, with
+no user configuration, and keeps the pane once the command has exited. bash
+runs the command and then prints its exit status: tmux's own
+``pane_dead_status`` is sometimes never filled in (tmux 3.3a leaves the
+exited command a zombie now and then).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 import shutil
 import subprocess
@@ -29,7 +28,6 @@ from test_cli import TESTS, row, write_calls
 
 ROOT = Path(__file__).parent.parent
 WAIT = 20.0
-_sockets = itertools.count()
 
 
 class Terminal:
@@ -38,10 +36,9 @@ class Terminal:
     def __init__(self, tmp_path: Path, *argv: str) -> None:
         tmux = shutil.which("tmux")
         assert tmux is not None, "these tests need tmux (apt-get install tmux)"
-        self._tmux = [tmux, "-L", f"toolpar-test-{os.getpid()}-{next(_sockets)}"]
         conf = tmp_path / "tmux.conf"
         conf.write_text("set -g remain-on-exit on\n", encoding="utf-8")
-        self._tmux += ["-f", str(conf)]
+        self._tmux = [tmux, "-S", str(tmp_path / "tmux.socket"), "-f", str(conf)]
         # bash waits out a Ctrl-C its command handles (and exits 130 from), then says how it exited.
         status = '"$@"; echo "[exit status $?]"'
         self._run("new-session", "-d", "-x", "160", "-y", "40", "-c", str(ROOT), "bash", "-c", status, "bash", *argv)
