@@ -1,4 +1,9 @@
-"""A tools module for the CLI tests: ``trio-toolpar run ... --tools cli_registry_fixture:registry``."""
+"""A tools module for the CLI tests: ``trio-toolpar run ... --tools cli_registry_fixture:registry``.
+
+`gate` and `flaky` wait for something a test controls, not for time: a file
+the test creates. The tests that run the command in a subprocess or a
+terminal use them to hold a call in a state for as long as they look at it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 import trio
 
-from trio_toolpar import Registry
+from trio_toolpar import Registry, Retry, Retryable
 
 registry = Registry()
 not_a_registry = {"tools": "no"}
@@ -60,8 +65,59 @@ async def interrupt() -> None:
     raise KeyboardInterrupt
 
 
+@registry.tool(side_effect="read", resource="api")
+async def gate(name: str, gates: str) -> str:
+    """Wait until the file ``name`` exists in the directory ``gates`` (the test makes it), and return its text.
+
+    It makes the file ``name.waiting`` first, so that a test can see the call run.
+
+    Args:
+        name: the file to wait for.
+        gates: the directory it appears in.
+    """
+    path = trio.Path(gates) / name
+    await (trio.Path(gates) / f"{name}.waiting").touch()
+    while not await path.exists():  # noqa: ASYNC110 - the test process makes the file: no trio.Event reaches it
+        await trio.sleep(0.02)
+    return await path.read_text(encoding="utf-8")
+
+
+_flaky_attempts: dict[str, int] = {}
+
+
+@registry.tool(side_effect="read", retry=Retry(attempts=2, backoff=600, max_backoff=600, jitter=0.0))
+async def flaky(name: str, gates: str) -> str:
+    """Fail the first attempt with a retryable error; the second, 600 s later, is `gate`.
+
+    Args:
+        name: the file the second attempt waits for.
+        gates: the directory it appears in.
+    """
+    _flaky_attempts[name] = _flaky_attempts.get(name, 0) + 1
+    if _flaky_attempts[name] == 1:
+        raise Retryable(f"{name}: first attempt fails")
+    return await gate(name, gates)
+
+
+@registry.tool(side_effect="none")
+async def stubborn(name: str, gates: str) -> str:
+    """`gate`, shielded from cancellation: a tool that will not wind down when asked.
+
+    Args:
+        name: the file to wait for.
+        gates: the directory it appears in.
+    """
+    with trio.CancelScope(shield=True):
+        text = await gate(name, gates)
+    return text
+
+
 @registry.tool(side_effect="none")
 async def opaque() -> complex:
     """Return a value JSON cannot hold."""
     await trio.sleep(0.25)
     return complex(1, 2)
+
+
+answer = 42
+"""Not a registry, for the error that says so (``is an int``)."""

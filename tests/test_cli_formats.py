@@ -10,7 +10,7 @@ from typing import Any
 
 import cli_registry_fixture
 import pytest
-from test_cli import TESTS, assert_one_line_error, row, run_argv, write_calls
+from test_cli import PLAIN_HEADER, TESTS, assert_one_line_error, row, run_argv, write_calls
 from test_trace import assert_valid_trace
 
 import trio_toolpar
@@ -159,8 +159,10 @@ CYCLE = [
 def test_plan_of_a_cyclic_batch_names_the_cycle_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(plan_argv(write_calls(tmp_path, CYCLE))) == 1
     captured = capsys.readouterr()
-    assert captured.err == "trio-toolpar: the calls form a dependency cycle c1 -> c2 -> c1; no order can run them\n"
-    assert "c1 lookup: rejected (dependency_cycle) calls form a dependency cycle (c1 -> c2 -> c1;" in captured.out
+    assert captured.err == ""  # the plan says it, once
+    assert "c1 lookup, c2 lookup: rejected (dependency_cycle) calls form a dependency cycle (c1 -> c2 -> c1;" in (
+        captured.out
+    )
     assert "c3 lookup: rejected (batch_rejected)" in captured.out
 
 
@@ -185,9 +187,9 @@ def test_a_limit_no_tool_uses_is_warned_about(tmp_path: Path, capsys: pytest.Cap
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
         "trio-toolpar: warning: --limit kvv=1 caps nothing: no tool of cli_registry_fixture:registry uses the "
-        "resource 'kvv' (its resources: kv); did you mean 'kv'?",
+        "resource 'kvv' (its resources: api, kv); did you mean 'kv'?",
         "trio-toolpar: warning: --limit jira=2 caps nothing: no tool of cli_registry_fixture:registry uses the "
-        "resource 'jira' (its resources: kv)",
+        "resource 'jira' (its resources: api, kv)",
     ]
     assert row(captured.out, "b")[-2:] == ["2.000", "3000.0"]  # kv=1 did apply
 
@@ -237,8 +239,9 @@ def cli(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_module_entry_point_plans_and_reports_a_cycle(tmp_path: Path) -> None:
     done = cli("plan", write_calls(tmp_path, CYCLE), "--tools", "cli_registry_fixture:registry", "--app-dir", TESTS)
     assert done.returncode == 1
-    assert done.stderr == "trio-toolpar: the calls form a dependency cycle c1 -> c2 -> c1; no order can run them\n"
+    assert done.stderr == ""
     assert done.stdout.startswith("plan: 3 calls, 0 waves\n")
+    assert done.stdout.count("calls form a dependency cycle (c1 -> c2 -> c1;") == 1
 
 
 def test_module_entry_point_runs_an_anthropic_message_with_a_trace(tmp_path: Path) -> None:
@@ -279,7 +282,8 @@ def test_the_demo_needs_no_optional_package() -> None:
         "raise SystemExit(main(['demo', '--speed', '1000']))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    assert "progress (ready: running or queued" in done.stdout
+    assert done.returncode == 1, done.stderr  # Sentry is down by design
+    assert done.stderr == ""
+    assert PLAIN_HEADER in done.stdout
     assert row(done.stdout, "sentry")[2:4] == ["error", "tool_error"]
     assert "x faster)\n" in done.stdout

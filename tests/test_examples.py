@@ -11,8 +11,26 @@ ROOT = Path(__file__).parent.parent
 
 def test_the_testing_guide_quotes_its_example_verbatim() -> None:
     example = (ROOT / "examples" / "property_test.py").read_text(encoding="utf-8")
-    body = example.split('"""\n\n', 1)[1]
+    body = example.split('"""\n\n', 1)[1].split('\n\nif __name__ == "__main__":', 1)[0]  # the test, not its runner
     assert body in (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+
+
+def test_the_property_example_says_what_it_checked_when_run_as_a_script() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "property_test.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout
+    checked, _, held = lines[0].partition(" random turns: ")
+    assert checked.startswith("checked ") and int(checked.removeprefix("checked ")) >= 10
+    assert held == (
+        "no resource ran more calls at once than its cap, and every uncapped eager turn took exactly its critical path"
+    )
 
 
 def test_the_property_example_passes() -> None:

@@ -48,7 +48,7 @@ from ._values._outcome import Outcome as Outcome
 from ._values._outcome import Status as Status
 from ._values._outcome import ToolCall as ToolCall
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "Approval",

@@ -14,10 +14,17 @@ from .. import __version__
 from ._demo import DEFAULT_SEED, SERVICE
 from ._input import FORMATS
 
-__all__ = ["EXIT_USAGE", "PROG", "build_parser"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_NOT_OK", "EXIT_OK", "EXIT_USAGE", "PROG", "build_parser"]
 
 PROG = "trio-toolpar"
+EXIT_OK = 0
+"""Every call ended ``ok`` (``plan``: planning refused none)."""
+EXIT_NOT_OK = 1
+"""Some call did not end ``ok`` (``plan``: planning refused one)."""
 EXIT_USAGE = 2
+"""A usage or input error."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as a shell reports a program the signal ended)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,6 +85,11 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         help="how to read CALLS.json (default: told apart by its shape)",
     )
+    parser.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="skip the entries of an OpenAI or Anthropic file that are neither calls nor known (default: refuse them)",
+    )
 
 
 def _add_turn_options(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Run the tool calls of one LLM turn on Trio: parallel where safe, ordered where not.",
-        epilog="Exit status: 0 ok, 1 some call not ok (run) or rejected (plan), 2 bad input, 130 interrupted.",
+        epilog=(
+            "Exit status, for every command: 0 every call ok; 1 some call not ok (plan: refused; the demo's Sentry "
+            "fails by design); 2 a usage or input error; 130 interrupted (Ctrl-C)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -124,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"An on-call agent triages an incident on {SERVICE}: nine reads of 2.5-7 simulated seconds "
             "against Datadog, PagerDuty, GitHub, Jira, Statuspage, Sentry and Slack (Statuspage fails once and "
             "is retried; Sentry is down and fails), then a Jira ticket and a Slack post built from what the "
-            "reads found. Try --policy fail-fast to see Sentry's failure cancel its siblings."
+            "reads found. Try --policy fail-fast to see Sentry's failure cancel its siblings. Like any turn "
+            "with a call that is not ok, it exits 1."
         ),
     )
     clock = demo.add_mutually_exclusive_group()

@@ -11,7 +11,7 @@ instantly on a `trio.testing.MockClock`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import final
 
 import attrs
@@ -19,6 +19,7 @@ import trio
 import trio.testing
 
 from .._runtime._executor import Executor
+from .._runtime._instrument import Instrument
 from .._runtime._policy import Policy
 from .._runtime._settings import Schedule
 from .._tools._registry import Registry
@@ -73,6 +74,7 @@ class Demo:
         budget: float | None = None,
         max_concurrency: int | None = None,
         limits: Mapping[str, int] | None = None,
+        instruments: Iterable[Instrument] = (),
     ) -> Executor:
         """An executor for the demo turn.
 
@@ -82,6 +84,7 @@ class Demo:
             budget: the turn's budget in simulated seconds (``None``: none).
             max_concurrency: a cap on all calls at once.
             limits: per-integration caps instead of `LIMITS`.
+            instruments: observers of the turn (`Instrument`).
         """
         return Executor(
             self.registry,
@@ -91,6 +94,7 @@ class Demo:
             budget=None if budget is None else budget * self.time_scale,
             schedule=schedule,
             seed=self.seed,
+            instruments=instruments,
         )
 
     def serial_seconds(self) -> float:

@@ -12,8 +12,10 @@ A calls file holds one of:
   the bare content list.
 
 `detect_format` tells them apart by their shape; the provider formats are
-read by `trio_toolpar.openai` and `trio_toolpar.anthropic`. Every problem is
-a `UsageError` whose message is one line naming the file and what is wrong.
+read by `trio_toolpar.openai` and `trio_toolpar.anthropic`, which refuse
+entries they do not know unless asked to skip them (``--skip-unknown``).
+Every problem is a `UsageError` whose message is one line naming the file
+and what is wrong.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from .._values._outcome import ToolCall
 __all__ = ["FORMATS", "CallsFormat", "UsageError", "detect_format", "load_calls", "load_registry"]
 
 CallsFormat = Literal["plain", "openai", "openai-responses", "anthropic"]
+Unknown = Literal["error", "ignore"]
+"""What a provider format's reader does with an entry it does not know (its ``unknown=`` argument)."""
 FORMATS: tuple[CallsFormat, ...] = ("plain", "openai", "openai-responses", "anthropic")
 
 _PLAIN_SHAPE = '[{"id", "tool", "arguments"}, ...]'
@@ -84,19 +88,23 @@ def load_registry(spec: str, *, app_dir: str) -> Registry:
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not isinstance(found, Registry):
-        raise UsageError(f"{spec!r} is a {type(found).__name__}, not a trio_toolpar.Registry")
+        raise UsageError(f"{spec!r} is {_a(type(found).__name__)}, not a trio_toolpar.Registry")
     return found
 
 
 # -- the calls -------------------------------------------------------------------
 
 
-def load_calls(path: str, *, format: CallsFormat | None = None) -> tuple[CallsFormat, list[ToolCall]]:
+def load_calls(
+    path: str, *, format: CallsFormat | None = None, skip_unknown: bool = False
+) -> tuple[CallsFormat, list[ToolCall]]:
     """The calls in the file at ``path``, and the format they were read as.
 
     Args:
         path: the calls file.
         format: read the file as this format (``None``: `detect_format`).
+        skip_unknown: skip the entries of a provider format that are not
+            calls and that its reader does not know, instead of refusing the file.
 
     Raises:
         UsageError: the file cannot be read, is not JSON, or does not hold
@@ -110,9 +118,11 @@ def load_calls(path: str, *, format: CallsFormat | None = None) -> tuple[CallsFo
             f"message with tool calls, not {_shape(data)} (see --format)"
         )
     try:
-        return chosen, _READERS[chosen](data)
+        return chosen, _READERS[chosen](data, "ignore" if skip_unknown else "error")
     except FormatError as exc:
-        raise UsageError(f"calls file {path!r} is not a valid {chosen} payload: {exc}") from None
+        # The readers advise their Python option; say the command line's.
+        advice = str(exc).replace("pass unknown='ignore'", "pass --skip-unknown")
+        raise UsageError(f"calls file {path!r} is not a valid {chosen} payload: {advice}") from None
 
 
 def detect_format(data: object) -> CallsFormat | None:
@@ -159,6 +169,11 @@ def _read_json(path: str) -> object:
         raise UsageError(f"calls file {path!r} is not valid JSON: {exc}") from None
 
 
+def _a(noun: str) -> str:
+    """``a list``, ``an int``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _shape(data: object) -> str:
     if isinstance(data, dict):
         keys = sorted(data)
@@ -166,7 +181,8 @@ def _shape(data: object) -> str:
     return f"a JSON {type(data).__name__}"
 
 
-def _plain(data: object) -> list[ToolCall]:
+def _plain(data: object, unknown: Unknown) -> list[ToolCall]:
+    # ``unknown`` is for the provider formats: a plain call with a key it does not know is refused.
     if not isinstance(data, list):
         raise FormatError(f"a plain calls file is a list of {_PLAIN_SHAPE} objects, not {_shape(data)}")
     try:
@@ -184,20 +200,28 @@ def _format_problem(exc: BaseException, type_: type | None) -> str:
     return format_exception(exc, type_)
 
 
-def _openai_chat(data: object) -> list[ToolCall]:
+def _openai_chat(data: object, unknown: Unknown) -> list[ToolCall]:
     if isinstance(data, list):
-        return openai.calls_from_message({"tool_calls": data})
+        return openai.calls_from_message({"tool_calls": data}, unknown=unknown)
     if isinstance(data, Mapping) and "choices" in data:
         choices = data["choices"]
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
             raise FormatError("a completion's 'choices' must be a non-empty list of objects")
-        return openai.calls_from_message(choices[0].get("message"))
-    return openai.calls_from_message(data)
+        return openai.calls_from_message(choices[0].get("message"), unknown=unknown)
+    return openai.calls_from_message(data, unknown=unknown)
 
 
-_READERS: Mapping[CallsFormat, Callable[[object], list[ToolCall]]] = {
+def _openai_responses(data: object, unknown: Unknown) -> list[ToolCall]:
+    return openai.calls_from_response(data, unknown=unknown)
+
+
+def _anthropic(data: object, unknown: Unknown) -> list[ToolCall]:
+    return anthropic.calls_from_message(data, unknown=unknown)
+
+
+_READERS: Mapping[CallsFormat, Callable[[object, Unknown], list[ToolCall]]] = {
     "plain": _plain,
     "openai": _openai_chat,
-    "openai-responses": openai.calls_from_response,
-    "anthropic": anthropic.calls_from_message,
+    "openai-responses": _openai_responses,
+    "anthropic": _anthropic,
 }

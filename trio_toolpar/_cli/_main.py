@@ -6,13 +6,17 @@
     trio-toolpar plan CALLS.json --tools package.module:registry [--format ...] [--json]
     trio-toolpar run CALLS.json --tools package.module:registry [--limit name=N ...] [--trace FILE] [...]
 
-Bad input (a missing file, bad JSON, a module that cannot be imported) ends
-with one line on stderr and exit code 2. Ctrl-C ends the run with exit code
-130: ``KeyboardInterrupt`` travels out of the library and ``trio.run`` as
-itself and is only handled here, at the top. ``run`` exits 0 when every
-call ended ``ok`` and 1 when any did not; ``plan`` exits 1 when planning
-rejected a call (a cycle, an unknown tool, bad arguments); ``demo`` exits 0
-once its turn has run, since its failures are part of the show.
+Each exit code means one thing, whatever the command:
+
+- 0: every call ended ``ok`` (``plan``: planning refused none);
+- 1: some call did not (``plan``: planning refused one). ``demo`` too: its
+  Sentry is down by design, so it exits 1, as a turn of yours would;
+- 2: a usage or input error (a missing file, bad JSON, a module that cannot
+  be imported), told in one line on stderr;
+- 130: interrupted. Ctrl-C while a turn runs cancels it, and its result is
+  printed or written as any other (see `_play`); a Ctrl-C before or after
+  the turn, or a ``KeyboardInterrupt`` raised by a tool, travels out of
+  ``trio.run`` as itself and is handled here, at the top.
 """
 
 from __future__ import annotations
@@ -23,32 +27,23 @@ import difflib
 import functools
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
-
-import trio
-import trio.testing
 
 from .._runtime._executor import Executor
 from .._runtime._policy import BestEffort, FailFast, Policy
-from .._runtime._result import TurnResult
 from .._tools._registry import Registry
 from .._values._convert import dumps
-from .._values._outcome import ToolCall
-from ._args import EXIT_USAGE, PROG, build_parser
+from ._args import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, PROG, build_parser
 from ._demo import SERVICE, Demo, SentWrite, build_demo
 from ._input import UsageError, load_calls, load_registry
-from ._progress import ProgressView, TurnProgress
-from ._render import Report, plan_data, print_json, print_report, rescaled
+from ._play import Played, play, progress_for
+from ._progress import TurnProgress
+from ._render import Report, count, plan_data, render_plan
 from ._trace import trace_events
-from ._views import make_progress
+from ._views import ProgressView
 
 __all__ = ["main", "trace_events"]
-
-EXIT_OK = 0
-EXIT_NOT_OK = 1
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,12 +77,6 @@ def _policy(name: str) -> Policy:
 def _demo_command(args: argparse.Namespace) -> int:
     time_scale = 1.0 if args.virtual else 1.0 / args.speed
     demo = build_demo(time_scale=time_scale, seed=args.seed)
-    executor = demo.executor(
-        policy=_policy(args.policy),
-        schedule=args.schedule,
-        budget=args.budget,
-        max_concurrency=args.max_concurrency,
-    )
     caps = " ".join(f"{name}={cap}" for name, cap in sorted(demo.limits.items()))
     clock = (
         "virtual time (trio.testing.MockClock): instant and exact"
@@ -104,55 +93,72 @@ def _demo_command(args: argparse.Namespace) -> int:
         time_scale=time_scale,
         unit="simulated s",
     )
+    progress, view = _progress(args, report, limits=demo.limits)
+    executor = demo.executor(
+        policy=_policy(args.policy),
+        schedule=args.schedule,
+        budget=args.budget,
+        max_concurrency=args.max_concurrency,
+        instruments=() if progress is None else (progress,),
+    )
     serial = demo.serial_seconds()
     with _trace_file(args.trace) as trace:
-        _play(
-            executor, demo.calls, report, args, trace=trace, extra=functools.partial(_write_lines, demo), serial=serial
+        played = play(
+            executor,
+            demo.calls,
+            report,
+            progress=progress,
+            view=view,
+            virtual=args.virtual,
+            trace=trace,
+            extra=functools.partial(_write_lines, demo),
+            serial=serial,
         )
-    return EXIT_OK
+    return _exit_code(played)
 
 
 def _plan_command(args: argparse.Namespace) -> int:
     registry = load_registry(args.tools, app_dir=args.app_dir)
-    _, calls = load_calls(args.calls, format=args.format)
+    _, calls = load_calls(args.calls, format=args.format, skip_unknown=args.skip_unknown)
     plan = Executor(registry).plan(calls)
-    if args.json:
-        print(dumps(plan_data(plan)))
-    else:
-        print(plan.render())
-    if plan.cycle is not None:
-        print(
-            f"{PROG}: the calls form a dependency cycle {' -> '.join(plan.cycle)}; no order can run them",
-            file=sys.stderr,
-        )
+    print(dumps(plan_data(plan)) if args.json else render_plan(plan))
     return EXIT_NOT_OK if plan.rejected else EXIT_OK
 
 
 def _run_command(args: argparse.Namespace) -> int:
     registry = load_registry(args.tools, app_dir=args.app_dir)
-    found, calls = load_calls(args.calls, format=args.format)
-    _warn_unused_limits(registry, dict(args.limit), tools=args.tools)
+    found, calls = load_calls(args.calls, format=args.format, skip_unknown=args.skip_unknown)
+    limits = dict(args.limit)
+    _warn_unused_limits(registry, limits, tools=args.tools)
+    report = _report(
+        args,
+        f"{PROG} run {args.calls}",
+        f"{PROG} run: {count(len(calls), 'call')} ({found} format) from {args.calls} against {args.tools}",
+        time_scale=1.0,
+        unit="s",
+    )
+    progress, view = _progress(args, report, limits=limits)
     try:
         executor = Executor(
             registry,
-            limits=dict(args.limit),
+            limits=limits,
             max_concurrency=args.max_concurrency,
             policy=_policy(args.policy),
             budget=args.budget,
             schedule=args.schedule,
+            instruments=() if progress is None else (progress,),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    report = _report(
-        args,
-        f"{PROG} run {args.calls}",
-        f"{PROG} run: {len(calls)} calls ({found} format) from {args.calls} against {args.tools}",
-        time_scale=1.0,
-        unit="s",
-    )
     with _trace_file(args.trace) as trace:
-        result = _play(executor, calls, report, args, trace=trace, extra=None)
-    return EXIT_OK if result.ok else EXIT_NOT_OK
+        played = play(executor, calls, report, progress=progress, view=view, virtual=args.virtual, trace=trace)
+    return _exit_code(played)
+
+
+def _exit_code(played: Played) -> int:
+    if played.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if played.result.ok else EXIT_NOT_OK
 
 
 def _warn_unused_limits(registry: Registry, limits: dict[str, int], *, tools: str) -> None:
@@ -177,6 +183,17 @@ def _report(args: argparse.Namespace, name: str, *header: str, time_scale: float
     return Report(name=name, header=header, time_scale=time_scale, unit=unit, json=args.json, width=args.width)
 
 
+def _progress(
+    args: argparse.Namespace, report: Report, *, limits: Mapping[str, int]
+) -> tuple[TurnProgress | None, ProgressView]:
+    try:
+        return progress_for(
+            args.progress, report=report, limits=limits, max_concurrency=args.max_concurrency, schedule=args.schedule
+        )
+    except RuntimeError as exc:  # rich was asked for and is not installed
+        raise UsageError(str(exc)) from None
+
+
 @contextlib.contextmanager
 def _trace_file(path: str | None) -> Iterator[IO[str] | None]:
     # Opened before the turn runs, so that a path that cannot be written fails before any tool does.
@@ -189,59 +206,6 @@ def _trace_file(path: str | None) -> Iterator[IO[str] | None]:
         raise UsageError(f"cannot write trace file {path!r}: {exc.strerror or exc}") from None
     with file:
         yield file
-
-
-def _play(
-    executor: Executor,
-    calls: Sequence[ToolCall],
-    report: Report,
-    args: argparse.Namespace,
-    *,
-    trace: IO[str] | None,
-    extra: Callable[[], list[str]] | None,
-    serial: float | None = None,
-) -> TurnResult:
-    """Run one turn in a fresh `trio.run` and print it; returns the result in the seconds shown."""
-    try:
-        view = make_progress("off" if report.json else args.progress, out=sys.stdout, unit=report.unit)
-    except RuntimeError as exc:  # rich was asked for and is not installed
-        raise UsageError(str(exc)) from None
-    clock = trio.testing.MockClock(autojump_threshold=0) if args.virtual else None
-    began = time.perf_counter()
-    raw = trio.run(functools.partial(_run_turn, executor, calls, report, view), clock=clock)
-    wall = time.perf_counter() - began
-    result = rescaled(raw, 1.0 / report.time_scale)
-    if trace is not None:
-        trace.write(dumps(trace_events(result, executor.registry, name=report.name)))
-    if report.json:
-        print_json(result, sys.stdout)
-        return result
-    print_report(result, report, sys.stdout, extra=extra() if extra is not None else (), serial=serial)
-    print(f"real wall time: {wall:.3f} s")
-    return result
-
-
-async def _run_turn(executor: Executor, calls: Sequence[ToolCall], report: Report, view: ProgressView) -> TurnResult:
-    async with executor.stream(calls) as outcomes:
-        turn = outcomes.turn
-        if not report.json:
-            # Printed once trio.run has started, so that Ctrl-C from here on reaches the running turn.
-            for line in report.header:
-                print(line)
-            print()
-            print(turn.plan.render())
-            print(flush=True)
-        progress = TurnProgress(turn.plan, schedule=executor.schedule)
-        origin = trio.current_time()
-        view.start(progress)
-        try:
-            async for outcome in outcomes:
-                progress.record(outcome)
-                decided = outcome.finished_at if outcome.finished_at is not None else trio.current_time()
-                view.update(progress, outcome, (decided - origin) / report.time_scale)
-        finally:
-            view.stop()
-    return turn.result
 
 
 def _write_lines(demo: Demo) -> list[str]:

@@ -7,7 +7,8 @@ capacity slot that an outcome's latency includes between retries), else the
 sum of the outcomes' latencies. It is shown only
 when every call did its work: a turn whose calls were cancelled or skipped
 (by the budget, fail-fast or the caller) did less than a serial run would
-have, and a ratio would flatter it.
+have, and a ratio would flatter it; nor when it rounds to no speed-up at all
+(one call, or calls that could only run one after another).
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ from .._planning._plan import Plan
 from .._runtime._result import TurnResult
 from .._values._convert import converter, dumps
 from .._values._outcome import Outcome, Status
+from .._values._render import clean_text
 
-__all__ = ["Report", "error_lines", "plan_data", "print_json", "print_report", "rescaled", "speedup_lines"]
+__all__ = [
+    "Report",
+    "count",
+    "error_lines",
+    "plan_data",
+    "print_json",
+    "print_report",
+    "render_plan",
+    "rescaled",
+    "speedup_lines",
+]
 
 _NOT_DONE = frozenset({Status.CANCELLED, Status.SKIPPED})
 
@@ -44,6 +56,33 @@ class Report:
     unit: str
     json: bool
     width: int
+
+
+def count(n: int, noun: str) -> str:
+    """``1 call``, ``2 calls``: ``n`` and ``noun``, in the plural unless ``n`` is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def render_plan(plan: Plan) -> str:
+    """`Plan.render`'s picture of the waves, then the calls planning refused, one line per reason.
+
+    Calls refused for one reason share a line, so that a dependency cycle,
+    which refuses every call in it, is told once.
+    """
+    # Without their verdicts, Plan.render draws only the header and the waves (the refused calls are in none).
+    waves_only = attrs.evolve(plan, calls=tuple(attrs.evolve(pc, verdict=None) for pc in plan.calls))
+    lines = [f"plan: {count(len(plan.calls), 'call')}, {count(len(plan.waves), 'wave')}"]
+    lines.extend(waves_only.render().splitlines()[1:])
+    refused: dict[tuple[str, str, str], list[str]] = {}
+    for pc in plan.calls:
+        if pc.verdict is not None:
+            reason = (pc.verdict.status.value, pc.verdict.code.value, pc.verdict.message)
+            refused.setdefault(reason, []).append(f"{pc.call.id} {pc.call.tool}")
+    if refused:
+        lines.append("  not run:")
+        for (status, code, message), calls in refused.items():
+            lines.append(f"    {', '.join(calls)}: {status} ({code}) {message}")
+    return clean_text("\n".join(lines))  # ids, tools and keys are the model's text
 
 
 def print_json(result: TurnResult, out: IO[str]) -> None:
@@ -109,11 +148,13 @@ def speedup_lines(result: TurnResult, *, unit: str, serial: float | None = None)
         serial, how = sum(o.latency_ms for o in result) / 1000.0, "sum of the calls' latencies"
     else:
         how = "the calls' own latencies"
+    ratio = serial / result.elapsed if result.elapsed > 0 else 0.0
+    if round(ratio, 1) <= 1.0:  # "1.0x faster" is no speed-up: say only how long it took
+        return [f"this turn: {result.elapsed:.3f} {unit}"]
     label = f"serial, one call after another ({how}):"
-    ratio = f"  ({serial / result.elapsed:.1f}x faster)" if serial > 0 and result.elapsed > 0 else ""
     return [
         f"{label} {serial:8.3f} {unit}",
-        f"{'this turn:':<{len(label)}} {result.elapsed:8.3f} {unit}{ratio}",
+        f"{'this turn:':<{len(label)}} {result.elapsed:8.3f} {unit}  ({ratio:.1f}x faster)",
     ]
 
 

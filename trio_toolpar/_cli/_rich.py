@@ -1,11 +1,14 @@
-"""The ``rich`` view of a running turn: a table of every call, redrawn in place on each outcome.
+"""The ``rich`` view of a running turn: the clock, each capped resource's queue, and a table of every call.
 
 Imported only when the optional ``rich`` package (the ``cli`` extra) is
-installed and asked for; see `_cli_views.make_progress`.
+installed and asked for; see `_views.make_progress`. It is redrawn in place
+when a call moves, and several times a second besides, so that its clock and
+the countdown of a retry's wait move.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import IO, final
 
 from rich.console import Console, Group
@@ -13,61 +16,54 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .._values._outcome import Outcome
-from ._progress import READY, WAITING, TurnProgress
+from ._progress import Phase, TurnProgress
 
 __all__ = ["RichProgress"]
 
 _STYLE = {
-    WAITING: "dim",
-    READY: "bold cyan",
-    "ok": "green",
-    "error": "bold red",
-    "timeout": "red",
-    "cancelled": "yellow",
-    "skipped": "yellow",
-    "rejected": "magenta",
+    Phase.WAITING: "dim",
+    Phase.QUEUED: "yellow",
+    Phase.RUNNING: "bold cyan",
+    Phase.RETRYING: "bold magenta",
 }
+_DONE_STYLE = {"ok": "green", "error": "bold red", "timeout": "red", "rejected": "magenta"}
 
 
 @final
 class RichProgress:
-    """A live table: each call's state, when its outcome came and why it is not ``ok``."""
+    """A live table: each call's state and since when, under the clock and the queues of the capped resources."""
 
-    def __init__(self, out: IO[str], *, unit: str, console: Console | None = None) -> None:
+    ticks = True
+
+    def __init__(self, out: IO[str], *, console: Console | None = None) -> None:
         self._console = console if console is not None else Console(file=out)
-        self._unit = unit
-        self._at: dict[int, float] = {}
         self._live: Live | None = None
-        self._clock = 0.0
 
     def start(self, progress: TurnProgress) -> None:
-        self._live = Live(self.render(progress), console=self._console, auto_refresh=False, transient=True)
-        self._live.start(refresh=True)
+        self._live = Live(console=self._console, auto_refresh=False, transient=True)
+        self._live.start()
 
-    def update(self, progress: TurnProgress, outcome: Outcome, at: float) -> None:
-        self._clock = at
-        for i, decided in enumerate(progress.outcomes):
-            if decided is outcome:
-                self._at[i] = at
+    def show(self, progress: TurnProgress, moved: Sequence[int], now: float) -> None:
         if self._live is not None:
-            self._live.update(self.render(progress), refresh=True)
+            self._live.update(self.render(progress, now), refresh=True)
 
     def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
 
-    def render(self, progress: TurnProgress) -> Group:
-        """The table for ``progress`` as it stands."""
+    def render(self, progress: TurnProgress, now: float) -> Group:
+        """The view of ``progress`` at ``now`` (Trio's clock)."""
+        unit = progress.unit
+        title = Text(f"{progress.shown(now):.3f} {unit}  {progress.summary()}", style="bold")
+        queues = [Text(f"  {line}") for line in progress.queues(now)]
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("call", "tool", "state", f"at {self._unit}", "error_code"):
+        for column in ("call", "tool", "state", f"since {unit}"):
             table.add_column(column)
-        for i, call_id in enumerate(progress.ids):
-            state = progress.state(i)
-            outcome = progress.outcomes[i]
-            at = f"{self._at[i]:.3f}" if i in self._at else ""
-            code = outcome.error_code.value if outcome is not None and outcome.error_code is not None else ""
-            table.add_row(call_id, progress.tools[i], Text(state, style=_STYLE.get(state, "")), at, code)
-        title = Text(f"{self._clock:.3f} {self._unit}: {progress.summary()}", style="bold")
-        return Group(title, table)
+        for i, row in enumerate(progress.rows):
+            style = _STYLE.get(row.phase, "")
+            if row.outcome is not None:
+                style = _DONE_STYLE.get(row.outcome.status.value, "yellow")
+            since = "" if row.since is None else f"{progress.shown(row.since):.3f}"
+            table.add_row(row.call_id, row.tool, Text(progress.state(i, now), style=style), since)
+        return Group(title, *queues, table)
