@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
@@ -28,3 +29,13 @@ def toolpar_tasks() -> list[str]:
         for nursery in task.child_nurseries:
             stack.extend(nursery.child_tasks)
     return names
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long property runs (``@pytest.mark.slow``) run only when asked for with ``-m slow``: deselected, not skipped."""
+    if "slow" in config.getoption("markexpr", ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]

@@ -286,10 +286,8 @@ def test_property_same_outcomes_and_timeline_under_twenty_scheduling_seeds(turn:
 
 
 @pytest.mark.slow
-def test_property_long_run(request: pytest.FixtureRequest) -> None:
-    """The property on larger turns and many more of them (minutes): ``pytest -m slow``."""
-    if "slow" not in request.config.getoption("markexpr", ""):
-        pytest.skip("a long run: select it with -m slow")
+def test_property_long_run() -> None:
+    """The property on larger turns and many more of them (minutes): ``pytest -m slow`` (deselected otherwise)."""
     long_run = settings(max_examples=1000, deadline=None)(
         given(turn=turns(max_calls=12, races=True, gates=True, weights=True))(same_under_twenty_seeds)
     )
