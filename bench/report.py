@@ -311,7 +311,7 @@ def instructions_section() -> list[str]:
     baselines: dict[str, str] = saved.get("baselines", {})
     rows = []
     for name, value in counts.items():
-        baseline = baselines.get(name, "trio.nursery")
+        baseline = baselines.get(name, name)
         rows.append([name, f"{value:,}", f"{value / counts[baseline]:.2f} / {baseline}"])
     return [
         f"### Instructions per call (N={saved['calls']:,}, CPython {saved['python']}; "
@@ -319,10 +319,13 @@ def instructions_section() -> list[str]:
         "",
         md_table(["contender", "instructions / call", "ratio"], rows),
         "",
-        "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task awaits the tool with "
-        "keyword arguments, checks for cancellation and builds one `Outcome`; `probe.nested` a raw nursery "
-        "awaiting the tool through one more coroutine. The capped pair: `trio.nursery+limiter`'s tasks each hold "
-        "a `trio.CapacityLimiter(N)`, `trio_toolpar(waves+cap)`'s tool has a resource capped at N. "
+        "Each contender runs after a warm-up turn in a fresh process (see `bench/contenders.py`). "
+        "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task checks for cancellation, "
+        "awaits the tool, times it and builds one `Outcome`. The capped pair: `trio.nursery+limiter`'s tasks each "
+        "hold a `trio.CapacityLimiter(N)`, `trio_toolpar(waves+cap)`'s tool has a resource capped at N. "
+        "`trio.chain` and `trio.dag` are raw Trio by hand with one `trio.Event` per edge, against eager turns "
+        "whose calls reference their dependencies; the open turn is fed every call in one burst, against the "
+        "same calls as a batch. CPU time per call is in the JSON file beside each count. "
         "See the docstring of `bench/instructions.py`.",
         "",
     ]
