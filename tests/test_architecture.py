@@ -216,3 +216,15 @@ def test_no_class_holds_more_than_about_fifteen_attributes() -> None:
 def _class(module: str, name: str) -> ast.ClassDef:
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     return next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name)
+
+
+def test_why_a_call_did_not_end_ok_has_one_shape() -> None:
+    """Every such decision is a `Verdict` (status, code, message): no tuple alias of its own, no length checks."""
+    shapes = re.compile(r"tuple\[Status, ErrorCode, str\]|len\(\w+\) == 3")
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if shapes.search(line)
+    ]
+    assert not found, found

@@ -91,3 +91,17 @@ def test_verdicts_are_in_the_plan() -> None:
     assert plan.rejected
     assert [pc.verdict.code for pc in plan.calls if pc.verdict] == [ErrorCode.DUPLICATE_CALL_ID] * 2
     assert not plan.calls[0].runnable
+
+
+async def test_a_verdict_is_the_outcome_s_status_code_and_message() -> None:
+    """Planning's `Verdict` and a refused call's outcome are one shape: (status, code, message)."""
+    from trio_toolpar import Executor
+    from trio_toolpar.plan import Verdict
+
+    calls = [c("a", "get", k="a"), ToolCall(id="b", tool="missing", arguments={})]
+    verdict = Plan.build(registry(), calls).calls[1].verdict
+    assert isinstance(verdict, Verdict)
+    status, code, message = verdict
+    outcome = (await Executor(registry()).run(calls))["b"]
+    assert (outcome.status, outcome.error_code, outcome.error) == (status, code, message) == tuple(verdict)
+    assert code is ErrorCode.UNKNOWN_TOOL and "missing" in message

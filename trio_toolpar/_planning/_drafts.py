@@ -19,9 +19,9 @@ from .._arguments._text import ArgumentsText, parse_arguments
 from .._tools._registry import Registry, Tool
 from .._values._convert import dumps
 from .._values._jsonvalue import MAX_DEPTH
-from .._values._outcome import ErrorCode, Status, ToolCall
+from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text
-from ._planned import PlannedCall, Verdict, make_planned_call
+from ._planned import PlannedCall, make_planned_call
 
 __all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys", "ordering"]
 

@@ -15,11 +15,11 @@ from typing import Any, final
 import attrs
 
 from .._tools._registry import Registry
-from .._values._outcome import ErrorCode, Status, ToolCall
+from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys
 from ._plan import Plan
-from ._planned import PlannedCall, Verdict
+from ._planned import PlannedCall
 
 __all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict"]
 

@@ -1,4 +1,4 @@
-"""What planning decides for one call: `PlannedCall` and `Verdict`."""
+"""What planning decides for one call: `PlannedCall` (with its `Verdict` when it will not run)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,9 @@ import attrs
 from .._arguments._references import Reference
 from .._tools._registry import Tool
 from .._values._construct import fast_constructor
-from .._values._outcome import ErrorCode, Status, ToolCall
+from .._values._outcome import ToolCall, Verdict
 
-__all__ = ["PlannedCall", "Verdict", "make_planned_call"]
-
-
-@final
-@attrs.frozen(kw_only=True)
-class Verdict:
-    """What planning decided for a call that will not run."""
-
-    status: Status
-    code: ErrorCode
-    message: str
+__all__ = ["PlannedCall", "make_planned_call"]
 
 
 @final

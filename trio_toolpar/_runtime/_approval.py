@@ -21,10 +21,10 @@ import attrs
 import trio
 
 from .._tools._registry import Approval, Approver, Tool
-from .._values._outcome import ErrorCode, Status, ToolCall
+from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text, safe_str
 from ._call_run import CallRun, CallState
-from ._decide import Reason, stop_reason
+from ._decide import stop_reason
 
 __all__ = ["Gates", "approver_for", "ask", "gate"]
 
@@ -50,18 +50,18 @@ def approver_for(tool: Tool, default: Approver | None) -> Approver | None:
     return approval
 
 
-async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Reason | None:
+async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Verdict | None:
     """Ask ``approver`` about ``call``: ``None`` if approved, else why the call does not run."""
     try:
         answer = await approver(call, tool)
     except Exception as exc:  # the approver's failure becomes the call's outcome, never a lost turn
-        return Status.ERROR, ErrorCode.APPROVAL_FAILED, f"the approval check failed: {exception_text(exc)}"
+        return Verdict(Status.ERROR, ErrorCode.APPROVAL_FAILED, f"the approval check failed: {exception_text(exc)}")
     if isinstance(answer, bool):
         approved, reason = answer, None
     elif isinstance(answer, Approval):
         approved, reason = bool(answer.approved), answer.reason
     else:
-        return (
+        return Verdict(
             Status.ERROR,
             ErrorCode.APPROVAL_FAILED,
             f"the approval check answered a {type(answer).__name__}; an approver returns True, False or Approval(...)",
@@ -69,7 +69,7 @@ async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Reason | None:
     if approved:
         return None
     why = f": {safe_str(reason)}" if reason else ""
-    return Status.REJECTED, ErrorCode.NOT_APPROVED, f"not approved{why}; the call did not run"
+    return Verdict(Status.REJECTED, ErrorCode.NOT_APPROVED, f"not approved{why}; the call did not run")
 
 
 async def gate(
@@ -78,7 +78,7 @@ async def gate(
     approver: Approver,
     *,
     approved: Callable[[CallRun], None],
-    decide: Callable[[CallRun, Reason], None],
+    decide: Callable[[CallRun, Verdict], None],
     cause: Callable[[], ErrorCode],
 ) -> None:
     """The task of one gated call: ask, then report ``approved(run)`` or ``decide(run, reason)``.
@@ -126,7 +126,7 @@ class Gates:
         default: Approver | None,
         *,
         approved: Callable[[CallRun], None],
-        decide: Callable[[CallRun, Reason], None],
+        decide: Callable[[CallRun, Verdict], None],
         cause: Callable[[], ErrorCode],
     ) -> None:
         self._default = default

@@ -27,8 +27,8 @@ from typing import Any, Protocol
 
 import trio
 
-from .._planning._planned import PlannedCall, Verdict
-from .._values._outcome import Outcome, ToolCall
+from .._planning._planned import PlannedCall
+from .._values._outcome import Outcome, ToolCall, Verdict
 from ._capacity import Waiter
 
 __all__ = ["CallRun", "CallState", "Observer"]

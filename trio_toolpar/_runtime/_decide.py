@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._planning._planned import Verdict
 from .._values._construct import fast_constructor
 from .._values._exceptions import LimitUnavailable, RateLimited
-from .._values._outcome import ErrorCode, Outcome, Status
+from .._values._outcome import ErrorCode, Outcome, Status, Verdict
 from .._values._render import exception_text, format_traceback, safe_str
 from ._attempts import Kind, Tried
 from ._tool_errors import Failure
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "TURN_CAUSES",
     "Decide",
-    "Reason",
     "build_outcome",
     "decide_the_rest",
     "dependency_reason",
@@ -35,15 +33,12 @@ __all__ = [
     "stop_reason",
 ]
 
-Reason = tuple[Status, ErrorCode, str]
-"""Why a call did not end ``ok``: its status, code and message."""
-
 
 class Decide(Protocol):
     """A turn's one way to give a call its outcome (``reason`` ``None``: it returned ``value``)."""
 
     def __call__(
-        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+        self, run: CallRun, reason: Verdict | None, value: object = None, exception: Exception | None = None
     ) -> None: ...
 
 
@@ -60,10 +55,10 @@ Redact = Callable[[str], str]
 _make_outcome = fast_constructor(Outcome)
 
 
-def stop_reason(cause: ErrorCode, *, started: bool) -> Reason:
+def stop_reason(cause: ErrorCode, *, started: bool) -> Verdict:
     """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``."""
     status = Status.CANCELLED if started else Status.SKIPPED
-    return status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started")
+    return Verdict(status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started"))
 
 
 def decide_the_rest(
@@ -71,7 +66,7 @@ def decide_the_rest(
     cause: ErrorCode,
     *,
     release: Callable[[Waiter], None],
-    decide: Callable[[CallRun, Reason], None],
+    decide: Callable[[CallRun, Verdict], None],
 ) -> None:
     """At a turn's end: give back what calls still wait for, and decide every call without an outcome.
 
@@ -85,22 +80,17 @@ def decide_the_rest(
         if run.outcome is not None:
             continue
         if run.later is not None and run.started_at is None:
-            decide(run, verdict_reason(run.later))
+            decide(run, run.later)
         else:
             decide(run, stop_reason(cause, started=run.started_at is not None))
 
 
-def verdict_reason(verdict: Verdict) -> Reason:
-    """A call planning decided not to run."""
-    return verdict.status, verdict.code, verdict.message
-
-
-def dependency_reason(dependency: Outcome) -> Reason:
+def dependency_reason(dependency: Outcome) -> Verdict:
     """A call whose referenced call ``dependency`` did not end ``ok``."""
     code = dependency.error_code
     if code in TURN_CAUSES:
         return stop_reason(code, started=False)
-    return (
+    return Verdict(
         Status.SKIPPED,
         ErrorCode.DEPENDENCY_FAILED,
         f"not run: it depends on call {dependency.call_id!r}, which ended {dependency.status.value}"
@@ -108,22 +98,24 @@ def dependency_reason(dependency: Outcome) -> Reason:
     )
 
 
-def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = False) -> Reason:
+def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = False) -> Verdict:
     """A call whose last attempt raised or timed out (``abandoned``: leaving its thread running)."""
     tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
     failure = tried.failure
     if tried.kind is Kind.TIMEOUT:
         if failure is not None and failure.late is not None:
-            return (
+            return Verdict(
                 Status.TIMEOUT,
                 ErrorCode.TIMEOUT,
                 f"the call took {round(failure.late, 3):g} s, past its {timeout:g} s timeout:"
                 f" it could not be interrupted, and its result was discarded{tries}",
             )
         thread = "; its thread was abandoned and may still finish" if abandoned else ""
-        return Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
+        return Verdict(
+            Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
+        )
     assert failure is not None and failure.errors
-    return Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries
+    return Verdict(Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries)
 
 
 def _error_code(errors: tuple[Exception, ...]) -> ErrorCode:
@@ -182,7 +174,7 @@ def _redacted(text: str, redact: Redact | None) -> str:
 
 def build_outcome(
     run: CallRun,
-    reason: Reason | None,
+    reason: Verdict | None,
     *,
     now: float,
     value: Any = None,

@@ -21,12 +21,12 @@ import trio
 
 from .._arguments._references import Reference
 from .._planning._incremental import IncrementalPlanner
-from .._values._outcome import ErrorCode, Status
+from .._values._outcome import ErrorCode, Status, Verdict
 from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTasks
 from ._capacity import Capacity, Waiter
-from ._decide import Decide, Reason, dependency_reason, verdict_reason
+from ._decide import Decide, dependency_reason
 from ._dependencies import Dependencies
 from ._instrument import Emitter
 from ._prepare import prepare
@@ -132,7 +132,7 @@ class Dispatcher:
             planned = run.planned
             assert planned is not None and planned.tool is not None
             prepared = prepare(planned, self._value_of)
-            if len(prepared) == 3:
+            if isinstance(prepared, Verdict):
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
@@ -141,10 +141,10 @@ class Dispatcher:
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
 
-    def _unrunnable(self, run: CallRun) -> Reason | None:
+    def _unrunnable(self, run: CallRun) -> Verdict | None:
         """Why a ready call must not run after all: decided while it waited, or doomed by a dependency."""
         if run.later is not None:
-            return verdict_reason(run.later)
+            return run.later
         doomed_by = self._deps.doomed_by(run.index)
         if doomed_by is not None:
             dependency = self._runs[doomed_by].outcome
@@ -175,7 +175,9 @@ class Dispatcher:
             return
         impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=sync) if tool.weight > 1 else None
         if impossible is not None:  # a tool registered after the executor checked the registry
-            self._decide(run, (Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}"))
+            self._decide(
+                run, Verdict(Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}")
+            )
             return
         run.waiter = Waiter(
             rank=self.rank(run.index),

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import final
 
+from .._values._outcome import Verdict
 from ._call_run import CallRun, CallState
-from ._decide import Reason
 
 __all__ = ["Ending", "Endings"]
 
-Ending = tuple[int, int, float, CallRun, Reason | None, object, Exception | None]
+Ending = tuple[int, int, float, CallRun, Verdict | None, object, Exception | None]
 """``(-priority, index)``, the call's rank in its turn; then when it ended, and how (reason, value, exception)."""
 
 
@@ -40,7 +40,7 @@ class Endings:
         """Calls of the running phase not decided yet (reported or not)."""
 
     def report(
-        self, run: CallRun, reason: Reason | None, value: object = None, exception: Exception | None = None
+        self, run: CallRun, reason: Verdict | None, value: object = None, exception: Exception | None = None
     ) -> None:
         """A task says how ``run`` ended, now (``reason`` None: it returned ``value``).
 

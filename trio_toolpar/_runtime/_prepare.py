@@ -13,7 +13,7 @@ from .._planning._planned import PlannedCall
 from .._values._convert import dumps, jsonable
 from .._values._exceptions import ArgumentsError
 from .._values._jsonvalue import MAX_DEPTH
-from .._values._outcome import ErrorCode, Status
+from .._values._outcome import ErrorCode, Status, Verdict
 from .._values._render import exception_text, safe_str
 
 __all__ = ["Prepared", "idempotency_key", "prepare"]
@@ -21,8 +21,6 @@ __all__ = ["Prepared", "idempotency_key", "prepare"]
 Prepared = tuple[Mapping[str, Any], str | None]
 """The tool's keyword arguments (references substituted, typed), and the idempotency key (for writes and
 tools that ask; computed from the JSON arguments, so it does not depend on Python types)."""
-
-Rejection = tuple[Status, ErrorCode, str]
 
 
 def idempotency_key(planned: PlannedCall, arguments: Mapping[str, Any]) -> str:
@@ -32,7 +30,7 @@ def idempotency_key(planned: PlannedCall, arguments: Mapping[str, Any]) -> str:
     return digest.hexdigest()[:32]
 
 
-def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Prepared | Rejection:
+def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Prepared | Verdict:
     """The call's final arguments and key, or why it is rejected after all.
 
     ``value_of(ref)`` is the value of the call ``ref`` names, which ended ``ok``.
@@ -44,9 +42,9 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
         try:
             arguments = substitute(arguments, lambda ref: resolve(ref, value_of(ref), jsonable))
         except ReferenceError_ as exc:
-            return Status.REJECTED, ErrorCode.BAD_REFERENCE, safe_str(exc)
+            return Verdict(Status.REJECTED, ErrorCode.BAD_REFERENCE, safe_str(exc))
         except Exception as exc:  # the referenced value's own code failed while it was read
-            return (
+            return Verdict(
                 Status.REJECTED,
                 ErrorCode.BAD_REFERENCE,
                 f"a referenced value could not be read: {exception_text(exc)}",
@@ -54,7 +52,7 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
         if planned.references:
             problem = _check_again(planned, arguments)
             if problem is not None:
-                return Status.REJECTED, ErrorCode.INVALID_ARGUMENTS, problem
+                return Verdict(Status.REJECTED, ErrorCode.INVALID_ARGUMENTS, problem)
     key = (
         idempotency_key(planned, arguments)
         if tool.context_parameter is not None or tool.side_effect == "write"
@@ -64,7 +62,7 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
         typed = tool.structure(arguments)
     except ArgumentsError as exc:
         problems = "; ".join(exc.problems[:5])
-        return (
+        return Verdict(
             Status.REJECTED,
             ErrorCode.INVALID_ARGUMENTS,
             f"arguments for {tool.name!r} do not fit its types: {problems}",

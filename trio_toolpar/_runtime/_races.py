@@ -25,22 +25,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .._planning._planned import PlannedCall, Verdict
+from .._planning._planned import PlannedCall
 from .._planning._race_groups import ANY_RACE, RaceRules, groups_of
-from .._values._outcome import ErrorCode, Outcome, Status
+from .._values._outcome import ErrorCode, Outcome, Status, Verdict
 from .._values._render import exception_text
 from ._call_run import CallRun, CallState
-from ._decide import Reason
 
 __all__ = ["Races", "lost_reason", "lost_verdict", "no_winner_reason"]
 
 
-def lost_reason(group: str, winners: Sequence[str], *, started: bool) -> Reason:
+def lost_reason(group: str, winners: Sequence[str], *, started: bool) -> Verdict:
     """A member stopped because ``winners`` won ``group`` first."""
     who = ", ".join(repr(w) for w in winners)
     if started:
-        return Status.CANCELLED, ErrorCode.LOST_RACE, f"stopped: {who} won race {group!r} first"
-    return Status.SKIPPED, ErrorCode.LOST_RACE, f"not started: {who} won race {group!r} first"
+        return Verdict(Status.CANCELLED, ErrorCode.LOST_RACE, f"stopped: {who} won race {group!r} first")
+    return Verdict(Status.SKIPPED, ErrorCode.LOST_RACE, f"not started: {who} won race {group!r} first")
 
 
 def lost_verdict(group: str, winners: Sequence[str]) -> Verdict:
@@ -49,9 +48,9 @@ def lost_verdict(group: str, winners: Sequence[str]) -> Verdict:
     return Verdict(status=status, code=code, message=message)
 
 
-def no_winner_reason(group: str) -> Reason:
+def no_winner_reason(group: str) -> Verdict:
     """A call that references a group none of whose members won."""
-    return (
+    return Verdict(
         Status.SKIPPED,
         ErrorCode.DEPENDENCY_FAILED,
         f"not run: it depends on race {group!r}, which no member won",
@@ -69,7 +68,7 @@ class Races:
         calls: Iterable[PlannedCall],
         *,
         runs: Sequence[CallRun],
-        decide: Callable[[CallRun, Reason], None],
+        decide: Callable[[CallRun, Verdict], None],
     ) -> None:
         """Races under ``rules``, joined by the ``calls`` of a batch that name one.
 
@@ -116,7 +115,7 @@ class Races:
             if run.outcome is None:
                 self._decide(run, self._lose(run))
 
-    def _lose(self, run: CallRun) -> Reason:
+    def _lose(self, run: CallRun) -> Verdict:
         """Stop a losing member's work at once (its wait for capacity, its task); return its reason.
 
         A running member keeps its capacity until its task unwinds, at this
@@ -132,7 +131,7 @@ class Races:
     def _winner_ids(self, group: str) -> list[str]:
         return [w.call_id for w in self._winners[group].values()]
 
-    def refuses(self, index: int, value: object) -> Reason | None:
+    def refuses(self, index: int, value: object) -> Verdict | None:
         """Why member ``index``'s ``value`` does not win (its group's ``accept`` says no, or raises)."""
         group = self._group_of.get(index)
         accept = self._rules.get(group, ANY_RACE).accept if group is not None else None
@@ -141,10 +140,10 @@ class Races:
         try:
             accepted = accept(value)
         except Exception as exc:  # the user's predicate failed: this value does not win
-            return Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept raised {exception_text(exc)}"
+            return Verdict(Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept raised {exception_text(exc)}")
         if accepted is True:
             return None
-        return Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept refused this call's value"
+        return Verdict(Status.ERROR, ErrorCode.NOT_ACCEPTED, f"race {group!r}: accept refused this call's value")
 
     def settle(self, index: int, outcome: Outcome) -> bool:
         """Record that call ``index`` has its ``outcome``; if that wins its race, stop the other members now.
@@ -178,7 +177,7 @@ class Races:
         assert values, "a group with no winner dooms its dependents"
         return values[0] if self._rules.get(group, ANY_RACE).keep == 1 else values
 
-    def failed_reference(self, planned: PlannedCall) -> Reason | None:
+    def failed_reference(self, planned: PlannedCall) -> Verdict | None:
         """Why ``planned`` must not run: it references a group that had no winner."""
         for group in groups_of(planned.call, planned.references):
             if not self._winners.get(group):

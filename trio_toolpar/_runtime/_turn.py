@@ -40,10 +40,10 @@ from .._planning._plan import Plan
 from .._planning._race_groups import RaceRules
 from .._values._construct import NoPublicConstructor
 from .._values._exceptions import TurnStateError
-from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
+from .._values._outcome import ErrorCode, Outcome, Status, ToolCall, Verdict
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity
-from ._decide import Reason, build_outcome, decide_the_rest, verdict_reason
+from ._decide import build_outcome, decide_the_rest
 from ._dependencies import Dependencies
 from ._dispatch import Dispatcher
 from ._endings import Endings
@@ -245,7 +245,7 @@ class Turn(metaclass=NoPublicConstructor):
     async def _run_phases(self) -> None:
         for run in self._runs:
             if run.planned is not None and run.planned.verdict is not None:
-                self._decide(run, verdict_reason(run.planned.verdict))
+                self._decide(run, run.planned.verdict)
         if self._stopping.failed:
             self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
         if self._stopping.asked is not None:
@@ -300,7 +300,7 @@ class Turn(metaclass=NoPublicConstructor):
     def _decide(
         self,
         run: CallRun,
-        reason: Reason | None,
+        reason: Verdict | None,
         value: object = None,
         exception: Exception | None = None,
         *,

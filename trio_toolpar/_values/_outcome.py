@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, final
+from typing import Any, NamedTuple, final
 
 import attrs
 
-__all__ = ["ErrorCode", "Outcome", "Status", "ToolCall"]
+__all__ = ["ErrorCode", "Outcome", "Status", "ToolCall", "Verdict"]
 
 
 class Status(enum.StrEnum):
@@ -49,6 +49,23 @@ class ErrorCode(enum.StrEnum):
     APPROVAL_FAILED = "approval_failed"
     LOST_RACE = "lost_race"
     NOT_ACCEPTED = "not_accepted"
+
+
+class Verdict(NamedTuple):
+    """Why a call did not end ``ok``: the one shape every such decision takes.
+
+    Planning gives one to each call it refuses (`PlannedCall.verdict`); the
+    runtime words one for every other call that does not end ``ok``, and the
+    call's `Outcome` carries its three parts as ``status``, ``error_code`` and
+    ``error``. A tuple, so ``status, code, message = verdict`` reads it.
+    """
+
+    status: Status
+    """How the call ended (never ``ok``)."""
+    code: ErrorCode
+    """The stable machine-readable reason."""
+    message: str
+    """The reason in words, for the model and for people."""
 
 
 def _ids(value: Iterable[str]) -> tuple[str, ...]:
