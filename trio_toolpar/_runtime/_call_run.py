@@ -29,7 +29,7 @@ import trio
 
 from .._planning._planned import PlannedCall
 from .._values._outcome import Outcome, ToolCall, Verdict
-from ._capacity import Waiter
+from ._capacity import Rank, Waiter
 
 __all__ = ["CallRun", "CallState", "Observer"]
 
@@ -120,6 +120,11 @@ class CallRun:
         self.state = state
         if self.observer is not None:
             self.observer.moved(self, state)
+
+    def rank(self, turn: int) -> Rank:
+        """Its place in line for capacity, retries and decisions at one instant, as a call of turn number
+        ``turn``: earlier turns first, then higher priority, then plan order."""
+        return (turn, -self.call.priority, self.index)
 
     @property
     def wave(self) -> int | None:

@@ -13,7 +13,7 @@ from .._tools._hedge import hedged
 from .._tools._registry import CallContext, Tool
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
-from ._capacity import Capacity, Waiter
+from ._capacity import Capacity, Rank, Waiter
 from ._decide import Decide, failure_reason, stop_reason
 from ._instrument import Emitter
 from ._retries import RetryGrants
@@ -99,7 +99,7 @@ class CallTasks:
         *,
         report: Decide,
         requeue: Callable[[CallRun], None],
-        rank: Callable[[int], tuple[int, int, int]],
+        rank: Callable[[int], Rank],
         emit: Emitter | None = None,
     ) -> None:
         self._settings = settings

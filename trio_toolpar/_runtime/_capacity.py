@@ -27,12 +27,13 @@ from .._values._validate import check_type, check_whole_number
 from ._bucket import Bucket
 from ._limits import Rate
 
-__all__ = ["Capacity", "CapacityStatistics", "ResourceStatistics", "Waiter"]
+__all__ = ["Capacity", "CapacityStatistics", "Rank", "ResourceStatistics", "Waiter"]
 
 GLOBAL = "\x00global"
 THREADS = "\x00threads"
 
 Rank = tuple[int, int, int]
+"""A call's place in line (see `CallRun.rank`): lower first."""
 
 _LIMIT_NAMES = {GLOBAL: "max_concurrency", THREADS: "thread_limit"}
 """The executor's argument behind each limiter that is not a resource's cap."""

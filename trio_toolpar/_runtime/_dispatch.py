@@ -25,7 +25,7 @@ from .._values._outcome import ErrorCode, Status, Verdict
 from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTasks
-from ._capacity import Capacity, Waiter
+from ._capacity import Capacity, Rank, Waiter
 from ._decide import Decide, dependency_reason
 from ._dependencies import Dependencies
 from ._instrument import Emitter
@@ -93,9 +93,9 @@ class Dispatcher:
         self._draining = False
         self.nursery: trio.Nursery | None = None
 
-    def rank(self, index: int) -> tuple[int, int, int]:
-        """Call ``index``'s place in line for capacity and retries: turn, then priority, then plan order."""
-        return (self._sequence, -self._runs[index].call.priority, index)
+    def rank(self, index: int) -> Rank:
+        """Call ``index``'s place in line (`CallRun.rank`)."""
+        return self._runs[index].rank(self._sequence)
 
     def add(self, ready: Iterable[int]) -> None:
         """Take the calls ``ready`` (in this order) whose predecessors are done: queue them, or decide them.

@@ -14,11 +14,12 @@ from typing import final
 
 from .._values._outcome import Verdict
 from ._call_run import CallRun, CallState
+from ._capacity import Rank
 
 __all__ = ["Ending", "Endings"]
 
-Ending = tuple[int, int, float, CallRun, Verdict | None, object, Exception | None]
-"""``(-priority, index)``, the call's rank in its turn; then when it ended, and how (reason, value, exception)."""
+Ending = tuple[Rank, float, CallRun, Verdict | None, object, Exception | None]
+"""The call's rank (`CallRun.rank`); then when it ended, and how (reason, value, exception)."""
 
 
 @final
@@ -28,13 +29,15 @@ class Endings:
     Args:
         wake: wakes the coordinator (called by the first report since it last took them).
         now: the turn's clock.
+        turn: the turn's number, for its calls' ranks.
     """
 
-    __slots__ = ("_inbox", "_now", "_wake", "open")
+    __slots__ = ("_inbox", "_now", "_turn", "_wake", "open")
 
-    def __init__(self, *, wake: Callable[[], None], now: Callable[[], float]) -> None:
+    def __init__(self, *, wake: Callable[[], None], now: Callable[[], float], turn: int) -> None:
         self._wake = wake
         self._now = now
+        self._turn = turn
         self._inbox: list[Ending] = []
         self.open = 0
         """Calls of the running phase not decided yet (reported or not)."""
@@ -50,7 +53,7 @@ class Endings:
         inbox = self._inbox
         if not inbox:  # else the first report since the coordinator last took them has woken it already
             self._wake()
-        inbox.append((-run.call.priority, run.index, self._now(), run, reason, value, exception))
+        inbox.append((run.rank(self._turn), self._now(), run, reason, value, exception))
 
     def take(self) -> Iterator[Ending]:
         """The endings reported so far, best rank first, each removed as it is taken.

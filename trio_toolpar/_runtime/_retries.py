@@ -9,6 +9,7 @@ from collections.abc import Callable
 import trio
 
 from .._values._validate import check_whole_number
+from ._capacity import Rank
 
 __all__ = ["RetryGrants", "check_retry_cap"]
 
@@ -38,10 +39,10 @@ class RetryGrants:
         check_retry_cap(cap)  # a custom Policy is checked here, the built-in ones when they are made
         self._left = cap
         self._wake = wake
-        self._requests: list[tuple[tuple[int, int, int], int, _Request]] = []
+        self._requests: list[tuple[Rank, int, _Request]] = []
         self._tiebreak = itertools.count()
 
-    async def ask(self, rank: tuple[int, int, int]) -> bool:
+    async def ask(self, rank: Rank) -> bool:
         """Whether the call of ``rank`` may try again (waits for the coordinator when retries are capped)."""
         if self._left is None:
             return True

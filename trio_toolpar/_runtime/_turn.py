@@ -92,7 +92,7 @@ class Turn(metaclass=NoPublicConstructor):
         self._deps = Dependencies()
         self._stopping = Stopping(budget)
         self._result: TurnResult | None = None
-        self._endings = Endings(wake=capacity.kick, now=self._stopping.now)
+        self._endings = Endings(wake=capacity.kick, now=self._stopping.now, turn=sequence)
         self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
         self._dispatch = Dispatcher(
             settings,
@@ -293,7 +293,7 @@ class Turn(metaclass=NoPublicConstructor):
         Deciding one may decide others (the losers of a race it won): their
         own reports, if any, are then dropped.
         """
-        for _, _, at, run, reason, value, exception in self._endings.take():
+        for _, at, run, reason, value, exception in self._endings.take():
             if run.outcome is None:
                 self._decide(run, reason, value, exception, at=at)
 
