@@ -30,6 +30,7 @@ from trio_toolpar import (
     CallContext,
     ErrorCode,
     Executor,
+    Hedge,
     RateLimited,
     Registry,
     Retry,
@@ -638,3 +639,41 @@ def test_property_the_errors_inside_a_group_decide_as_the_rule_says(
         assert (o.status, o.attempts, o.finished_at) == (Status.ERROR, 1, failed_at)
         assert o.error is not None and len(o.error) < 4000
         assert o.error_code is code
+
+
+async def test_a_hedged_read_that_leaks_a_cancelled_ends_with_its_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Each copy leaks at t=1 (the hedge starts the second at 0.5): the attempt fails as an unhedged one would."""
+    registry = Registry()
+
+    async def leaky() -> None:
+        await _leak_a_cancelled()
+
+    registry.add(leaky, name="leaky", side_effect="read", hedge=Hedge(after=0.5))
+    start = trio.current_time()
+    (outcome,) = await Executor(registry).run([ToolCall(id="l", tool="leaky")])
+    assert (outcome.status, outcome.error_code, outcome.finished_at) == (
+        Status.ERROR,
+        ErrorCode.TOOL_ERROR,
+        start + 1.5,
+    )
+    assert outcome.error is not None and outcome.error.startswith("the tool raised trio.Cancelled")
+    assert isinstance(outcome.exception, RuntimeError)
+
+
+async def test_a_hedge_copy_that_leaks_loses_to_a_copy_that_returns(autojump_clock: trio.testing.MockClock) -> None:
+    registry = Registry()
+    started: list[float] = []
+
+    async def flaky() -> str:
+        started.append(trio.current_time())
+        if len(started) == 1:
+            await _leak_a_cancelled()  # leaks at t=1, while the hedge (started at 0.5) runs on
+        await trio.sleep(1.0)
+        return "second"
+
+    registry.add(flaky, name="flaky", side_effect="read", hedge=Hedge(after=0.5))
+    start = trio.current_time()
+    (outcome,) = await Executor(registry).run([ToolCall(id="f", tool="flaky")])
+    assert (outcome.status, outcome.value, outcome.finished_at) == (Status.OK, "second", start + 1.5)

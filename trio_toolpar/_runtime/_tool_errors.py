@@ -17,7 +17,7 @@ from typing import final
 import attrs
 import trio
 
-from .._values._exceptions import RateLimited
+from .._values._exceptions import RateLimited, cancelled_around
 from .._values._render import exception_text
 from ._exception_groups import leaves
 
@@ -82,7 +82,7 @@ def read_failure(raised: BaseException) -> Failure | None:
     if not isinstance(raised, BaseExceptionGroup):
         if isinstance(raised, Exception):
             return Failure(exception=raised, errors=(raised,))
-        if isinstance(raised, trio.Cancelled) and not _cancelled_around():
+        if isinstance(raised, trio.Cancelled) and not cancelled_around():
             return _leak(raised, raised)
         return None
     errors: list[Exception] = []
@@ -94,18 +94,13 @@ def read_failure(raised: BaseException) -> Failure | None:
             cancelled.append(leaf)
         else:
             return None  # a KeyboardInterrupt, SystemExit, ...: not a tool's failure
-    if cancelled and _cancelled_around():
+    if cancelled and cancelled_around():
         return None
     if not errors:
         return _leak(cancelled[0], raised)
     exception = raised if isinstance(raised, Exception) else raised.split(trio.Cancelled)[1]
     assert isinstance(exception, Exception)  # the rest of the split holds only Exceptions: an ExceptionGroup
     return Failure(exception=exception, errors=tuple(errors), group=raised)
-
-
-def _cancelled_around() -> bool:
-    """Whether a scope around this task is cancelled, or its deadline is due: a ``Cancelled`` is then genuine."""
-    return trio.current_effective_deadline() <= trio.current_time()
 
 
 def _leak(cancelled: trio.Cancelled, raised: BaseException) -> Failure:

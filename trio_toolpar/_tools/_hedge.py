@@ -7,7 +7,10 @@ more, ``after`` seconds apart). The first copy to return is the attempt's
 result, and the others are cancelled at that instant. The attempt fails only
 when every copy started has failed, with the first copy's error: the copy
 that started first, not the one that failed first, so the same failures give
-the same error whatever their timing. The tool's ``timeout`` bounds the whole
+the same error whatever their timing. A copy that lets out a ``Cancelled``
+nothing around it asked for (see `cancelled_around`) has failed like one
+that raised; a genuine ``Cancelled`` (a copy won, or the call was stopped)
+ends the copy as usual. The tool's ``timeout`` bounds the whole
 attempt, copies included. Writes are never hedged: running one twice is
 exactly what the library must not do.
 
@@ -22,6 +25,7 @@ from typing import Any, final
 import attrs
 import trio
 
+from .._values._exceptions import cancelled_around
 from .._values._validate import attrs_validator, check_positive_number, check_whole_number
 
 __all__ = ["Hedge", "hedged"]
@@ -49,7 +53,7 @@ class _Copies:
 
     def __init__(self) -> None:
         self.started = 0
-        self.errors: dict[int, Exception] = {}  # by the copy's number, from 0
+        self.errors: dict[int, Exception | trio.Cancelled] = {}  # by the copy's number, from 0; see `hedged`
         self.has_value = False
         self.value: Any = None
 
@@ -59,17 +63,26 @@ async def hedged(start: Callable[[], Awaitable[Any]], *, hedge: Hedge) -> Any:
 
     Raises:
         Exception: the first copy's error (by start, not by failure), when every copy started failed.
+        trio.Cancelled: the first copy's, when it leaked one (its caller reads it as the tool's error).
     """
     copies = _Copies()
     async with trio.open_nursery() as nursery:
 
+        def failed(number: int, error: Exception | trio.Cancelled) -> None:
+            copies.errors[number] = error
+            if len(copies.errors) == copies.started:
+                nursery.cancel_scope.cancel()
+
         async def copy(number: int) -> None:
             try:
                 value = await start()
+            except trio.Cancelled as cancelled:
+                if cancelled_around():
+                    raise  # genuine: another copy won, or the call is stopped
+                failed(number, cancelled)  # leaked by the tool: this copy's failure, not the attempt's end
+                return
             except Exception as exc:  # one copy's failure; the attempt fails only if all of them do
-                copies.errors[number] = exc
-                if len(copies.errors) == copies.started:
-                    nursery.cancel_scope.cancel()
+                failed(number, exc)
                 return
             if not copies.has_value:
                 copies.has_value, copies.value = True, value

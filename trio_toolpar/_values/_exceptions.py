@@ -29,9 +29,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, final
 
+import trio
+
 from ._validate import check_number
 
 __all__ = [
+    "cancelled_around",
     "ArgumentsError",
     "FormatError",
     "LimitUnavailable",
@@ -161,3 +164,12 @@ class RateLimited(Retryable):
     def retry_after(self) -> float | None:
         """Seconds to wait before the resource starts anything new, within ``[0, MAX_RETRY_AFTER]``; None if unsaid."""
         return self._retry_after
+
+
+def cancelled_around() -> bool:
+    """Whether a scope around the running task is cancelled, or its deadline is due.
+
+    A ``Cancelled`` caught then is genuine; one caught otherwise was let out by
+    the code below (kept past the scope that raised it), and nothing asked for it.
+    """
+    return trio.current_effective_deadline() <= trio.current_time()
