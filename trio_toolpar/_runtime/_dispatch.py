@@ -136,6 +136,10 @@ class Dispatcher:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
+            impossible = self._impossible(planned.tool)
+            if impossible is not None:
+                self._decide(run, impossible)
+                continue
             if self._gates.hold(run, planned.tool, self.nursery):
                 continue  # waits for its approver holding no capacity; queued once approved
             run.move(CallState.QUEUED)
@@ -167,17 +171,23 @@ class Dispatcher:
         assert outcome is not None and outcome.ok
         return outcome.value
 
+    def _impossible(self, tool: Tool) -> Verdict | None:
+        """Why a call of ``tool`` could never be granted: a weight past a cap (a tool registered after the
+        executor checked the registry). Decided before the call first queues, so a retry never meets it."""
+        if tool.weight == 1:
+            return None
+        why = self._capacity.check_weight(tool.resource, tool.weight, sync=not tool.is_async)
+        return (
+            None
+            if why is None
+            else Verdict(Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {why}")
+        )
+
     def _queue(self, run: CallRun, tool: Tool) -> None:
         sync = not tool.is_async
         names = self._capacity.needs(tool.resource, sync=sync)
         if names is None:
             self._free.append(run)  # no limit applies (most calls): nothing to rank it against
-            return
-        impossible = self._capacity.check_weight(tool.resource, tool.weight, sync=sync) if tool.weight > 1 else None
-        if impossible is not None:  # a tool registered after the executor checked the registry
-            self._decide(
-                run, Verdict(Status.ERROR, ErrorCode.TOOL_ERROR, f"tool {tool.name!r} cannot start: {impossible}")
-            )
             return
         run.waiter = Waiter(
             rank=self.rank(run.index),
