@@ -11,7 +11,7 @@ into waves, without running anything::
 
 from ._arguments._references import Reference as Reference
 from ._planning._plan import Plan as Plan
-from ._planning._planned import PlannedCall as PlannedCall
+from ._planning._planned_call import PlannedCall as PlannedCall
 from ._values._outcome import Verdict as Verdict
 
 __all__ = ["Plan", "PlannedCall", "Reference", "Verdict"]

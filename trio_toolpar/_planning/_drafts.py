@@ -21,7 +21,7 @@ from .._values._convert import dumps
 from .._values._jsonvalue import MAX_DEPTH
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text
-from ._planned import PlannedCall, make_planned_call
+from ._planned_call import PlannedCall, make_planned_call
 
 __all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys", "ordering"]
 

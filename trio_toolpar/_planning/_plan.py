@@ -15,8 +15,8 @@ from .._tools._registry import Registry
 from .._values._convert import dumps
 from .._values._outcome import ToolCall
 from .._values._render import clean_text
-from ._planned import PlannedCall
-from ._planner import plan_batch
+from ._batch_planner import plan_batch
+from ._planned_call import PlannedCall
 
 __all__ = ["Plan"]
 

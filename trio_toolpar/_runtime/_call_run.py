@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import trio
 
-from .._planning._planned import PlannedCall
+from .._planning._planned_call import PlannedCall
 from .._values._outcome import Outcome, ToolCall, Verdict
 from ._capacity import Rank, Waiter
 

@@ -16,7 +16,7 @@ from ._call_run import CallRun, CallState
 from ._capacity import Capacity, Rank, Waiter
 from ._decide import Decide, failure_reason, stop_reason
 from ._instrument import Emitter
-from ._retries import RetryGrants
+from ._retry_grants import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
 from ._tool_errors import Failure

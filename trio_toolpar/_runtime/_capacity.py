@@ -5,7 +5,7 @@ one for threads (sync tools). Trio wakes tasks that wait at the same instant
 in a random order, so tasks that each called ``limiter.acquire()`` would get
 slots in a different order on every run. Instead, calls wait here as
 `Waiter`s ranked by (turn, priority, emission order), and a grant happens
-only when a turn's coordinator calls `Capacity.dispatch`. A call takes all
+only when a turn's coordinator calls `Capacity.grant`. A call takes all
 it needs at once — ``weight`` units of each limiter, ``weight`` tokens of
 its resource's bucket — or nothing, so it never holds one limit while
 waiting for another: limits cannot deadlock, and a call holds capacity only
@@ -161,7 +161,7 @@ class Capacity:
         return None
 
     def enqueue(self, waiter: Waiter) -> None:
-        """Queue ``waiter``; it is granted by a later `dispatch`."""
+        """Queue ``waiter``; it is granted by a later `grant`."""
         heapq.heappush(self._queues.setdefault(waiter.names, []), (*waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 
@@ -199,7 +199,7 @@ class Capacity:
             self._changed = trio.Event()
         return self._changed
 
-    def dispatch(self) -> float:
+    def grant(self) -> float:
         """Grant capacity to waiters, best rank first, while any can start; return when to look again.
 
         The time returned is when a bucket refills or a pause ends for a

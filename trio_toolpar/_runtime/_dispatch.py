@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from .._arguments._references import Reference
-from .._planning._incremental import IncrementalPlanner
+from .._planning._open_planner import IncrementalPlanner
 from .._values._outcome import ErrorCode, Status, Verdict
 from ._approval import Gates
 from ._call_run import CallRun, CallState
@@ -31,7 +31,7 @@ from ._dependencies import Dependencies
 from ._instrument import Emitter
 from ._prepare import prepare
 from ._races import Races
-from ._retries import RetryGrants
+from ._retry_grants import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
 
@@ -116,7 +116,7 @@ class Dispatcher:
         """The coordinator's step: answer retries, start what may start; return when to look again."""
         self._tasks.retries.grant()
         self._start_free()
-        return self._capacity.dispatch()
+        return self._capacity.grant()
 
     # -- ready to queued ------------------------------------------------------------
 

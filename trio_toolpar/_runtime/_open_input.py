@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._planning._incremental import Added, IncrementalPlanner, cycle_verdict, missing_verdict
+from .._planning._open_planner import Added, IncrementalPlanner, cycle_verdict, missing_verdict
 from ._call_run import CallRun
 from ._dependencies import Dependencies
 from ._races import Races

@@ -9,7 +9,7 @@ import attrs
 from .._tools._retry import Retry
 from .._values._outcome import Outcome, Status
 from .._values._validate import attrs_validator, check_type
-from ._retries import check_retry_cap
+from ._retry_grants import check_retry_cap
 
 __all__ = ["BestEffort", "FailFast", "Policy"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from .._arguments._references import Reference, ReferenceError_, nests_deeper, resolve, substitute
 from .._arguments._schema import validate
-from .._planning._planned import PlannedCall
+from .._planning._planned_call import PlannedCall
 from .._values._convert import dumps, jsonable
 from .._values._exceptions import ArgumentsError
 from .._values._jsonvalue import MAX_DEPTH

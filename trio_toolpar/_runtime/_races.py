@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .._planning._planned import PlannedCall
+from .._planning._planned_call import PlannedCall
 from .._planning._race_groups import ANY_RACE, RaceRules, groups_of
 from .._values._outcome import ErrorCode, Outcome, Status, Verdict
 from .._values._render import exception_text

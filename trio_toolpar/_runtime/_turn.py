@@ -35,7 +35,7 @@ from typing import final
 import trio
 import trio.testing
 
-from .._planning._incremental import IncrementalPlanner
+from .._planning._open_planner import IncrementalPlanner
 from .._planning._plan import Plan
 from .._planning._race_groups import RaceRules
 from .._values._construct import NoPublicConstructor

@@ -26,7 +26,7 @@ from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys
 from ._graph import find_cycle, generations, topological_order
-from ._planned import PlannedCall, make_planned_call
+from ._planned_call import PlannedCall, make_planned_call
 from ._race_groups import link_groups
 
 __all__ = ["plan_batch"]

@@ -19,7 +19,7 @@ from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys
 from ._plan import Plan
-from ._planned import PlannedCall
+from ._planned_call import PlannedCall
 
 __all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict"]
 
