@@ -136,7 +136,7 @@ class Dispatcher:
                 self._decide(run, prepared)
                 continue
             run.resolved, run.idempotency_key = prepared
-            impossible = self._impossible(planned.tool)
+            impossible = self._impossible(planned.tool) if planned.tool.weight > 1 else None
             if impossible is not None:
                 self._decide(run, impossible)
                 continue
@@ -174,8 +174,6 @@ class Dispatcher:
     def _impossible(self, tool: Tool) -> Verdict | None:
         """Why a call of ``tool`` could never be granted: a weight past a cap (a tool registered after the
         executor checked the registry). Decided before the call first queues, so a retry never meets it."""
-        if tool.weight == 1:
-            return None
         why = self._capacity.check_weight(tool.resource, tool.weight, sync=not tool.is_async)
         return (
             None

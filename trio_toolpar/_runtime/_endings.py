@@ -14,12 +14,12 @@ from typing import final
 
 from .._values._outcome import Verdict
 from ._call_run import CallRun, CallState
-from ._capacity import Rank
 
 __all__ = ["Ending", "Endings"]
 
-Ending = tuple[Rank, float, CallRun, Verdict | None, object, Exception | None]
-"""The call's rank (`CallRun.rank`); then when it ended, and how (reason, value, exception)."""
+Ending = tuple[int, int, int, float, CallRun, Verdict | None, object, Exception | None]
+"""The call's rank (`CallRun.rank`, flat: tuples of ints compare in C); then when it ended, and how (reason,
+value, exception)."""
 
 
 @final
@@ -53,7 +53,7 @@ class Endings:
         inbox = self._inbox
         if not inbox:  # else the first report since the coordinator last took them has woken it already
             self._wake()
-        inbox.append((run.rank(self._turn), self._now(), run, reason, value, exception))
+        inbox.append((*run.rank(self._turn), self._now(), run, reason, value, exception))
 
     def take(self) -> Iterator[Ending]:
         """The endings reported so far, best rank first, each removed as it is taken.

@@ -293,7 +293,7 @@ class Turn(metaclass=NoPublicConstructor):
         Deciding one may decide others (the losers of a race it won): their
         own reports, if any, are then dropped.
         """
-        for _, at, run, reason, value, exception in self._endings.take():
+        for _, _, _, at, run, reason, value, exception in self._endings.take():
             if run.outcome is None:
                 self._decide(run, reason, value, exception, at=at)
 
