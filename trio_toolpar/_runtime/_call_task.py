@@ -13,7 +13,7 @@ from .._tools._hedge import hedged
 from .._tools._registry import CallContext, Tool
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
-from ._capacity import Capacity, Rank, Waiter
+from ._capacity import Capacity, Waiter
 from ._decide import Decide, failure_reason, stop_reason
 from ._instrument import Emitter
 from ._retry_grants import RetryGrants
@@ -74,19 +74,19 @@ class CallTasks:
     One per turn, the `run_attempts` runner of all its calls. Its owner hands
     in what the tasks share: the settings, the capacity, the turn's retry
     grants and stopping state (its deadline, past which no retry is planned,
-    and why it stops if a task is cancelled), and callbacks to report an
-    ending, to queue a call again for a retry, and to rank a call.
+    and why it stops if a task is cancelled), the turn's number (its calls'
+    rank), and callbacks to report an ending and to queue a call again for a retry.
     """
 
     __slots__ = (
         "_capacity",
         "_emit",
-        "_rank",
         "_report",
         "_requeue",
         "_settings",
         "_stopping",
         "_threads",
+        "_turn",
         "retries",
     )
 
@@ -99,7 +99,7 @@ class CallTasks:
         *,
         report: Decide,
         requeue: Callable[[CallRun], None],
-        rank: Callable[[int], Rank],
+        turn: int,
         emit: Emitter | None = None,
     ) -> None:
         self._settings = settings
@@ -109,7 +109,7 @@ class CallTasks:
         self._stopping = stopping
         self._report = report
         self._requeue = requeue
-        self._rank = rank
+        self._turn = turn
         self._emit = emit
         self._threads: dict[int, _Threads] = {}
         """The last attempt's threads of each running call whose sync tool abandons them (by index)."""
@@ -236,7 +236,7 @@ class CallTasks:
 
     async def again(self, run: CallRun, attempt: int, delay: float) -> bool:
         """Ask for one of the turn's retries; if granted, back off holding nothing, then queue again."""
-        if not await self.retries.ask(self._rank(run.index)):
+        if not await self.retries.ask(run.rank(self._turn)):
             return False
         run.move(CallState.BACKOFF)
         if self._emit is not None:

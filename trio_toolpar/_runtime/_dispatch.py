@@ -85,7 +85,7 @@ class Dispatcher:
             stopping,
             report=report,
             requeue=self._requeue,
-            rank=self.rank,
+            turn=sequence,
             emit=emit,
         )
         self._ready: list[int] = []  # a stack: the next call to take is last
