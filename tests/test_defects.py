@@ -428,3 +428,18 @@ def test_a_model_request_without_httpx_names_the_extra() -> None:
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: ")
     assert "pip install 'trio_toolpar[http]'" in last
+
+
+async def test_an_unprintable_exception_in_a_group_the_tool_builds_is_an_error_naming_its_type(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Only Trio's own nursery formats a child's error with repr (docs/semantics.md, "What a tool raises")."""
+    registry = Registry()
+
+    @registry.tool(side_effect="read")
+    async def batch() -> None:
+        raise ExceptionGroup("batch failed", [UnprintableError()])
+
+    (outcome,) = await Executor(registry).run([ToolCall(id="c1", tool="batch")])
+    assert (outcome.status, outcome.error_code) == (Status.ERROR, ErrorCode.TOOL_ERROR)
+    assert outcome.error == "UnprintableError: <UnprintableError> (in the tool's exception group 'batch failed')"
