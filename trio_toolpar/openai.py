@@ -2,16 +2,21 @@
 
 Pure functions over plain JSON data; the official ``openai`` SDK's objects
 are accepted too (through their ``model_dump()``), but the SDK is never
-imported. A turn with Chat Completions::
+imported. A turn with Chat Completions:
 
-    message = completion["choices"][0]["message"]
-    result = await executor.run(openai.calls_from_message(message))
-    messages += [openai.assistant_message(message), *openai.tool_messages(result)]
+```python
+message = completion["choices"][0]["message"]
+result = await executor.run(openai.calls_from_message(message))
+messages += [openai.assistant_message(message), *openai.tool_messages(result)]
+```
 
-and with the Responses API::
+and with the Responses API:
 
-    result = await executor.run(openai.calls_from_response(response))
-    input_items += [*openai.response_items(response), *openai.function_call_outputs(result, response=response)]
+```python
+result = await executor.run(openai.calls_from_response(response))
+outputs = openai.function_call_outputs(result, response=response)
+input_items += [*openai.response_items(response), *outputs]
+```
 
 `ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
 out each call as soon as it is complete.
