@@ -89,6 +89,17 @@ MAX_COLUMNS = 100
 """The widest line of a code block: what the site shows at 1280 px without scrolling."""
 
 
+def test_code_blocks_fit_in_100_columns() -> None:
+    wide = [
+        f"{block.id} (line {block.line + 1 + i}: {len(line)} columns)"
+        for page in PAGES
+        for block in blocks(page)
+        for i, line in enumerate(block.code.splitlines())
+        if len(line) > MAX_COLUMNS
+    ]
+    assert wide == []
+
+
 def test_fragments_are_not_labelled_python() -> None:
     # "```python fragment" and the like would not render on the site: a fragment has no language.
     odd = [b.id for page in PAGES for b in blocks(page) if b.info.startswith("python") and b.info != "python"]
