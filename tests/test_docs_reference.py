@@ -25,6 +25,7 @@ import functools
 import importlib
 import inspect
 import logging
+import pkgutil
 import re
 import sys
 import textwrap
@@ -35,6 +36,8 @@ import attrs
 import griffe
 import pytest
 from test_docs import MAX_COLUMNS, ROOT, public_modules
+
+import trio_toolpar
 
 # -- reading the API as the site does --------------------------------------------------------
 
@@ -176,6 +179,31 @@ def test_a_builtins_docstring_is_found(tmp_path: Path, monkeypatch: pytest.Monke
         }
     finally:
         sys.modules.pop("leaky", None)
+
+
+def _private_class_names() -> set[str]:
+    """Classes of trio_toolpar's modules that no public module exports."""
+    exported = {name for module in public_modules() for name in importlib.import_module(module).__all__}
+    found = set()
+    for info in pkgutil.walk_packages(trio_toolpar.__path__, "trio_toolpar."):
+        for name, value in vars(importlib.import_module(info.name)).items():
+            if inspect.isclass(value) and value.__module__.startswith("trio_toolpar") and name == value.__name__:
+                found.add(name)
+    return {name for name in found - exported if not name.startswith("_")}
+
+
+def test_no_docstring_points_at_a_private_name() -> None:
+    """A reader cannot look up ``trio_toolpar._wire...`` or a class no module exports."""
+    private = _private_class_names()
+    assert {"IncrementalPlanner", "CallRun"} <= private  # the check sees the private classes
+    named = set()
+    for doc in api():
+        for text in texts(doc.obj):
+            named |= {f"{doc.path}: {path}" for path in re.findall(r"trio_toolpar(?:\.\w+)*\._\w+", text)}
+            for name in re.findall(r"(?<!`)`([A-Za-z]\w*)[\w.]*`(?!`)", text):
+                if name in private:
+                    named.add(f"{doc.path}: {name}")
+    assert named == set()
 
 
 _LITERAL_MARKER = re.compile(r"::\s*$", re.MULTILINE)

@@ -85,8 +85,8 @@ def tools(
         references: widen each parameter's schema so that a reference string
             (``"$#1.total"``) is valid wherever a value is expected.
         strict: send ``strict: true`` with each schema in OpenAI's strict form
-            (every object closed, every property required; see
-            `trio_toolpar._tool_schema.strict_schema`).
+            (every object closed, every property required; see "Strict
+            mode" in docs/providers.md).
 
     Raises:
         SchemaError: ``strict`` and a tool whose schema has no strict form.

@@ -279,7 +279,7 @@ class Executor:
         Leaving the block closes the input and waits for the submitted calls;
         leaving it with an exception cancels them. The schedule is always
         eager, and planning differs from a batch where calls are already
-        running (see `IncrementalPlanner`).
+        running (see "Streams and open turns" in docs/semantics.md).
         """
         turn = self._new_turn(None, budget, races=races)
         try:
