@@ -266,4 +266,5 @@ def test_the_docs_show_the_note_exactly_as_generated() -> None:
     shown = text.split("<!-- reference-note:output -->")[1].split("```text\n")[1].split("```")[0]
     namespace: dict[str, Any] = {}
     exec(compile(code, "docs/providers.md", "exec"), namespace)
-    assert shown == openai.reference_note(namespace["registry"]) + "\n"
+    # The page wraps the lines too long for it: an indented line continues the one above.
+    assert shown.replace("\n  ", " ") == openai.reference_note(namespace["registry"]) + "\n"

@@ -1,11 +1,11 @@
 """The agent loop over HTTP, with streaming dispatch, and the model clients it talks to.
 
-::
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(600, connect=10)) as http:
-        model = OpenAIChat(http, model="gpt-4.1", api_key=key)
-        result = await run_agent(model, executor, "Why is checkout slow?")
-    print(result.text)
+```python
+async with httpx.AsyncClient(timeout=httpx.Timeout(600, connect=10)) as http:
+    model = OpenAIChat(http, model="gpt-4.1", api_key=key)
+    result = await run_agent(model, executor, "Why is checkout slow?")
+print(result.text)
+```
 
 `run_agent` asks the model, runs the turn's tool calls with an `Executor`,
 appends the observations and repeats until the model answers without tool

@@ -2,10 +2,12 @@
 
 Pure functions over plain JSON data; the official ``anthropic`` SDK's
 objects are accepted too (through their ``model_dump()``), but the SDK is
-never imported. A turn::
+never imported. A turn:
 
-    result = await executor.run(anthropic.calls_from_message(message))
-    messages += [anthropic.assistant_message(message), anthropic.tool_result_message(result)]
+```python
+result = await executor.run(anthropic.calls_from_message(message))
+messages += [anthropic.assistant_message(message), anthropic.tool_result_message(result)]
+```
 
 ``tool_use`` blocks become calls; the outcomes go back as one user message
 of ``tool_result`` blocks, one per call in the model's order, with
@@ -206,8 +208,9 @@ class MessageStream:
     skipped, as Anthropic asks of clients. A block started under an index
     that another block held is a block of its own (some routes reuse an
     index): the earlier one is complete at that start if it never stopped.
-    Usage::
 
+    Examples:
+        ```python
         stream = MessageStream()
         async for event in aiter_sse_lines(response.aiter_lines()):
             for call in stream.feed(json.loads(event.data)):
@@ -215,6 +218,7 @@ class MessageStream:
         for call in stream.finish():
             turn.submit(call)
         messages.append(stream.message())
+        ```
 
     Args:
         unknown: what to do with a content block of an unknown type (see

@@ -3,13 +3,15 @@
 A pipeline is the same list of `trio_toolpar.ToolCall` a model would send,
 with the order written into ``ToolCall.after`` and the race groups into
 ``ToolCall.race``, plus the `trio_toolpar.RaceRules` of its races; run it like
-any turn::
+any turn:
 
-    p = sequence(
-        race(step("search_a", {"q": "x"}, id="a"), step("search_b", {"q": "x"}, id="b"), name="search"),
-        step("fetch", {"url": "$@search.url"}, id="f"),
-    )
-    result = await executor.run(p.calls, races=p.races)
+```python
+p = sequence(
+    race(step("search_a", {"q": "x"}, id="a"), step("search_b", {"q": "x"}, id="b"), name="search"),
+    step("fetch", {"url": "$@search.url"}, id="f"),
+)
+result = await executor.run(p.calls, races=p.races)
+```
 """
 
 from ._planning._compose import Pipeline as Pipeline

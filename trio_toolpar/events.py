@@ -3,12 +3,14 @@
 Every event has ``turn`` (the executor's number for the turn, `Turn.number`)
 and ``time`` (Trio's clock); call events add the call's ``index``,
 ``call_id``, ``tool`` and ``resource``. An `trio_toolpar.abc.Instrument`
-matches on the event's class and ignores the rest::
+matches on the event's class and ignores the rest:
 
-    class Slow:
-        def on_event(self, event: Event) -> None:
-            if isinstance(event, CallFinished) and event.outcome.latency_ms > 1000:
-                ...
+```python
+class Slow:
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, CallFinished) and event.outcome.latency_ms > 1000:
+            ...
+```
 
 `Executor.statistics` returns a `CapacityStatistics`: what each capped or
 rate-limited resource holds, owes and waits for now.

@@ -2,16 +2,21 @@
 
 Pure functions over plain JSON data; the official ``openai`` SDK's objects
 are accepted too (through their ``model_dump()``), but the SDK is never
-imported. A turn with Chat Completions::
+imported. A turn with Chat Completions:
 
-    message = completion["choices"][0]["message"]
-    result = await executor.run(openai.calls_from_message(message))
-    messages += [openai.assistant_message(message), *openai.tool_messages(result)]
+```python
+message = completion["choices"][0]["message"]
+result = await executor.run(openai.calls_from_message(message))
+messages += [openai.assistant_message(message), *openai.tool_messages(result)]
+```
 
-and with the Responses API::
+and with the Responses API:
 
-    result = await executor.run(openai.calls_from_response(response))
-    input_items += [*openai.response_items(response), *openai.function_call_outputs(result, response=response)]
+```python
+result = await executor.run(openai.calls_from_response(response))
+outputs = openai.function_call_outputs(result, response=response)
+input_items += [*openai.response_items(response), *outputs]
+```
 
 `ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
 out each call as soon as it is complete.
@@ -80,8 +85,8 @@ def tools(
         references: widen each parameter's schema so that a reference string
             (``"$#1.total"``) is valid wherever a value is expected.
         strict: send ``strict: true`` with each schema in OpenAI's strict form
-            (every object closed, every property required; see
-            `trio_toolpar._tool_schema.strict_schema`).
+            (every object closed, every property required; see "Strict
+            mode" in docs/providers.md).
 
     Raises:
         SchemaError: ``strict`` and a tool whose schema has no strict form.

@@ -2,11 +2,13 @@
 
 Planning is pure: ``Plan.build(registry, calls)`` (or ``executor.plan(calls)``)
 checks every call, finds its references and conflicts, and orders the calls
-into waves, without running anything::
+into waves, without running anything:
 
-    plan = executor.plan(calls)
-    print(plan.render())                   # the waves, the edges, each refusal
-    [c.verdict for c in plan.calls]        # why planning refused a call, or None
+```python
+plan = executor.plan(calls)
+print(plan.render())                   # the waves, the edges, each refusal
+[c.verdict for c in plan.calls]        # why planning refused a call, or None
+```
 """
 
 from ._arguments._references import Reference as Reference

@@ -48,6 +48,7 @@ Message = Mapping[str, Any]
 """One message of the conversation, in the model client's provider format."""
 
 Dispatch = Literal["stream", "batch"]
+"""How `run_agent` runs a reply's calls: each as the stream completes it, or all once the reply ends."""
 
 
 @final

@@ -37,7 +37,8 @@ class Pipeline:
 
     calls: tuple[ToolCall, ...]
     """The calls, in emission order."""
-    races: Mapping[str, RaceRules] = attrs.field(factory=dict)
+    # Not factory=dict: the reference would show dict's own docstring as this field's.
+    races: Mapping[str, RaceRules] = attrs.field(factory=lambda: {})
     """The rules of the race groups it holds, by name."""
     entries: tuple[str, ...] = ()
     """Ids of the calls that start it: what a `sequence` makes wait for the step before."""

@@ -268,17 +268,18 @@ class Executor:
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
-        Usage::
-
+        Examples:
+            ```python
             async with executor.open_turn() as turn:
                 turn.submit(call)      # starts as soon as its dependencies and capacity allow
                 ...
             turn.result                # every outcome, once the block has exited
+            ```
 
         Leaving the block closes the input and waits for the submitted calls;
         leaving it with an exception cancels them. The schedule is always
         eager, and planning differs from a batch where calls are already
-        running (see `IncrementalPlanner`).
+        running (see "Streams and open turns" in docs/semantics.md).
         """
         turn = self._new_turn(None, budget, races=races)
         try:
@@ -306,11 +307,12 @@ class Executor:
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
-        Usage::
-
+        Examples:
+            ```python
             async with executor.stream(calls) as outcomes:
                 async for outcome in outcomes:
                     ...
+            ```
 
         Leaving the block early cancels what is still running (those calls
         end ``cancelled`` or ``skipped`` with code ``cancelled``);

@@ -168,13 +168,14 @@ class Registry:
             one (default ``"write"``: the safe assumption; ``"read"`` makes
             undeclared tools parallel and retryable).
 
-    Example::
-
+    Examples:
+        ```python
         tools = Registry()
 
         @tools.tool(side_effect="read", resource="jira", key="issue:{key}", timeout=10)
         async def get_issue(key: str) -> dict[str, object]:
             ...
+        ```
     """
 
     def __init__(self, *, default_side_effect: SideEffect = "write") -> None:

@@ -127,8 +127,10 @@ class ChatStream:
     started. Interleaved fragments of several calls, and several calls under
     one index, are followed (see the module docstring for when a call is
     complete); `finish` completes whatever is left when the stream ends.
-    Only choice 0 is read. Usage::
+    Only choice 0 is read.
 
+    Examples:
+        ```python
         stream = ChatStream()
         async for event in aiter_sse_lines(response.aiter_lines()):
             if event.data == "[DONE]":
@@ -138,6 +140,7 @@ class ChatStream:
         for call in stream.finish():
             turn.submit(call)
         messages.append(stream.message())
+        ```
 
     Args:
         unknown: what to do with a tool call whose ``type`` is not

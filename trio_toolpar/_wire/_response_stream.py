@@ -45,8 +45,10 @@ class ResponseStream:
     ``response.output_item.done``, whichever comes first (or when another
     item is added under its ``output_index``, which some routes reuse);
     calls are handed out in output order, so one that completes early waits
-    for an earlier one. Events of other types are skipped. Usage::
+    for an earlier one. Events of other types are skipped.
 
+    Examples:
+        ```python
         stream = ResponseStream()
         async for event in aiter_sse_bytes(chunks):
             for call in stream.feed(json.loads(event.data)):
@@ -56,6 +58,7 @@ class ResponseStream:
         for call in stream.finish():
             turn.submit(call)
         input_items += stream.items()
+        ```
 
     Args:
         unknown: what to do with an output item of an unknown type (see

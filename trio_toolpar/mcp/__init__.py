@@ -1,13 +1,16 @@
 """MCP servers' tools, run in parallel where their annotations say it is safe.
 
-::
-
-    async with stdio_client(params) as (read, write), ClientSession(read, CancelGrace(write)) as session:
-        await session.initialize()
-        registry = Registry()
-        await register_session(registry, session, resource="fs", prefix="fs_")
-        executor = Executor(registry, limits={"fs": 4})
-        result = await executor.run(calls)
+```python
+async with (
+    stdio_client(params) as (read, write),
+    ClientSession(read, CancelGrace(write)) as session,
+):
+    await session.initialize()
+    registry = Registry()
+    await register_session(registry, session, resource="fs", prefix="fs_")
+    executor = Executor(registry, limits={"fs": 4})
+    result = await executor.run(calls)
+```
 
 `register_session` turns each tool the server lists into a registered tool:
 its input schema, its description, and from its annotations a side effect

@@ -52,10 +52,14 @@ class _Writes(Protocol[T_contra]):
 class CancelGrace:
     """A session's write stream whose cancel notices wait at most ``seconds`` for the transport.
 
-    Usage::
-
-        async with stdio_client(params) as (read, write), ClientSession(read, CancelGrace(write)) as session:
+    Examples:
+        ```python
+        async with (
+            stdio_client(params) as (read, write),
+            ClientSession(read, CancelGrace(write)) as session,
+        ):
             ...
+        ```
 
     Args:
         stream: the transport's write stream (what ``stdio_client`` or

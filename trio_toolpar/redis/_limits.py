@@ -61,12 +61,14 @@ class RedisLimits:
     served strictly in arrival order. A rate is a token bucket a call takes
     ``weight`` tokens from. Every script uses Redis's own clock.
 
-    Usage::
-
+    Examples:
+        ```python
         client = coredis.Redis(host="127.0.0.1", port=6379)
         async with client:
-            limits = RedisLimits(client, caps={"datadog": 3}, rates={"datadog": Rate(per_second=5, burst=2)})
+            rates = {"datadog": Rate(per_second=5, burst=2)}
+            limits = RedisLimits(client, caps={"datadog": 3}, rates=rates)
             executor = Executor(registry, shared_limits=limits)
+        ```
 
     Args:
         client: a coredis client, entered (``async with client:``) by a task

@@ -174,14 +174,15 @@ def hostile_values(*, max_leaves: int = 8) -> st.SearchStrategy[object]:
     ``str()`` raises), nesting past 100 levels (up to 1,200), strings with
     lone surrogates, and plain JSON among them.
 
-    Example::
-
+    Examples:
+        ```python
         @given(value=hostile_values())
         async def test_any_value_is_an_observation(value, autojump_clock):
             registry = Registry()
             registry.add(lambda: value, name="give", side_effect="none")
             (outcome,) = await Executor(registry).run([ToolCall(id="c1", tool="give")])
             json.loads(render_observation(outcome))
+        ```
     """
     return st.recursive(_leaves, _containers, max_leaves=max_leaves)
 

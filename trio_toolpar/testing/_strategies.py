@@ -79,7 +79,8 @@ class TurnSpec:
     fail_fast: bool
     schedule: Schedule
     retry: Retry | None = None
-    races: Mapping[str, RaceRules] = attrs.field(factory=dict)
+    # Not factory=dict: the reference would show dict's own docstring as this field's.
+    races: Mapping[str, RaceRules] = attrs.field(factory=lambda: {})
     """The rules of its race groups: pass ``races=turn.races`` to `Executor.run`."""
 
     def tool_calls(self) -> list[ToolCall]:
@@ -225,13 +226,14 @@ def turns(
     than the heaviest call). They are off by default: `Oracle` knows nothing
     of them.
 
-    Example::
-
+    Examples:
+        ```python
         @given(turn=turns(max_calls=8))
         async def test_mine(turn, autojump_clock):
             recorder = Recorder()
             result = await turn.executor(recorder).run(turn.tool_calls())
             assert len(result) == len(turn.calls)
+        ```
     """
     return _turn(
         max_calls=max_calls,
