@@ -142,7 +142,7 @@ CASES: dict[str, tuple[Callable[[Any], object], Rule]] = {
     "max_retries_per_turn": (lambda v: FailFast(max_retries_per_turn=v), whole(0, none=True)),
     "Approval.approved": (lambda v: Approval(approved=v), kind(bool)),
     "Approval.reason": (lambda v: Approval(approved=False, reason=v), kind(str, none=True)),
-    "max_chars": (lambda v: render_observation(OUTCOME, max_chars=v), whole(1)),
+    "max_chars": (lambda v: render_observation(OUTCOME, max_chars=v), whole(29)),
     "RequestRetry.attempts": (lambda v: RequestRetry(attempts=v), whole(1)),
     "RequestRetry.max_retry_after": (lambda v: RequestRetry(max_retry_after=v), number(0)),
     "RequestRetry.jitter": (lambda v: RequestRetry(jitter=v), choice("equal", "full", "none")),
