@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 import trio
 import trio.testing
@@ -20,6 +21,15 @@ from hypothesis import strategies as st
 
 from trio_toolpar import ErrorCode, Executor, Outcome, Registry, Status, ToolCall, anthropic, openai, render_observation
 from trio_toolpar._values._budget import fair_shares
+from trio_toolpar.agent import (
+    AnthropicMessages,
+    Message,
+    OpenAIChat,
+    OpenAIResponses,
+    ScriptedModel,
+    ScriptedReply,
+    run_agent,
+)
 from trio_toolpar.testing import hostile_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,6 +210,17 @@ def test_a_turns_observations_stay_within_the_budget(fmt: str, turn: list[Outcom
             render(turn, max_chars=max_chars, budget=least - 1)
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_budget_is_a_whole_number_of_characters(fmt: str) -> None:
+    turn = [Outcome(call_id="c", tool="t", status=Status.OK, value="v" * 100)]
+    for wrong in (1.5, "100", True):
+        with pytest.raises(TypeError, match="budget must be a whole number >= 0 or None"):
+            FORMATS[fmt](turn, budget=wrong)
+    with pytest.raises(ValueError, match="budget must be a whole number >= 0 or None, not -1"):
+        FORMATS[fmt](turn, budget=-1)
+    assert FORMATS[fmt]([], budget=0) == []
+
+
 def test_a_budget_split_across_three_results() -> None:
     values = {"small": "ok", "medium": "m" * 3_000, "large": "l" * 20_000}
     turn = [Outcome(call_id=k, tool="t", status=Status.OK, value=v) for k, v in values.items()]
@@ -313,3 +334,46 @@ def test_the_bytes_do_not_depend_on_the_process() -> None:
     assert content["result"]["pairs"] == [["x", 1], ["y", 2]]
     assert content["result"]["thing"] == "<object: <object object>>"
     assert (content["result"]["f"], content["result"]["n"]) == (0.30000000000000004, "nan")
+
+
+async def test_the_agent_loop_sends_each_turns_observations_within_the_models_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tools = Registry()
+
+    @tools.tool(side_effect="read")
+    async def page(n: int) -> str:
+        await trio.sleep(n)
+        return f"page {n} " * 1_000
+
+    def answer(messages: Sequence[Message]) -> ScriptedReply:
+        return ScriptedReply(text=f"{len([m for m in messages if m['role'] == 'tool'])} pages")
+
+    calls = tuple(ToolCall(id=f"p{n}", tool="page", arguments={"n": n}) for n in (1, 2, 3))
+    model = ScriptedModel([ScriptedReply(calls=calls), answer], observation_budget=3_000)
+    result = await run_agent(model, Executor(tools), "read them")
+    assert result.text == "3 pages"
+    sent = [m["content"] for m in model.requests[1] if m["role"] == "tool"]
+    assert [len(content) for content in sent] == [1_000, 1_000, 1_000]
+    assert all(json.loads(content)["truncated"] is True for content in sent)
+
+
+async def test_the_http_clients_answer_within_their_budget(autojump_clock: trio.testing.MockClock) -> None:
+    tools = Registry()
+
+    @tools.tool(side_effect="read")
+    async def page(n: int) -> str:
+        return f"page {n} " * 1_000
+
+    result = await Executor(tools).run([ToolCall(id=f"p{n}", tool="page", arguments={"n": n}) for n in (1, 2)])
+    async with httpx.AsyncClient() as http:
+        chat = OpenAIChat(http, model="m", observation_budget=1_000)
+        responses = OpenAIResponses(http, model="m", observation_budget=1_000)
+        claude = AnthropicMessages(http, model="m", observation_budget=1_000)
+        sent = {
+            "chat": [m["content"] for m in chat.tool_results(result)],
+            "responses": [item["output"] for item in responses.tool_results(result)],
+            "anthropic": [block["content"] for block in claude.tool_results(result)[0]["content"]],
+        }
+    assert {fmt: [len(text) for text in texts] for fmt, texts in sent.items()} == {fmt: [500, 500] for fmt in FORMATS}
+    assert sent["chat"] == sent["responses"] == sent["anthropic"]

@@ -150,6 +150,7 @@ CASES: dict[str, tuple[Callable[[Any], object], Rule]] = {
     "max_turns": (lambda v: run_agent_with(max_turns=v), whole(1)),
     "run_agent budget": (lambda v: run_agent_with(budget=v), number(0, none=True)),
     "dispatch": (lambda v: run_agent_with(dispatch=v), choice("stream", "batch")),
+    "observation_budget": (lambda v: ScriptedModel([], observation_budget=v), whole(0, none=True)),
     "namespace": (lambda v: RedisLimits(CLIENT, caps={"db": 1}, namespace=v), Rule((str,), st.just(""))),
     "lease": (lambda v: RedisLimits(CLIENT, caps={"db": 1}, lease=v), number(0, above=True, finite=True)),
     "on_unavailable": (lambda v: RedisLimits(CLIENT, caps={"db": 1}, on_unavailable=v), choice("fail", "local")),
