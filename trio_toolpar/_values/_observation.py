@@ -76,28 +76,35 @@ class Observation:
         if include_timing:
             head["latency_ms"] = round(outcome.latency_ms) if math.isfinite(outcome.latency_ms) else None
         self._head = head
-        whole = dict(head)
+        self._value = outcome.value
         texts: dict[str, str] = {}
         if outcome.ok:
-            text = dumps(outcome.value)
-            try:
-                whole["result"] = json.loads(text)  # as JSON holds it: NaN, cycles, odd keys made safe
-            except RecursionError:
-                whole["result"] = plain(outcome.value)
-            texts["result"] = dumps(whole["result"])
+            texts["result"] = dumps(outcome.value)
         else:
             # A default repr's address in a message (``<Foo object at 0x...>``) would differ every run.
-            texts["error"] = whole["error"] = without_addresses(outcome.error or outcome.status.value)
+            texts["error"] = without_addresses(outcome.error or outcome.status.value)
             if traceback and outcome.traceback is not None:
-                texts["traceback"] = whole["traceback"] = outcome.traceback
+                texts["traceback"] = outcome.traceback
         self._texts = texts
-        self.whole = dumps(whole)
+        self._whole: str | None = None
+
+    def whole(self) -> str:
         """The observation with nothing cut."""
+        if self._whole is None:
+            data = {**self._head, **self._texts}
+            if "result" in data:
+                try:
+                    data["result"] = json.loads(data["result"])  # as JSON holds it: NaN, cycles, odd keys made safe
+                except RecursionError:
+                    data["result"] = plain(self._value)
+            self._whole = dumps(data)
+        return self._whole
 
     def render(self, max_chars: int) -> str:
         """The observation in at most ``max_chars`` characters (at least `MIN_OBSERVATION_CHARS`)."""
-        if len(self.whole) <= max_chars:
-            return self.whole
+        # A text longer than the whole may be is not parsed again only to be cut (a 50 MB result).
+        if sum(len(text) for text in self._texts.values()) <= max_chars and len(self.whole()) <= max_chars:
+            return self.whole()
         total = sum(len(text) for text in self._texts.values())
         room = max_chars - len(self._cut(dict.fromkeys(self._texts, ""), total))
         if room >= 0:
