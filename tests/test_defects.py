@@ -289,7 +289,6 @@ async def test_an_exception_whose_str_raises_is_an_error_naming_its_type(
     assert json.loads(render_observation(outcome)) == {
         "ok": False,
         "error_code": "tool_error",
-        "latency_ms": 0,
         "error": "UnprintableError: <UnprintableError>",
     }
 
@@ -302,7 +301,6 @@ async def test_a_value_whose_repr_raises_is_ok_and_its_observation_is_json(
     assert isinstance(outcome.value, Unprintable)
     assert json.loads(render_observation(outcome)) == {
         "ok": True,
-        "latency_ms": 0,
         "result": "<Unprintable: <Unprintable>>",
     }
 

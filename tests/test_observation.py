@@ -39,12 +39,18 @@ async def test_observations(autojump_clock: trio.testing.MockClock) -> None:
         [ToolCall(id=n, tool=n) for n in ("big", "secret", "ticket", "odd")]
     )
     data = json.loads(render_observation(big_o, max_chars=100))
-    assert data == {"ok": True, "latency_ms": 0, "result": '"' + "x" * 98, "truncated": True, "result_chars": 50_002}
+    # The observation is cut to its 100 characters: 16 of the result's JSON text (17 escaped) and the marker.
+    assert data == {
+        "ok": True,
+        "result": '"' + "x" * 15,
+        "truncated": True,
+        "result_chars": 50_002,
+        "dropped_chars": 50_002 - 16,
+    }
     data = json.loads(render_observation(secret_o))
     assert data == {
         "ok": False,
         "error_code": "tool_error",
-        "latency_ms": 0,
         "error": "PermissionError: token=*** rejected",
     }
     assert "traceback" not in data

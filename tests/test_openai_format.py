@@ -80,7 +80,9 @@ async def test_outcomes_become_tool_messages_in_the_models_order(autojump_clock:
     assert [m["tool_call_id"] for m in messages] == ["call_a", "call_b", "call_n"]
     assert all(m["role"] == "tool" for m in messages)
     first = json.loads(messages[0]["content"])
-    assert first == {"ok": True, "latency_ms": 1000, "result": {"item": "a", "status": "fine"}}
+    assert first == {"ok": True, "result": {"item": "a", "status": "fine"}}
+    timed = json.loads(openai.tool_messages(result, include_timing=True)[0]["content"])
+    assert timed == {"ok": True, "latency_ms": 1000, "result": {"item": "a", "status": "fine"}}
     check_openai_messages([{"role": "user", "content": "go"}, openai.assistant_message(MESSAGE), *messages])
     assert openai.tool_messages(result.outcomes) == messages  # outcomes work as well as the result
 

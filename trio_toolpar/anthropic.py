@@ -31,8 +31,9 @@ from typing import Any, final
 
 from ._runtime._result import TurnResult
 from ._tools._registry import Registry
+from ._values._budget import render_observations
 from ._values._exceptions import FormatError
-from ._values._observation import DEFAULT_MAX_CHARS, render_observation
+from ._values._observation import DEFAULT_MAX_CHARS
 from ._values._outcome import Outcome, ToolCall
 from ._wire._guide import describe, parallel_note, reference_note
 from ._wire._payloads import (
@@ -179,20 +180,29 @@ def _input_object(arguments: Mapping[str, Any] | str) -> dict[str, Any]:
 
 
 def tool_result_message(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS
+    outcomes: TurnResult | Iterable[Outcome],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    budget: int | None = None,
+    include_timing: bool = False,
 ) -> dict[str, Any]:
     """One user message of ``tool_result`` blocks, one per outcome in the calls' order.
 
     The content of each is the outcome's observation (see
     `render_observation`); outcomes that are not ``ok`` carry ``is_error: true``.
+    Equal outcomes give equal messages, byte for byte, in every run.
+
+    ``max_chars`` caps one block's content; ``budget`` caps the sum of the
+    ``len()`` of all the blocks' contents, split fairly among them;
+    ``include_timing`` adds each call's ``latency_ms``: see
+    `trio_toolpar.openai.tool_messages`, which takes the same arguments and
+    raises the same errors.
     """
+    chosen = outcomes_of(outcomes)
+    contents = render_observations(chosen, max_chars=max_chars, budget=budget, include_timing=include_timing)
     blocks: list[dict[str, Any]] = []
-    for o in outcomes_of(outcomes):
-        block: dict[str, Any] = {
-            "type": "tool_result",
-            "tool_use_id": o.call_id,
-            "content": render_observation(o, max_chars=max_chars),
-        }
+    for o, content in zip(chosen, contents, strict=True):
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": o.call_id, "content": content}
         if not o.ok:
             block["is_error"] = True
         blocks.append(block)

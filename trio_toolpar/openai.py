@@ -36,8 +36,9 @@ from typing import Any
 
 from ._runtime._result import TurnResult
 from ._tools._registry import Registry
+from ._values._budget import render_observations
 from ._values._exceptions import FormatError
-from ._values._observation import DEFAULT_MAX_CHARS, render_observation
+from ._values._observation import DEFAULT_MAX_CHARS
 from ._values._outcome import Outcome, ToolCall
 from ._wire._chat_stream import ChatStream, chat_assistant_message
 from ._wire._guide import describe, parallel_note, reference_note
@@ -190,15 +191,35 @@ def assistant_message(message: object, *, unknown: Unknown = "error") -> dict[st
 
 
 def tool_messages(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS
+    outcomes: TurnResult | Iterable[Outcome],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    budget: int | None = None,
+    include_timing: bool = False,
 ) -> list[dict[str, Any]]:
     """One ``role: "tool"`` message per outcome, in the calls' order.
 
     The content is the outcome's observation (see `render_observation`):
-    compact JSON with ``ok``, ``error_code``, ``latency_ms`` and ``result``
-    or ``error``; Chat Completions has no error flag, so failures say so in it.
+    compact JSON with ``ok``, ``error_code`` and ``result`` or ``error``;
+    Chat Completions has no error flag, so failures say so in it. Equal
+    outcomes give equal messages, byte for byte, in every run.
+
+    Args:
+        outcomes: the turn's outcomes.
+        max_chars: the longest content of one message.
+        budget: the most characters all the messages' contents may have
+            together (the sum of their ``len()``), split fairly among them;
+            an observation cut to its share says what it dropped. ``None``:
+            no budget. See docs/howto/observation-budget.md.
+        include_timing: add each call's ``latency_ms``, which differs from run to run.
+
+    Raises:
+        ValueError: ``budget`` cannot hold each observation whole or in the
+            29 characters of the shortest cut one; ``max_chars`` is less than 29.
     """
+    chosen = outcomes_of(outcomes)
+    contents = render_observations(chosen, max_chars=max_chars, budget=budget, include_timing=include_timing)
     return [
-        {"role": "tool", "tool_call_id": o.call_id, "content": render_observation(o, max_chars=max_chars)}
-        for o in outcomes_of(outcomes)
+        {"role": "tool", "tool_call_id": o.call_id, "content": content}
+        for o, content in zip(chosen, contents, strict=True)
     ]

@@ -33,7 +33,7 @@ class AnthropicMessages(HTTPModel[_anthropic.MessageStream]):
         max_tokens: the response's token limit (the API requires one).
         version: the ``anthropic-version`` header.
         **options: ``stream``, ``system`` (sent as ``system``), ``notes``,
-            ``max_chars``, ``unknown``, ``extra_body`` (``temperature``,
+            ``max_chars``, ``observation_budget``, ``unknown``, ``extra_body`` (``temperature``,
             ``thinking`` ...), ``headers`` (``anthropic-beta`` ...),
             ``retry``: see `trio_toolpar.agent.HTTPModel`.
     """
@@ -63,7 +63,9 @@ class AnthropicMessages(HTTPModel[_anthropic.MessageStream]):
 
     def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
         """One user message of ``tool_result`` blocks (see `trio_toolpar.anthropic.tool_result_message`)."""
-        return [_anthropic.tool_result_message(result, max_chars=self.max_chars)] if len(result) else []
+        if not len(result):
+            return []
+        return [_anthropic.tool_result_message(result, max_chars=self.max_chars, budget=self.observation_budget)]
 
     def payload(self, messages: Sequence[Message]) -> dict[str, Any]:
         """The model, ``max_tokens``, the messages and the ``system`` prompt."""

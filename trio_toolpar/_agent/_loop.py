@@ -150,13 +150,15 @@ class ChatCompletionsMessages:
     """The Chat Completions message shapes, for model clients that speak them.
 
     Needs ``notes`` (tell the model what runs in parallel and how to chain
-    calls), ``strict`` (send the tools in strict mode) and ``max_chars`` (the
-    longest observation per call) on the instance.
+    calls), ``strict`` (send the tools in strict mode), ``max_chars`` (the
+    longest observation per call) and ``observation_budget`` (the most
+    characters of one turn's observations) on the instance.
     """
 
     notes: bool
     strict: bool
     max_chars: int
+    observation_budget: int | None
 
     def tool_definitions(self, registry: Registry) -> list[dict[str, Any]]:
         """The registry's tools in Chat Completions' format."""
@@ -168,7 +170,7 @@ class ChatCompletionsMessages:
 
     def tool_results(self, result: TurnResult) -> list[dict[str, Any]]:
         """One ``role: "tool"`` message per call (see `trio_toolpar.openai.tool_messages`)."""
-        return _openai.tool_messages(result, max_chars=self.max_chars)
+        return _openai.tool_messages(result, max_chars=self.max_chars, budget=self.observation_budget)
 
 
 @final

@@ -20,6 +20,7 @@ import trio
 from .._values._exceptions import ModelError
 from .._values._observation import DEFAULT_MAX_CHARS
 from .._values._outcome import ToolCall
+from .._values._validate import check_whole_number
 from .._wire._payloads import Unknown, loads, mapping
 from .._wire._sse import ServerSentEvent, aiter_sse_bytes
 from ._loop import Message, ModelReply
@@ -57,6 +58,7 @@ class HTTPOptions(TypedDict, total=False):
     system: str | None
     notes: bool
     max_chars: int
+    observation_budget: int | None
     unknown: Unknown
     extra_body: Mapping[str, Any] | None
     headers: Mapping[str, str] | None
@@ -82,6 +84,9 @@ class HTTPModel(Generic[S]):
         notes: tell the model, in each tool's description, what runs in
             parallel and how to pass one call's result to another.
         max_chars: the longest observation sent back per call.
+        observation_budget: the most characters the observations of one
+            turn may have together, split fairly among them (see
+            `trio_toolpar.openai.tool_messages`); ``None``: no budget.
         unknown: what to do with calls, blocks or items of an unknown type.
         extra_body: more request fields (``temperature`` ...).
         headers: more request headers.
@@ -99,6 +104,7 @@ class HTTPModel(Generic[S]):
         system: str | None = None,
         notes: bool = True,
         max_chars: int = DEFAULT_MAX_CHARS,
+        observation_budget: int | None = None,
         unknown: Unknown = "error",
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -111,6 +117,9 @@ class HTTPModel(Generic[S]):
         self.system = system
         self.notes = notes
         self.max_chars = max_chars
+        self.observation_budget = check_whole_number(
+            "observation_budget", observation_budget, minimum=0, allow_none=True
+        )
         self.unknown: Unknown = unknown
         self.extra_body = dict(extra_body or {})
         self.retry = retry if retry is not None else RequestRetry()

@@ -77,7 +77,7 @@ class OpenAIChat(ChatCompletionsMessages, _OpenAIModel[_openai.ChatStream]):
         include_usage: ask a stream for token usage (``stream_options``).
         strict: send the tools in strict mode (see `trio_toolpar.openai.tools`).
         **options: ``stream``, ``system`` (sent as a first system message),
-            ``notes``, ``max_chars``, ``unknown``, ``extra_body``,
+            ``notes``, ``max_chars``, ``observation_budget``, ``unknown``, ``extra_body``,
             ``headers``, ``retry``: see `trio_toolpar.agent.HTTPModel`.
     """
 
@@ -147,7 +147,7 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
         api_key: sent as ``Authorization: Bearer ...`` (``None``: no header).
         strict: send the tools in strict mode (see `trio_toolpar.openai.response_tools`).
         **options: ``stream``, ``system`` (sent as ``instructions``),
-            ``notes``, ``max_chars``, ``unknown``, ``extra_body`` (``store``,
+            ``notes``, ``max_chars``, ``observation_budget``, ``unknown``, ``extra_body`` (``store``,
             ``reasoning`` ...), ``headers``, ``retry``: see `trio_toolpar.agent.HTTPModel`.
     """
 
@@ -171,7 +171,7 @@ class OpenAIResponses(_OpenAIModel[_openai.ResponseStream]):
         """One output item per call (see `trio_toolpar.openai.function_call_outputs`)."""
         custom = {o.call_id for o in result if o.call_id in self._custom_calls}
         self._custom_calls -= custom
-        return outputs(result, custom=custom, max_chars=self.max_chars)
+        return outputs(result, custom=custom, max_chars=self.max_chars, budget=self.observation_budget)
 
     def payload(self, messages: Sequence[Message]) -> dict[str, Any]:
         """The model, ``messages`` as the ``input`` items, and the system prompt as ``instructions``."""

@@ -13,6 +13,7 @@ from .. import openai as _openai
 from .._values._exceptions import ModelError
 from .._values._observation import DEFAULT_MAX_CHARS
 from .._values._outcome import ToolCall
+from .._values._validate import check_whole_number
 from .._wire._payloads import arguments_text
 from ._loop import ChatCompletionsMessages, Message, ModelReply, Usage
 
@@ -83,6 +84,8 @@ class ScriptedModel(ChatCompletionsMessages):
         stream: hand out calls at their times (``True``) or at the end.
         notes: append `trio_toolpar.openai.parallel_note` to tool descriptions.
         max_chars: the longest observation per call.
+        observation_budget: the most characters of one turn's observations
+            together (see `trio_toolpar.openai.tool_messages`).
     """
 
     def __init__(
@@ -92,12 +95,16 @@ class ScriptedModel(ChatCompletionsMessages):
         stream: bool = True,
         notes: bool = True,
         max_chars: int = DEFAULT_MAX_CHARS,
+        observation_budget: int | None = None,
     ) -> None:
         self.script: tuple[ScriptEntry, ...] = tuple(script)
         self.stream = stream
         self.notes = notes
         self.strict = False
         self.max_chars = max_chars
+        self.observation_budget = check_whole_number(
+            "observation_budget", observation_budget, minimum=0, allow_none=True
+        )
         self.requests: list[tuple[Message, ...]] = []
         """The messages of each request so far."""
         self.tools: list[tuple[Mapping[str, Any], ...]] = []

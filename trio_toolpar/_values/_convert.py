@@ -22,7 +22,7 @@ from cattrs.preconf.json import make_converter
 
 from ._jsonvalue import MAX_DEPTH
 from ._outcome import Outcome, ToolCall
-from ._render import clean_text, huge_int_text, safe_str, type_name
+from ._render import clean_text, huge_int_text, safe_str, type_name, without_addresses
 
 __all__ = ["converter", "dumps", "jsonable", "plain"]
 
@@ -97,8 +97,13 @@ def jsonable(value: object) -> object:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _bytes(value)
     if isinstance(value, (set, frozenset)):
-        return list(value)
+        return _in_order(list(value))
     return converter.unstructure(value)
+
+
+def _in_order(members: list[Any]) -> list[Any]:
+    """A set's members in one order for every run (a set of strings iterates by hash, which is salted per process)."""
+    return sorted(members, key=dumps)
 
 
 def plain(value: object) -> Any:
@@ -131,13 +136,15 @@ def _plain(value: object, depth: int, seen: frozenset[int]) -> Any:
                 clean_text(k) if isinstance(k, str) else safe_str(k): _plain(v, depth + 1, inner)
                 for k, v in value.items()
             }
-        if isinstance(value, (list, tuple, set, frozenset)):
+        if isinstance(value, (list, tuple)):
             return [_plain(v, depth + 1, inner) for v in value]
+        if isinstance(value, (set, frozenset)):
+            return _in_order([_plain(v, depth + 1, inner) for v in value])
         converted = jsonable(value)
     except Exception:  # the value's own code failed while we looked at it
         return f"<{type_name(value)}>"
     if converted is value:  # not data the converter knows: say what it is
-        return f"<{type_name(value)}: {safe_str(value)}>"
+        return f"<{type_name(value)}: {without_addresses(safe_str(value))}>"
     return _plain(converted, depth + 1, seen | {id(value)})
 
 

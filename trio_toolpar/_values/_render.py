@@ -13,9 +13,10 @@ import re
 import sys
 import traceback
 
-__all__ = ["clean_text", "exception_text", "format_traceback", "safe_str", "type_name"]
+__all__ = ["clean_text", "exception_text", "format_traceback", "safe_str", "type_name", "without_addresses"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+(?=>)")
 # Decimal conversion of larger ints is refused by Python (sys.get_int_max_str_digits) because
 # it is quadratic; 3.32 bits a digit, with a margin.
 _MAX_PRINTABLE_BITS = int((sys.get_int_max_str_digits() or 4300) * 3.3)
@@ -24,6 +25,14 @@ _MAX_PRINTABLE_BITS = int((sys.get_int_max_str_digits() or 4300) * 3.3)
 def clean_text(text: str) -> str:
     """``text`` with lone surrogates (which UTF-8 cannot encode) replaced by U+FFFD."""
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def without_addresses(text: str) -> str:
+    """``text`` without the memory addresses of default reprs (``<Foo object at 0x7f...>`` becomes ``<Foo object>``).
+
+    An address differs from run to run; what a model reads must not.
+    """
+    return _ADDRESS.sub("", text) if " at 0x" in text else text
 
 
 def type_name(value: object) -> str:

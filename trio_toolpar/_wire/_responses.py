@@ -28,6 +28,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any, Literal
 
 from .._runtime._result import TurnResult
+from .._values._budget import render_observations
 from .._values._exceptions import FormatError
 from .._values._observation import DEFAULT_MAX_CHARS, render_observation
 from .._values._outcome import ErrorCode, Outcome, Status, ToolCall
@@ -264,35 +265,57 @@ def custom_call_ids(response: object) -> set[str]:
 
 
 def function_call_outputs(
-    outcomes: TurnResult | Iterable[Outcome], *, max_chars: int = DEFAULT_MAX_CHARS, response: object = None
+    outcomes: TurnResult | Iterable[Outcome],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    budget: int | None = None,
+    include_timing: bool = False,
+    response: object = None,
 ) -> list[dict[str, Any]]:
     """One output item per outcome, in the calls' order: ``function_call_output``, or for a custom call
-    ``custom_tool_call_output``.
+    ``custom_tool_call_output``. Equal outcomes give equal items, byte for byte, in every run.
 
     Args:
         outcomes: the turn's outcomes.
         max_chars: the longest observation per call.
+        budget: the most characters of the items' ``output`` texts together
+            (see `trio_toolpar.openai.tool_messages`).
+        include_timing: add each call's ``latency_ms``.
         response: the response (or list of items) the calls came from: its
             ``custom_tool_call`` items are answered with
             ``custom_tool_call_output`` (without it, every answer is a
             ``function_call_output``).
+
+    Raises:
+        ValueError: as `trio_toolpar.openai.tool_messages`.
     """
     return outputs(
-        outcomes, custom=custom_call_ids(response) if response is not None else frozenset(), max_chars=max_chars
+        outcomes,
+        custom=custom_call_ids(response) if response is not None else frozenset(),
+        max_chars=max_chars,
+        budget=budget,
+        include_timing=include_timing,
     )
 
 
 def outputs(
-    outcomes: TurnResult | Iterable[Outcome], *, custom: Container[str], max_chars: int
+    outcomes: TurnResult | Iterable[Outcome],
+    *,
+    custom: Container[str],
+    max_chars: int,
+    budget: int | None = None,
+    include_timing: bool = False,
 ) -> list[dict[str, Any]]:
     """`function_call_outputs`, the custom calls named by their ids."""
+    chosen = outcomes_of(outcomes)
+    texts = render_observations(chosen, max_chars=max_chars, budget=budget, include_timing=include_timing)
     return [
         {
             "type": "custom_tool_call_output" if o.call_id in custom else "function_call_output",
             "call_id": o.call_id,
-            "output": render_observation(o, max_chars=max_chars),
+            "output": text,
         }
-        for o in outcomes_of(outcomes)
+        for o, text in zip(chosen, texts, strict=True)
     ]
 
 
