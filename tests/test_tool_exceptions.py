@@ -386,7 +386,8 @@ async def test_a_sync_tool_past_its_timeout_is_waited_for_and_ends_timeout(
     assert (o.status, o.error_code, o.value, o.attempts) == (Status.TIMEOUT, ErrorCode.TIMEOUT, None, 1)
     assert (o.started_at, o.finished_at) == (start, start + 2.0)
     assert o.error == (
-        "the call took 2 s, past its 0.5 s timeout: it could not be interrupted, and its result was discarded"
+        "the call returned after its 0.5 s timeout had passed: "
+        "it could not be interrupted, and its result was discarded"
     )
 
 
@@ -524,7 +525,7 @@ async def test_an_async_tool_that_shields_itself_past_its_timeout_ends_timeout(
     (o,) = await Executor(registry).run([ToolCall(id="s", tool="stubborn")])
     assert (o.status, o.value, o.finished_at) == (Status.TIMEOUT, None, start + 10.0)
     assert o.error == (
-        "the call took 10 s, past its 2 s timeout: it could not be interrupted, and its result was discarded"
+        "the call returned after its 2 s timeout had passed: it could not be interrupted, and its result was discarded"
     )
 
 
