@@ -137,14 +137,18 @@ def refund_is_valid(arguments: object) -> bool:
     )
 
 
+# Texts without "$": "$A" is a reference to a call "A", which this one-call turn lacks (bad_reference, a
+# rejection of its own, tested with the references); this property is about the schema alone.
+plain_text = st.text(alphabet=st.characters(blacklist_characters="$"), max_size=5)
+
 field_values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
     st.floats(),
-    st.text(max_size=5),
-    st.lists(st.one_of(st.integers(), st.booleans(), st.floats(), st.text(max_size=2)), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    plain_text,
+    st.lists(st.one_of(st.integers(), st.booleans(), st.floats(), plain_text), max_size=3),
+    st.dictionaries(plain_text, st.integers(), max_size=2),
 )
 
 
