@@ -182,7 +182,7 @@ async def test_every_turn_gives_a_valid_trace_with_every_call_once(
     events = [e for e in doc["traceEvents"] if e.get("cat") in ("call", "not started")]
     assert sorted(e["args"]["call_id"] for e in events) == sorted(o.call_id for o in result)
     for event in events:
-        outcome = result.get(event["args"]["call_id"])
+        outcome = result[event["args"]["call_id"]]
         assert event["ph"] == ("i" if outcome.started_at is None else "X")
         assert event["args"]["status"] == outcome.status.value
     # Tracks are filled greedily in order of start, which needs no more of them than calls ever ran at once.
