@@ -33,6 +33,21 @@ def test_the_property_example_says_what_it_checked_when_run_as_a_script() -> Non
     )
 
 
+def test_the_property_example_run_as_a_script_exits_nonzero_when_the_property_fails() -> None:
+    # The same script, with the oracle made wrong: hypothesis's failure must reach the exit status.
+    broken = (
+        "import runpy, trio_toolpar.testing as t\n"
+        "t.Oracle.critical_path = lambda self: -1.0\n"
+        "runpy.run_path('examples/property_test.py', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""  # no "checked N random turns" after a failure
+    assert "assert result.elapsed == Oracle(turn).critical_path()" in done.stderr  # the property's own line
+    assert "turn=TurnSpec(calls=(CallSpec(" in done.stderr  # hypothesis's note: the turn that failed it
+    assert "\nAssertionError" in done.stderr
+
+
 def test_the_property_example_passes() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "examples" / "property_test.py")],
