@@ -9,6 +9,10 @@ after 1, waits 0.5, then succeeds after 5 (6.5 in all); sentry fails after
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import trio
@@ -16,6 +20,8 @@ import trio.testing
 
 from trio_toolpar import CallContext, ErrorCode, FailFast, Retryable, Status, TurnResult
 from trio_toolpar._cli._demo import CALLS, LATENCY, LIMITS, build_demo
+
+ROOT = Path(__file__).parent.parent
 
 READS = [
     "dd_metrics",
@@ -258,3 +264,25 @@ async def test_time_scale_plays_the_same_turn_faster(autojump_clock: trio.testin
 def test_time_scale_must_be_positive() -> None:
     with pytest.raises(ValueError, match="time_scale"):
         build_demo(time_scale=0.0)
+
+
+def test_the_opening_paragraphs_state_the_times_the_demo_prints() -> None:
+    # README.md and docs/index.md open with the demo's two times; they must be what the demo prints.
+    done = subprocess.run(
+        [sys.executable, "-m", "trio_toolpar", "demo", "--virtual", "--progress", "off"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1, done.stderr  # its Sentry is down by design
+    printed = {}
+    for line in done.stdout.splitlines():
+        found = re.match(r"(serial|this turn)\b.*?:\s+([\d.]+) simulated s", line)
+        if found:
+            printed[found[1]] = float(found[2])
+    assert printed.keys() == {"serial", "this turn"}, done.stdout
+    for page in ("README.md", "docs/index.md"):
+        opening = (ROOT / page).read_text(encoding="utf-8").split("\n\n", 2)[1]  # the paragraph after the title
+        stated = re.findall(r"takes ([\d.]+) s run one call after another and ([\d.]+) s with\s+trio_toolpar", opening)
+        assert [(float(a), float(b)) for a, b in stated] == [(printed["serial"], printed["this turn"])], page
