@@ -101,7 +101,9 @@ async def test_turn_call_attempt_spans_with_genai_attributes(autojump_clock: tri
     assert result.ok
     turn, a, b = otel.span("trio_toolpar.turn"), *[s for s in otel.spans() if s.name == "execute_tool fetch"]
     attempts = [s for s in otel.spans() if s.name == "attempt fetch"]
-    assert len(otel.spans()) == 5 and len(attempts) == 2
+    queued = otel.span("queued fetch")  # b's wait for the one "web" slot
+    assert len(otel.spans()) == 6 and len(attempts) == 2
+    assert parent_of(queued) == turn.context.span_id
     assert turn.parent is None
     assert {parent_of(a), parent_of(b)} == {turn.context.span_id}
     assert {parent_of(s) for s in attempts} == {a.context.span_id, b.context.span_id}

@@ -54,6 +54,8 @@ class Waiter:
     """Called just before a grant; ``False`` drops the waiter (its turn is stopping)."""
     withdrawn: bool = False
     held: tuple[tuple[trio.CapacityLimiter, object], ...] = ()
+    queued_at: float = math.nan
+    """When `Capacity.enqueue` took it, on Trio's clock: the call's wait for capacity starts here."""
 
 
 @final
@@ -160,7 +162,8 @@ class Capacity:
         return None
 
     def enqueue(self, waiter: Waiter) -> None:
-        """Queue ``waiter``; it is granted by a later `dispatch`."""
+        """Queue ``waiter``; it is granted by a later `dispatch`. Notes the instant on ``waiter.queued_at``."""
+        waiter.queued_at = trio.current_time()  # the one clock read of a call that waits for a limit
         heapq.heappush(self._queues.setdefault(waiter.names, []), (*waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 

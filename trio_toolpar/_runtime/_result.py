@@ -100,7 +100,7 @@ class TurnResult:
         return render_table(self.outcomes, started_at=self.started_at)
 
     def timeline(self, *, width: int = 60) -> str:
-        """A text Gantt chart of when each call ran, on Trio's clock."""
+        """A text Gantt chart of when each call waited for capacity (``╌``) and ran, on Trio's clock."""
         return render_timeline(self.outcomes, started_at=self.started_at, elapsed=self.elapsed, width=width)
 
 
