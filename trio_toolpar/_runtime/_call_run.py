@@ -73,17 +73,17 @@ class CallRun:
     """What a turn knows of one call while it runs; ``observer`` (if any) is told of every move."""
 
     __slots__ = (
-        "_prepared",
-        "_queued_at",
+        "_waits",
         "active",
         "attempts",
         "call",
-        "granted",
+        "idempotency_key",
         "index",
         "later",
         "observer",
         "outcome",
         "planned",
+        "resolved",
         "scope",
         "started_at",
         "state",
@@ -102,13 +102,13 @@ class CallRun:
         """It belongs to the phase now running (its wave, or the whole eager or open turn)."""
         self.later: Verdict | None = None
         """Decided while it waited (an open turn's cycle or missing reference): applied once it is ready."""
-        self._prepared: tuple[Mapping[str, Any] | None, str | None] = (None, None)
+        self.resolved: Mapping[str, Any] | None = None
+        self.idempotency_key: str | None = None
         self.attempts = 0
         self.started_at: float | None = None
-        self._queued_at: float | None = None
         self.waiter: Waiter | None = None
-        self.granted: trio.Event | None = None
-        """Set when a retry is granted capacity again."""
+        self._waits: tuple[float | None, trio.Event | None] = (None, None)
+        """Its waits for capacity: when the first began (see `queued_at`), and a retry's `granted`."""
         self.outcome: Outcome | None = None
         self.observer = observer
         self.scope: trio.CancelScope | None = None
@@ -118,35 +118,26 @@ class CallRun:
         """Enter ``state``, which must follow the current one."""
         assert state in _MOVES[self.state], f"call {self.call.id!r}: {self.state.name} -> {state.name}"
         self.state = state
-        if state is CallState.RUNNING and self.started_at is None and self.waiter is not None:
-            self._queued_at = self.waiter.queued_at  # its first grant: a retry's waiter must not replace it
+        if self.waiter is not None and state is CallState.RUNNING and self.started_at is None:
+            self._waits = (self.waiter.queued_at, None)  # its first grant (no retry yet): kept past retries' waiters
         if self.observer is not None:
             self.observer.moved(self, state)
 
     @property
-    def resolved(self) -> Mapping[str, Any] | None:
-        """Its arguments with every reference resolved, once it is ready (``None`` before)."""
-        return self._prepared[0]
+    def granted(self) -> trio.Event | None:
+        """Set when a retry is granted capacity again."""
+        return self._waits[1]
 
-    @resolved.setter
-    def resolved(self, arguments: Mapping[str, Any] | None) -> None:
-        self._prepared = (arguments, self._prepared[1])
-
-    @property
-    def idempotency_key(self) -> str | None:
-        """The key its attempts share, derived with its resolved arguments (``None`` before)."""
-        return self._prepared[1]
-
-    @idempotency_key.setter
-    def idempotency_key(self, key: str | None) -> None:
-        self._prepared = (self._prepared[0], key)
+    @granted.setter
+    def granted(self, event: trio.Event | None) -> None:
+        self._waits = (self._waits[0], event)
 
     @property
     def queued_at(self) -> float | None:
         """When it began waiting for a limit before its first attempt; ``None`` if it needed none."""
         if self.started_at is None and self.waiter is not None:
             return self.waiter.queued_at  # waiting still, or decided (or cancelled) before it started
-        return self._queued_at
+        return self._waits[0]
 
     @property
     def wave(self) -> int | None:
