@@ -49,7 +49,7 @@ async def run_with(policy: Policy) -> TurnResult:
 
 
 def describe(result: TurnResult, call_id: str) -> str:
-    o = result.get(call_id)
+    o = result[call_id]
     return str(o.status) if o.error_code is None else f"{o.status} ({o.error_code})"
 
 

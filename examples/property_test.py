@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from trio_toolpar.testing import Oracle, Recorder, TurnSpec, turns
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(turn=turns(max_calls=8, failures=False, budgets=False))
 async def test_eager_reaches_the_critical_path(
     turn: TurnSpec,

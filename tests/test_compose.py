@@ -104,7 +104,7 @@ async def test_after_in_an_open_turn(autojump_clock: trio.testing.MockClock) -> 
     async with Executor(registry).open_turn() as turn:
         turn.submit(ToolCall(id="b", tool="work", arguments={"tag": "b", "seconds": 1}, after=("a",)))
         turn.submit(ToolCall(id="a", tool="work", arguments={"tag": "a", "seconds": 2}))
-    assert turn.result.get("b").started_at == t0 + 2.0
+    assert turn.result["b"].started_at == t0 + 2.0
 
 
 def test_composition_refuses_what_cannot_run() -> None:

@@ -383,6 +383,17 @@ async def test_a_result_is_indexed_by_id_and_by_position(autojump_clock: trio.te
         result[4]
 
 
+async def test_result_get_is_like_dict_get_and_indexing_stays_strict(autojump_clock: trio.testing.MockClock) -> None:
+    result = await Executor(chain_registry()).run(CHAIN)
+    assert result.get("c1") is result["c1"] is result[0]
+    assert result.get("c9") is None
+    sentinel = object()
+    assert result.get("c9", sentinel) is sentinel
+    assert result.get("c1", sentinel) is result[0]
+    with pytest.raises(KeyError, match=r"no call of this turn has the id 'c9' \(ids: 'c1', 'c2', 'c3', 'c4'\)"):
+        result["c9"]
+
+
 async def test_run_accepts_mappings_and_refuses_other_things_saying_what_to_pass(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -9,6 +9,10 @@ after 1, waits 0.5, then succeeds after 5 (6.5 in all); sentry fails after
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import trio
@@ -16,6 +20,8 @@ import trio.testing
 
 from trio_toolpar import CallContext, ErrorCode, FailFast, Retryable, Status, TurnResult
 from trio_toolpar._cli._demo import CALLS, LATENCY, LIMITS, build_demo
+
+ROOT = Path(__file__).parent.parent
 
 READS = [
     "dd_metrics",
@@ -134,8 +140,8 @@ async def test_a_global_cap_of_four_and_a_retry_that_gives_back_its_slot(
         "post": (16.5, 17.5),
     }
     # The outcomes' latencies count the waits for a slot between attempts (status: 2 s, sentry: 0.75 s).
-    assert result.get("status").latency_ms == 8500.0
-    assert result.get("sentry").latency_ms == 6000.0
+    assert result["status"].latency_ms == 8500.0
+    assert result["sentry"].latency_ms == 6000.0
 
 
 def test_serial_cost_is_the_calls_own_latencies_without_waits_for_capacity() -> None:
@@ -146,7 +152,7 @@ def test_serial_cost_is_the_calls_own_latencies_without_waits_for_capacity() -> 
 async def test_the_flaky_statuspage_is_ok_after_two_attempts(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor().run(demo.calls)
-    status = result.get("status")
+    status = result["status"]
     assert status.status is Status.OK
     assert status.attempts == 2
     assert status.latency_ms == 6500.0  # 1 s failed attempt + 0.5 s backoff + 5 s
@@ -169,7 +175,7 @@ async def test_the_flaky_statuspage_fails_its_first_attempt_with_retryable(
 async def test_the_writes_got_the_values_their_references_name(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor().run(demo.calls)
-    incident = result.get("pd_incident").value
+    incident = result["pd_incident"].value
     assert [w.call_id for w in demo.sent] == ["ticket", "post"]
     ticket, post = demo.sent
     assert ticket.arguments == {
@@ -177,19 +183,19 @@ async def test_the_writes_got_the_values_their_references_name(autojump_clock: t
         "summary": incident["title"],
         "severity": incident["severity"],
         "assignee": incident["assignee"],
-        "suspect_deploy": result.get("gh_deploys").value["deploys"][0]["sha"],
-        "peak_p99_ms": result.get("dd_metrics").value["peak"],
+        "suspect_deploy": result["gh_deploys"].value["deploys"][0]["sha"],
+        "peak_p99_ms": result["dd_metrics"].value["peak"],
     }
     assert isinstance(ticket.arguments["peak_p99_ms"], float)  # the value itself, not its text
     assert post.arguments == {
         "channel": "#inc-checkout",
-        "ticket": result.get("ticket").value["key"],
-        "ticket_url": result.get("ticket").value["url"],
+        "ticket": result["ticket"].value["key"],
+        "ticket_url": result["ticket"].value["url"],
         "severity": "SEV-2",
-        "top_error": result.get("dd_logs").value["entries"][0]["message"],
+        "top_error": result["dd_logs"].value["entries"][0]["message"],
         "status_indicator": "minor",
     }
-    assert result.get("ticket").value["key"] in result.get("post").value["text"]
+    assert result["ticket"].value["key"] in result["post"].value["text"]
 
 
 async def test_data_is_seeded_and_does_not_depend_on_the_schedule(autojump_clock: trio.testing.MockClock) -> None:
@@ -197,14 +203,14 @@ async def test_data_is_seeded_and_does_not_depend_on_the_schedule(autojump_clock
     again = await build_demo().executor(schedule="eager", limits={"datadog": 1}).run(CALLS)
     other = await build_demo(seed=1).executor().run(CALLS)
     assert [o.value for o in first] == [o.value for o in again]
-    assert first.get("dd_metrics").value != other.get("dd_metrics").value
-    assert first.get("gh_deploys").value != other.get("gh_deploys").value
+    assert first["dd_metrics"].value != other["dd_metrics"].value
+    assert first["gh_deploys"].value != other["gh_deploys"].value
 
 
 async def test_sentry_is_down_and_fails_after_two_attempts(autojump_clock: trio.testing.MockClock) -> None:
     demo = build_demo()
     result = await demo.executor().run(demo.calls)
-    sentry = result.get("sentry")
+    sentry = result["sentry"]
     assert (sentry.status, sentry.error_code, sentry.attempts) == (Status.ERROR, ErrorCode.TOOL_ERROR, 2)
     assert sentry.error == "Retryable: sentry.io answered 502 Bad Gateway (after 2 attempts)"
     assert sentry.latency_ms == 5250.0
@@ -228,7 +234,7 @@ async def test_fail_fast_cancels_the_siblings_of_the_sentry_failure(autojump_clo
         "ticket": ("skipped", ErrorCode.SIBLING_FAILED),
         "post": ("skipped", ErrorCode.SIBLING_FAILED),
     }
-    assert result.get("status").attempts == 2
+    assert result["status"].attempts == 2
     assert result.elapsed == 5.25
     assert demo.sent == []
 
@@ -237,7 +243,7 @@ async def test_a_budget_of_eight_seconds_stops_the_ticket_halfway(autojump_clock
     demo = build_demo()
     result = await demo.executor(budget=8.0).run(demo.calls)
     assert [o.status for o in result][:9] == [Status.OK] * 7 + [Status.ERROR, Status.OK]
-    ticket, post = result.get("ticket"), result.get("post")
+    ticket, post = result["ticket"], result["post"]
     assert (ticket.status, ticket.error_code) == (Status.CANCELLED, ErrorCode.BUDGET_EXCEEDED)
     assert ticket.latency_ms == 1000.0  # started at 7, stopped at the deadline, 8
     assert post.status is Status.SKIPPED
@@ -252,9 +258,31 @@ async def test_time_scale_plays_the_same_turn_faster(autojump_clock: trio.testin
     assert executor.budget == pytest.approx(20.0)
     result = await executor.run(demo.calls)
     assert result.elapsed == pytest.approx(2.0)
-    assert result.get("status").latency_ms == pytest.approx(1300.0)
+    assert result["status"].latency_ms == pytest.approx(1300.0)
 
 
 def test_time_scale_must_be_positive() -> None:
     with pytest.raises(ValueError, match="time_scale"):
         build_demo(time_scale=0.0)
+
+
+def test_the_opening_paragraphs_state_the_times_the_demo_prints() -> None:
+    # README.md and docs/index.md open with the demo's two times; they must be what the demo prints.
+    done = subprocess.run(
+        [sys.executable, "-m", "trio_toolpar", "demo", "--virtual", "--progress", "off"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1, done.stderr  # its Sentry is down by design
+    printed = {}
+    for line in done.stdout.splitlines():
+        found = re.match(r"(serial|this turn)\b.*?:\s+([\d.]+) simulated s", line)
+        if found:
+            printed[found[1]] = float(found[2])
+    assert printed.keys() == {"serial", "this turn"}, done.stdout
+    for page in ("README.md", "docs/index.md"):
+        opening = (ROOT / page).read_text(encoding="utf-8").split("\n\n", 2)[1]  # the paragraph after the title
+        stated = re.findall(r"takes ([\d.]+) s run one call after another and ([\d.]+) s with\s+trio_toolpar", opening)
+        assert [(float(a), float(b)) for a, b in stated] == [(printed["serial"], printed["this turn"])], page

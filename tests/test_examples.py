@@ -33,6 +33,22 @@ def test_the_property_example_says_what_it_checked_when_run_as_a_script() -> Non
     )
 
 
+def test_the_property_example_run_as_a_script_exits_nonzero_when_the_property_fails(tmp_path: Path) -> None:
+    # The same script, with the oracle made wrong: hypothesis's failure must reach the exit status.
+    # It runs in tmp_path, so that the failing example hypothesis saves stays out of the checkout's database.
+    broken = (
+        "import runpy, trio_toolpar.testing as t\n"
+        "t.Oracle.critical_path = lambda self: -1.0\n"
+        f"runpy.run_path({str(ROOT / 'examples' / 'property_test.py')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""  # no "checked N random turns" after a failure
+    assert "assert result.elapsed == Oracle(turn).critical_path()" in done.stderr  # the property's own line
+    assert "turn=TurnSpec(" in done.stderr  # hypothesis's note: the turn that failed it
+    assert "\nAssertionError" in done.stderr
+
+
 def test_the_property_example_passes() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "examples" / "property_test.py")],
@@ -115,6 +131,7 @@ def test_tracing_console_prints_one_line_a_span() -> None:
         "attempt lookup       0.5 s  ERROR  id=o1 attempt=1 queue_wait_s=0.0",
         "attempt search       1.0 s  UNSET  id=s1 attempt=1 queue_wait_s=0.0",
         "execute_tool search  1.0 s  UNSET  id=s1 queue_wait_s=0.0",
+        "queued search        1.0 s  UNSET  id=s2 attempt=1 queue_wait_s=1.0",
         "attempt lookup       0.5 s  UNSET  id=o1 attempt=2 queue_wait_s=0.0",
         "execute_tool lookup  1.5 s  UNSET  id=o1 queue_wait_s=0.0",
         "attempt search       1.0 s  UNSET  id=s2 attempt=1 queue_wait_s=1.0",

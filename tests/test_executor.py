@@ -196,7 +196,7 @@ async def test_waves_wait_for_the_whole_previous_wave_but_eager_does_not(
     eager = await Executor(registry, schedule="eager").run(calls)
     assert (waves.elapsed, eager.elapsed) == (6.0, 5.0)
     assert [o.wave for o in waves] == [0, 0, 1]
-    assert waves.get("c").value == eager.get("c").value == {"tag": "c", "value": {"tag": "a", "value": None}}
+    assert waves["c"].value == eager["c"].value == {"tag": "c", "value": {"tag": "a", "value": None}}
 
 
 async def test_a_tool_returning_at_the_instant_a_sibling_fails_is_ok(autojump_clock: trio.testing.MockClock) -> None:

@@ -387,11 +387,11 @@ async def test_huge_strings_and_wide_objects_in_arguments(autojump_clock: trio.t
         (Status.REJECTED, ErrorCode.INVALID_ARGUMENTS),
         (Status.OK, None),
     ]
-    assert result.get("ref").value == {"value": big}
-    assert result.get("ref").finished_at == start + 1.0
-    bad = result.get("bad")
+    assert result["ref"].value == {"value": big}
+    assert result["ref"].finished_at == start + 1.0
+    bad = result["bad"]
     assert bad.error is not None and len(bad.error) < 300  # the value is shortened in the message
-    assert len(render_observation(result.get("big"))) < 2 * 16_000 + 100
+    assert len(render_observation(result["big"])) < 2 * 16_000 + 100
 
 
 @pytest.mark.parametrize("depth", [100, 101, 10_000])
@@ -845,8 +845,8 @@ async def test_key_templates_defaults_nested_fields_and_json_values(autojump_clo
         ]
     )
     result = await Executor(key_registry()).run(calls)
-    assert result.get("t").status is Status.OK  # no edge to itself, so no false cycle
-    assert result.get("bad").status is Status.REJECTED
+    assert result["t"].status is Status.OK  # no edge to itself, so no false cycle
+    assert result["bad"].status is Status.REJECTED
     assert [o.wave for o in result] == [0, 1, 0, 0, 1, 2, 3, 4, None, 3]
 
 
@@ -967,7 +967,7 @@ async def test_reference_resolution_messages_copies_and_containers(autojump_cloc
     # Each reference is a copy: the mutating tool changed its own copy only.
     assert values["m"]["x"]["nested"] == {"list": [1, "changed"]}
     assert values["after_m"] == {"x": {"list": [1]}}
-    assert result.get("s").value["nested"] == {"list": [1]}
+    assert result["s"].value["nested"] == {"list": [1]}
     assert values["proxy"] == {"x": [1, [2, "$z"]]}
     assert values["escape_only"] == {"x": ["$5.00", {"y": "$"}]}
     assert values["empty_text"] == values["blank_text"] == {}
@@ -1018,7 +1018,7 @@ async def test_more_planner_edges(autojump_clock: trio.testing.MockClock) -> Non
         '  wave 1:  e echo(v=["$p.doc", "plain", "$k.doc"], w="' + "x" * 21 + "...) needs p,k",
     ]
     result = await Executor(registry).run(calls)
-    assert result.get("e").value == {"v": ["é", "plain", "$x"], "w": "x" * 49}
+    assert result["e"].value == {"v": ["é", "plain", "$x"], "w": "x" * 49}
 
     start = trio.current_time()
     with trio.fail_after(100):  # a cycle the planner misses would wait forever

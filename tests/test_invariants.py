@@ -67,13 +67,13 @@ async def test_4_no_call_starts_before_its_dependencies_finished_ok(
     for call in turn.calls:
         attempts = recorder.of(call.id)
         for ref in call.refs:
-            dep = result.get(ref)
+            dep = result[ref]
             if attempts:
                 assert dep.ok
                 assert dep.finished_at is not None
                 assert dep.finished_at <= attempts[0].start
             if not dep.ok:
-                outcome = result.get(call.id)
+                outcome = result[call.id]
                 assert outcome.status is Status.SKIPPED
                 assert outcome.error_code in (
                     ErrorCode.DEPENDENCY_FAILED,

@@ -77,4 +77,4 @@ async def test_references_into_attrs_results_walk_their_json_form(autojump_clock
             ToolCall(id="e", tool="echo", arguments={"value": ["$t.key", "$t"]}),
         ]
     )
-    assert result.get("e").value == ["OPS-1", {"key": "OPS-1", "votes": 3}]
+    assert result["e"].value == ["OPS-1", {"key": "OPS-1", "votes": 3}]

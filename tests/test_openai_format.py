@@ -149,7 +149,7 @@ async def test_malformed_calls_become_outcomes_and_none_is_lost(autojump_clock: 
         ("call_object", Status.OK, None),
         ("missing_id_6", Status.OK, None),
     ]
-    assert "did you mean 'fetch'" in (result.get("call_unknown").error or "")
+    assert "did you mean 'fetch'" in (result["call_unknown"].error or "")
     # The kept assistant message names the calls as they ran, so every tool message answers one of them.
     kept = openai.assistant_message(message)
     answers = openai.tool_messages(result)

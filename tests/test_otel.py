@@ -101,7 +101,9 @@ async def test_turn_call_attempt_spans_with_genai_attributes(autojump_clock: tri
     assert result.ok
     turn, a, b = otel.span("trio_toolpar.turn"), *[s for s in otel.spans() if s.name == "execute_tool fetch"]
     attempts = [s for s in otel.spans() if s.name == "attempt fetch"]
-    assert len(otel.spans()) == 5 and len(attempts) == 2
+    queued = otel.span("queued fetch")  # b's wait for the one "web" slot
+    assert len(otel.spans()) == 6 and len(attempts) == 2
+    assert parent_of(queued) == turn.context.span_id
     assert turn.parent is None
     assert {parent_of(a), parent_of(b)} == {turn.context.span_id}
     assert {parent_of(s) for s in attempts} == {a.context.span_id, b.context.span_id}
@@ -334,6 +336,18 @@ async def test_spans_agree_with_the_outcomes(turn: TurnSpec, autojump_clock: tri
         assert seconds(span) == pytest.approx(outcome.latency_ms / 1000, abs=1e-6)
         attempts = [s for s in spans if s.name.startswith("attempt ") and parent_of(s) == span.context.span_id]
         assert len(attempts) == outcome.attempts
+        # Its wait before the first attempt, if it waited: a span beside the call's, as long as the outcome says.
+        first_waits = [
+            s
+            for s in spans
+            if s.name.startswith("queued ")
+            and (s.attributes or {})["gen_ai.tool.call.id"] == outcome.call_id
+            and (s.attributes or {})["trio_toolpar.attempt"] == 1
+        ]
+        assert outcome.started_at is not None
+        waited = 0.0 if outcome.queued_at is None else outcome.started_at - outcome.queued_at
+        assert [seconds(s) for s in first_waits] == pytest.approx([waited] if waited > 0 else [], abs=1e-6)
+        assert all(parent_of(s) == root.context.span_id for s in first_waits)
         if outcome.ok:
             assert span.status.status_code is StatusCode.UNSET
         else:

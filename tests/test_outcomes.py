@@ -135,13 +135,13 @@ async def test_references_substitute_values_not_text(autojump_clock: trio.testin
         ]
     )
     assert result.ok
-    value = result.get("s").value
+    value = result["s"].value
     assert value["tag"] == "Ada"
     assert value["value"]["qty"] == 2
     assert value["value"]["whole"]["owner"] == {"name": "Ada"}
     assert value["value"]["list"] == [{"sku": "A1", "qty": 2}]
     assert value["value"]["money"] == "$5.00"
-    assert result.get("s").started_at == result.get("o").finished_at
+    assert result["s"].started_at == result["o"].finished_at
 
 
 @pytest.mark.parametrize(
@@ -163,11 +163,11 @@ async def test_bad_reference_paths_are_rejected_when_the_call_would_start(
             ToolCall(id="s", tool="search", arguments={"tag": "t", "seconds": 1, "value": reference}),
         ]
     )
-    s = result.get("s")
+    s = result["s"]
     assert (s.status, s.error_code) == (Status.REJECTED, ErrorCode.BAD_REFERENCE)
     assert s.error is not None
     assert message in s.error
-    assert s.finished_at == result.get("o").finished_at
+    assert s.finished_at == result["o"].finished_at
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ async def test_bad_references_found_when_planning(
             ToolCall(id="s", tool="search", arguments={"tag": reference, "seconds": 1}),
         ]
     )
-    s = result.get("s")
+    s = result["s"]
     assert (s.status, s.error_code) == (Status.REJECTED, ErrorCode.BAD_REFERENCE)
     assert s.error is not None
     assert message in s.error
@@ -207,7 +207,7 @@ async def test_arguments_are_checked_again_after_substitution(autojump_clock: tr
             ToolCall(id="p", tool="lookup", arguments={"order_id": "$o.owner.name"}),
         ]
     )
-    p = result.get("p")
+    p = result["p"]
     assert (p.status, p.error_code) == (Status.REJECTED, ErrorCode.INVALID_ARGUMENTS)
     assert p.error is not None
     assert "once references are substituted" in p.error

@@ -96,7 +96,7 @@ async def test_open_turn_forward_references_wait_and_missing_ones_are_rejected(
         turn.submit(ToolCall(id="a", tool="read", arguments={"tag": "$b", "seconds": 1}))
         turn.submit(ToolCall(id="b", tool="read", arguments={"tag": "$a", "seconds": 1}))
     result = turn.result
-    assert result.get("later").value == {"tag": "one", "value": None}
+    assert result["later"].value == {"tag": "one", "value": None}
     assert [(o.call_id, o.status, o.error_code) for o in result if not o.ok] == [
         ("ghost", Status.REJECTED, ErrorCode.BAD_REFERENCE),
         ("first", Status.REJECTED, ErrorCode.DUPLICATE_CALL_ID),
@@ -104,7 +104,7 @@ async def test_open_turn_forward_references_wait_and_missing_ones_are_rejected(
         ("b", Status.REJECTED, ErrorCode.DEPENDENCY_CYCLE),
     ]
     assert result[3].call_id == "first"
-    assert result.get("later").wave == 1
+    assert result["later"].wave == 1
     with pytest.raises(TurnStateError):
         turn.submit(ToolCall(id="z", tool="read", arguments={}))
 

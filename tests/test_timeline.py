@@ -27,7 +27,7 @@ async def test_table_and_timeline(autojump_clock: trio.testing.MockClock) -> Non
     assert result.timeline(width=10).splitlines() == [
         "       |0   2.000s|",
         "a read |█████     | ok",
-        "b read |     ▓▓▓▓▓| error (tool_error)",
+        "b read |╌╌╌╌╌▓▓▓▓▓| error (tool_error)",
         "c nope |·         | rejected (unknown_tool)",
-        "        █ ok  ▓ error  ▒ timeout  ░ cancelled  · never started",
+        "        █ ok  ▓ error  ▒ timeout  ░ cancelled  ╌ queued  · never started",
     ]

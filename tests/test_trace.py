@@ -113,6 +113,7 @@ async def test_the_demo_trace_has_a_track_per_resource_slot_and_exact_times(
         "attempts": 2,
         "wave": 0,
         "latency_ms": 5250.0,
+        "queue_wait_ms": 0.0,
         "error": "Retryable: sentry.io answered 502 Bad Gateway (after 2 attempts)",
     }
     assert events["post"]["args"]["wave"] == 2
@@ -169,7 +170,9 @@ async def test_a_tool_without_a_resource_is_on_a_track_named_by_the_tool(
     ]
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=60)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None, max_examples=60
+)
 @given(turn=turns(max_calls=10))
 async def test_every_turn_gives_a_valid_trace_with_every_call_once(
     turn: TurnSpec, autojump_clock: trio.testing.MockClock
@@ -182,9 +185,21 @@ async def test_every_turn_gives_a_valid_trace_with_every_call_once(
     events = [e for e in doc["traceEvents"] if e.get("cat") in ("call", "not started")]
     assert sorted(e["args"]["call_id"] for e in events) == sorted(o.call_id for o in result)
     for event in events:
-        outcome = result.get(event["args"]["call_id"])
+        outcome = result[event["args"]["call_id"]]
         assert event["ph"] == ("i" if outcome.started_at is None else "X")
         assert event["args"]["status"] == outcome.status.value
+    # A queued slice for exactly the calls that waited for capacity, from queued_at to their start or outcome.
+    waits = sorted(
+        (o.call_id, o.queued_at - result.started_at, until - o.queued_at)
+        for o in result
+        if o.queued_at is not None
+        and (until := o.started_at if o.started_at is not None else o.finished_at) is not None
+        and until > o.queued_at
+    )
+    queued = [e for e in doc["traceEvents"] if e.get("cat") == "queued"]
+    assert sorted((e["name"], e["ts"], e["dur"]) for e in queued) == [
+        (call_id, round(at * 1e6, 3), round((at + wait) * 1e6, 3) - round(at * 1e6, 3)) for call_id, at, wait in waits
+    ]
     # Tracks are filled greedily in order of start, which needs no more of them than calls ever ran at once.
     # A call's span also covers a backoff after a failed attempt, when it holds no capacity (it was retried,
     # or stopped before its retry began): then spans may overlap more.

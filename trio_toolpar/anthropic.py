@@ -13,6 +13,12 @@ messages += [anthropic.assistant_message(message), anthropic.tool_result_message
 of ``tool_result`` blocks, one per call in the model's order, with
 ``is_error: true`` on every outcome that is not ``ok``.
 
+In a module that also uses the ``anthropic`` SDK, import this one under a
+name of its own, ``from trio_toolpar import anthropic as toolpar_anthropic``:
+both are called ``anthropic``, and the later import hides the other. The
+name stays that of the API it speaks (see "Beside the official SDKs" in the
+providers guide).
+
 Malformed payloads never lose a call: a ``tool_use`` block without an id
 gets ``missing_id_<n>`` (``n``: its index in ``content``, which is also its
 index in a stream), an ``input`` that is not an object is passed on so that

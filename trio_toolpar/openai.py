@@ -21,6 +21,12 @@ input_items += [*openai.response_items(response), *outputs]
 `ChatStream` and `ResponseStream` assemble the two APIs' streams, handing
 out each call as soon as it is complete.
 
+In a module that also uses the ``openai`` SDK, import this one under a name
+of its own, ``from trio_toolpar import openai as toolpar_openai``: both are
+called ``openai``, and the later import hides the other. The name stays
+that of the API it speaks (see "Beside the official SDKs" in the providers
+guide).
+
 Malformed payloads never lose a call: a call without an id gets
 ``missing_id_<n>`` (``n``: its index in ``tool_calls`` or ``output``, which is
 also its index in a stream), arguments that are not JSON are passed on as

@@ -168,6 +168,7 @@ def rescaled(result: TurnResult, factor: float) -> TurnResult:
     def moved(o: Outcome) -> Outcome:
         return attrs.evolve(
             o,
+            queued_at=None if o.queued_at is None else at(o.queued_at),
             started_at=None if o.started_at is None else at(o.started_at),
             finished_at=None if o.finished_at is None else at(o.finished_at),
             latency_ms=round(o.latency_ms * factor, 3),

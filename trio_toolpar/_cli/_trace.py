@@ -11,9 +11,13 @@ as many tracks as it had calls running at once: ``datadog``,
 ``datadog (2)``, ... — one per capacity slot in use. A call that never
 started (``skipped``, ``rejected``) is an instant event (``"ph": "i"``) at the
 moment its outcome was decided, so the trace holds every call of the turn.
-Track names are metadata events (``"ph": "M"``, ``thread_name``), and each
-event's ``args`` hold the call's id, tool, status, error code, attempts and
-wave.
+A call that waited for capacity also has a ``queued`` slice (``"cat":
+"queued"``) from ``queued_at`` to its start (or to its outcome, if it never
+started), on a track of its resource's queue: ``datadog queued``,
+``datadog queued (2)``, ... — one per call waiting at once. Track names are
+metadata events (``"ph": "M"``, ``thread_name``), and each event's ``args``
+hold the call's id, tool, status, error code, attempts, wave and
+``queue_wait_ms`` (``null``: it needed no limit).
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ def trace_events(result: TurnResult, registry: Registry, *, name: str = "turn") 
         start, end = _micros(outcome.started_at - origin), _micros(finished - origin)
         tid = tracks.lane(track, start, end)
         events.append(_complete(outcome.call_id, "call", tid, start, end - start, args))
+    for outcome, queued, until in _waits(result.outcomes):
+        start, end = _micros(queued - origin), _micros(until - origin)
+        tid = tracks.lane(f"{_track_of(outcome, registry)} queued", start, end)
+        events.append(_complete(outcome.call_id, "queued", tid, start, end - start, _call_args(outcome)))
     return {"traceEvents": [*_metadata(name, tracks), *events], "displayTimeUnit": "ms"}
 
 
@@ -89,6 +97,16 @@ class _Tracks:
 def _by_start(outcomes: Iterable[Outcome]) -> list[Outcome]:
     # Lanes are filled in order of start, so that a slice only ever waits for earlier ones.
     return sorted(outcomes, key=lambda o: (o.started_at is None, o.started_at or 0.0))
+
+
+def _waits(outcomes: Iterable[Outcome]) -> list[tuple[Outcome, float, float]]:
+    """Each wait for capacity that lasted: (outcome, queued at, waited until), in the order the waits began."""
+    waits = []
+    for outcome in outcomes:
+        until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
+        if outcome.queued_at is not None and until is not None and until > outcome.queued_at:
+            waits.append((outcome, outcome.queued_at, until))
+    return sorted(waits, key=lambda wait: wait[1])
 
 
 def _track_of(outcome: Outcome, registry: Registry) -> str:
@@ -127,8 +145,16 @@ def _call_args(outcome: Outcome) -> dict[str, Any]:
         "attempts": outcome.attempts,
         "wave": outcome.wave,
         "latency_ms": outcome.latency_ms,
+        "queue_wait_ms": _queue_wait_ms(outcome),
         "error": outcome.error,
     }
+
+
+def _queue_wait_ms(outcome: Outcome) -> float | None:
+    until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
+    if outcome.queued_at is None or until is None:
+        return None
+    return round(max(until - outcome.queued_at, 0.0) * 1000, 3)
 
 
 def _turn_args(result: TurnResult) -> dict[str, Any]:

@@ -73,10 +73,10 @@ class CallRun:
     """What a turn knows of one call while it runs; ``observer`` (if any) is told of every move."""
 
     __slots__ = (
+        "_waits",
         "active",
         "attempts",
         "call",
-        "granted",
         "idempotency_key",
         "index",
         "later",
@@ -107,8 +107,8 @@ class CallRun:
         self.attempts = 0
         self.started_at: float | None = None
         self.waiter: Waiter | None = None
-        self.granted: trio.Event | None = None
-        """Set when a retry is granted capacity again."""
+        self._waits: tuple[float | None, trio.Event | None] = (None, None)
+        """Its waits for capacity: when the first began (see `queued_at`), and a retry's `granted`."""
         self.outcome: Outcome | None = None
         self.observer = observer
         self.scope: trio.CancelScope | None = None
@@ -118,6 +118,8 @@ class CallRun:
         """Enter ``state``, which must follow the current one."""
         assert state in _MOVES[self.state], f"call {self.call.id!r}: {self.state.name} -> {state.name}"
         self.state = state
+        if self.waiter is not None and state is CallState.RUNNING and self.started_at is None:
+            self._waits = (self.waiter.queued_at, None)  # its first grant (no retry yet): kept past retries' waiters
         if self.observer is not None:
             self.observer.moved(self, state)
 
@@ -125,6 +127,22 @@ class CallRun:
         """Its place in line for capacity, retries and decisions at one instant, as a call of turn number
         ``turn``: earlier turns first, then higher priority, then plan order."""
         return (turn, -self.call.priority, self.index)
+
+    @property
+    def granted(self) -> trio.Event | None:
+        """Set when a retry is granted capacity again."""
+        return self._waits[1]
+
+    @granted.setter
+    def granted(self, event: trio.Event | None) -> None:
+        self._waits = (self._waits[0], event)
+
+    @property
+    def queued_at(self) -> float | None:
+        """When it began waiting for a limit before its first attempt; ``None`` if it needed none."""
+        if self.started_at is None and self.waiter is not None:
+            return self.waiter.queued_at  # waiting still, or decided (or cancelled) before it started
+        return self._waits[0]
 
     @property
     def wave(self) -> int | None:

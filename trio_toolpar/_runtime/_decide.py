@@ -201,6 +201,7 @@ def build_outcome(
         # In ms to the microsecond; `round(x, 3)` costs more and says the same.
         latency_ms=round((finished_at - started_at) * 1e6) / 1e3 if started_at is not None else 0.0,
         attempts=run.attempts,
+        queued_at=run.queued_at,
         started_at=started_at,
         finished_at=finished_at,
         wave=run.planned.generation if run.planned is not None else None,

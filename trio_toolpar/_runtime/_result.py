@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, final, overload
+from typing import Any, TypeVar, final, overload
 
 import attrs
 
@@ -13,6 +13,8 @@ from .._values._outcome import Outcome
 from .._values._timeline import render_table, render_timeline
 
 __all__ = ["TurnResult"]
+
+T = TypeVar("T")
 
 
 def _first_by_id(outcomes: tuple[Outcome, ...]) -> Mapping[str, Outcome]:
@@ -24,9 +26,10 @@ def _first_by_id(outcomes: tuple[Outcome, ...]) -> Mapping[str, Outcome]:
 class TurnResult:
     """All outcomes of one turn, in the calls' input order.
 
-    ``result[0]`` is the first call's `Outcome`; ``result["c1"]`` (or
-    ``result.get("c1")``) the outcome of the call with id ``c1`` — the first
-    such call, if a turn repeated an id (the later ones are rejected).
+    ``result[0]`` is the first call's `Outcome`; ``result["c1"]`` the outcome
+    of the call with id ``c1`` — the first such call, if a turn repeated an id
+    (the later ones are rejected) — and a `KeyError` if there is none.
+    ``result.get("c1")`` is the same outcome, or ``None`` (like ``dict.get``).
     """
 
     outcomes: tuple[Outcome, ...]
@@ -50,17 +53,19 @@ class TurnResult:
         """Seconds on Trio's clock from the turn's start to its end."""
         return self.finished_at - self.started_at
 
-    def get(self, call_id: str) -> Outcome:
-        """The outcome of the (first) call with this id.
+    @overload
+    def get(self, call_id: str) -> Outcome | None: ...
 
-        Raises:
-            KeyError: no call of the turn has this id.
+    @overload
+    def get(self, call_id: str, default: T) -> Outcome | T: ...
+
+    def get(self, call_id: str, default: object = None) -> object:
+        """The outcome of the (first) call with this id, or ``default`` if there is none.
+
+        Like ``dict.get``: an unknown id is not an error here. ``result[call_id]``
+        is the strict form, which raises `KeyError` naming the ids there are.
         """
-        try:
-            return self._by_id[call_id]
-        except KeyError:
-            known = ", ".join(repr(k) for k in list(self._by_id)[:10]) or "none"
-            raise KeyError(f"no call of this turn has the id {call_id!r} (ids: {known})") from None
+        return self._by_id.get(call_id, default)
 
     def __len__(self) -> int:
         return len(self.outcomes)
@@ -75,9 +80,19 @@ class TurnResult:
     def __getitem__(self, key: str) -> Outcome: ...
 
     def __getitem__(self, key: int | str) -> Outcome:
-        """The outcome at position ``key`` (an int) or of the call with id ``key`` (a str)."""
+        """The outcome at position ``key`` (an int) or of the call with id ``key`` (a str).
+
+        Raises:
+            IndexError: ``key`` is a position past the end.
+            KeyError: no call of the turn has the id ``key``.
+        """
         if isinstance(key, str):
-            return self.get(key)
+            try:
+                return self._by_id[key]
+            except KeyError:
+                ids = list(dict.fromkeys(o.call_id for o in self.outcomes))  # in the calls' order
+                known = ", ".join([repr(k) for k in ids[:10]] + ["..."] * (len(ids) > 10)) or "none"
+                raise KeyError(f"no call of this turn has the id {key!r} (ids: {known})") from None
         return self.outcomes[key]
 
     def table(self) -> str:
@@ -85,7 +100,7 @@ class TurnResult:
         return render_table(self.outcomes, started_at=self.started_at)
 
     def timeline(self, *, width: int = 60) -> str:
-        """A text Gantt chart of when each call ran, on Trio's clock."""
+        """A text Gantt chart of when each call waited for capacity (``╌``) and ran, on Trio's clock."""
         return render_timeline(self.outcomes, started_at=self.started_at, elapsed=self.elapsed, width=width)
 
 

@@ -105,7 +105,12 @@ class Outcome:
 
     Times are on Trio's clock (``trio.current_time()``); ``started_at`` is
     ``None`` for a call that never started, and ``finished_at`` is when the
-    outcome was decided. ``latency_ms`` is ``finished_at - started_at`` in
+    outcome was decided. ``queued_at`` is when the call began waiting for
+    capacity (a resource's cap or rate, ``max_concurrency``, ``thread_limit``)
+    before its first attempt: its queue wait is ``started_at - queued_at``
+    (0 if it was granted at once), or up to ``finished_at`` if it was decided
+    while it waited. It is ``None`` for a call that needed no limit, or that
+    never reached the queue. ``latency_ms`` is ``finished_at - started_at`` in
     milliseconds, rounded to the microsecond (0 for a call that never
     started). ``wave`` is the call's plan generation (``None`` for a call that
     was never scheduled).
@@ -119,6 +124,7 @@ class Outcome:
     error: str | None = None
     latency_ms: float = 0.0
     attempts: int = 0
+    queued_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
     wave: int | None = None

@@ -10,6 +10,8 @@ from ._render import clean_text
 __all__ = ["render_table", "render_timeline"]
 
 _MARK = {"ok": "█", "error": "▓", "timeout": "▒", "cancelled": "░"}
+_QUEUED = "╌"
+"""A column of a call's wait for capacity."""
 
 
 def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
@@ -36,21 +38,33 @@ def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
 
 
 def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: float, width: int = 60) -> str:
-    """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn."""
+    """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn.
+
+    A call's wait for capacity (``queued_at`` to ``started_at``) is drawn as ``╌``
+    before its run; a call that never started shows ``·``, or its wait if it had one.
+    """
     span = max(elapsed, 1e-9)
     label = max((len(f"{o.call_id} {o.tool}") for o in outcomes), default=0)
     right = f"{span:.3f}s"
     lines = [f"{'':<{label}} |0{right:>{max(width - 1, len(right))}}|"]
+
+    def column(at: float) -> int:
+        return int((at - started_at) / span * width)
+
     for o in outcomes:
         bar = [" "] * width
+        waited_until = o.started_at if o.started_at is not None else o.finished_at
+        if o.queued_at is not None and waited_until is not None:
+            for c in range(min(column(o.queued_at), width - 1), min(column(waited_until), width)):
+                bar[c] = _QUEUED
         if o.started_at is not None and o.finished_at is not None:
-            first = int((o.started_at - started_at) / span * width)
+            first = column(o.started_at)
             last = max(first + 1, round((o.finished_at - started_at) / span * width))
             for c in range(min(first, width - 1), min(last, width)):
                 bar[c] = _MARK.get(o.status.value, "#")
-        else:
+        elif _QUEUED not in bar:
             bar[0] = "·"
         status = o.status.value if o.error_code is None else f"{o.status.value} ({o.error_code.value})"
         lines.append(f"{o.call_id + ' ' + o.tool:<{label}} |{''.join(bar)}| {status}")
-    lines.append(f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  · never started")
+    lines.append(f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  {_QUEUED} queued  · never started")
     return clean_text("\n".join(lines))  # ids and tool names are the model's text

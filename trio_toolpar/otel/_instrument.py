@@ -16,6 +16,7 @@ from .._runtime._events import (
     CallEvent,
     CallFinished,
     CallGranted,
+    CallQueued,
     CallStarted,
     Event,
     ResourcePaused,
@@ -56,6 +57,8 @@ class _Call:
     waited: float = 0.0
     """Seconds waiting for capacity so far, over every attempt."""
     last_wait: float = 0.0
+    queued_at: float | None = None
+    """When its current wait for capacity began (``None``: it is not waiting)."""
     attempt: Span | None = None
     token: object = None
 
@@ -68,7 +71,12 @@ class OpenTelemetry:
     the GenAI attributes ``gen_ai.operation.name`` (``execute_tool``),
     ``gen_ai.tool.name``, ``gen_ai.tool.call.id`` and ``gen_ai.tool.type``
     (``function``), and ``trio_toolpar.queue_wait_s``, the seconds it
-    waited for capacity. A call that did not end ``ok`` has status
+    waited for capacity. Each wait that lasted is a span of its own,
+    ``queued {tool}``, from the instant the call joined the queue to its
+    grant (or its outcome, if it was decided while it waited), with
+    ``trio_toolpar.queue_wait_s`` and ``trio_toolpar.attempt``: a child of
+    the turn's span before the call started, of the call's span before a
+    retry. A call that did not end ``ok`` has status
     ``ERROR`` whose description is its error code, ``error.type``, and for
     a cancelled call ``trio_toolpar.cancel_cause`` (``sibling_failed``,
     ``budget_exceeded``, ``cancelled``). Each call that ran is also recorded
@@ -150,9 +158,12 @@ class OpenTelemetry:
     def _call_event(self, event: CallEvent) -> None:
         key = (event.turn, event.index)
         call = self._calls.setdefault(key, _Call())
-        if isinstance(event, CallGranted):
+        if isinstance(event, CallQueued):
+            call.queued_at = event.time
+        elif isinstance(event, CallGranted):
             call.waited += event.queue_wait
             call.last_wait = event.queue_wait
+            self._waited(call, event, event.attempt)
         elif isinstance(event, CallStarted):
             self._call_started(call, event)
         elif isinstance(event, AttemptStarted):
@@ -170,7 +181,30 @@ class OpenTelemetry:
             call.span.add_event("trio_toolpar.rate_limited", paused, timestamp=self._at(event))
         elif isinstance(event, CallFinished):
             del self._calls[key]
+            self._waited(call, event, event.outcome.attempts + 1)  # decided while it waited, if it was
             self._call_finished(call, event)
+
+    def _waited(self, call: _Call, event: CallEvent, attempt: int) -> None:
+        """The span of a wait for capacity that ends at ``event``, if the call was waiting and time passed."""
+        since, call.queued_at = call.queued_at, None
+        if since is None or event.time <= since:
+            return
+        turn = self._turns[event.turn]
+        attributes: dict[str, Any] = {
+            "gen_ai.tool.name": event.tool,
+            "gen_ai.tool.call.id": event.call_id,
+            "trio_toolpar.attempt": attempt,
+            QUEUE_WAIT: event.time - since,
+        }
+        if event.resource is not None:
+            attributes["trio_toolpar.resource"] = event.resource
+        span = self._tracer.start_span(
+            f"queued {event.tool}",
+            context=trace.set_span_in_context(call.span if call.span is not None else turn.span),
+            attributes=attributes,
+            start_time=self._ns(turn, since),
+        )
+        span.end(end_time=self._at(event))
 
     def _call_started(self, call: _Call, event: CallStarted) -> None:
         turn = self._turns[event.turn]
