@@ -170,6 +170,29 @@ async def test_a_tool_without_a_resource_is_on_a_track_named_by_the_tool(
     ]
 
 
+async def test_a_zero_length_call_frees_its_lane_for_one_granted_at_the_same_instant(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Cap 1: "quick" (higher priority) runs [0, 0), then "slow" [0, 1): one track is enough."""
+    registry = Registry()
+
+    @registry.tool(side_effect="none", resource="api")
+    async def work(seconds: float) -> None:
+        await trio.sleep(seconds)
+
+    calls = [
+        ToolCall(id="slow", tool="work", arguments={"seconds": 1.0}),
+        ToolCall(id="quick", tool="work", arguments={"seconds": 0.0}, priority=1),
+    ]
+    result = await Executor(registry, limits={"api": 1}).run(calls)
+    assert [(o.call_id, o.started_at, o.finished_at) for o in result] == [("slow", 0.0, 1.0), ("quick", 0.0, 0.0)]
+    doc = trace_events(result, registry)
+    assert_valid_trace(doc)
+    names = track_names(doc)
+    events = calls_by_id(doc)
+    assert [names[events[c]["tid"]] for c in ("quick", "slow")] == ["api", "api"]
+
+
 @settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None, max_examples=60
 )

@@ -95,8 +95,9 @@ class _Tracks:
 
 
 def _by_start(outcomes: Iterable[Outcome]) -> list[Outcome]:
-    # Lanes are filled in order of start, so that a slice only ever waits for earlier ones.
-    return sorted(outcomes, key=lambda o: (o.started_at is None, o.started_at or 0.0))
+    # Lanes are filled in order of start, so that a slice only ever waits for earlier ones; of slices that
+    # start together a zero-length one goes first, as it frees its lane at once (then plan order).
+    return sorted(outcomes, key=lambda o: (o.started_at is None, o.started_at or 0.0, o.finished_at != o.started_at))
 
 
 def _waits(outcomes: Iterable[Outcome]) -> list[tuple[Outcome, float, float]]:
@@ -106,7 +107,7 @@ def _waits(outcomes: Iterable[Outcome]) -> list[tuple[Outcome, float, float]]:
         until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
         if outcome.queued_at is not None and until is not None and until > outcome.queued_at:
             waits.append((outcome, outcome.queued_at, until))
-    return sorted(waits, key=lambda wait: wait[1])
+    return sorted(waits, key=lambda wait: wait[1])  # a wait that is listed lasted
 
 
 def _track_of(outcome: Outcome, registry: Registry) -> str:
