@@ -87,8 +87,8 @@ async def gate(
     call lost its race), the call is decided ``skipped`` with ``cause()``
     before ``Cancelled`` goes on.
     """
-    assert run.resolved is not None
-    call = attrs.evolve(run.call, arguments=dict(run.resolved))
+    assert run.prepared is not None
+    call = attrs.evolve(run.call, arguments=dict(run.prepared.arguments))
     answered = False
     try:
         with trio.CancelScope() as run.scope:

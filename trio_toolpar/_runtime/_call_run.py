@@ -22,14 +22,14 @@ Every state may end in DONE: a call is decided exactly once, and never moves aga
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import trio
 
 from .._planning._planned_call import PlannedCall
 from .._values._outcome import Outcome, ToolCall, Verdict
 from ._capacity import Rank, Waiter
+from ._prepare import Prepared
 
 __all__ = ["CallRun", "CallState", "Observer"]
 
@@ -73,17 +73,17 @@ class CallRun:
     """What a turn knows of one call while it runs; ``observer`` (if any) is told of every move."""
 
     __slots__ = (
-        "_waits",
         "active",
         "attempts",
         "call",
-        "idempotency_key",
+        "granted",
         "index",
         "later",
         "observer",
         "outcome",
         "planned",
-        "resolved",
+        "prepared",
+        "queued_at",
         "scope",
         "started_at",
         "state",
@@ -102,13 +102,15 @@ class CallRun:
         """It belongs to the phase now running (its wave, or the whole eager or open turn)."""
         self.later: Verdict | None = None
         """Decided while it waited (an open turn's cycle or missing reference): applied once it is ready."""
-        self.resolved: Mapping[str, Any] | None = None
-        self.idempotency_key: str | None = None
+        self.prepared: Prepared | None = None
+        """Its final arguments and idempotency key, from just before it first queued (see `_prepare`)."""
         self.attempts = 0
         self.started_at: float | None = None
         self.waiter: Waiter | None = None
-        self._waits: tuple[float | None, trio.Event | None] = (None, None)
-        """Its waits for capacity: when the first began (see `queued_at`), and a retry's `granted`."""
+        self.queued_at: float | None = None
+        """When it began waiting for a limit before its first attempt; ``None`` if it needed none."""
+        self.granted: trio.Event | None = None
+        """Set when a retry is granted capacity again."""
         self.outcome: Outcome | None = None
         self.observer = observer
         self.scope: trio.CancelScope | None = None
@@ -118,8 +120,6 @@ class CallRun:
         """Enter ``state``, which must follow the current one."""
         assert state in _MOVES[self.state], f"call {self.call.id!r}: {self.state.name} -> {state.name}"
         self.state = state
-        if self.waiter is not None and state is CallState.RUNNING and self.started_at is None:
-            self._waits = (self.waiter.queued_at, None)  # its first grant (no retry yet): kept past retries' waiters
         if self.observer is not None:
             self.observer.moved(self, state)
 
@@ -127,22 +127,6 @@ class CallRun:
         """Its place in line for capacity, retries and decisions at one instant, as a call of turn number
         ``turn``: earlier turns first, then higher priority, then plan order."""
         return (turn, -self.call.priority, self.index)
-
-    @property
-    def granted(self) -> trio.Event | None:
-        """Set when a retry is granted capacity again."""
-        return self._waits[1]
-
-    @granted.setter
-    def granted(self, event: trio.Event | None) -> None:
-        self._waits = (self._waits[0], event)
-
-    @property
-    def queued_at(self) -> float | None:
-        """When it began waiting for a limit before its first attempt; ``None`` if it needed none."""
-        if self.started_at is None and self.waiter is not None:
-            return self.waiter.queued_at  # waiting still, or decided (or cancelled) before it started
-        return self._waits[0]
 
     @property
     def wave(self) -> int | None:

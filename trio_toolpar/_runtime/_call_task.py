@@ -158,22 +158,22 @@ class CallTasks:
 
     def start(self, run: CallRun, attempt: int) -> Awaitable[Any]:
         """Start attempt ``attempt``: the tool's coroutine, or its thread, under the shared limits if any."""
-        assert run.planned is not None and run.planned.tool is not None and run.resolved is not None
+        assert run.planned is not None and run.planned.tool is not None and run.prepared is not None
         tool = run.planned.tool
         run.attempts = attempt
         if self._emit is not None:
             self._emit.attempt_started(run, attempt)
-        kwargs = run.resolved
+        kwargs, key = run.prepared
         threads = None
         if tool.abandon_on_cancel and not tool.is_async:
             threads = self._threads[run.index] = _Threads(self._capacity.release)
         if tool.context_parameter is not None:
-            assert run.idempotency_key is not None
+            assert key is not None
             context = CallContext(
                 call_id=run.call.id,
                 tool=tool.name,
                 attempt=attempt,
-                idempotency_key=run.idempotency_key,
+                idempotency_key=key,
                 deadline=trio.current_effective_deadline(),  # this attempt's timeout, the budget, the caller's
             )
             kwargs = {**kwargs, tool.context_parameter: context}

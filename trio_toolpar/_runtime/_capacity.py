@@ -55,8 +55,6 @@ class Waiter:
     """Called just before a grant; ``False`` drops the waiter (its turn is stopping)."""
     withdrawn: bool = False
     held: tuple[tuple[trio.CapacityLimiter, object], ...] = ()
-    queued_at: float = math.nan
-    """When `Capacity.enqueue` took it, on Trio's clock: the call's wait for capacity starts here."""
 
 
 @final
@@ -163,8 +161,7 @@ class Capacity:
         return None
 
     def enqueue(self, waiter: Waiter) -> None:
-        """Queue ``waiter``; it is granted by a later `grant`. Notes the instant on ``waiter.queued_at``."""
-        waiter.queued_at = trio.current_time()  # the one clock read of a call that waits for a limit
+        """Queue ``waiter``; it is granted by a later `grant`."""
         heapq.heappush(self._queues.setdefault(waiter.names, []), (*waiter.rank, next(self._tiebreak), waiter))
         self.kick()
 

@@ -135,7 +135,7 @@ class Dispatcher:
             if isinstance(prepared, Verdict):
                 self._decide(run, prepared)
                 continue
-            run.resolved, run.idempotency_key = prepared
+            run.prepared = prepared
             impossible = self._impossible(planned.tool) if planned.tool.weight > 1 else None
             if impossible is not None:
                 self._decide(run, impossible)
@@ -187,6 +187,8 @@ class Dispatcher:
         if names is None:
             self._free.append(run)  # no limit applies (most calls): nothing to rank it against
             return
+        if run.started_at is None and run.queued_at is None:
+            run.queued_at = self._stopping.now()  # its first wait for a limit (a retry's wait is part of its run)
         run.waiter = Waiter(
             rank=self.rank(run.index),
             names=names,

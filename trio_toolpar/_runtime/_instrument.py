@@ -192,12 +192,9 @@ class Emitter:
             self._dispatch(CallFinished(**self._call(run, now), outcome=run.outcome))
 
     def _started(self, run: CallRun, now: float) -> None:
-        assert run.resolved is not None
-        self._dispatch(
-            CallStarted(
-                **self._call(run, now), wave=run.wave, arguments=run.resolved, idempotency_key=run.idempotency_key
-            )
-        )
+        assert run.prepared is not None
+        arguments, key = run.prepared
+        self._dispatch(CallStarted(**self._call(run, now), wave=run.wave, arguments=arguments, idempotency_key=key))
 
     def attempt_started(self, run: CallRun, attempt: int) -> None:
         self._dispatch(AttemptStarted(**self._call(run, trio.current_time()), attempt=attempt))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._arguments._references import Reference, ReferenceError_, nests_deeper, resolve, substitute
 from .._arguments._schema import validate
@@ -18,9 +18,15 @@ from .._values._render import exception_text, safe_str
 
 __all__ = ["Prepared", "idempotency_key", "prepare"]
 
-Prepared = tuple[Mapping[str, Any], str | None]
-"""The tool's keyword arguments (references substituted, typed), and the idempotency key (for writes and
-tools that ask; computed from the JSON arguments, so it does not depend on Python types)."""
+
+class Prepared(NamedTuple):
+    """A call ready to start: what `prepare` gives it once, for all its attempts."""
+
+    arguments: Mapping[str, Any]
+    """The tool's keyword arguments: references substituted, structured into the types it declares."""
+    idempotency_key: str | None
+    """For writes and tools that take a `CallContext`: computed from the JSON arguments, so it does not
+    depend on Python types."""
 
 
 def idempotency_key(planned: PlannedCall, arguments: Mapping[str, Any]) -> str:
@@ -67,7 +73,7 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
             ErrorCode.INVALID_ARGUMENTS,
             f"arguments for {tool.name!r} do not fit its types: {problems}",
         )
-    return typed, key
+    return Prepared(typed, key)
 
 
 def _check_again(planned: PlannedCall, arguments: Mapping[str, Any]) -> str | None:
