@@ -21,7 +21,7 @@ from .._values._render import safe_str
 from .._values._validate import check_callable, check_choice, check_number, check_type, check_whole_number
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._exception_groups import collapse
-from ._instrument import Instrument, dispatch
+from ._instrument import Instrument, delivery
 from ._limits import Rate, SharedLimits
 from ._policy import BestEffort, Policy
 from ._result import TurnResult
@@ -153,7 +153,7 @@ class Executor:
             seed=seed if seed is not None else random.getrandbits(64),
             deterministic=deterministic,
             shared_limits=shared_limits,
-            instruments=dispatch(instruments),
+            instruments=delivery(instruments),
             approve=approve,
         )
         self._capacity = Capacity(

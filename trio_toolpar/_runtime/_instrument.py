@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from ._attempts import Kind
     from ._result import TurnResult
 
-__all__ = ["Dispatch", "Emitter", "Instrument", "dispatch", "emitter"]
+__all__ = ["Delivery", "Emitter", "Instrument", "delivery", "emitter"]
 
 logger = logging.getLogger("trio_toolpar")
 
@@ -73,7 +73,7 @@ class Instrument(Protocol):
 
 
 @final
-class Dispatch:
+class Delivery:
     """Delivers events to an executor's instruments; removes one that raises, and logs why once."""
 
     __slots__ = ("_instruments",)
@@ -111,8 +111,8 @@ class Dispatch:
         )
 
 
-def dispatch(instruments: Iterable[Instrument] | None) -> Dispatch | None:
-    """The dispatch for ``instruments``, or ``None`` when there are none (hooks then build nothing).
+def delivery(instruments: Iterable[Instrument] | None) -> Delivery | None:
+    """The delivery to ``instruments``, or ``None`` when there are none (hooks then build nothing).
 
     Raises:
         TypeError: an instrument has no ``on_event`` method, or its ``on_event`` is async.
@@ -127,7 +127,7 @@ def dispatch(instruments: Iterable[Instrument] | None) -> Dispatch | None:
                 "the turn and must not wait; make on_event a plain method, and to do slow work hand the events "
                 "to a task of your own (e.g. with a trio.MemoryChannel's send_nowait)"
             )
-    return Dispatch(chosen) if chosen else None
+    return Delivery(chosen) if chosen else None
 
 
 class _CallFields(TypedDict):
@@ -139,77 +139,77 @@ class _CallFields(TypedDict):
     resource: str | None
 
 
-def emitter(dispatch: Dispatch | None, *, turn: int) -> Emitter | None:
+def emitter(delivery: Delivery | None, *, turn: int) -> Emitter | None:
     """The hook points of turn number ``turn``, or ``None`` without instruments."""
-    return None if dispatch is None else Emitter(dispatch, turn=turn)
+    return None if delivery is None else Emitter(delivery, turn=turn)
 
 
 @final
 class Emitter:
-    """One turn's hook points: each method builds its event and dispatches it.
+    """One turn's hook points: each method builds its event and delivers it.
 
     It observes each call's moves (see `CallRun.move`): queued, granted
     (the first grant also starts the call), decided. It remembers when each
     call was queued, to tell `CallGranted` how long the call waited.
     """
 
-    __slots__ = ("_dispatch", "_queued_at", "_turn")
+    __slots__ = ("_deliver", "_queued_at", "_turn")
 
-    def __init__(self, dispatch: Dispatch, *, turn: int) -> None:
-        self._dispatch = dispatch
+    def __init__(self, delivery: Delivery, *, turn: int) -> None:
+        self._deliver = delivery
         self._turn = turn
         self._queued_at: dict[int, float] = {}
 
     def turn_started(self, runs: Sequence[CallRun], *, budget: float | None, deadline: float) -> None:
         ids = tuple(run.call.id for run in runs)
-        self._dispatch(
+        self._deliver(
             TurnStarted(turn=self._turn, time=trio.current_time(), budget=budget, deadline=deadline, call_ids=ids)
         )
 
     def turn_ended(self, result: TurnResult, *, interrupted: bool) -> None:
-        self._dispatch(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
+        self._deliver(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
 
     def wave(self, number: int, indices: Sequence[int], runs: Sequence[CallRun], *, started: bool) -> None:
         """Wave ``number`` of a waves schedule began (``started``) or ended."""
         kind = WaveStarted if started else WaveEnded
         ids = tuple(runs[i].call.id for i in indices)
-        self._dispatch(kind(turn=self._turn, time=trio.current_time(), wave=number, call_ids=ids))
+        self._deliver(kind(turn=self._turn, time=trio.current_time(), wave=number, call_ids=ids))
 
     def moved(self, run: CallRun, state: CallState) -> None:
         """Where a call's events come from: its moves through `CallState`."""
         now = trio.current_time()
         if state is CallState.QUEUED:
             self._queued_at[run.index] = now
-            self._dispatch(CallQueued(**self._call(run, now), attempt=run.attempts + 1))
+            self._deliver(CallQueued(**self._call(run, now), attempt=run.attempts + 1))
         elif state is CallState.RUNNING:
             wait = now - self._queued_at.pop(run.index, now)
-            self._dispatch(CallGranted(**self._call(run, now), attempt=run.attempts + 1, queue_wait=wait))
+            self._deliver(CallGranted(**self._call(run, now), attempt=run.attempts + 1, queue_wait=wait))
             if run.attempts == 0:  # the first grant: the call's task starts now
                 self._started(run, now)
         elif state is CallState.DONE:
             assert run.outcome is not None
             self._queued_at.pop(run.index, None)
-            self._dispatch(CallFinished(**self._call(run, now), outcome=run.outcome))
+            self._deliver(CallFinished(**self._call(run, now), outcome=run.outcome))
 
     def _started(self, run: CallRun, now: float) -> None:
         assert run.prepared is not None
         arguments, key = run.prepared
-        self._dispatch(CallStarted(**self._call(run, now), wave=run.wave, arguments=arguments, idempotency_key=key))
+        self._deliver(CallStarted(**self._call(run, now), wave=run.wave, arguments=arguments, idempotency_key=key))
 
     def attempt_started(self, run: CallRun, attempt: int) -> None:
-        self._dispatch(AttemptStarted(**self._call(run, trio.current_time()), attempt=attempt))
+        self._deliver(AttemptStarted(**self._call(run, trio.current_time()), attempt=attempt))
 
     def attempt_ended(self, run: CallRun, attempt: int, kind: Kind, exception: Exception | None) -> None:
         status = Status(kind.value)
-        self._dispatch(
+        self._deliver(
             AttemptEnded(**self._call(run, trio.current_time()), attempt=attempt, status=status, exception=exception)
         )
 
     def paused(self, run: CallRun, seconds: float) -> None:
-        self._dispatch(ResourcePaused(**self._call(run, trio.current_time()), seconds=seconds))
+        self._deliver(ResourcePaused(**self._call(run, trio.current_time()), seconds=seconds))
 
     def retry(self, run: CallRun, attempt: int, delay: float) -> None:
-        self._dispatch(RetryScheduled(**self._call(run, trio.current_time()), attempt=attempt, delay=delay))
+        self._deliver(RetryScheduled(**self._call(run, trio.current_time()), attempt=attempt, delay=delay))
 
     def _call(self, run: CallRun, now: float) -> _CallFields:
         tool = run.planned.tool if run.planned is not None else None

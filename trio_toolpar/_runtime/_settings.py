@@ -8,7 +8,7 @@ from typing import Literal, final
 import attrs
 
 from .._tools._registry import Approver, Registry
-from ._instrument import Dispatch
+from ._instrument import Delivery
 from ._limits import SharedLimits
 from ._policy import Policy
 
@@ -29,5 +29,5 @@ class Settings:
     seed: int | str
     deterministic: bool
     shared_limits: SharedLimits | None
-    instruments: Dispatch | None = None
+    instruments: Delivery | None = None
     approve: Approver | None = None
