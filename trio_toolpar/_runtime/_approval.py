@@ -88,7 +88,8 @@ async def gate(
     before ``Cancelled`` goes on.
     """
     assert run.prepared is not None
-    call = attrs.evolve(run.call, arguments=dict(run.prepared.arguments))
+    arguments, _ = run.prepared
+    call = attrs.evolve(run.call, arguments=dict(arguments))
     answered = False
     try:
         with trio.CancelScope() as run.scope:

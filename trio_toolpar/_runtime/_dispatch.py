@@ -132,7 +132,7 @@ class Dispatcher:
             planned = run.planned
             assert planned is not None and planned.tool is not None
             prepared = prepare(planned, self._value_of)
-            if isinstance(prepared, Verdict):
+            if isinstance(prepared, Verdict):  # (a Prepared is a plain tuple)
                 self._decide(run, prepared)
                 continue
             run.prepared = prepared

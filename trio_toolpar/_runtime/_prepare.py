@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from .._arguments._references import Reference, ReferenceError_, nests_deeper, resolve, substitute
 from .._arguments._schema import validate
@@ -19,14 +19,12 @@ from .._values._render import exception_text, safe_str
 __all__ = ["Prepared", "idempotency_key", "prepare"]
 
 
-class Prepared(NamedTuple):
-    """A call ready to start: what `prepare` gives it once, for all its attempts."""
+Prepared = tuple[Mapping[str, Any], str | None]
+"""A call ready to start, ``(arguments, idempotency_key)``: what `prepare` gives it once, for all its attempts.
 
-    arguments: Mapping[str, Any]
-    """The tool's keyword arguments: references substituted, structured into the types it declares."""
-    idempotency_key: str | None
-    """For writes and tools that take a `CallContext`: computed from the JSON arguments, so it does not
-    depend on Python types."""
+The tool's keyword arguments (references substituted, structured into the types it declares), and the
+idempotency key (for writes and tools that take a `CallContext`; computed from the JSON arguments, so it
+does not depend on Python types). A plain tuple: a `NamedTuple` costs 150 ns a call to build."""
 
 
 def idempotency_key(planned: PlannedCall, arguments: Mapping[str, Any]) -> str:
@@ -73,7 +71,7 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
             ErrorCode.INVALID_ARGUMENTS,
             f"arguments for {tool.name!r} do not fit its types: {problems}",
         )
-    return Prepared(typed, key)
+    return typed, key
 
 
 def _check_again(planned: PlannedCall, arguments: Mapping[str, Any]) -> str | None:
