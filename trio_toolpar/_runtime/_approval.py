@@ -87,9 +87,8 @@ async def gate(
     call lost its race), the call is decided ``skipped`` with ``cause()``
     before ``Cancelled`` goes on.
     """
-    assert run.prepared is not None
-    arguments, _ = run.prepared
-    call = attrs.evolve(run.call, arguments=dict(arguments))
+    assert run.resolved is not None
+    call = attrs.evolve(run.call, arguments=dict(run.resolved))
     answered = False
     try:
         with trio.CancelScope() as run.scope:

@@ -22,14 +22,14 @@ Every state may end in DONE: a call is decided exactly once, and never moves aga
 from __future__ import annotations
 
 import enum
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import trio
 
 from .._planning._planned_call import PlannedCall
 from .._values._outcome import Outcome, ToolCall, Verdict
 from ._capacity import Rank, Waiter
-from ._prepare import Prepared
 
 __all__ = ["CallRun", "CallState", "Observer"]
 
@@ -76,14 +76,14 @@ class CallRun:
         "active",
         "attempts",
         "call",
-        "granted",
+        "idempotency_key",
         "index",
         "later",
         "observer",
         "outcome",
         "planned",
-        "prepared",
         "queued_at",
+        "resolved",
         "scope",
         "started_at",
         "state",
@@ -102,15 +102,14 @@ class CallRun:
         """It belongs to the phase now running (its wave, or the whole eager or open turn)."""
         self.later: Verdict | None = None
         """Decided while it waited (an open turn's cycle or missing reference): applied once it is ready."""
-        self.prepared: Prepared | None = None
-        """Its final arguments and idempotency key, from just before it first queued (see `_prepare`)."""
+        self.resolved: Mapping[str, Any] | None = None
+        """Its final arguments (references substituted, structured), from just before it first queued."""
+        self.idempotency_key: str | None = None
         self.attempts = 0
         self.started_at: float | None = None
         self.waiter: Waiter | None = None
         self.queued_at: float | None = None
         """When it began waiting for a limit before its first attempt; ``None`` if it needed none."""
-        self.granted: trio.Event | None = None
-        """Set when a retry is granted capacity again."""
         self.outcome: Outcome | None = None
         self.observer = observer
         self.scope: trio.CancelScope | None = None

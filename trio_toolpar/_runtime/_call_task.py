@@ -83,6 +83,7 @@ class CallTasks:
         "_emit",
         "_report",
         "_requeue",
+        "_retrying",
         "_settings",
         "_stopping",
         "_threads",
@@ -109,6 +110,8 @@ class CallTasks:
         self._stopping = stopping
         self._report = report
         self._requeue = requeue
+        self._retrying: dict[int, trio.Event] = {}
+        """The calls whose retry waits for capacity (by index): each event is set when it is granted."""
         self._turn = turn
         self._emit = emit
         self._threads: dict[int, _Threads] = {}
@@ -158,12 +161,12 @@ class CallTasks:
 
     def start(self, run: CallRun, attempt: int) -> Awaitable[Any]:
         """Start attempt ``attempt``: the tool's coroutine, or its thread, under the shared limits if any."""
-        assert run.planned is not None and run.planned.tool is not None and run.prepared is not None
+        assert run.planned is not None and run.planned.tool is not None and run.resolved is not None
         tool = run.planned.tool
         run.attempts = attempt
         if self._emit is not None:
             self._emit.attempt_started(run, attempt)
-        kwargs, key = run.prepared
+        kwargs, key = run.resolved, run.idempotency_key
         threads = None
         if tool.abandon_on_cancel and not tool.is_async:
             threads = self._threads[run.index] = _Threads(self._capacity.release)
@@ -242,10 +245,14 @@ class CallTasks:
         if self._emit is not None:
             self._emit.retry(run, attempt, delay)
         await trio.sleep(delay)
-        run.granted = trio.Event()
+        granted = self._retrying[run.index] = trio.Event()
         self._requeue(run)
-        await run.granted.wait()
+        await granted.wait()
         return True
+
+    def granted_again(self, run: CallRun) -> None:
+        """``run``'s retry, queued again by `again`, holds its capacity now: let its task run it."""
+        self._retrying.pop(run.index).set()
 
 
 async def _holding(limit: AbstractAsyncContextManager[None], start: Callable[[], Awaitable[Any]]) -> Any:

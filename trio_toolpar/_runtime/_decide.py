@@ -205,7 +205,7 @@ def build_outcome(
         started_at=started_at,
         finished_at=finished_at,
         wave=run.planned.generation if run.planned is not None else None,
-        idempotency_key=run.prepared[1] if run.prepared is not None else None,  # (arguments, key)
+        idempotency_key=run.idempotency_key,
         exception=exception,
         traceback=trace,
     )

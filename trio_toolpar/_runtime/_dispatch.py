@@ -135,7 +135,7 @@ class Dispatcher:
             if isinstance(prepared, Verdict):  # (a Prepared is a plain tuple)
                 self._decide(run, prepared)
                 continue
-            run.prepared = prepared
+            run.resolved, run.idempotency_key = prepared
             impossible = self._impossible(planned.tool) if planned.tool.weight > 1 else None
             if impossible is not None:
                 self._decide(run, impossible)
@@ -228,8 +228,8 @@ class Dispatcher:
                 self._capacity.release(run.waiter)  # decided while it waited: nothing to run
             return
         run.move(CallState.RUNNING)
-        if run.granted is not None:
-            run.granted.set()  # a retry, which its task waits to run
+        if run.attempts:  # a retry, which its task waits to run
+            self._tasks.granted_again(run)
             return
         assert self.nursery is not None
         run.started_at = now

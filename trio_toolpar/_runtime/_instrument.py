@@ -192,9 +192,12 @@ class Emitter:
             self._deliver(CallFinished(**self._call(run, now), outcome=run.outcome))
 
     def _started(self, run: CallRun, now: float) -> None:
-        assert run.prepared is not None
-        arguments, key = run.prepared
-        self._deliver(CallStarted(**self._call(run, now), wave=run.wave, arguments=arguments, idempotency_key=key))
+        assert run.resolved is not None
+        self._deliver(
+            CallStarted(
+                **self._call(run, now), wave=run.wave, arguments=run.resolved, idempotency_key=run.idempotency_key
+            )
+        )
 
     def attempt_started(self, run: CallRun, attempt: int) -> None:
         self._deliver(AttemptStarted(**self._call(run, trio.current_time()), attempt=attempt))
