@@ -261,3 +261,13 @@ def test_the_return_type_check_can_fail() -> None:
     found = _classes_in(_returns(trio_toolpar.Executor.statistics, _fallback_names()))
     assert found == [CapacityStatistics]
     assert id(CapacityStatistics) in _exported()  # exported now, from trio_toolpar.events
+
+
+def test_the_overview_lists_the_core_names_in_the_reference_pages_order() -> None:
+    """docs/api.md groups the top level as docs/reference/core.md does: what you build first, errors last."""
+    docs = Path(__file__).parent.parent / "docs"
+    block = (docs / "api.md").read_text(encoding="utf-8").split("<!-- exports:trio_toolpar -->")[1]
+    listed = re.findall(r"^- `([A-Za-z_]+)`", block.split("<!-- /exports -->")[0], flags=re.MULTILINE)
+    page = re.findall(r"^::: trio_toolpar\.(\w+)$", (docs / "reference" / "core.md").read_text(encoding="utf-8"), re.M)
+    assert listed == page
+    assert listed[0] == "Executor" and listed[-1] == "RateLimited"
