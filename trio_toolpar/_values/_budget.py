@@ -35,14 +35,14 @@ def fair_shares(sizes: Sequence[int], budget: int) -> list[int]:
     if sum(sizes) <= budget:
         return list(sizes)
     shares = list(sizes)
-    left, capped = budget, list(range(len(sizes)))
-    for i in sorted(capped, key=lambda i: sizes[i]):  # the smallest first: each keeps its size if within a share
-        if sizes[i] > left // len(capped):
-            break
-        left -= sizes[i]
-        capped.remove(i)
+    by_size = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    left, whole = budget, 0  # the smallest first: each keeps its size while it is within an equal share
+    while sizes[by_size[whole]] <= left // (len(sizes) - whole):  # ends: together they exceed the budget
+        left -= sizes[by_size[whole]]
+        whole += 1
+    capped = sorted(by_size[whole:])
     level, extra = divmod(left, len(capped))
-    for rank, i in enumerate(sorted(capped)):
+    for rank, i in enumerate(capped):
         shares[i] = level + (rank < extra)
     return shares
 
