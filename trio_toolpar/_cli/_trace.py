@@ -28,6 +28,7 @@ from typing import Any
 from .._runtime._result import TurnResult
 from .._tools._registry import Registry
 from .._values._outcome import Outcome
+from .._values._timeline import first_wait
 
 __all__ = ["PID", "TURN_TID", "trace_events"]
 
@@ -102,12 +103,10 @@ def _by_start(outcomes: Iterable[Outcome]) -> list[Outcome]:
 
 def _waits(outcomes: Iterable[Outcome]) -> list[tuple[Outcome, float, float]]:
     """Each wait for capacity that lasted: (outcome, queued at, waited until), in the order the waits began."""
-    waits = []
-    for outcome in outcomes:
-        until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
-        if outcome.queued_at is not None and until is not None and until > outcome.queued_at:
-            waits.append((outcome, outcome.queued_at, until))
-    return sorted(waits, key=lambda wait: wait[1])  # a wait that is listed lasted
+    waits = [
+        (outcome, *wait) for outcome in outcomes if (wait := first_wait(outcome)) is not None and wait[1] > wait[0]
+    ]
+    return sorted(waits, key=lambda wait: wait[1])
 
 
 def _track_of(outcome: Outcome, registry: Registry) -> str:
@@ -152,10 +151,8 @@ def _call_args(outcome: Outcome) -> dict[str, Any]:
 
 
 def _queue_wait_ms(outcome: Outcome) -> float | None:
-    until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
-    if outcome.queued_at is None or until is None:
-        return None
-    return round(max(until - outcome.queued_at, 0.0) * 1000, 3)
+    wait = first_wait(outcome)
+    return None if wait is None else round(max(wait[1] - wait[0], 0.0) * 1000, 3)
 
 
 def _turn_args(result: TurnResult) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ._outcome import Outcome
 from ._render import clean_text
 
-__all__ = ["render_table", "render_timeline"]
+__all__ = ["first_wait", "render_table", "render_timeline"]
 
 _MARK = {"ok": "█", "error": "▓", "timeout": "▒", "cancelled": "░"}
 _QUEUED = "╌"
@@ -37,6 +37,15 @@ def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
     return clean_text("\n".join(lines))  # ids and tool names are the model's text
 
 
+def first_wait(outcome: Outcome) -> tuple[float, float] | None:
+    """When the call's wait for capacity before its first attempt began and ended (at its start, or at its
+    outcome if it never started); ``None`` if it needed no limit."""
+    until = outcome.started_at if outcome.started_at is not None else outcome.finished_at
+    if outcome.queued_at is None or until is None:
+        return None
+    return outcome.queued_at, until
+
+
 def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: float, width: int = 60) -> str:
     """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn.
 
@@ -53,9 +62,9 @@ def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: 
 
     for o in outcomes:
         bar = [" "] * width
-        waited_until = o.started_at if o.started_at is not None else o.finished_at
-        if o.queued_at is not None and waited_until is not None:
-            for c in range(min(column(o.queued_at), width - 1), min(column(waited_until), width)):
+        wait = first_wait(o)
+        if wait is not None:
+            for c in range(min(column(wait[0]), width - 1), min(column(wait[1]), width)):
                 bar[c] = _QUEUED
         if o.started_at is not None and o.finished_at is not None:
             first = column(o.started_at)
