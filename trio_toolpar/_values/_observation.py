@@ -102,10 +102,10 @@ class Observation:
 
     def render(self, max_chars: int) -> str:
         """The observation in at most ``max_chars`` characters (at least `MIN_OBSERVATION_CHARS`)."""
-        # A text longer than the whole may be is not parsed again only to be cut (a 50 MB result).
-        if sum(len(text) for text in self._texts.values()) <= max_chars and len(self.whole()) <= max_chars:
-            return self.whole()
         total = sum(len(text) for text in self._texts.values())
+        # A text longer than the whole may be is not parsed again only to be cut (a 50 MB result).
+        if total <= max_chars and len(self.whole()) <= max_chars:
+            return self.whole()
         room = max_chars - len(self._cut(dict.fromkeys(self._texts, ""), total))
         if room >= 0:
             shown: dict[str, str] = {}
