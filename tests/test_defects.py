@@ -276,6 +276,10 @@ def hostile_registry() -> Registry:
     async def odd() -> object:
         return Unprintable()
 
+    @registry.tool(side_effect="read")
+    async def batch() -> None:
+        raise ExceptionGroup("batch failed", [UnprintableError()])
+
     return registry
 
 
@@ -443,12 +447,6 @@ async def test_an_unprintable_exception_in_a_group_the_tool_builds_is_an_error_n
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """Only Trio's own nursery formats a child's error with repr (docs/semantics.md, "What a tool raises")."""
-    registry = Registry()
-
-    @registry.tool(side_effect="read")
-    async def batch() -> None:
-        raise ExceptionGroup("batch failed", [UnprintableError()])
-
-    (outcome,) = await Executor(registry).run([ToolCall(id="c1", tool="batch")])
+    (outcome,) = await Executor(hostile_registry()).run([ToolCall(id="c1", tool="batch")])
     assert (outcome.status, outcome.error_code) == (Status.ERROR, ErrorCode.TOOL_ERROR)
     assert outcome.error == "UnprintableError: <UnprintableError> (in the tool's exception group 'batch failed')"
