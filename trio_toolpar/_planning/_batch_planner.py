@@ -26,12 +26,10 @@ from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys
 from ._graph import find_cycle, generations, topological_order
-from ._planned_call import PlannedCall, make_planned_call
+from ._planned_call import PlannedCall, Waves, by_generation, in_plan_order, make_planned_call
 from ._race_groups import link_groups
 
 __all__ = ["plan_batch"]
-
-Waves = tuple[tuple[int, ...], ...]
 
 
 def plan_batch(
@@ -50,8 +48,8 @@ def plan_batch(
     if len(generation) == len(drafts) and not any(generation.values()):
         waves: list[Sequence[int]] = [range(len(everyone))] if everyone else []  # every call runs, in wave 0
     else:
-        waves = _waves(everyone)
-    return tuple(everyone), _ranked(waves, calls), None
+        waves = list(by_generation(everyone))
+    return tuple(everyone), in_plan_order(waves, everyone), None
 
 
 def _link(by_index: Mapping[int, Draft], *, referenced: bool) -> list[int] | None:
@@ -84,24 +82,6 @@ def _generations(by_index: Mapping[int, Draft]) -> dict[int, int]:
 def _all(planned: list[PlannedCall | None]) -> list[PlannedCall]:
     """``planned`` once every draft was frozen into it."""
     return cast("list[PlannedCall]", planned)
-
-
-def _waves(planned: Sequence[PlannedCall]) -> list[Sequence[int]]:
-    """Per generation, the indices of its calls in emission order."""
-    waves: dict[int, list[int]] = {}
-    for pc in planned:
-        if pc.generation is not None:
-            waves.setdefault(pc.generation, []).append(pc.index)
-    return [waves[g] for g in sorted(waves)]
-
-
-def _ranked(waves: list[Sequence[int]], calls: Sequence[ToolCall]) -> Waves:
-    """Each wave in plan order: larger priority first, then emission order."""
-    if len({c.priority for c in calls}) < 2:
-        return tuple(map(tuple, waves))
-    priorities = [c.priority for c in calls]
-    # A stable sort keeps equal priorities in emission order, also in reverse.
-    return tuple(tuple(sorted(wave, key=priorities.__getitem__, reverse=True)) for wave in waves)
 
 
 def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedCall | None], list[Draft], bool]:

@@ -23,7 +23,7 @@ from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text
 from ._planned_call import PlannedCall, make_planned_call
 
-__all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys", "ordering"]
+__all__ = ["Draft", "check_call", "check_schema_and_keys", "fill_keys", "flat_arguments", "ordering"]
 
 _NO_EDGES: frozenset[int] = frozenset()
 _UNKNOWN_KEY = object()
@@ -82,6 +82,19 @@ class Draft:
             generation=generation,
             verdict=self.verdict,
         )
+
+
+def flat_arguments(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
+    """``call``'s arguments if they are flat and surely fit ``tool``, and it has no `ToolCall.after` (most calls).
+
+    Flat: scalars, and texts without a ``$``. `check_call` and
+    `check_schema_and_keys` would find nothing in them: no reference, no
+    escape, nothing to reject; only the keys are left to fill (`fill_keys`).
+    """
+    arguments = call.arguments
+    if type(arguments) is dict and not call.after and tool.accepts_flat(arguments):
+        return arguments
+    return None
 
 
 def check_call(registry: Registry, d: Draft) -> Sequence[Reference]:

@@ -9,17 +9,18 @@ a cycle rejects only its members. Positions count calls as submitted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, final
+from collections.abc import Sequence
+from typing import final
 
 import attrs
 
 from .._tools._registry import Registry
+from .._values._construct import fast_constructor
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
-from ._drafts import Draft, check_call, check_schema_and_keys
+from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys, flat_arguments
 from ._plan import Plan
-from ._planned_call import PlannedCall
+from ._planned_call import PlannedCall, by_generation, in_plan_order
 
 __all__ = ["Added", "IncrementalPlanner", "cycle_verdict", "missing_verdict"]
 
@@ -64,6 +65,10 @@ class Added:
     cycle_text: str
 
 
+_make_added = fast_constructor(Added)
+"""``Added(...)``, faster: one per call an open turn is fed (see `fast_constructor`)."""
+
+
 class IncrementalPlanner:
     """Plans the calls of an open turn in the order they are added."""
 
@@ -92,6 +97,46 @@ class IncrementalPlanner:
                 f"call id {call.id!r} was already used by the call at position {first}; "
                 "ids must be unique within a turn",
             )
+        tool = self._registry.get(call.tool)
+        arguments = flat_arguments(tool, call) if tool is not None and first == i else None
+        if tool is not None and arguments is not None:
+            d.tool, d.arguments = tool, arguments  # nothing to find or reject in them (most calls)
+            d.keys = fill_keys(tool, arguments) if tool.keys else ()
+            missing: set[str] = set()
+        else:
+            missing = self._check(d)
+        if d.verdict is None and missing:
+            self._waiting_for[i] = missing
+            for name in missing:
+                self._pending.setdefault(name, []).append(i)
+        self._conflicts.add(d)
+        resolved = self._resolve(i, first == i) if self._pending else ()
+        cycle = self._cycle_through(i, set(resolved)) if resolved else ()
+        return _make_added(
+            index=i,
+            needs=frozenset(d.needs),
+            after=frozenset(d.after),
+            verdict=d.verdict,
+            waiting=bool(self._waiting_for.get(i)),
+            resolved=resolved,
+            cycle=cycle,
+            cycle_text=" -> ".join(self._drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else "",
+        )
+
+    def _resolve(self, i: int, first: bool) -> tuple[int, ...]:
+        """The earlier calls that waited for call ``i``'s id (if it is the ``first`` with it) or position:
+        now they need call ``i``."""
+        names = ([self._drafts[i].call.id] if first else []) + [f"#{i + 1}"]
+        resolved = tuple(w for name in names for w in self._pending.pop(name, ()))
+        for w in resolved:
+            self._drafts[w].need(i)
+            self._waiting_for[w].difference_update(names)
+        return resolved
+
+    def _check(self, d: Draft) -> set[str]:
+        """Check ``d`` the whole way (tool, arguments, references, schema); return the ids and positions
+        it names that have not arrived yet."""
+        i, call = d.index, d.call
         missing: set[str] = set()
         for ref in check_call(self._registry, d):
             if ref.group is not None:
@@ -108,28 +153,7 @@ class IncrementalPlanner:
             else:
                 d.need(target)
         check_schema_and_keys(d)
-        if d.verdict is None and missing:
-            self._waiting_for[i] = missing
-            for name in missing:
-                self._pending.setdefault(name, []).append(i)
-        self._conflicts.add(d)
-        # Waiting for this call: references to its id (if it is the first with it) and to its position.
-        names = ([call.id] if first == i else []) + [f"#{i + 1}"]
-        resolved = tuple(w for name in names for w in self._pending.pop(name, ()))
-        for w in resolved:
-            self._drafts[w].need(i)
-            self._waiting_for[w].difference_update(names)
-        cycle = self._cycle_through(i, set(resolved))
-        return Added(
-            index=i,
-            needs=frozenset(d.needs),
-            after=frozenset(d.after),
-            verdict=d.verdict,
-            waiting=bool(self._waiting_for.get(i)),
-            resolved=resolved,
-            cycle=cycle,
-            cycle_text=" -> ".join(self._drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else "",
-        )
+        return missing
 
     def still_waiting(self, index: int) -> bool:
         """Whether call ``index`` still waits for an id or position that has not arrived."""
@@ -143,14 +167,15 @@ class IncrementalPlanner:
         """Call ``index`` as planned so far (its edges are final once it no longer waits)."""
         return self._drafts[index].freeze(generation)
 
-    def snapshot(self, generations: Sequence[int | None], *, rank: Callable[[int], Any]) -> Plan:
-        """The calls so far as a `Plan`: ``generations[i]`` is call ``i``'s, once it was scheduled."""
-        calls = tuple(self.freeze(i, generation) for i, generation in enumerate(generations))
-        waves: dict[int, list[int]] = {}
-        for c in calls:
-            if c.generation is not None:
-                waves.setdefault(c.generation, []).append(c.index)
-        return Plan(calls=calls, waves=tuple(tuple(sorted(waves[g], key=rank)) for g in sorted(waves)), cycle=None)
+    def snapshot(self, frozen: Sequence[PlannedCall | None]) -> Plan:
+        """The calls so far as a `Plan`.
+
+        ``frozen[i]`` is call ``i`` as `freeze` gave it when it was scheduled
+        (its edges were final then), or ``None`` if it was not: it is frozen now,
+        without a generation.
+        """
+        calls = tuple(planned if planned is not None else self.freeze(i, None) for i, planned in enumerate(frozen))
+        return Plan(calls=calls, waves=in_plan_order(by_generation(calls), calls), cycle=None)
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids or positions that never came."""
@@ -162,8 +187,6 @@ class IncrementalPlanner:
 
     def _cycle_through(self, start: int, targets: set[int]) -> tuple[int, ...]:
         """A path ``start`` waits along to one of ``targets`` (which wait for ``start``)."""
-        if not targets:
-            return ()
         parent: dict[int, int] = {start: start}
         stack = [start]
         while stack:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, final
 
 import attrs
@@ -12,7 +12,9 @@ from .._tools._registry import Tool
 from .._values._construct import fast_constructor
 from .._values._outcome import ToolCall, Verdict
 
-__all__ = ["PlannedCall", "make_planned_call"]
+__all__ = ["PlannedCall", "Waves", "by_generation", "in_plan_order", "make_planned_call"]
+
+Waves = tuple[tuple[int, ...], ...]
 
 
 @final
@@ -53,3 +55,21 @@ class PlannedCall:
 
 make_planned_call = fast_constructor(PlannedCall)
 """``PlannedCall(...)``, faster: planning builds one per call, and a turn may hold 100,000 (see `fast_constructor`)."""
+
+
+def by_generation(planned: Sequence[PlannedCall]) -> list[list[int]]:
+    """Per generation, the indices of its calls in emission order; a call without one (not scheduled) is in none."""
+    waves: dict[int, list[int]] = {}
+    for pc in planned:
+        if pc.generation is not None:
+            waves.setdefault(pc.generation, []).append(pc.index)
+    return [waves[g] for g in sorted(waves)]
+
+
+def in_plan_order(waves: Sequence[Sequence[int]], planned: Sequence[PlannedCall]) -> Waves:
+    """``waves`` (of indices into ``planned``), each in plan order: larger priority first, then emission order."""
+    if len({pc.call.priority for pc in planned}) < 2:
+        return tuple(map(tuple, waves))
+    # A stable sort keeps equal priorities in emission order, also in reverse.
+    priority = [pc.call.priority for pc in planned]
+    return tuple(tuple(sorted(wave, key=priority.__getitem__, reverse=True)) for wave in waves)

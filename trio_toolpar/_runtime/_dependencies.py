@@ -26,6 +26,8 @@ class Dependencies:
 
     def add(self, index: int, *, needs: Collection[int], after: Iterable[int]) -> bool:
         """Register call ``index`` and what it waits for; return whether it is ready now."""
+        if not needs and not after:  # most calls
+            return not self._unmet.get(index)
         if needs:
             self._needs[index] = needs
         for pred in {*needs, *after}:

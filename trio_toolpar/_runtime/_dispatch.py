@@ -157,7 +157,7 @@ class Dispatcher:
         if run.planned is None:  # an open turn's call, now that every call it waits for has arrived
             assert self._planner is not None
             predecessors = self._planner.predecessors(run.index)
-            generation = max(((self._runs[p].wave or 0) + 1 for p in predecessors), default=0)
+            generation = max((self._runs[p].wave or 0) + 1 for p in predecessors) if predecessors else 0
             run.planned = self._planner.freeze(run.index, generation)
         waits_for_races = (run.planned.references or run.call.after) and self._races
         return self._races.failed_reference(run.planned) if waits_for_races else None

@@ -151,7 +151,7 @@ class Turn(metaclass=NoPublicConstructor):
         if self._plan is not None:
             return self._plan
         assert self._planner is not None
-        return self._planner.snapshot([run.wave for run in self._runs], rank=self._dispatch.rank)
+        return self._planner.snapshot([run.planned for run in self._runs])
 
     @property
     def done(self) -> bool:
