@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers
 
 from trio_toolpar import Executor, Outcome, Registry, Status, ToolCall
+from trio_toolpar._values._construct import fast_constructor
 
 WARMUP = 100
 """Calls in the warm-up turn a contender runs before the measured one."""
@@ -194,16 +195,23 @@ async def _tool(i: int) -> int:
     return i
 
 
-def probe_floor(n: int) -> Run:
+def probe_floor(n: int, *, capped: bool = False) -> Run:
     """A raw nursery whose task checks for cancellation, awaits the tool with keyword arguments, times it and
-    builds one frozen `Outcome`: the least an executor that gives every call a frozen outcome can do."""
+    builds one frozen `Outcome` as the library builds its own (`fast_constructor`, not the slower public
+    ``Outcome(...)``): the least an executor that gives every call a frozen outcome can do. ``capped``: each
+    task also holds a ``trio.CapacityLimiter(N)`` around the tool, as ``trio.nursery+limiter``'s do."""
+    make_outcome = fast_constructor(Outcome)
 
-    async def floor(arguments: dict[str, int], clock: trio.abc.Clock) -> None:
+    async def floor(arguments: dict[str, int], clock: trio.abc.Clock, limiter: trio.CapacityLimiter | None) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
         started = clock.current_time()
-        value = await _tool(**arguments)
+        if limiter is None:
+            value = await _tool(**arguments)
+        else:
+            async with limiter:
+                value = await _tool(**arguments)
         now = clock.current_time()
-        Outcome(
+        make_outcome(
             call_id="c",
             tool="echo",
             status=Status.OK,
@@ -218,9 +226,10 @@ def probe_floor(n: int) -> Run:
     def run() -> None:
         async def main() -> None:
             clock = trio.lowlevel.current_clock()
+            limiter = trio.CapacityLimiter(n) if capped else None
             async with trio.open_nursery() as nursery:
                 for i in range(n):
-                    nursery.start_soon(floor, {"i": i}, clock)
+                    nursery.start_soon(floor, {"i": i}, clock, limiter)
 
         trio.run(main)
 
@@ -241,6 +250,7 @@ CONTENDERS: dict[str, Contender] = {
     "aiometer(trio)": lambda n: lambda: peers.aiometer_trio(n) and None,
     "probe.plan": probe_plan,
     "probe.floor": probe_floor,
+    "probe.floor+limiter": lambda n: probe_floor(n, capped=True),
 }
 """Every contender by name: a function of N that prepares the turn and returns it, ready to run."""
 
@@ -250,6 +260,7 @@ BASELINES = {
     "aiometer(trio)": "trio.nursery",
     "probe.plan": "trio.nursery",
     "probe.floor": "trio.nursery",
+    "probe.floor+limiter": "trio.nursery+limiter",
     "trio_toolpar(waves+cap)": "trio.nursery+limiter",
     "trio_toolpar(chain)": "trio.chain",
     "trio_toolpar(dag)": "trio.dag",

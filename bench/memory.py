@@ -13,6 +13,10 @@ nursery that keeps N results (the floor).
 same tool coroutine: the Python heap (tracemalloc) held per pending call once
 every task is blocked, over the heap just before the turn began (the calls
 list is input, built before). The target: trio_toolpar within 1.25x of raw.
+Beside them, ``floor``: the least any executor that gives every call an
+outcome holds, a raw task per call whose coroutine awaits the tool inside a
+``try``/``finally`` (so that a cancelled call is recorded too) and one
+slotted record per call for its outcome.
 
 ``turns``: one executor running T small turns back to back in one
 ``trio.run``. After a warm-up, every ``--every`` turns: gc, then the current
@@ -140,8 +144,20 @@ def big_turn(subject: str, n: int) -> dict[str, Any]:
 # -- calls pending inside their tools --------------------------------------------------
 
 
+class _Record:
+    """The floor's one record per call: what it ran, and how it ended."""
+
+    __slots__ = ("call", "ended", "value")
+
+    def __init__(self, call: ToolCall) -> None:
+        self.call = call
+        self.value: object = None
+        self.ended = False
+
+
 def pending_turn(subject: str, n: int) -> dict[str, Any]:
-    """Heap per call while all ``n`` calls wait inside their tool, for ``subject`` ("toolpar" or "nursery")."""
+    """Heap per call while all ``n`` calls wait inside their tool, for ``subject`` ("toolpar", "nursery" or
+    "floor")."""
     release = trio.Event()
     held: list[int] = []
 
@@ -152,6 +168,12 @@ def pending_turn(subject: str, n: int) -> dict[str, Any]:
     registry = Registry()
     registry.tool(name="wait", side_effect="none")(tool)
     calls = [ToolCall(id=f"c{i}", tool="wait", arguments={"i": i}) for i in range(n)]
+
+    async def recorded(record: _Record) -> None:
+        try:
+            record.value = await tool(**record.call.arguments)
+        finally:
+            record.ended = True
 
     async def measure_when_blocked() -> None:
         await trio.testing.wait_all_tasks_blocked()
@@ -168,6 +190,10 @@ def pending_turn(subject: str, n: int) -> dict[str, Any]:
                 result = await Executor(registry).run(calls)
                 if not result.ok or len(result) != n:
                     raise AssertionError(f"the turn of {n} pending calls did not end ok")
+            elif subject == "floor":
+                async with trio.open_nursery() as calls_nursery:
+                    for call in calls:
+                        calls_nursery.start_soon(recorded, _Record(call))
             else:
                 async with trio.open_nursery() as calls_nursery:
                     for i in range(n):
@@ -323,9 +349,11 @@ def main() -> None:
     if args.what == "big":
         out = big_turn(args.subject, args.calls)
     elif args.what == "pending":
-        toolpar, raw = pending_turn("toolpar", args.calls), pending_turn("nursery", args.calls)
+        toolpar, raw, floor = (pending_turn(subject, args.calls) for subject in ("toolpar", "nursery", "floor"))
         ratio = toolpar["pending_heap_per_call_bytes"] / raw["pending_heap_per_call_bytes"]
-        out = {"toolpar": toolpar, "nursery": raw, "ratio": round(ratio, 3)}
+        floor_ratio = floor["pending_heap_per_call_bytes"] / raw["pending_heap_per_call_bytes"]
+        out = {"toolpar": toolpar, "nursery": raw, "floor": floor, "ratio": round(ratio, 3)}
+        out["floor_ratio"] = round(floor_ratio, 3)
     else:
         out = many_turns(args.turns, args.every, args.warmup)
     print(json.dumps(out))

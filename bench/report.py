@@ -321,7 +321,8 @@ def instructions_section() -> list[str]:
         "",
         "Each contender runs after a warm-up turn in a fresh process (see `bench/contenders.py`). "
         "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task checks for cancellation, "
-        "awaits the tool, times it and builds one `Outcome`. The capped pair: `trio.nursery+limiter`'s tasks each "
+        "awaits the tool, times it and builds one `Outcome` (with the library's generated constructor); "
+        "`probe.floor+limiter` the same, holding a `trio.CapacityLimiter(N)`. The capped pair: `trio.nursery+limiter`'s tasks each "
         "hold a `trio.CapacityLimiter(N)`, `trio_toolpar(waves+cap)`'s tool has a resource capped at N. "
         "`trio.chain` and `trio.dag` are raw Trio by hand with one `trio.Event` per edge, against eager turns "
         "whose calls reference their dependencies; the open turn is fed every call in one burst, against the "

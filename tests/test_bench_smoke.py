@@ -185,7 +185,11 @@ def test_the_counted_dag_is_random_and_its_references_are_its_edges(bench_script
 
 def test_the_memory_script_measures_pending_calls(bench_script: Callable[[str], ModuleType]) -> None:
     memory = bench_script("memory")
-    for subject in ("toolpar", "nursery"):
+    held = {}
+    for subject in ("toolpar", "nursery", "floor"):
         figures = memory.pending_turn(subject, 200)
         assert figures["calls"] == 200
         assert figures["pending_heap_per_call_bytes"] > 100  # a blocked task holds at least its frame
+        held[subject] = figures["pending_heap_per_call_bytes"]
+    # The floor holds a frame and a record more than a bare task; the executor holds more than the floor.
+    assert held["nursery"] < held["floor"] < held["toolpar"]
