@@ -140,7 +140,7 @@ class Dispatcher:
             if impossible is not None:
                 self._decide(run, impossible)
                 continue
-            if self._gates.hold(run, planned.tool, self.nursery):
+            if planned.tool.approval is not False and self._gates.hold(run, planned.tool, self.nursery):
                 continue  # waits for its approver holding no capacity; queued once approved
             run.move(CallState.QUEUED)
             self._queue(run, planned.tool)
