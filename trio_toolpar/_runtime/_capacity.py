@@ -205,6 +205,8 @@ class Capacity:
         The time returned is when a bucket refills or a pause ends for a
         waiter at the head of its queue (``inf``: only a `kick` can help).
         """
+        if not self._queues:
+            return math.inf  # no call has queued for a limit yet (most turns)
         now = trio.current_time()
         while True:
             best: Waiter | None = None

@@ -29,6 +29,7 @@ decided at the instant its task reported it (its ``finished_at``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import final
 
@@ -281,8 +282,11 @@ class Turn(metaclass=NoPublicConstructor):
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
-                    with trio.move_on_at(wake):
+                    if wake == math.inf:  # only a change can help (the usual case): no timer to set
                         await changed.wait()
+                    else:
+                        with trio.move_on_at(wake):
+                            await changed.wait()
         self._dispatch.nursery = None
 
     # -- endings and decisions ---------------------------------------------------------
