@@ -38,6 +38,7 @@ import trio.testing
 
 from .._planning._open_planner import IncrementalPlanner
 from .._planning._plan import Plan
+from .._planning._planned_call import in_plan_order
 from .._planning._race_groups import RaceRules
 from .._values._construct import NoPublicConstructor
 from .._values._exceptions import TurnStateError
@@ -254,7 +255,8 @@ class Turn(metaclass=NoPublicConstructor):
         if self._plan is None:
             await self._run_phase(())
         elif self._settings.schedule == "eager":
-            await self._run_phase(sorted((i for wave in self._plan.waves for i in wave), key=self._dispatch.rank))
+            everyone = sorted(i for wave in self._plan.waves for i in wave)
+            await self._run_phase(in_plan_order([everyone], self._plan.calls)[0])
         else:
             for number, wave in enumerate(self._plan.waves):
                 if self._emit is not None:
