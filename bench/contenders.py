@@ -191,25 +191,28 @@ def probe_plan(n: int) -> Run:
     return lambda: executor.plan(calls) and None
 
 
-async def _tool(i: int) -> int:
-    return i
-
-
 def probe_floor(n: int, *, capped: bool = False) -> Run:
-    """A raw nursery whose task checks for cancellation, awaits the tool with keyword arguments, times it and
-    builds one frozen `Outcome` as the library builds its own (`fast_constructor`, not the slower public
-    ``Outcome(...)``): the least an executor that gives every call a frozen outcome can do. ``capped``: each
-    task also holds a ``trio.CapacityLimiter(N)`` around the tool, as ``trio.nursery+limiter``'s do."""
+    """A raw nursery whose task checks the arguments against the tool's schema and structures them (with the
+    tool's own compiled check and structuring), checks for cancellation, awaits the tool with them, times it
+    and builds one frozen `Outcome` as the library builds its own (`fast_constructor`, not the slower public
+    ``Outcome(...)``): the least an executor that validates each call and gives it a frozen outcome can do.
+    ``capped``: each task also holds a ``trio.CapacityLimiter(N)`` around the tool, as
+    ``trio.nursery+limiter``'s do."""
     make_outcome = fast_constructor(Outcome)
+    tool = _echo_registry().get("echo")
+    assert tool is not None
 
     async def floor(arguments: dict[str, int], clock: trio.abc.Clock, limiter: trio.CapacityLimiter | None) -> None:
+        if not tool.accepts(arguments):
+            raise ValueError(f"{arguments} do not fit the tool's schema")
+        kwargs = tool.structure(arguments)
         await trio.lowlevel.checkpoint_if_cancelled()
         started = clock.current_time()
         if limiter is None:
-            value = await _tool(**arguments)
+            value = await tool.fn(**kwargs)
         else:
             async with limiter:
-                value = await _tool(**arguments)
+                value = await tool.fn(**kwargs)
         now = clock.current_time()
         make_outcome(
             call_id="c",

@@ -24,10 +24,12 @@ a nursery task holding a ``trio.CapacityLimiter(N)``; a reference chain and a
 random DAG (eager) against raw Trio by hand with one ``trio.Event`` per edge; an
 open turn fed in one burst against the same calls as a batch.
 ``probe.plan`` is ``Executor.plan`` alone; ``probe.floor`` a raw nursery
-whose task checks for cancellation, awaits the tool, times it and builds one
-frozen ``Outcome`` (with the library's generated constructor): the least an
-executor that gives every call an outcome can do; ``probe.floor+limiter`` the
-same holding a ``CapacityLimiter(N)``, against ``trio.nursery+limiter``.
+whose task checks the arguments and structures them (with the tool's own
+compiled check and structuring), checks for cancellation, awaits the tool,
+times it and builds one frozen ``Outcome`` (with the library's generated
+constructor): the least an executor that validates every call and gives it an
+outcome can do; ``probe.floor+limiter`` the same holding a
+``CapacityLimiter(N)``, against ``trio.nursery+limiter``.
 """
 
 from __future__ import annotations

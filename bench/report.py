@@ -320,7 +320,8 @@ def instructions_section() -> list[str]:
         md_table(["contender", "instructions / call", "ratio"], rows),
         "",
         "Each contender runs after a warm-up turn in a fresh process (see `bench/contenders.py`). "
-        "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task checks for cancellation, "
+        "`probe.plan` is `Executor.plan` alone; `probe.floor` a raw nursery whose task checks and structures "
+        "the arguments (with the tool's own compiled check and structuring), checks for cancellation, "
         "awaits the tool, times it and builds one `Outcome` (with the library's generated constructor); "
         "`probe.floor+limiter` the same, holding a `trio.CapacityLimiter(N)`. "
         "The capped pair: `trio.nursery+limiter`'s tasks each hold a `trio.CapacityLimiter(N)`, "
