@@ -109,6 +109,27 @@ async def test_open_turn_forward_references_wait_and_missing_ones_are_rejected(
         turn.submit(ToolCall(id="z", tool="read", arguments={}))
 
 
+async def test_a_call_an_open_turn_skips_for_its_failed_dependency_keeps_its_wave_as_in_a_batch(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry, log = Registry(), Log()
+    sleeper(registry, log, "read")
+    calls = [
+        ToolCall(id="bad", tool="read", arguments={"tag": "bad", "seconds": 1, "fail": True}),
+        ToolCall(id="uses", tool="read", arguments={"tag": "$bad.tag", "seconds": 1}),
+    ]
+    batch = await Executor(registry).run(calls)
+    async with Executor(registry).open_turn() as turn:
+        for call in calls:
+            turn.submit(call)
+    for result in (batch, turn.result):
+        assert [(o.status, o.error_code, o.wave) for o in result] == [
+            (Status.ERROR, ErrorCode.TOOL_ERROR, 0),
+            (Status.SKIPPED, ErrorCode.DEPENDENCY_FAILED, 1),
+        ]
+        assert result.plan.waves == ((0,), (1,))
+
+
 async def test_open_turn_calls_after_a_fail_fast_stop_are_skipped(autojump_clock: trio.testing.MockClock) -> None:
     registry, log = Registry(), Log()
     sleeper(registry, log, "read")

@@ -121,7 +121,9 @@ class CallTasks:
         """Run the attempts of ``run``; always report exactly one ending, even when cancelled."""
         assert run.planned is not None and run.planned.tool is not None
         tool = run.planned.tool
-        retry = (tool.retry if tool.retry is not None else self._settings.policy.retry) if tool.retry_safe else None
+        retry = tool.retry if tool.retry is not None else self._settings.policy.retry
+        if retry is not None and not tool.retry_safe:
+            retry = None  # running it twice might do its effect twice
         reported = False
         try:
             # Granted in the same instant as an outer cancellation: do not run a line of the tool.

@@ -149,16 +149,16 @@ class Dispatcher:
         """Why a ready call must not run after all: decided while it waited, or doomed by a dependency."""
         if run.later is not None:
             return run.later
-        doomed_by = self._deps.doomed_by(run.index)
-        if doomed_by is not None:
-            dependency = self._runs[doomed_by].outcome
-            assert dependency is not None
-            return dependency_reason(dependency)
         if run.planned is None:  # an open turn's call, now that every call it waits for has arrived
             assert self._planner is not None
             predecessors = self._planner.predecessors(run.index)
             generation = max((self._runs[p].wave or 0) + 1 for p in predecessors) if predecessors else 0
             run.planned = self._planner.freeze(run.index, generation)
+        doomed_by = self._deps.doomed_by(run.index) if run.planned.needs else None  # only a needed call dooms
+        if doomed_by is not None:
+            dependency = self._runs[doomed_by].outcome
+            assert dependency is not None
+            return dependency_reason(dependency)
         waits_for_races = (run.planned.references or run.call.after) and self._races
         return self._races.failed_reference(run.planned) if waits_for_races else None
 
