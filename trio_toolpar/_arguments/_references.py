@@ -112,7 +112,7 @@ def parse_reference(text: str) -> Reference | None:
     if match is None:
         return None
     path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
-    if any(segment == "" for segment in path):
+    if "" in path:
         raise ReferenceError_(
             f"reference {text!r} has an empty path segment; write '$id.key.0', or '$$' for a literal '$'"
         )
@@ -280,6 +280,8 @@ def resolve(ref: Reference, value: object, unstructure: Callable[[object], objec
         else:
             raise ReferenceError_(f"{ref.text!r}: {walked} is a {type(current).__name__}, it has no {segment!r}")
         walked = f"{walked}.{segment}"
+    if type(current) in _LEAVES:
+        return current  # nothing nests in it, nothing to copy (the usual value)
     if not _readable(current):
         current = unstructure(current)
     if nests_deeper(current, MAX_DEPTH):
