@@ -20,6 +20,8 @@ from ._schema_check import CHECKED, JSONSchema, check_schema
 __all__ = ["CHECKED", "MAX_VALUE_DEPTH", "JSONSchema", "check_schema", "validate"]
 
 _NUMBER_KEYS = frozenset(NUMBER_KEYWORDS)
+_VALUE_KEYWORDS = frozenset({"$ref", "enum", "const"})
+_COMBINING_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "not"})
 
 MAX_VALUE_DEPTH: Final = 128
 """Values nested deeper are reported, not checked (the planner already stops at 100 levels)."""
@@ -73,12 +75,9 @@ class _Validation:
             names = [expected] if isinstance(expected, str) else list(expected)
             errors.append(f"{path}: expected {' or '.join(names)}, got {json_kind(value)} {short(value)}")
             return
-        if "$ref" in schema:
-            self._check_ref(schema["$ref"], value, path, depth, errors)
-        if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
-            errors.append(f"{path}: {short(value)} is not one of {short(schema['enum'], 200)}")
-        if "const" in schema and not json_equal(value, schema["const"]):
-            errors.append(f"{path}: must be {short(schema['const'])}, got {short(value)}")
+        # Most schemas have none of the keywords of the first and last steps: one look for each step.
+        if not _VALUE_KEYWORDS.isdisjoint(schema.keys()):
+            self._check_value(schema, value, path, depth, errors)
         # Exact types first: the abstract-class isinstance below is slow.
         if type(value) is dict:
             self._check_object(schema, value, path, depth, errors)
@@ -93,6 +92,20 @@ class _Validation:
             self._check_object(schema, value, path, depth, errors)
         elif isinstance(value, (list, tuple)):
             self._check_array(schema, value, path, depth, errors)
+        if not _COMBINING_KEYWORDS.isdisjoint(schema.keys()):
+            self._check_combined(schema, value, path, depth, errors)
+
+    def _check_value(self, schema: JSONSchema, value: object, path: str, depth: int, errors: list[str]) -> None:
+        """``$ref``, ``enum`` and ``const``."""
+        if "$ref" in schema:
+            self._check_ref(schema["$ref"], value, path, depth, errors)
+        if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
+            errors.append(f"{path}: {short(value)} is not one of {short(schema['enum'], 200)}")
+        if "const" in schema and not json_equal(value, schema["const"]):
+            errors.append(f"{path}: must be {short(schema['const'])}, got {short(value)}")
+
+    def _check_combined(self, schema: JSONSchema, value: object, path: str, depth: int, errors: list[str]) -> None:
+        """``allOf``, ``anyOf``, ``oneOf`` and ``not``."""
         for option in schema.get("allOf", ()):
             self.check(option, value, path, depth, errors)
         if "anyOf" in schema:
