@@ -84,16 +84,15 @@ class Reference:
     """The call's id, ``#N`` for a positional reference to the ``N``-th call (see `position`), or ``@g`` for a race."""
     path: tuple[str, ...]
     text: str
+    # Read by the planner and again when the call starts: worked out once, from `call_id`.
+    position: int | None = attrs.field(init=False, eq=False, repr=False)
+    """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
+    group: str | None = attrs.field(init=False, eq=False, repr=False)
+    """For ``$@g``: the race group ``g`` whose winner it names; ``None`` otherwise."""
 
-    @property
-    def position(self) -> int | None:
-        """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
-        return int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None
-
-    @property
-    def group(self) -> str | None:
-        """For ``$@g``: the race group ``g`` whose winner it names; ``None`` otherwise."""
-        return self.call_id[1:] if self.call_id.startswith("@") else None
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "position", int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None)
+        object.__setattr__(self, "group", self.call_id[1:] if self.call_id.startswith("@") else None)
 
 
 class ReferenceError_(ValueError):
