@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from trio_toolpar import Registry, ToolCall
 from trio_toolpar._arguments._acceptor import compile_acceptor
-from trio_toolpar._arguments._references import find_references, nests_deeper, scan
+from trio_toolpar._arguments._references import find_references, nests_deeper, scan, substitute
 from trio_toolpar._arguments._schema import check_schema, validate
 from trio_toolpar._planning._plan import Plan
 from trio_toolpar._values._jsonvalue import MAX_DEPTH
@@ -418,3 +418,25 @@ def test_the_one_pass_scan_agrees_with_the_two_walks(value: Any) -> None:
 def test_the_scan_keeps_small_depth_limits(limit: int) -> None:
     assert (scan({"a": 1}, limit) is None) is nests_deeper({"a": 1}, limit)
     assert (scan({"a": [1]}, limit) is None) is nests_deeper({"a": [1]}, limit)
+
+
+@given(values)
+@example({"a": "$c1", "b": ["$c1", "x $#1.a y", "$$#1"]})
+@example({"a": ("$#2.x", {"n": "$c1.items.0"})})
+def test_substitute_reads_the_parsed_references_as_it_would_parse_them(value: Any) -> None:
+    arguments = value if isinstance(value, dict) else {"x": value}
+    found = scan(arguments, MAX_DEPTH)
+    if found is None or found[1]:
+        return  # too deep, or a malformed reference: planning rejects the call before any substitution
+    seen: dict[str, list[object]] = {"parsed": [], "unparsed": []}
+
+    def lookup(into: list[object]) -> Any:
+        def value_of(ref: Any) -> object:
+            into.append(ref)
+            return f"<{ref.call_id}:{'.'.join(ref.path)}>"
+
+        return value_of
+
+    with_parsed = substitute(arguments, lookup(seen["parsed"]), found[0])
+    assert with_parsed == substitute(arguments, lookup(seen["unparsed"]))
+    assert seen["parsed"] == seen["unparsed"]

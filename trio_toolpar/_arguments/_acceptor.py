@@ -64,6 +64,8 @@ def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Accept
         return _never
     if _is_plain_object(schema):
         return _object_acceptor(schema, typed=True)  # the usual tool schema: its type check folded in
+    if _is_plain_array(schema):
+        return _array_acceptor(schema, typed=True)  # the usual list parameter: likewise
     expected = schema.get("type")
     checks: list[Acceptor] = []
     if expected is not None:
@@ -112,6 +114,14 @@ _TYPE_ONLY_SKIPS = _OTHER_CHECKS | _OBJECT_KEYS
 def _is_plain_object(schema: Mapping[str, Any]) -> bool:
     """Whether ``schema`` is ``type: object`` with object keywords only (and no never-compiled ones)."""
     return schema.get("type") == "object" and not (_OTHER_CHECKS & schema.keys())
+
+
+_NOT_ARRAY_CHECKS = _OTHER_KEYS | _NUMBER_KEYS | _STRING_KEYS | _OBJECT_KEYS
+
+
+def _is_plain_array(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` is ``type: array`` with array keywords only (and no never-compiled ones)."""
+    return schema.get("type") == "array" and not (_NOT_ARRAY_CHECKS & schema.keys())
 
 
 _FLAT_SCALARS: frozenset[type] = frozenset({int, float, bool, _NONE_TYPE})
@@ -287,7 +297,8 @@ def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
     return accepts
 
 
-def _array_acceptor(schema: JSONSchema) -> Acceptor:
+def _array_acceptor(schema: JSONSchema, *, typed: bool = False) -> Acceptor:
+    """Checks the array keywords; with ``typed`` the value must be a list or a tuple, too."""
     prefix = [compile_acceptor(sub) for sub in schema.get("prefixItems", ())]
     rest = compile_acceptor(schema.get("items", True))
     least = schema.get("minItems")
@@ -295,7 +306,7 @@ def _array_acceptor(schema: JSONSchema) -> Acceptor:
 
     def accepts(value: object) -> bool:
         if type(value) is not list and type(value) is not tuple:
-            return True
+            return not typed
         items: Sequence[object] = value
         if (least is not None and len(items) < least) or (most is not None and len(items) > most):
             return False
@@ -303,6 +314,6 @@ def _array_acceptor(schema: JSONSchema) -> Acceptor:
             return all((prefix[i] if i < len(prefix) else rest)(item) for i, item in enumerate(items))
         if rest is _always:
             return True
-        return all(rest(item) for item in items)
+        return all(map(rest, items))
 
     return accepts

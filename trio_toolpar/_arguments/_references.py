@@ -30,7 +30,8 @@ JSON form: never attributes, never code.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, final
 
 import attrs
@@ -83,16 +84,15 @@ class Reference:
     """The call's id, ``#N`` for a positional reference to the ``N``-th call (see `position`), or ``@g`` for a race."""
     path: tuple[str, ...]
     text: str
+    # Read by the planner and again when the call starts: worked out once, from `call_id`.
+    position: int | None = attrs.field(init=False, eq=False, repr=False)
+    """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
+    group: str | None = attrs.field(init=False, eq=False, repr=False)
+    """For ``$@g``: the race group ``g`` whose winner it names; ``None`` otherwise."""
 
-    @property
-    def position(self) -> int | None:
-        """For ``$#N``: the 0-based index ``N - 1`` of the call it names; ``None`` for an id reference."""
-        return int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None
-
-    @property
-    def group(self) -> str | None:
-        """For ``$@g``: the race group ``g`` whose winner it names; ``None`` otherwise."""
-        return self.call_id[1:] if self.call_id.startswith("@") else None
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "position", int(self.call_id[1:]) - 1 if self.call_id.startswith("#") else None)
+        object.__setattr__(self, "group", self.call_id[1:] if self.call_id.startswith("@") else None)
 
 
 class ReferenceError_(ValueError):
@@ -111,7 +111,7 @@ def parse_reference(text: str) -> Reference | None:
     if match is None:
         return None
     path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
-    if any(segment == "" for segment in path):
+    if "" in path:
         raise ReferenceError_(
             f"reference {text!r} has an empty path segment; write '$id.key.0', or '$$' for a literal '$'"
         )
@@ -145,23 +145,48 @@ def text_references(text: str) -> tuple[list[Reference], bool]:
     return references, escapes
 
 
-def _strings(value: object) -> Iterator[str]:
-    stack = [value]
+_SCALARS: frozenset[type] = frozenset({int, float, bool, type(None)})
+_LEAVES: frozenset[type] = _SCALARS | {str}
+
+
+def _children(item: object) -> Iterable[object] | None:
+    """The values of a mapping, the items of a list or tuple; ``None`` for anything else (a string too)."""
+    # Exact types first: the abstract-class isinstance below is slow.
+    if type(item) is dict:
+        return item.values()
+    if type(item) is list or type(item) is tuple:
+        return item
+    if type(item) in _LEAVES or isinstance(item, str):
+        return None
+    if isinstance(item, Mapping):
+        return item.values()
+    if isinstance(item, (list, tuple)):
+        return item
+    return None
+
+
+def _walk(value: object, limit: int, passed: frozenset[type]) -> list[object] | None:
+    """What ``value`` holds at any depth besides containers (last first), or ``None`` if it nests deeper than ``limit``.
+
+    Items whose exact type is in ``passed`` are neither walked nor kept: only
+    containers nest, and a list of 100,000 numbers must not become 100,000
+    entries of the stack. Nothing is looked into but containers, so a value
+    that nests too deep is refused before any of its text is read.
+    """
+    found: list[object] = []
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
-        # Exact types first: the abstract-class isinstance below is slow.
-        if type(item) is str:
-            yield item
-        elif type(item) is dict:
-            stack.extend(item.values())
-        elif type(item) is list:
-            stack.extend(item)
-        elif isinstance(item, str):
-            yield item
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+        item, depth = stack.pop()
+        children = _children(item)
+        if children is None:
+            found.append(item)
+            continue
+        if depth >= limit:
+            return None
+        for child in children:
+            if type(child) not in passed:
+                stack.append((child, depth + 1))
+    return found
 
 
 def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list[str], bool]:
@@ -172,11 +197,17 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
         no particular order, messages for malformed ones, and whether any
         ``$$`` escape needs unescaping.
     """
+    found = _walk(arguments, sys.maxsize, _SCALARS)
+    assert found is not None  # nothing nests that deep
+    return _references_in(found)
+
+
+def _references_in(found: Iterable[object]) -> tuple[list[Reference], list[str], bool]:
     references: list[Reference] = []
     problems: list[str] = []
     escapes = False
-    for text in _strings(arguments):
-        if "$" not in text:
+    for text in found:
+        if not isinstance(text, str) or "$" not in text:
             continue
         try:
             ref = parse_reference(text)
@@ -192,8 +223,6 @@ def find_references(arguments: Mapping[str, Any]) -> tuple[list[Reference], list
     return references, problems, escapes
 
 
-_SCALARS = frozenset({int, float, bool, type(None)})
-_LEAVES = _SCALARS | {str}
 _NOTHING_FOUND: tuple[Sequence[Reference], Sequence[str], bool] = ((), (), False)
 
 
@@ -214,9 +243,8 @@ def scan(arguments: Mapping[str, Any], limit: int) -> tuple[Sequence[Reference],
                 break
         else:
             return _NOTHING_FOUND
-    if nests_deeper(arguments, limit):
-        return None
-    return find_references(arguments)
+    found = _walk(arguments, limit, _SCALARS)
+    return None if found is None else _references_in(found)
 
 
 def resolve(ref: Reference, value: object, unstructure: Callable[[object], object]) -> object:
@@ -232,7 +260,7 @@ def resolve(ref: Reference, value: object, unstructure: Callable[[object], objec
     current = value
     walked = f"${ref.call_id}"
     for segment in ref.path:
-        if not isinstance(current, (Mapping, list, tuple, str, int, float, bool, type(None))):
+        if not _readable(current):
             current = unstructure(current)
         if isinstance(current, Mapping):
             if segment not in current:
@@ -251,29 +279,27 @@ def resolve(ref: Reference, value: object, unstructure: Callable[[object], objec
         else:
             raise ReferenceError_(f"{ref.text!r}: {walked} is a {type(current).__name__}, it has no {segment!r}")
         walked = f"{walked}.{segment}"
-    if not isinstance(current, (Mapping, list, tuple, str, int, float, bool, type(None))):
+    if type(current) in _LEAVES:
+        return current  # nothing nests in it, nothing to copy (the usual value)
+    if not _readable(current):
         current = unstructure(current)
     if nests_deeper(current, MAX_DEPTH):
         raise ReferenceError_(f"{ref.text!r}: the value nests deeper than {MAX_DEPTH} levels")
     return _plain_copy(current)
 
 
+_READABLE = (Mapping, list, tuple, str, int, float, bool, type(None))
+_PLAIN = _LEAVES | {dict, list, tuple}
+
+
+def _readable(value: object) -> bool:
+    """Whether `resolve` reads ``value`` as it is, without unstructuring it (exact types first: see `_children`)."""
+    return type(value) in _PLAIN or isinstance(value, _READABLE)
+
+
 def nests_deeper(value: object, limit: int) -> bool:
     """Whether dicts and lists in ``value`` nest more than ``limit`` levels (without recursion)."""
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if type(item) is dict or (not isinstance(item, str) and isinstance(item, Mapping)):
-            children: Iterable[object] = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if depth >= limit:
-            return True
-        # Only containers nest: a list of 100,000 strings must not become 100,000 entries of the stack.
-        stack.extend((child, depth + 1) for child in children if type(child) not in _LEAVES)
-    return False
+    return _walk(value, limit, _LEAVES) is None
 
 
 def _plain_copy(value: object) -> object:
@@ -289,23 +315,35 @@ def _plain_copy(value: object) -> object:
     return value
 
 
-def substitute(value: Any, lookup: Callable[[Reference], object]) -> Any:
+def substitute(value: Any, lookup: Callable[[Reference], object], parsed: Iterable[Reference] = ()) -> Any:
     """A copy of ``value`` with references replaced through ``lookup`` and ``$$`` unescaped.
 
     A whole reference becomes its value; one inside a text becomes its value
     as text (see `as_text`), and a substituted value is never read again.
+    ``parsed`` are references already read from ``value`` (by `scan`): their
+    texts are not parsed again.
     """
+    return _substituted(value, lookup, {ref.text: ref for ref in parsed})
+
+
+def _substituted(value: Any, lookup: Callable[[Reference], object], known: Mapping[str, Reference]) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, str):
         if "$" not in value:
             return value
-        ref = parse_reference(value)
+        # Only an exact str is looked up: a subclass's own __hash__ is never run.
+        ref = known.get(value) if type(value) is str else None
+        if ref is None:
+            ref = parse_reference(value)
         if ref is not None:
             return lookup(ref)
         return _IN_TEXT.sub(lambda match: _replacement(match, lookup), value)
-    if isinstance(value, Mapping):
-        return {k: substitute(v, lookup) for k, v in value.items()}
+    # Exact types first: the abstract-class isinstance below is slow.
+    if type(value) is dict or (type(value) is not list and isinstance(value, Mapping)):
+        return {k: _substituted(v, lookup, known) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [substitute(v, lookup) for v in value]
+        return [_substituted(v, lookup, known) for v in value]
     return value
 
 

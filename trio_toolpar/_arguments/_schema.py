@@ -13,11 +13,15 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, final
 
-from .._values._jsonvalue import json_equal, json_key, json_kind, kind_matches, number_problems, short
+from .._values._jsonvalue import NUMBER_KEYWORDS, json_equal, json_key, json_kind, kind_matches, number_problems, short
 from ._pointer import MISSING, follow, ref_tokens
 from ._schema_check import CHECKED, JSONSchema, check_schema
 
 __all__ = ["CHECKED", "MAX_VALUE_DEPTH", "JSONSchema", "check_schema", "validate"]
+
+_NUMBER_KEYS = frozenset(NUMBER_KEYWORDS)
+_VALUE_KEYWORDS = frozenset({"$ref", "enum", "const"})
+_COMBINING_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "not"})
 
 MAX_VALUE_DEPTH: Final = 128
 """Values nested deeper are reported, not checked (the planner already stops at 100 levels)."""
@@ -32,7 +36,7 @@ def validate(schema: JSONSchema | bool, value: object, *, skip: Callable[[object
     Args:
         schema: a schema accepted by `check_schema`.
         value: the JSON-like value to check.
-        skip: values for which it returns ``True`` match any schema (used for
+        skip: strings for which it returns ``True`` match any schema (used for
             reference strings, which are checked again once substituted).
     """
     errors: list[str] = []
@@ -56,36 +60,52 @@ class _Validation:
         return found
 
     def check(self, schema: object, value: object, path: str, depth: int, errors: list[str]) -> None:
-        if self.skip is not None and self.skip(value):
+        if self.skip is not None and isinstance(value, str) and self.skip(value):
             return
         if schema is True:
             return
-        if not isinstance(schema, Mapping):
+        if type(schema) is not dict and not isinstance(schema, Mapping):
             errors.append(f"{path}: no value is allowed here")
             return
         if depth > MAX_VALUE_DEPTH:
             errors.append(f"{path}: nested more than {MAX_VALUE_DEPTH} levels deep")
             return
         expected = schema.get("type")
-        if expected is not None:
+        if expected is not None and not _of_type(expected, value):
             names = [expected] if isinstance(expected, str) else list(expected)
-            if not any(kind_matches(n, value) for n in names):
-                errors.append(f"{path}: expected {' or '.join(names)}, got {json_kind(value)} {short(value)}")
-                return
-        if "$ref" in schema:
-            self._check_ref(schema["$ref"], value, path, depth, errors)
-        if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
-            errors.append(f"{path}: {short(value)} is not one of {short(schema['enum'], 200)}")
-        if "const" in schema and not json_equal(value, schema["const"]):
-            errors.append(f"{path}: must be {short(schema['const'])}, got {short(value)}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            errors.extend(f"{path}: {problem}" for problem in number_problems(schema, value))
+            errors.append(f"{path}: expected {' or '.join(names)}, got {json_kind(value)} {short(value)}")
+            return
+        # Most schemas have none of the keywords of the first and last steps: one look for each step.
+        if not _VALUE_KEYWORDS.isdisjoint(schema.keys()):
+            self._check_value(schema, value, path, depth, errors)
+        # Exact types first: the abstract-class isinstance below is slow.
+        if type(value) is dict:
+            self._check_object(schema, value, path, depth, errors)
+        elif type(value) is list:
+            self._check_array(schema, value, path, depth, errors)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not _NUMBER_KEYS.isdisjoint(schema.keys()):  # without them, nothing to say about a number
+                errors.extend(f"{path}: {problem}" for problem in number_problems(schema, value))
         elif isinstance(value, str):
             _check_string(schema, value, path, errors)
         elif isinstance(value, Mapping):
             self._check_object(schema, value, path, depth, errors)
         elif isinstance(value, (list, tuple)):
             self._check_array(schema, value, path, depth, errors)
+        if not _COMBINING_KEYWORDS.isdisjoint(schema.keys()):
+            self._check_combined(schema, value, path, depth, errors)
+
+    def _check_value(self, schema: JSONSchema, value: object, path: str, depth: int, errors: list[str]) -> None:
+        """``$ref``, ``enum`` and ``const``."""
+        if "$ref" in schema:
+            self._check_ref(schema["$ref"], value, path, depth, errors)
+        if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
+            errors.append(f"{path}: {short(value)} is not one of {short(schema['enum'], 200)}")
+        if "const" in schema and not json_equal(value, schema["const"]):
+            errors.append(f"{path}: must be {short(schema['const'])}, got {short(value)}")
+
+    def _check_combined(self, schema: JSONSchema, value: object, path: str, depth: int, errors: list[str]) -> None:
+        """``allOf``, ``anyOf``, ``oneOf`` and ``not``."""
         for option in schema.get("allOf", ()):
             self.check(option, value, path, depth, errors)
         if "anyOf" in schema:
@@ -168,6 +188,13 @@ class _Validation:
             errors.append(f"{path}: more than {schema['maxItems']} items")
         if schema.get("uniqueItems"):
             _check_unique(value, path, MAX_VALUE_DEPTH - depth, errors)
+
+
+def _of_type(expected: str | list[str], value: object) -> bool:
+    """Whether ``value`` is of the JSON type, or one of the JSON types, that ``expected`` names."""
+    if isinstance(expected, str):
+        return kind_matches(expected, value)
+    return any(kind_matches(name, value) for name in expected)
 
 
 def _check_unique(items: Sequence[Any], path: str, depth: int, errors: list[str]) -> None:

@@ -17,6 +17,7 @@ import datetime
 import decimal
 import enum
 import functools
+import itertools
 import re
 import types
 import typing
@@ -86,6 +87,8 @@ def _strict(kind: type) -> Callable[[object, Any], object]:
         if cl is not kind:
             # cattrs dispatches on the MRO first, so an enum that mixes in str or int arrives here.
             return _structure_enum(value, cl)
+        if type(value) is kind:
+            return value  # as JSON gives it (the usual case)
         if not accepts(value):
             raise Mismatch(f"expected {_EXPECTED[kind]}, {_got(value)}")
         if kind is int and type(value) is float:
@@ -248,14 +251,15 @@ class _Lazy:
         return self.hook(value, self.hint)
 
 
-def _each(pairs: typing.Iterable[tuple[str, _Lazy, object]]) -> list[Any]:
+def _each(items: typing.Iterable[tuple[Any, _Lazy, object]], where: Callable[[Any], str]) -> list[Any]:
+    """Each ``(key, hook, value)``'s value through its hook; a failure's path is ``where(key)`` (built only then)."""
     done: list[Any] = []
     problems: list[tuple[str, Exception]] = []
-    for where, hook, value in pairs:
+    for key, hook, value in items:
         try:
             done.append(hook(value))
         except Exception as exc:  # collected, so that every problem is reported at once
-            problems.append((where, exc))
+            problems.append((where(key), exc))
     if problems:
         raise Nested(problems)
     return done
@@ -281,8 +285,8 @@ def _array_hook(hint: Any) -> Callable[[object, Any], object]:
         if fixed:
             if len(value) != len(hooks):
                 raise Mismatch(f"expected an array of {len(hooks)} items, got {len(value)}")
-            return build(_each((f"[{i}]", hook, v) for i, (hook, v) in enumerate(zip(hooks, value, strict=True))))
-        return build(_each((f"[{i}]", hooks[0], v) for i, v in enumerate(value)))
+            return build(_each(zip(itertools.count(), hooks, value), "[{}]".format))
+        return build(_each(zip(itertools.count(), itertools.repeat(hooks[0]), value), "[{}]".format))
 
     return structure
 
@@ -301,7 +305,7 @@ def _mapping_hook(hint: Any) -> Callable[[object, Any], object]:
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
             raise Mismatch(f"property names must be strings, got {short(bad[0])}")
-        return dict(zip(value, _each((key_path(k), values, v) for k, v in value.items()), strict=True))
+        return dict(zip(value, _each(((k, values, v) for k, v in value.items()), key_path), strict=True))
 
     return structure
 

@@ -16,7 +16,8 @@ calls).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import cast
 
 import attrs
@@ -24,7 +25,7 @@ import attrs
 from .._tools._registry import Registry
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from ._conflicts import Conflicts
-from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys
+from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys, flat_arguments
 from ._graph import find_cycle, generations, topological_order
 from ._planned_call import PlannedCall, Waves, by_generation, in_plan_order, make_planned_call
 from ._race_groups import link_groups
@@ -46,9 +47,9 @@ def plan_batch(
         planned[d.index] = d.freeze(generation.get(d.index))
     everyone = _all(planned)
     if len(generation) == len(drafts) and not any(generation.values()):
-        waves: list[Sequence[int]] = [range(len(everyone))] if everyone else []  # every call runs, in wave 0
+        waves: Sequence[Sequence[int]] = [range(len(everyone))] if everyone else []  # every call runs, in wave 0
     else:
-        waves = list(by_generation(everyone))
+        waves = by_generation(everyone)
     return tuple(everyone), in_plan_order(waves, everyone), None
 
 
@@ -56,18 +57,19 @@ def _link(by_index: Mapping[int, Draft], *, referenced: bool) -> list[int] | Non
     """Add the edges between the drafts (only they can wait for a call); return a cycle, if they form one."""
     nodes, drafts = by_index.keys(), by_index.values()
     if referenced:
-        cycle = find_cycle(nodes, lambda i: by_index[i].needs)
+        needs = {i: d.needs for i, d in by_index.items()}
+        cycle = find_cycle(nodes, needs.__getitem__)
         if cycle is not None:
             return cycle
-        _propagate_rejections(by_index)
+        _propagate_rejections(by_index, needs)
     if any(d.tool is not None and d.tool.side_effect == "write" for d in drafts):
         conflicts = Conflicts()  # reads only ever wait for writes
         for d in drafts:
             conflicts.add(d)
     if referenced or any(d.call.race is not None for d in drafts):
         link_groups(list(drafts))  # after conflicts, which set `after` afresh
-    if referenced or any(d.after for d in drafts):
-        return find_cycle(nodes, lambda i: by_index[i].predecessors())
+    if any(d.after for d in drafts):  # without them, the needs alone were found acyclic above
+        return find_cycle(nodes, _predecessors(by_index))
     return None
 
 
@@ -75,8 +77,14 @@ def _generations(by_index: Mapping[int, Draft]) -> dict[int, int]:
     """Each runnable draft's generation (a call planned at once is in generation 0)."""
     if not any(d.needs or d.after for d in by_index.values()):  # no call waits for another (the usual turn)
         return {i: 0 for i, d in by_index.items() if d.verdict is None}
-    order = topological_order(by_index.keys(), lambda i: by_index[i].predecessors())
-    return generations(order, lambda i: by_index[i].predecessors(), lambda i: by_index[i].verdict is None)
+    edges = _predecessors(by_index)
+    order = topological_order(by_index.keys(), edges)
+    return generations(order, edges, lambda i: by_index[i].verdict is None)
+
+
+def _predecessors(by_index: Mapping[int, Draft]) -> Callable[[int], AbstractSet[int]]:
+    """Each draft's predecessors by index, each set built once (the graph passes ask for them again and again)."""
+    return {i: d.predecessors() for i, d in by_index.items()}.__getitem__
 
 
 def _all(planned: list[PlannedCall | None]) -> list[PlannedCall]:
@@ -98,14 +106,8 @@ def _check(registry: Registry, calls: Sequence[ToolCall]) -> tuple[list[PlannedC
     unchecked: list[Draft] = []  # drafts the quick path could not check
     for i, call in enumerate(calls):
         tool = tools[call.tool]
-        arguments = call.arguments
-        if (
-            tool is not None
-            and type(arguments) is dict
-            and not call.after
-            and call.id not in duplicates
-            and tool.accepts_flat(arguments)
-        ):
+        arguments = flat_arguments(tool, call) if tool is not None and call.id not in duplicates else None
+        if tool is not None and arguments is not None:
             # Flat arguments that surely fit (most calls): nothing below could find or reject anything.
             keys = fill_keys(tool, arguments) if tool.keys else ()
             if call.race is None and (tool.side_effect == "none" or not writes):
@@ -226,9 +228,11 @@ def _reject_batch(
     )
 
 
-def _propagate_rejections(by_index: Mapping[int, Draft]) -> None:
+def _propagate_rejections(by_index: Mapping[int, Draft], needs: Mapping[int, AbstractSet[int]]) -> None:
     """Skip, transitively, every call that references a call planning rejected (a call planned at once never is)."""
-    for i in topological_order(by_index.keys(), lambda i: by_index[i].needs):
+    if all(d.verdict is None for d in by_index.values()):
+        return  # nothing to pass on (the usual turn)
+    for i in topological_order(by_index.keys(), needs.__getitem__):
         d = by_index[i]
         if d.verdict is not None:
             continue

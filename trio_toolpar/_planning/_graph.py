@@ -79,6 +79,8 @@ def generations(order: Sequence[int], edges: Edges, runnable: Callable[[int], bo
     generation: dict[int, int] = {}
     for i in order:
         if runnable(i):
-            preds = edges(i)
-            generation[i] = max((generation.get(j, 0) + 1 for j in preds), default=0)
+            latest = -1
+            for j in edges(i):
+                latest = max(latest, generation.get(j, 0))
+            generation[i] = latest + 1
     return generation

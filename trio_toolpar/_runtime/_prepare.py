@@ -44,7 +44,7 @@ def prepare(planned: PlannedCall, value_of: Callable[[Reference], object]) -> Pr
     assert tool is not None and arguments is not None
     if planned.references or planned.has_escapes:
         try:
-            arguments = substitute(arguments, lambda ref: resolve(ref, value_of(ref), jsonable))
+            arguments = substitute(arguments, lambda ref: resolve(ref, value_of(ref), jsonable), planned.references)
         except ReferenceError_ as exc:
             return Verdict(Status.REJECTED, ErrorCode.BAD_REFERENCE, safe_str(exc))
         except Exception as exc:  # the referenced value's own code failed while it was read
