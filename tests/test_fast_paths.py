@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from trio_toolpar import Registry, ToolCall
 from trio_toolpar._arguments._acceptor import compile_acceptor
-from trio_toolpar._arguments._references import find_references, nests_deeper, scan, substitute
+from trio_toolpar._arguments._references import find_references, holds_reference, nests_deeper, scan, substitute
 from trio_toolpar._arguments._schema import check_schema, validate
 from trio_toolpar._planning._plan import Plan
 from trio_toolpar._values._jsonvalue import MAX_DEPTH
@@ -301,6 +301,56 @@ def test_a_compiled_schema_is_never_wrong_about_arguments_with_references(schema
         assert validate(schema, value, skip=is_reference) == []
 
 
+_reference_texts = st.sampled_from(["$c1", "$#2", "$c1.items.0", "$@race", "total: $#1.n", "$$c1", "$#0", "$5", "$"])
+"""Texts that are or hold a reference, and near misses that hold none: an escape, ``$#0``, a price, a lone ``$``."""
+
+
+@st.composite
+def _with_references(draw: st.DrawFn, value: Any) -> Any:
+    """``value`` with some of its parts (itself, an item, a property), at any depth, swapped for `_reference_texts`."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(_reference_texts)
+    if type(value) is dict:
+        return {key: draw(_with_references(item)) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(draw(_with_references(item)) for item in value)
+    return value
+
+
+@st.composite
+def schema_and_referencing_value(draw: st.DrawFn) -> tuple[Any, Any]:
+    schema, value = draw(schema_and_value())
+    return schema, draw(_with_references(value))
+
+
+@given(schema_and_referencing_value())
+@example(({"type": "integer", "minimum": 5}, "$c1"))
+@example(({"type": "object", "properties": {"n": {"type": "integer"}}}, {"n": "$$c1"}))
+@example(({"type": "object", "properties": {"n": {"type": "integer"}}}, {"n": "total: $#1.n"}))
+@example(({"type": "array", "items": False}, ["$#2", "$#0"]))
+@example(({"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer"}}]}, [1, "$c1.items.0"]))
+@example(({"type": "array", "prefixItems": [{"type": "boolean"}], "items": {"type": "string"}}, ["$#2", "$5"]))
+@example(({"not": {"type": "string"}}, "$c1"))
+@example(({"allOf": [{"type": "object", "properties": {"n": {"type": "integer"}}}]}, {"n": "$c1"}))
+@example(({"minProperties": 1, "additionalProperties": {"type": "null"}}, {"n": "$#2"}))
+def test_the_referencing_check_accepts_exactly_what_the_validator_skipping_references_accepts(
+    pair: tuple[Any, Any],
+) -> None:
+    # The planner's check for arguments with references: a text that is or holds one passes anywhere, as in validate.
+    schema, value = pair
+    accepted = compile_acceptor(schema, references=True)(value)
+    valid = validate(schema, value, skip=holds_reference) == []
+    if accepted:
+        assert valid
+    elif valid:
+        assert not _compiled_fully(schema) or not _plain(value)
+
+
+def test_references_and_flat_are_not_asked_together() -> None:
+    with pytest.raises(ValueError, match="flat arguments hold no references"):
+        compile_acceptor({"type": "object"}, flat=True, references=True)
+
+
 def _flat(value: Any) -> bool:
     return type(value) is dict and all(
         (type(v) is str and not v.startswith("$")) or type(v) in (int, float, bool, type(None)) for v in value.values()
@@ -366,6 +416,7 @@ def test_planning_with_the_quick_path_plans_what_the_full_checks_plan(calls: lis
     quick = Plan.build(registry, calls)
     for tool in registry:
         object.__setattr__(tool, "accepts_flat", lambda value: False)
+        object.__setattr__(tool, "accepts_references", lambda value: False)
     full = Plan.build(registry, calls)
     assert quick == full
     assert quick.render() == full.render()
@@ -394,6 +445,31 @@ def test_the_compiled_check_settles_the_usual_calls_without_the_validator() -> N
     assert not accepts({"query": "q", "ratio": math.inf})
     assert not accepts({"query": "q", "other": 1})
     assert not accepts({"query": "q", "tags": ["a", 1]})
+
+
+def test_a_chain_of_referencing_calls_is_planned_without_the_validator(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = Registry()
+
+    @registry.tool
+    async def step(i: int, prev: list[int]) -> int:
+        """Step."""
+        return i
+
+    def no_validate(*args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("the compiled check should have settled it")
+
+    calls = [ToolCall(id="c1", tool="step", arguments={"i": 1, "prev": []})]
+    calls += [ToolCall(id=f"c{i}", tool="step", arguments={"i": i, "prev": [f"$c{i - 1}"]}) for i in range(2, 5)]
+    calls.append(ToolCall(id="c5", tool="step", arguments={"i": "$#4.i", "prev": "$c4.prev"}))
+    monkeypatch.setattr("trio_toolpar._planning._drafts.validate", no_validate)
+    plan = Plan.build(registry, calls)
+    assert not plan.rejected
+    assert [[plan.calls[i].call.id for i in wave] for wave in plan.waves] == [["c1"], ["c2"], ["c3"], ["c4"], ["c5"]]
+    # A reference in the wrong place is still left to the validator, which explains it.
+    monkeypatch.undo()
+    wrong = Plan.build(registry, [*calls, ToolCall(id="c6", tool="step", arguments={"i": "x", "prev": ["$c5"]})])
+    assert wrong.calls[-1].verdict is not None
+    assert "$.i: expected integer" in wrong.calls[-1].verdict.message
 
 
 @given(values)

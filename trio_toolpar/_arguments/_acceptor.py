@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._values._jsonvalue import NUMBER_KEYWORDS, json_equal, number_problems
+from ._references import holds_reference
 from ._schema import JSONSchema
 
 __all__ = ["Acceptor", "compile_acceptor"]
@@ -34,7 +35,7 @@ def _always(value: object) -> bool:
     return True
 
 
-def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Acceptor:
+def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False, references: bool = False) -> Acceptor:
     """Compile ``schema`` (accepted by `check_schema`) into a quick check.
 
     The check answers ``True`` only when ``validate(schema, value)`` would
@@ -50,12 +51,28 @@ def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Accept
     for the planner to find (no references, whole or inside a text, no
     escapes, no nesting), which are most tool calls, and which the planner
     then checks in one pass.
+
+    With ``references`` (not with ``flat``, which rules them out), it stands
+    for ``validate(schema, value, skip=holds_reference)`` instead: a string
+    that is a reference, or has one inside, passes wherever it stands (its
+    value is checked once substituted). The planner asks it for the
+    arguments it found references in.
     """
+    if flat and references:
+        raise ValueError("flat arguments hold no references: ask for one or the other")
     if flat:
         if schema is not True and isinstance(schema, Mapping) and _is_plain_object(schema):
-            return _object_acceptor(schema, typed=True, flat=True)
+            return _object_acceptor(schema, references=False, typed=True, flat=True)
         anything = compile_acceptor(schema)
         return lambda v: _flat_dict(v) and anything(v)
+    check = _compile(schema, references)
+    if references and check is not _always:
+        return lambda v: check(v) or holds_reference(v)
+    return check
+
+
+def _compile(schema: JSONSchema | bool, references: bool) -> Acceptor:
+    """`compile_acceptor` without ``flat``; with ``references``, a reference passes in the schema's parts, not here."""
     if schema is True:
         return _always
     if schema is False or not isinstance(schema, Mapping):
@@ -63,9 +80,9 @@ def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Accept
     if "oneOf" in schema or "not" in schema or "$ref" in schema or schema.get("uniqueItems"):
         return _never
     if _is_plain_object(schema):
-        return _object_acceptor(schema, typed=True)  # the usual tool schema: its type check folded in
+        return _object_acceptor(schema, references, typed=True)  # the usual tool schema: its type check folded in
     if _is_plain_array(schema):
-        return _array_acceptor(schema, typed=True)  # the usual list parameter: likewise
+        return _array_acceptor(schema, references, typed=True)  # the usual list parameter: likewise
     expected = schema.get("type")
     checks: list[Acceptor] = []
     if expected is not None:
@@ -82,12 +99,12 @@ def compile_acceptor(schema: JSONSchema | bool, *, flat: bool = False) -> Accept
         pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
         checks.append(functools.partial(_accepts_string, schema.get("minLength"), schema.get("maxLength"), pattern))
     if _OBJECT_KEYS & schema.keys():
-        checks.append(_object_acceptor(schema))
+        checks.append(_object_acceptor(schema, references))
     if _ARRAY_KEYS & schema.keys():
-        checks.append(_array_acceptor(schema))
-    checks.extend(compile_acceptor(option) for option in schema.get("allOf", ()))
+        checks.append(_array_acceptor(schema, references))
+    checks.extend(compile_acceptor(option, references=references) for option in schema.get("allOf", ()))
     if "anyOf" in schema:
-        branches = [compile_acceptor(option) for option in schema["anyOf"]]
+        branches = [compile_acceptor(option, references=references) for option in schema["anyOf"]]
         checks.append(lambda v: any(branch(v) for branch in branches))
     if expected is None:
         checks.insert(0, _plain_value)  # a type check (first) lets through only the exact JSON types
@@ -197,15 +214,17 @@ def _simple_kinds(schema: object) -> frozenset[type] | None:
     return frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
 
 
-def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = False) -> Acceptor:
-    """Checks the object keywords; with ``typed`` the value must be a dict, too (``flat``: see `compile_acceptor`)."""
+def _object_acceptor(schema: JSONSchema, references: bool, *, typed: bool = False, flat: bool = False) -> Acceptor:
+    """Checks the object keywords; with ``typed`` the value must be a dict, too (the flags: see `compile_acceptor`)."""
     declared: Mapping[str, Any] = schema.get("properties", {})
     # A property that only has a type is checked inline, without a call per property.
     simple = {name: kinds for name, sub in declared.items() if (kinds := _simple_kinds(sub)) is not None}
-    properties = {name: compile_acceptor(sub) for name, sub in declared.items() if name not in simple}
+    properties = {
+        name: compile_acceptor(sub, references=references) for name, sub in declared.items() if name not in simple
+    }
     required = tuple(schema.get("required", ()))
     extra = schema.get("additionalProperties", True)
-    other = None if extra is True or extra is False else compile_acceptor(extra)
+    other = None if extra is True or extra is False else compile_acceptor(extra, references=references)
     closed = extra is False
     least = schema.get("minProperties")
     most = schema.get("maxProperties")
@@ -225,9 +244,11 @@ def _object_acceptor(schema: JSONSchema, *, typed: bool = False, flat: bool = Fa
                     return False
             kinds = simple.get(key)
             if kinds is not None:
-                if type(item) not in kinds and not (int in kinds and _integral_float(item)):
-                    return False
-                continue
+                if type(item) in kinds or (int in kinds and _integral_float(item)):
+                    continue
+                if references and holds_reference(item):
+                    continue
+                return False
             check = properties.get(key)
             if check is not None:
                 if not check(item):
@@ -297,10 +318,10 @@ def _exact_flat_acceptor(flat_kinds: Mapping[str, frozenset[type]]) -> Acceptor:
     return accepts
 
 
-def _array_acceptor(schema: JSONSchema, *, typed: bool = False) -> Acceptor:
-    """Checks the array keywords; with ``typed`` the value must be a list or a tuple, too."""
-    prefix = [compile_acceptor(sub) for sub in schema.get("prefixItems", ())]
-    rest = compile_acceptor(schema.get("items", True))
+def _array_acceptor(schema: JSONSchema, references: bool, *, typed: bool = False) -> Acceptor:
+    """Checks the array keywords; with ``typed`` the value must be a list or a tuple, too (the flag: see above)."""
+    prefix = [compile_acceptor(sub, references=references) for sub in schema.get("prefixItems", ())]
+    rest = compile_acceptor(schema.get("items", True), references=references)
     least = schema.get("minItems")
     most = schema.get("maxItems")
 

@@ -159,8 +159,9 @@ def check_schema_and_keys(d: Draft) -> None:
     tool, arguments = d.tool, d.arguments
     if tool is None or arguments is None or d.verdict is not None:
         return
-    # Without references the compiled check usually settles it; the validator explains the rest.
-    if d.references or not tool.accepts(arguments):
+    # A compiled check usually settles it (with references, one that lets them pass); the validator explains the rest.
+    accepts = tool.accepts_references if d.references else tool.accepts
+    if not accepts(arguments):
         errors = validate(tool.parameters, arguments, skip=holds_reference)
         if errors:
             d.reject(

@@ -109,10 +109,13 @@ class Tool:
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`accepts`, for flat arguments only: no references, ``$$`` escapes or nesting (the planner's quick path)."""
+    accepts_references: Acceptor = attrs.field(init=False, repr=False, eq=False)
+    """`accepts`, where a text that is or holds a reference passes as any value (checked once substituted)."""
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "accepts", compile_acceptor(self.parameters))
         object.__setattr__(self, "accepts_flat", compile_acceptor(self.parameters, flat=True))
+        object.__setattr__(self, "accepts_references", compile_acceptor(self.parameters, references=True))
 
     @property
     def retry_safe(self) -> bool:
