@@ -25,7 +25,7 @@ from .._values._outcome import ErrorCode, Status, Verdict
 from ._approval import Gates
 from ._call_run import CallRun, CallState
 from ._call_task import CallTasks
-from ._capacity import Capacity, Rank, Waiter
+from ._capacity import Capacity, Waiter
 from ._decide import Decide, dependency_reason
 from ._dependencies import Dependencies
 from ._instrument import Emitter
@@ -92,10 +92,6 @@ class Dispatcher:
         self._free: list[CallRun] = []  # queued calls that need no limit, in the order they were queued
         self._draining = False
         self.nursery: trio.Nursery | None = None
-
-    def rank(self, index: int) -> Rank:
-        """Call ``index``'s place in line (`CallRun.rank`)."""
-        return self._runs[index].rank(self._sequence)
 
     def add(self, ready: Iterable[int]) -> None:
         """Take the calls ``ready`` (in this order) whose predecessors are done: queue them, or decide them.
@@ -190,7 +186,7 @@ class Dispatcher:
         if run.started_at is None and run.queued_at is None:
             run.queued_at = self._stopping.now()  # its first wait for a limit (a retry's wait is part of its run)
         run.waiter = Waiter(
-            rank=self.rank(run.index),
+            rank=run.rank(self._sequence),
             names=names,
             resource=tool.resource,
             weight=tool.weight,
