@@ -12,6 +12,7 @@ LAYERS = (
     ("_arguments",),
     ("_tools",),
     ("_planning",),
+    ("_journal",),
     ("_runtime",),
     ("_wire",),
     ("openai", "anthropic"),
