@@ -18,14 +18,14 @@ LAYERS = (
     ("openai", "anthropic"),
     ("_agent",),
     ("agent",),
-    ("", "abc", "compose", "events", "plan"),
+    ("", "abc", "compose", "events", "journal", "plan"),
     ("_cli", "__main__"),
 )
 """The private layers, and the public modules that sit between them, lowest first.
 
 A module imports only from its own layer and the layers below it. ``""`` is the public namespace
 (``trio_toolpar/__init__.py``), beside the public modules it imports (``abc``, ``compose``, ``events``,
-``plan``: re-exports only); only the command line uses them. The edges built on the namespace (``mcp``,
+``journal``, ``plan``: re-exports only); only the command line uses them. The edges built on the namespace (``mcp``,
 ``redis``, ``otel``, ``prometheus``, ``testing``) are outside the order: no layer imports them.
 """
 EDGES = ("agent", "anthropic", "mcp", "openai", "otel", "prometheus", "redis", "testing")

@@ -24,7 +24,13 @@ def test_redis_limits_satisfy_the_shared_limits_protocol() -> None:
 
 def test_the_redis_package_exports_exactly_its_documented_names() -> None:
     assert trio_toolpar.redis.__all__ == sorted(trio_toolpar.redis.__all__)
-    assert set(trio_toolpar.redis.__all__) == {"LimitMisconfigured", "RedisLimits", "RedisLimitStatistics"}
+    assert set(trio_toolpar.redis.__all__) == {
+        "JournalUnavailable",
+        "LimitMisconfigured",
+        "RedisJournal",
+        "RedisLimits",
+        "RedisLimitStatistics",
+    }
     assert RedisLimitStatistics.__module__.startswith("trio_toolpar.redis")
 
 

@@ -1,12 +1,12 @@
-"""What the Redis shared limits raise besides `trio_toolpar.LimitUnavailable`."""
+"""What the Redis edge raises besides `trio_toolpar.LimitUnavailable`: `LimitMisconfigured`, `JournalUnavailable`."""
 
 from __future__ import annotations
 
 from typing import final
 
-from .._values._exceptions import LimitUnavailable
+from .._values._exceptions import LimitUnavailable, ToolparError
 
-__all__ = ["LimitMisconfigured", "misconfigured_text"]
+__all__ = ["JournalUnavailable", "LimitMisconfigured", "misconfigured_text"]
 
 
 @final
@@ -29,3 +29,14 @@ def misconfigured_text(reason: object, resource: str) -> str:
         f"{reason}. For the shared limits of {resource!r} this is a configuration error, not an outage: "
         "the call did not start, whatever on_unavailable says"
     )
+
+
+@final
+class JournalUnavailable(ToolparError, ConnectionError):
+    """A `RedisJournal` got no usable answer from Redis, or lost a turn's claim.
+
+    Raised within the journal's ``timeout`` (a bounded wait, never a hang).
+    A write that raised it may or may not have been made: the run that made
+    it stops, and a resume reads what Redis holds. The message says whether
+    Redis is unreachable (which may pass) or set up wrong (which will not).
+    """

@@ -9,8 +9,9 @@ whatever happened).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Literal, final
 
@@ -23,7 +24,7 @@ from ._scripts import ResourceKeys, ScriptArgs
 from ._statistics import Tally
 from ._store import Misconfigured, Store, StoreError, Unreachable
 
-__all__ = ["Request", "hold"]
+__all__ = ["Request", "beside", "hold"]
 
 logger = logging.getLogger("trio_toolpar.redis")
 
@@ -118,40 +119,52 @@ class _Lost:
 
 @asynccontextmanager
 async def _keeping(store: Store, request: Request, valid_until: float, lost: _Lost) -> AsyncIterator[None]:
-    """Renew the lease in this block's own nursery; the body's exception comes out as itself.
+    """Renew the lease beside the block; the body's exception comes out as itself.
 
     With ``on_lease_lost="cancel"`` the body runs in a scope that the renewal
     cancels when the lease is lost; the block then raises `LimitUnavailable`.
     """
     body = trio.CancelScope()
-    renewal = trio.CancelScope()
 
     def on_lost(reason: str) -> None:
         if lost.found(reason) and request.on_lease_lost == "cancel":
             body.cancel()
 
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_renew, store, request, valid_until, on_lost, renewal)
-            try:
-                with body:
-                    yield
-            finally:
-                renewal.cancel()
-    except BaseExceptionGroup as group:  # the nursery's wrapping; the renewal task never raises
-        sole = _sole(group)
-        if sole is None:
-            raise
-    else:
-        sole = None
-    if sole is not None:
-        raise sole  # outside the handler, so that it is not chained to the group
+    async with beside(functools.partial(_renew, store, request, valid_until, on_lost), body):
+        yield
     if body.cancelled_caught:
         raise LimitUnavailable(
             f"the shared lease of {request.resource!r} was lost while the call ran ({lost.reason}), "
             "so the call was cancelled before another process could take its units (on_lease_lost='cancel'); "
             "pass on_lease_lost='finish' to RedisLimits to let such calls run on"
         )
+
+
+@asynccontextmanager
+async def beside(keeper: Callable[[trio.CancelScope], Awaitable[None]], body: trio.CancelScope) -> AsyncIterator[None]:
+    """Run the block in ``body`` with ``keeper(scope)`` beside it, in this block's own nursery.
+
+    ``keeper`` runs in ``scope``, which is cancelled when the block ends, and
+    never raises; it may cancel ``body``. The block's own exception comes out
+    as itself, not wrapped in the nursery's group.
+    """
+    scope = trio.CancelScope()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(keeper, scope)
+            try:
+                with body:
+                    yield
+            finally:
+                scope.cancel()
+    except BaseExceptionGroup as group:  # the nursery's wrapping; the keeper never raises
+        found = _sole(group)
+        if found is None:
+            raise
+    else:
+        found = None
+    if found is not None:
+        raise found  # outside the handler, so that it is not chained to the group
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

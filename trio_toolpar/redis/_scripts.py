@@ -32,7 +32,17 @@ from typing import Final, final
 
 import attrs
 
-__all__ = ["ACQUIRE", "LEAVE", "PAUSE", "RENEW", "SETTINGS_DIFFER", "STATISTICS", "ResourceKeys", "ScriptArgs"]
+__all__ = [
+    "ACQUIRE",
+    "LEAVE",
+    "PAUSE",
+    "RENEW",
+    "SETTINGS_DIFFER",
+    "STATISTICS",
+    "ResourceKeys",
+    "ScriptArgs",
+    "escaped",
+]
 
 KEY_NAMES: Final = ("holders", "queue", "alive", "weights", "seq", "bucket", "pause", "settings")
 
@@ -40,7 +50,7 @@ SETTINGS_DIFFER: Final = "TOOLPAR_SETTINGS"
 """The start of the error a script answers with when the resource's settings are not the caller's."""
 
 
-def _escaped(name: str) -> str:
+def escaped(name: str) -> str:
     """``name`` with ``\\`` and ``:`` escaped, so that a key's parts can be told apart again."""
     return name.replace("\\", "\\\\").replace(":", "\\:")
 
@@ -64,7 +74,7 @@ class ResourceKeys:
     @classmethod
     def of(cls, namespace: str, resource: str) -> ResourceKeys:
         """The keys of ``resource`` in ``namespace``."""
-        return cls(resource=resource, prefix=f"{_escaped(namespace)}:sem:{_escaped(resource)}:")
+        return cls(resource=resource, prefix=f"{escaped(namespace)}:sem:{escaped(resource)}:")
 
     def all(self) -> list[str]:
         """The keys every script takes, in the order the prelude names them."""

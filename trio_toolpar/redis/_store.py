@@ -9,7 +9,8 @@ no answer in time, another error reply), which may.
 
 from __future__ import annotations
 
-from typing import Any, final
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, final
 
 import coredis
 import trio
@@ -24,7 +25,9 @@ from coredis.exceptions import (
 from . import _scripts
 from ._scripts import ResourceKeys, ScriptArgs
 
-__all__ = ["Misconfigured", "Store", "StoreError", "Unreachable"]
+__all__ = ["Misconfigured", "Store", "StoreError", "Unreachable", "bounded", "misconfigured"]
+
+T = TypeVar("T")
 
 # Redis times blocked clients out in its cron (10 times a second by default), so
 # a BLPOP may return up to ~0.1 s late, later on a busy server: allow for it.
@@ -54,9 +57,28 @@ class Misconfigured(StoreError):
     """Redis answered that it is set up wrong for these limits; the message says what to fix."""
 
 
-def _misconfigured(exc: RedisError, keys: ResourceKeys | None = None, args: ScriptArgs | None = None) -> str | None:
-    """What to fix, if ``exc`` (to a script for ``keys`` and ``args``) says Redis is set up wrong for us."""
+def misconfigured(exc: RedisError, *, user: str, commands: str) -> str | None:
+    """What to fix, if ``exc`` says Redis is set up wrong for ``user`` (``RedisLimits``), which runs ``commands``."""
     said = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, AuthenticationError):
+        return f"Redis refused the credentials ({said}); check the client's username and password"
+    if isinstance(exc, AuthorizationError):
+        return (
+            f"Redis does not let this user run the commands of {user} ({said}); "
+            f"grant its ACL {commands} on the namespace's keys"
+        )
+    if isinstance(exc, UnknownCommandError):
+        return f"this Redis does not run the commands of {user} ({said}); {user} needs Lua scripting"
+    if isinstance(exc, WrongTypeError):
+        return (
+            f"a key of {user} holds another kind of value ({said}); "
+            f"something else writes under this namespace: give {user} a namespace of its own"
+        )
+    return None
+
+
+def _limits_misconfigured(exc: RedisError, keys: ResourceKeys | None, args: ScriptArgs | None) -> str | None:
+    """What to fix, if ``exc`` (to a script for ``keys`` and ``args``) says Redis is set up wrong for the limits."""
     if str(exc).startswith(_scripts.SETTINGS_DIFFER) and keys is not None and args is not None:
         agreed = str(exc)[len(_scripts.SETTINGS_DIFFER) :].strip()
         return (
@@ -64,21 +86,28 @@ def _misconfigured(exc: RedisError, keys: ResourceKeys | None = None, args: Scri
             "Every process that shares a namespace must give a resource the same cap and rate: "
             "make them agree, or give this one a namespace of its own"
         )
-    if isinstance(exc, AuthenticationError):
-        return f"Redis refused the credentials ({said}); check the client's username and password"
-    if isinstance(exc, AuthorizationError):
-        return (
-            f"Redis does not let this user run the limits' commands ({said}); "
-            "grant its ACL EVAL, EVALSHA, SCRIPT and BLPOP on the namespace's keys"
-        )
-    if isinstance(exc, UnknownCommandError):
-        return f"this Redis does not run the limits' commands ({said}); shared limits need Lua scripting"
-    if isinstance(exc, WrongTypeError):
-        return (
-            f"a key of these limits holds another kind of value ({said}); "
-            "something else writes under this namespace: give RedisLimits a namespace of its own"
-        )
-    return None
+    return misconfigured(exc, user="RedisLimits", commands="EVAL, EVALSHA, SCRIPT and BLPOP")
+
+
+async def bounded(request: Awaitable[T], seconds: float, diagnose: Callable[[RedisError], str | None]) -> T:
+    """``await request``, within ``seconds``; every failure as a `StoreError`.
+
+    Raises:
+        Misconfigured: Redis answered with an error that ``diagnose`` explains (what to fix).
+        Unreachable: anything else: no answer in time (``in_doubt``), a refused or broken connection, an error reply.
+    """
+    try:
+        with trio.fail_after(seconds):
+            return await request
+    except trio.TooSlowError as exc:
+        raise Unreachable(f"Redis did not answer within {seconds:g} s", in_doubt=True) from exc
+    except RedisError as exc:
+        fix = diagnose(exc)
+        if fix is not None:
+            raise Misconfigured(fix) from exc
+        raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+    except OSError as exc:
+        raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _ints(reply: object, count: int) -> list[int]:
@@ -149,16 +178,5 @@ class Store:
     async def _bounded(
         self, request: Any, seconds: float, keys: ResourceKeys | None = None, args: ScriptArgs | None = None
     ) -> object:
-        try:
-            with trio.fail_after(seconds):
-                reply: object = await request
-        except trio.TooSlowError as exc:
-            raise Unreachable(f"Redis did not answer within {seconds:g} s", in_doubt=True) from exc
-        except RedisError as exc:
-            fix = _misconfigured(exc, keys, args)
-            if fix is not None:
-                raise Misconfigured(fix) from exc
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
-        except OSError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        reply: object = await bounded(request, seconds, lambda exc: _limits_misconfigured(exc, keys, args))
         return reply
