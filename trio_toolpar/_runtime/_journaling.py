@@ -164,6 +164,11 @@ class Journaling:
             record = Finished(call_id=run.call.id, outcome=encode_outcome(outcome))
         self.writer.add((record,))
 
+    @property
+    def unannounced(self) -> bool:
+        """Whether decided outcomes wait for `record`."""
+        return bool(self._unannounced)
+
     async def record(self) -> None:
         """Make the outcomes held so far durable, then announce them (which may decide more, recorded in turn).
 

@@ -305,10 +305,11 @@ class Turn(metaclass=NoPublicConstructor):
                 if self._stopping.failed:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
-                if self._journal is not None:
-                    await self._journal.record()
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
+                if self._journal is not None and self._journal.unannounced:
+                    await self._journal.record()  # announced: what that made ready is granted next
+                    continue
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
                     if wake == math.inf:  # only a change can help (the usual case): no timer to set
                         await changed.wait()

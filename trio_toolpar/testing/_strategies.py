@@ -9,6 +9,7 @@ from typing import Any, Literal, final
 import attrs
 import trio
 
+from .._journal._protocol import Journal
 from .._planning._race_groups import RaceRules
 from .._runtime._executor import Executor
 from .._runtime._policy import BestEffort, FailFast
@@ -119,9 +120,15 @@ class TurnSpec:
         return approve
 
     def executor(
-        self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0, deterministic: bool = True
+        self,
+        recorder: Recorder,
+        *,
+        schedule: Schedule | None = None,
+        seed: int = 0,
+        deterministic: bool = True,
+        journal: Journal | None = None,
     ) -> Executor:
-        """An executor for this turn's settings (``schedule`` overrides the generated one).
+        """An executor for this turn's settings (``schedule`` overrides the generated one), on ``journal`` if given.
 
         It is ``deterministic`` (see `Executor`) unless told otherwise: these turns run on a MockClock.
         """
@@ -136,6 +143,7 @@ class TurnSpec:
             seed=seed,
             deterministic=deterministic,
             approve=self.approver() if any(c.approval is not None for c in self.calls) else None,
+            journal=journal,
         )
 
     def by_id(self) -> dict[str, CallSpec]:
