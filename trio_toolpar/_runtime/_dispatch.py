@@ -14,7 +14,7 @@ rank first; each granted call starts as a task of the phase's nursery (see
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import trio
@@ -61,7 +61,7 @@ class Dispatcher:
         races: Races,
         deps: Dependencies,
         runs: Sequence[CallRun],
-        ids: Mapping[str, int],
+        ids: dict[str, int],
         *,
         planner: IncrementalPlanner | None,
         sequence: int,
@@ -75,7 +75,8 @@ class Dispatcher:
         self._races = races
         self._deps = deps
         self._runs = runs
-        self._ids = ids
+        self.ids = ids
+        """The index of the first call with each id (the turn adds to it as calls arrive)."""
         self._planner = planner
         self._sequence = sequence
         self._decide = decide
@@ -169,7 +170,7 @@ class Dispatcher:
         if ref.group is not None:
             return self._races.winners_value(ref.group)
         position = ref.position
-        outcome = self._runs[position if position is not None else self._ids[ref.call_id]].outcome
+        outcome = self._runs[position if position is not None else self.ids[ref.call_id]].outcome
         assert outcome is not None and outcome.ok
         return outcome.value
 

@@ -32,12 +32,13 @@ class Endings:
         turn: the turn's number, for its calls' ranks.
     """
 
-    __slots__ = ("_inbox", "_now", "_turn", "_wake", "open")
+    __slots__ = ("_inbox", "_now", "_wake", "open", "turn")
 
     def __init__(self, *, wake: Callable[[], None], now: Callable[[], float], turn: int) -> None:
         self._wake = wake
         self._now = now
-        self._turn = turn
+        self.turn = turn
+        """The turn's number (its calls' ranks begin with it)."""
         self._inbox: list[Ending] = []
         self.open = 0
         """Calls of the running phase not decided yet (reported or not)."""
@@ -53,7 +54,7 @@ class Endings:
         inbox = self._inbox
         if not inbox:  # else the first report since the coordinator last took them has woken it already
             self._wake()
-        inbox.append((*run.rank(self._turn), self._now(), run, reason, value, exception))
+        inbox.append((*run.rank(self.turn), self._now(), run, reason, value, exception))
 
     def take(self) -> Iterator[Ending]:
         """The endings reported so far, best rank first, each removed as it is taken.

@@ -87,7 +87,8 @@ class Turn(metaclass=NoPublicConstructor):
         turn_id: str,
         journal: Journal | None = None,
     ) -> None:
-        self._name = (sequence, turn_id)
+        self.turn_id = turn_id
+        """The turn's id: given to `Executor.turn`, or generated; the key of its records in a journal."""
         self._settings = settings
         self._capacity = capacity
         self._on_outcome = on_outcome
@@ -95,8 +96,8 @@ class Turn(metaclass=NoPublicConstructor):
         self._emit = emitter(settings.instruments, turn=sequence)
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
-        self._ids: dict[str, int] = {}
-        self._journal = Journaling(journal, turn_id, self._ids, self._announce) if journal is not None else None
+        ids: dict[str, int] = {}
+        self._journal = Journaling(journal, turn_id, ids, self._announce) if journal is not None else None
         self._deps = Dependencies()
         self._stopping = Stopping(budget)
         self._result: TurnResult | None = None
@@ -109,7 +110,7 @@ class Turn(metaclass=NoPublicConstructor):
             self._races,
             self._deps,
             self._runs,
-            self._ids,
+            ids,
             planner=self._planner,
             sequence=sequence,
             decide=self._decide,
@@ -121,7 +122,7 @@ class Turn(metaclass=NoPublicConstructor):
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned, observer=self._emit)
                 self._runs.append(run)
-                self._ids.setdefault(planned.call.id, planned.index)
+                ids.setdefault(planned.call.id, planned.index)
                 # Rejected at planning: decided when the turn starts, or at its end if it never does.
                 run.later = planned.verdict
                 if planned.verdict is None and (planned.needs or planned.after):
@@ -135,12 +136,7 @@ class Turn(metaclass=NoPublicConstructor):
     @property
     def number(self) -> int:
         """The executor's number for this turn: 1 for its first, as in each event's ``turn``."""
-        return self._name[0]
-
-    @property
-    def turn_id(self) -> str:
-        """The turn's id: given to `Executor.turn`, or generated; the key of its records in a journal."""
-        return self._name[1]
+        return self._endings.turn
 
     def __repr__(self) -> str:
         if self._result is not None:
@@ -189,7 +185,7 @@ class Turn(metaclass=NoPublicConstructor):
         Raises:
             KeyError: no call of the turn has this id.
         """
-        return self._runs[self._ids[call_id]].outcome
+        return self._runs[self._dispatch.ids[call_id]].outcome
 
     def cancel(self) -> None:
         """Stop the turn: running calls end ``cancelled``, the rest ``skipped`` (code ``cancelled``)."""
@@ -207,7 +203,7 @@ class Turn(metaclass=NoPublicConstructor):
         run = CallRun(added.index, call, None, observer=self._emit)
         run.active = True
         self._runs.append(run)
-        self._ids.setdefault(call.id, added.index)
+        self._dispatch.ids.setdefault(call.id, added.index)
         self._endings.open += 1
         ready = wire_submitted(added, self._planner, self._deps, self._runs, self._races)
         if self._result is not None:
@@ -244,6 +240,7 @@ class Turn(metaclass=NoPublicConstructor):
             return await self._run()
 
     async def _run(self) -> TurnResult:
+        journal = self._journal
         self._stopping.start()
         finished = False
         try:
@@ -256,19 +253,19 @@ class Turn(metaclass=NoPublicConstructor):
             raise collapse(group) from None
         finally:
             self._finish()
-            if self._journal is not None and not finished:  # cancelled from outside: a resume runs them
-                self._journal.release()
+            if journal is not None and not finished:  # cancelled from outside: a resume runs them
+                journal.release()
             if self._emit is not None:
                 self._emit.turn_ended(self.result, interrupted=not finished)
-        if self._journal is not None:
-            await self._journal.record()
+        if journal is not None:
+            await journal.record()
         return self.result
 
     # -- phases -------------------------------------------------------------------
 
     async def _run_phases(self) -> None:
-        if self._journal is not None and self._journal.resumption is not None:
-            replay(self._journal.resumption, self._runs, conclude=self._conclude, decide=self._decide)
+        if (journal := self._journal) is not None and journal.resumption is not None:
+            replay(journal.resumption, self._runs, conclude=self._conclude, decide=self._decide)
         for run in self._runs:
             if run.planned is not None and run.planned.verdict is not None and run.outcome is None:
                 self._decide(run, run.planned.verdict)
@@ -291,6 +288,7 @@ class Turn(metaclass=NoPublicConstructor):
 
     async def _run_phase(self, indices: Sequence[int]) -> None:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
+        journal = self._journal
         async with trio.open_nursery() as nursery:
             self._dispatch.nursery = nursery
             indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
@@ -307,8 +305,8 @@ class Turn(metaclass=NoPublicConstructor):
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
-                if self._journal is not None and self._journal.unannounced:
-                    await self._journal.record()  # announced: what that made ready is granted next
+                if journal is not None and journal.unannounced:
+                    await journal.record()  # announced: what that made ready is granted next
                     continue
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
                     if wake == math.inf:  # only a change can help (the usual case): no timer to set
@@ -316,8 +314,8 @@ class Turn(metaclass=NoPublicConstructor):
                     else:
                         with trio.move_on_at(wake):
                             await changed.wait()
-            if self._journal is not None:
-                await self._journal.record()  # what the phase's last decisions made ready starts in it
+            if journal is not None:
+                await journal.record()  # what the phase's last decisions made ready starts in it
         self._dispatch.nursery = None
 
     # -- endings and decisions ---------------------------------------------------------
@@ -395,6 +393,6 @@ class Turn(metaclass=NoPublicConstructor):
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
             turn_id=self.turn_id,
-            **(self._journal.summary(self._runs) if self._journal is not None else {}),
+            **(journal.summary(self._runs) if (journal := self._journal) is not None else {}),
         )
         self._stopping.ended = True
