@@ -1,0 +1,204 @@
+"""What a durable write of the SQLite journal costs, beside a bare SQLite commit, and what group commit saves.
+
+    python bench/journal.py                                  # N = 1,000, both synchronous modes
+    python bench/journal.py --count 1000 --json bench/results/journal.json
+
+Each measure is one function of `MEASURES`, run on a fresh database in
+``--dir`` (default: a temporary folder beside this script, on the repository's
+disk, since a tmpfs would make every flush free), for each ``synchronous``
+mode the journal offers:
+
+* ``write latency``: one ``SqliteJournal.append`` of one `Started` record,
+  awaited from Trio (the commit runs on a worker thread), and one bare
+  ``INSERT`` of the same row (the same id bytes and JSON text) in its own
+  ``BEGIN IMMEDIATE``/``COMMIT`` from plain ``sqlite3`` with the same pragmas
+  on the same disk: the floor the journal sits on. The two alternate, N times
+  each, so that both meet the same moments of the disk;
+* ``group commit``: N `Started` records as one ``append`` against N appends
+  of one record each: the whole time, and per record.
+
+Latencies are the median and the 90th percentile of the N writes, in
+microseconds on the wall clock (a flush is waiting, not computing). The disk
+decides most of a ``synchronous="full"`` figure: compare the two rows of one
+run, not runs of two machines.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import common
+import trio
+from common import BENCH_DIR
+
+from trio_toolpar.journal import JournalCall, SqliteJournal, Started
+
+DEFAULT_JSON = BENCH_DIR / "results" / "journal.json"
+MODES = ("full", "normal")
+TURN = "bench-turn"
+CALL = JournalCall(call_id="call_0001", tool="read", arguments='{"key":"value"}')
+RECORD = Started(call_id=CALL.call_id, attempt=1, idempotency_key="bench-turn:call_0001")
+
+
+def latencies(samples: Sequence[float]) -> dict[str, float]:
+    """The median and 90th percentile of ``samples`` (seconds), in microseconds."""
+    deciles = statistics.quantiles(samples, n=10, method="inclusive")
+    return {"median_us": statistics.median(samples) * 1e6, "p90_us": deciles[8] * 1e6, "writes": len(samples)}
+
+
+async def _begun(path: Path, synchronous: str, calls: Sequence[JournalCall]) -> SqliteJournal:
+    journal = SqliteJournal(path, synchronous=synchronous)  # type: ignore[arg-type]
+    await journal.begin(TURN, calls)
+    return journal
+
+
+def _bare_connection(path: Path, synchronous: str) -> sqlite3.Connection:
+    """A plain ``sqlite3`` connection with the journal's pragmas, and a table for the journal's rows."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    connection.execute("PRAGMA fullfsync=ON")
+    connection.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, turn_id BLOB, call_id BLOB, entry TEXT)")
+    return connection
+
+
+def write_latency(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
+    """One durable append of one `Started` record beside one bare commit of the same row, alternating, ``count`` times.
+
+    The append is awaited from Trio (its commit runs on a worker thread); the
+    bare commit is an ``INSERT`` in its own ``BEGIN IMMEDIATE``/``COMMIT`` on
+    the Trio thread. Alternating them gives both the same moments of the disk.
+    """
+    from trio_toolpar._journal._codec import encode_entry  # the very text the journal stores
+
+    bare = _bare_connection(folder / "bare.db", synchronous)
+    row = (TURN.encode(), CALL.call_id.encode(), encode_entry(RECORD))
+
+    async def run() -> tuple[list[float], list[float]]:
+        journal = await _begun(folder / "journal.db", synchronous, [CALL])
+        appends, commits = [], []
+        for _ in range(count):
+            began = time.perf_counter()
+            await journal.append(TURN, [RECORD])
+            appends.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            bare.execute("BEGIN IMMEDIATE")
+            bare.execute("INSERT INTO entries (turn_id, call_id, entry) VALUES (?, ?, ?)", row)
+            bare.execute("COMMIT")
+            commits.append(time.perf_counter() - began)
+        await journal.aclose()
+        return appends, commits
+
+    try:
+        appends, commits = trio.run(run)
+    finally:
+        bare.close()
+    figures = {"append": latencies(appends), "bare commit": latencies(commits)}
+    return figures | {"append_over_bare": figures["append"]["median_us"] / figures["bare commit"]["median_us"]}
+
+
+def group_commit(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
+    """``count`` `Started` records (one per call) as one append, against ``count`` appends of one record."""
+    calls = [JournalCall(call_id=f"call_{n:04d}", tool="read", arguments="{}") for n in range(count)]
+    records = [Started(call_id=c.call_id, attempt=1, idempotency_key=f"{TURN}:{c.call_id}") for c in calls]
+
+    async def run() -> dict[str, Any]:
+        grouped = await _begun(folder / "grouped.db", synchronous, calls)
+        began = time.perf_counter()
+        await grouped.append(TURN, records)
+        one = time.perf_counter() - began
+        await grouped.aclose()
+        single = await _begun(folder / "single.db", synchronous, calls)
+        began = time.perf_counter()
+        for record in records:
+            await single.append(TURN, [record])
+        many = time.perf_counter() - began
+        await single.aclose()
+        return {
+            "records": count,
+            "one_append_ms": one * 1e3,
+            "appends_ms": many * 1e3,
+            "one_append_us_per_record": one / count * 1e6,
+            "appends_us_per_record": many / count * 1e6,
+            "speedup": many / one,
+        }
+
+    return trio.run(run)
+
+
+MEASURES: dict[str, Callable[[Path, int, str], dict[str, Any]]] = {
+    "write latency": write_latency,
+    "group commit": group_commit,
+}
+"""Each measure runs on a fresh folder in each mode; one more (a turn of reads, journaled or not) is one entry."""
+
+
+def measure(count: int, folder: Path | None) -> dict[str, Any]:
+    """Every measure of `MEASURES` in each mode of `MODES`."""
+    results: dict[str, Any] = {"count": count, "modes": {}}
+    for mode in MODES:
+        figures = {}
+        for name, fn in MEASURES.items():
+            where = Path(tempfile.mkdtemp(prefix="journal-bench-", dir=folder or BENCH_DIR))
+            try:
+                figures[name] = fn(where, count, mode)
+            finally:
+                shutil.rmtree(where)
+            print(f"  journal synchronous={mode}: {name} done", file=sys.stderr, flush=True)
+        results["modes"][mode] = figures
+    return results
+
+
+def tables(results: dict[str, Any]) -> list[common.Table]:
+    """The script's tables: (title, header, rows)."""
+    n = results["count"]
+    rows = []
+    for mode, figures in results["modes"].items():
+        written = figures["write latency"]
+        for name in ("append", "bare commit"):
+            f = written[name]
+            rows.append([mode, name, f"{f['median_us']:.1f}", f"{f['p90_us']:.1f}"])
+        rows.append([mode, "append / bare commit (median)", f"{written['append_over_bare']:.2f}", ""])
+    latency = (
+        f"SQLite journal: one durable write, us over N={n:,} writes",
+        ["synchronous", "write", "median", "p90"],
+        rows,
+    )
+    grouped = []
+    for mode, figures in results["modes"].items():
+        g = figures["group commit"]
+        grouped.append([mode, f"{g['one_append_ms']:.1f}", f"{g['appends_ms']:.1f}", f"{g['speedup']:.0f}x"])
+    group = (
+        f"SQLite journal: {n:,} Started records as one append vs {n:,} appends, ms",
+        ["synchronous", "one append", f"{n:,} appends", "saved"],
+        grouped,
+    )
+    return [latency, group]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = common.script_parser(__doc__, DEFAULT_JSON)
+    parser.add_argument(
+        "--count", type=int, default=1000, help="writes per measure, and records in a group (default 1000)"
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="where the databases go (default: beside this script)")
+    args = parser.parse_args(argv)
+    if args.count < 2:
+        parser.error("--count must be at least 2")
+    if args.clock != "wall":
+        parser.error("--clock cpu does not apply: a durable commit's time is spent waiting for the disk")
+    results = common.stamped(lambda: measure(args.count, args.dir), clock="wall")
+    common.publish(results, tables(results), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
