@@ -9,14 +9,17 @@
   (`trio_toolpar.redis.RedisLimits` implements it); ``Executor(shared_limits=...)``.
 * `Approver`: ``async (call, tool) -> bool | Approval``, deciding whether a
   gated call may run; ``Registry.add(approval=...)``, ``Executor(approve=...)``.
+* `Journal`: where durable turns are recorded
+  (`trio_toolpar.journal.SqliteJournal` implements it); ``Executor(journal=...)``.
 
-`Policy`, `Instrument` and `SharedLimits` are runtime-checkable: the
+`Policy`, `Instrument`, `SharedLimits` and `Journal` are runtime-checkable: the
 executor checks what it is given with ``isinstance``.
 """
 
+from ._journal._protocol import Journal as Journal
 from ._runtime._instrument import Instrument as Instrument
 from ._runtime._limits import SharedLimits as SharedLimits
 from ._runtime._policy import Policy as Policy
 from ._tools._registry import Approver as Approver
 
-__all__ = ["Approver", "Instrument", "Policy", "SharedLimits"]
+__all__ = ["Approver", "Instrument", "Journal", "Policy", "SharedLimits"]

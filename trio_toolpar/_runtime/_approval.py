@@ -9,6 +9,12 @@ that raises, or answers something other than a `bool` or an `Approval`, ends
 the call ``error`` (``approval_failed``). The turn's budget and cancellation
 apply while it waits: the approver sees ``trio.Cancelled``, and the call ends
 ``skipped`` with the turn's cause.
+
+An approver that defers (`Approval.defer`) suspends a durable turn: the call
+ends ``skipped`` with ``awaiting_approval`` and is recorded waiting, and a
+resume asks the decision recorded by `Executor.decide` instead of the
+approver. Without a journal nobody could answer later, so the call is
+refused (``rejected``, ``not_approved``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text, safe_str
 from ._call_run import CallRun, CallState
 from ._decide import stop_reason
+from ._journaling import Journaling
 
 __all__ = ["Gates", "approver_for", "ask", "gate"]
 
@@ -50,8 +57,11 @@ def approver_for(tool: Tool, default: Approver | None) -> Approver | None:
     return approval
 
 
-async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Verdict | None:
-    """Ask ``approver`` about ``call``: ``None`` if approved, else why the call does not run."""
+async def ask(approver: Approver, call: ToolCall, tool: Tool, *, can_wait: bool = False) -> Verdict | None:
+    """Ask ``approver`` about ``call``: ``None`` if approved, else why the call does not run.
+
+    ``can_wait``: a journal holds the turn, so a deferred call waits for a recorded decision.
+    """
     try:
         answer = await approver(call, tool)
     except Exception as exc:  # the approver's failure becomes the call's outcome, never a lost turn
@@ -60,6 +70,8 @@ async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Verdict | None:
         approved, reason = answer, None
     elif isinstance(answer, Approval):
         approved, reason = bool(answer.approved), answer.reason
+        if answer.deferred:
+            return _deferred(reason, can_wait=can_wait)
     else:
         return Verdict(
             Status.ERROR,
@@ -72,6 +84,22 @@ async def ask(approver: Approver, call: ToolCall, tool: Tool) -> Verdict | None:
     return Verdict(Status.REJECTED, ErrorCode.NOT_APPROVED, f"not approved{why}; the call did not run")
 
 
+def _deferred(reason: str | None, *, can_wait: bool) -> Verdict:
+    why = f" ({safe_str(reason)})" if reason else ""
+    if can_wait:
+        return Verdict(
+            Status.SKIPPED,
+            ErrorCode.AWAITING_APPROVAL,
+            f"not started: it awaits a person's decision{why}; the turn resumes once one is recorded",
+        )
+    return Verdict(
+        Status.REJECTED,
+        ErrorCode.NOT_APPROVED,
+        f"not approved: its approver deferred the decision{why}, and without a journal the turn cannot wait"
+        " for one; the call did not run",
+    )
+
+
 async def gate(
     run: CallRun,
     tool: Tool,
@@ -80,6 +108,7 @@ async def gate(
     approved: Callable[[CallRun], None],
     decide: Callable[[CallRun, Verdict], None],
     cause: Callable[[], ErrorCode],
+    can_wait: bool = False,
 ) -> None:
     """The task of one gated call: ask, then report ``approved(run)`` or ``decide(run, reason)``.
 
@@ -92,7 +121,7 @@ async def gate(
     answered = False
     try:
         with trio.CancelScope() as run.scope:
-            reason = await ask(approver, call, tool)
+            reason = await ask(approver, call, tool, can_wait=can_wait)
             answered = True
     finally:
         run.scope = None
@@ -117,9 +146,11 @@ class Gates:
         approved: queues an approved call for capacity.
         decide: gives a call its outcome for a reason.
         cause: why the turn stops, for a call whose wait is cancelled.
+        journal: a durable turn's journal: a deferred call waits, and a
+            resume answers with the decision it recorded.
     """
 
-    __slots__ = ("_default", "_gate")
+    __slots__ = ("_default", "_gate", "_journal")
 
     def __init__(
         self,
@@ -128,15 +159,21 @@ class Gates:
         approved: Callable[[CallRun], None],
         decide: Callable[[CallRun, Verdict], None],
         cause: Callable[[], ErrorCode],
+        journal: Journaling | None = None,
     ) -> None:
         self._default = default
-        self._gate = functools.partial(gate, approved=approved, decide=decide, cause=cause)
+        self._journal = journal
+        self._gate = functools.partial(
+            gate, approved=approved, decide=decide, cause=cause, can_wait=journal is not None
+        )
 
     def hold(self, run: CallRun, tool: Tool, nursery: trio.Nursery) -> bool:
         """If ``tool`` is gated, start asking about ``run`` in ``nursery`` (holding no capacity); else ``False``."""
         approver = approver_for(tool, self._default)
         if approver is None:
             return False
+        if self._journal is not None:
+            approver = self._journal.approver(run.call.id) or approver
         run.move(CallState.APPROVAL)
         nursery.start_soon(self._gate, run, tool, approver, name=f"toolpar-approval:{run.call.id}")
         return True

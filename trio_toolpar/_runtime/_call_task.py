@@ -16,6 +16,7 @@ from ._call_run import CallRun, CallState
 from ._capacity import Capacity, Waiter
 from ._decide import Decide, failure_reason, stop_reason
 from ._instrument import Emitter
+from ._journaling import Journaling
 from ._retry_grants import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
@@ -81,6 +82,7 @@ class CallTasks:
     __slots__ = (
         "_capacity",
         "_emit",
+        "_journal",
         "_report",
         "_requeue",
         "_retrying",
@@ -102,6 +104,7 @@ class CallTasks:
         requeue: Callable[[CallRun], None],
         turn: int,
         emit: Emitter | None = None,
+        journal: Journaling | None = None,
     ) -> None:
         self._settings = settings
         self._capacity = capacity
@@ -114,6 +117,7 @@ class CallTasks:
         """The calls whose retry waits for capacity (by index): each event is set when it is granted."""
         self._turn = turn
         self._emit = emit
+        self._journal = journal
         self._threads: dict[int, _Threads] = {}
         """The last attempt's threads of each running call whose sync tool abandons them (by index)."""
 
@@ -128,6 +132,13 @@ class CallTasks:
         try:
             # Granted in the same instant as an outer cancellation: do not run a line of the tool.
             await trio.lowlevel.checkpoint_if_cancelled()
+            if self._journal is not None:
+                refused = await self._journal.started(run, tool)  # written ahead if it is not retry-safe
+                if refused is not None:
+                    run.started_at = None  # it never started
+                    self._report(run, refused, None, None)
+                    reported = True
+                    return
             tried = await run_attempts(self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.deadline)
             if run.outcome is not None:
                 return  # it lost its race at this instant, and was decided then

@@ -43,6 +43,7 @@ class Decide(Protocol):
 
 
 TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
+_WAITS = frozenset({ErrorCode.AWAITING_APPROVAL, ErrorCode.DEPENDENCY_AWAITING})
 
 _CAUSE_TEXT: dict[ErrorCode, str] = {
     ErrorCode.SIBLING_FAILED: "{verb}: another call of this turn failed and the policy is fail-fast",
@@ -90,6 +91,20 @@ def dependency_reason(dependency: Outcome) -> Verdict:
     code = dependency.error_code
     if code in TURN_CAUSES:
         return stop_reason(code, started=False)
+    if code in _WAITS:
+        return Verdict(
+            Status.SKIPPED,
+            ErrorCode.DEPENDENCY_AWAITING,
+            f"not started: it comes after call {dependency.call_id!r}, which awaits a person's decision;"
+            " it runs when the turn resumes",
+        )
+    if code is ErrorCode.IN_DOUBT:
+        return Verdict(
+            Status.SKIPPED,
+            ErrorCode.DEPENDENCY_IN_DOUBT,
+            f"not run: it depends on call {dependency.call_id!r}, which is in doubt (it may or may not have"
+            " taken effect)",
+        )
     return Verdict(
         Status.SKIPPED,
         ErrorCode.DEPENDENCY_FAILED,

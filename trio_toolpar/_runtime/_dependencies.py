@@ -63,12 +63,15 @@ class Dependencies:
             self._successors[member] = kept
         return ready
 
-    def finish(self, index: int, *, ok: bool) -> list[int]:
-        """Record that ``index`` has its outcome; return the calls that became ready, in the order they waited."""
+    def finish(self, index: int, *, ok: bool, holds: bool = False) -> list[int]:
+        """Record that ``index`` has its outcome; return the calls that became ready, in the order they waited.
+
+        ``holds``: it waits for a person's decision, so every call after it waits too, by any edge.
+        """
         self._finished[index] = ok
         ready: list[int] = []
         for k in self._successors.pop(index, ()):
-            if not ok and index in self._needs.get(k, ()):
+            if holds or (not ok and index in self._needs.get(k, ())):
                 self._doomed_by.setdefault(k, index)
             if self.release(k):
                 ready.append(k)

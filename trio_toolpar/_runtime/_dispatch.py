@@ -29,6 +29,7 @@ from ._capacity import Capacity, Waiter
 from ._decide import Decide, dependency_reason
 from ._dependencies import Dependencies
 from ._instrument import Emitter
+from ._journaling import Journaling
 from ._prepare import prepare
 from ._races import Races
 from ._retry_grants import RetryGrants
@@ -67,6 +68,7 @@ class Dispatcher:
         decide: Decide,
         report: Decide,
         emit: Emitter | None,
+        journal: Journaling | None = None,
     ) -> None:
         self._capacity = capacity
         self._stopping = stopping
@@ -77,7 +79,9 @@ class Dispatcher:
         self._planner = planner
         self._sequence = sequence
         self._decide = decide
-        self._gates = Gates(settings.approve, approved=self._requeue, decide=report, cause=stopping.cause)
+        self._gates = Gates(
+            settings.approve, approved=self._requeue, decide=report, cause=stopping.cause, journal=journal
+        )
         self._tasks = CallTasks(
             settings,
             capacity,
@@ -87,6 +91,7 @@ class Dispatcher:
             requeue=self._requeue,
             turn=sequence,
             emit=emit,
+            journal=journal,
         )
         self._ready: list[int] = []  # a stack: the next call to take is last
         self._free: list[CallRun] = []  # queued calls that need no limit, in the order they were queued
@@ -150,7 +155,8 @@ class Dispatcher:
             predecessors = self._planner.predecessors(run.index)
             generation = max((self._runs[p].wave or 0) + 1 for p in predecessors) if predecessors else 0
             run.planned = self._planner.freeze(run.index, generation)
-        doomed_by = self._deps.doomed_by(run.index) if run.planned.needs else None  # only a needed call dooms
+        # Only a needed call dooms; or one that waits for a decision (`Dependencies.finish`).
+        doomed_by = self._deps.doomed_by(run.index) if run.planned.needs or run.planned.after else None
         if doomed_by is not None:
             dependency = self._runs[doomed_by].outcome
             assert dependency is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
@@ -12,10 +13,13 @@ from typing import Any, cast, final
 
 import trio
 
+from .._journal._protocol import Journal
+from .._journal._records import Decision
 from .._planning._plan import Plan
 from .._planning._race_groups import RaceRules, check_races
 from .._tools._registry import Approver, Registry
 from .._values._convert import converter
+from .._values._exceptions import TurnStateError
 from .._values._outcome import Outcome, ToolCall
 from .._values._render import safe_str
 from .._values._validate import check_callable, check_choice, check_number, check_type, check_whole_number
@@ -113,6 +117,8 @@ class Executor:
         approve: the approver of tools registered with ``approval=True``:
             ``async (call, tool) -> bool | Approval``, a person or a policy
             engine. Gated calls wait for it holding no capacity.
+        journal: where turns are recorded (`Journal`): running a turn id again
+            resumes it, in any process; see docs/durable.md.
     """
 
     def __init__(
@@ -132,6 +138,7 @@ class Executor:
         shared_limits: SharedLimits | None = None,
         instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
+        journal: Journal | None = None,
     ) -> None:
         check_type("registry", registry, Registry, expected="a trio_toolpar.Registry")
         check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
@@ -144,6 +151,8 @@ class Executor:
         check_type("deterministic", deterministic, bool)
         check_type("shared_limits", shared_limits, SharedLimits, expected="a SharedLimits", allow_none=True)
         check_callable("approve", approve, expected="an async (call, tool) -> bool | Approval", allow_none=True)
+        check_type("journal", journal, Journal, expected="a Journal such as SqliteJournal(path)", allow_none=True)
+        self.journal = journal
         self.budget = _check_budget(budget)
         self._settings = Settings(
             registry=registry,
@@ -218,15 +227,17 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        turn_id: str | None = None,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
         even when the run is cancelled from outside. ``races`` gives the rules
         (`RaceRules`) of race groups by name; a group without rules is won by its
-        first member to end ``ok``.
+        first member to end ``ok``. ``turn_id`` names the turn (default: a new
+        id); with a journal, a turn id it holds resumes that turn.
         """
-        return self._new_turn(self.plan(calls), budget, races=races)
+        return self._new_turn(self.plan(calls), budget, races=races, turn_id=turn_id)
 
     def _new_turn(
         self,
@@ -235,9 +246,11 @@ class Executor:
         on_outcome: Callable[[Outcome], object] | None = None,
         *,
         races: Mapping[str, RaceRules] | None = None,
+        turn_id: str | None = None,
     ) -> Turn:
         chosen = self.budget if isinstance(budget, UseExecutorDefault) else _check_budget(budget)
         races = check_races(races)
+        check_type("turn_id", turn_id, str, allow_none=True)
         self._turns += 1
         return Turn._create(
             self._settings,
@@ -247,6 +260,8 @@ class Executor:
             sequence=self._turns,
             on_outcome=on_outcome,
             races=races,
+            turn_id=turn_id if turn_id is not None else uuid.uuid4().hex,
+            journal=self.journal,
         )
 
     async def run(
@@ -255,9 +270,32 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        turn_id: str | None = None,
     ) -> TurnResult:
-        """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
-        return await self.turn(calls, budget=budget, races=races).run()
+        """Run one model turn's calls: one outcome per call, in input order (``races``, ``turn_id``: see `turn`).
+
+        Raises:
+            TurnBusy: the journal's turn ``turn_id`` is being run elsewhere.
+            TurnMismatch: the journal holds ``turn_id`` with other calls.
+        """
+        return await self.turn(calls, budget=budget, races=races, turn_id=turn_id).run()
+
+    async def decide(self, turn_id: str, call_id: str, *, approved: bool, reason: str | None = None) -> None:
+        """Record a person's decision for a call that awaits one (`TurnResult.awaiting`); from any process.
+
+        The next run of ``turn_id`` runs an approved call; a refused one is ``rejected`` (``not_approved``).
+
+        Raises:
+            TurnStateError: the executor has no journal.
+            KeyError: the journal holds no such turn, or the turn no such call.
+        """
+        check_type("turn_id", turn_id, str)
+        check_type("call_id", call_id, str)
+        check_type("approved", approved, bool)
+        check_type("reason", reason, str, allow_none=True)
+        if self.journal is None:
+            raise TurnStateError("decisions are recorded in a journal: pass Executor(journal=...)")
+        await self.journal.decide(turn_id, Decision(call_id=call_id, approved=approved, reason=reason))
 
     @asynccontextmanager
     async def open_turn(
@@ -281,6 +319,8 @@ class Executor:
         eager, and planning differs from a batch where calls are already
         running (see "Streams and open turns" in docs/semantics.md).
         """
+        if self.journal is not None:
+            raise TurnStateError("open turns are not journaled yet; run a batch: executor.run(calls, turn_id=...)")
         turn = self._new_turn(None, budget, races=races)
         try:
             async with trio.open_nursery() as nursery:

@@ -9,7 +9,7 @@ import attrs
 
 from .._planning._plan import Plan
 from .._values._convert import converter
-from .._values._outcome import Outcome
+from .._values._outcome import ErrorCode, Outcome
 from .._values._timeline import render_table, render_timeline
 
 __all__ = ["TurnResult"]
@@ -30,12 +30,19 @@ class TurnResult:
     of the call with id ``c1`` — the first such call, if a turn repeated an id
     (the later ones are rejected) — and a `KeyError` if there is none.
     ``result.get("c1")`` is the same outcome, or ``None`` (like ``dict.get``).
+    ``turn_id`` is the turn's id (given, or generated); ``resumed`` says that
+    a journal held the turn already, and this run went on from it;
+    ``replayed`` are the ids of the calls whose outcomes it returned as an
+    earlier run recorded them, without running them again.
     """
 
     outcomes: tuple[Outcome, ...]
     started_at: float
     finished_at: float
     plan: Plan = attrs.field(eq=False, repr=False)
+    turn_id: str = attrs.field(default="", eq=False)
+    resumed: bool = attrs.field(default=False, eq=False)
+    replayed: tuple[str, ...] = attrs.field(default=(), eq=False)
     _by_id: Mapping[str, Outcome] = attrs.field(
         init=False,
         eq=False,
@@ -47,6 +54,11 @@ class TurnResult:
     def ok(self) -> bool:
         """``True`` when every call ended ``ok``."""
         return all(o.ok for o in self.outcomes)
+
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """The ids of the calls that await a person's decision (see `Executor.decide`): the turn is suspended."""
+        return tuple(o.call_id for o in self.outcomes if o.error_code is ErrorCode.AWAITING_APPROVAL)
 
     @property
     def elapsed(self) -> float:
@@ -106,6 +118,9 @@ class TurnResult:
 
 def _unstructure_result(result: TurnResult) -> dict[str, Any]:
     return {
+        "turn_id": result.turn_id,
+        "resumed": result.resumed,
+        "replayed": list(result.replayed),
         "ok": result.ok,
         "started_at": result.started_at,
         "finished_at": result.finished_at,

@@ -36,6 +36,7 @@ from typing import final
 import trio
 import trio.testing
 
+from .._journal._protocol import Journal
 from .._planning._open_planner import IncrementalPlanner
 from .._planning._plan import Plan
 from .._planning._planned_call import in_plan_order
@@ -51,9 +52,11 @@ from ._dispatch import Dispatcher
 from ._endings import Endings
 from ._exception_groups import collapse
 from ._instrument import emitter
+from ._journaling import Journaling
 from ._open_input import wire_closed, wire_submitted
 from ._races import Races
 from ._result import TurnResult
+from ._resume import replay, resuming
 from ._settings import Settings
 from ._stopping import Stopping
 
@@ -81,8 +84,10 @@ class Turn(metaclass=NoPublicConstructor):
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
         races: Mapping[str, RaceRules] | None = None,
+        turn_id: str,
+        journal: Journal | None = None,
     ) -> None:
-        self._number = sequence
+        self._name = (sequence, turn_id)
         self._settings = settings
         self._capacity = capacity
         self._on_outcome = on_outcome
@@ -91,6 +96,7 @@ class Turn(metaclass=NoPublicConstructor):
         self._planner = IncrementalPlanner(settings.registry) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
+        self._journal = Journaling(journal, turn_id, self._ids, self._announce) if journal is not None else None
         self._deps = Dependencies()
         self._stopping = Stopping(budget)
         self._result: TurnResult | None = None
@@ -109,6 +115,7 @@ class Turn(metaclass=NoPublicConstructor):
             decide=self._decide,
             report=self._endings.report,
             emit=self._emit,
+            journal=self._journal,
         )
         if plan is not None:
             for planned in plan.calls:
@@ -128,7 +135,12 @@ class Turn(metaclass=NoPublicConstructor):
     @property
     def number(self) -> int:
         """The executor's number for this turn: 1 for its first, as in each event's ``turn``."""
-        return self._number
+        return self._name[0]
+
+    @property
+    def turn_id(self) -> str:
+        """The turn's id: given to `Executor.turn`, or generated; the key of its records in a journal."""
+        return self._name[1]
 
     def __repr__(self) -> str:
         if self._result is not None:
@@ -143,7 +155,7 @@ class Turn(metaclass=NoPublicConstructor):
             state += " (input open)"
         decided = sum(run.outcome is not None for run in self._runs)
         budget = "no budget" if self.budget is None else f"budget {self.budget} s"
-        return f"<Turn {self._number} {state}: {decided} of {len(self._runs)} calls decided, {budget}>"
+        return f"<Turn {self.number} {state}: {decided} of {len(self._runs)} calls decided, {budget}>"
 
     # -- public -------------------------------------------------------------------
 
@@ -226,6 +238,12 @@ class Turn(metaclass=NoPublicConstructor):
         """
         if self._stopping.started_at is not None:
             raise TurnStateError("a turn runs once; ask the executor for a new turn")
+        if self._journal is None:
+            return await self._run()
+        async with resuming(self._journal, self._runs):  # claimed; or TurnBusy, TurnMismatch
+            return await self._run()
+
+    async def _run(self) -> TurnResult:
         self._stopping.start()
         finished = False
         try:
@@ -238,15 +256,21 @@ class Turn(metaclass=NoPublicConstructor):
             raise collapse(group) from None
         finally:
             self._finish()
+            if self._journal is not None and not finished:  # cancelled from outside: a resume runs them
+                self._journal.release()
             if self._emit is not None:
                 self._emit.turn_ended(self.result, interrupted=not finished)
+        if self._journal is not None:
+            await self._journal.record()
         return self.result
 
     # -- phases -------------------------------------------------------------------
 
     async def _run_phases(self) -> None:
+        if self._journal is not None and self._journal.resumption is not None:
+            replay(self._journal.resumption, self._runs, conclude=self._conclude, decide=self._decide)
         for run in self._runs:
-            if run.planned is not None and run.planned.verdict is not None:
+            if run.planned is not None and run.planned.verdict is not None and run.outcome is None:
                 self._decide(run, run.planned.verdict)
         if self._stopping.failed:
             self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
@@ -281,6 +305,8 @@ class Turn(metaclass=NoPublicConstructor):
                 if self._stopping.failed:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
+                if self._journal is not None:
+                    await self._journal.record()
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
@@ -289,6 +315,8 @@ class Turn(metaclass=NoPublicConstructor):
                     else:
                         with trio.move_on_at(wake):
                             await changed.wait()
+            if self._journal is not None:
+                await self._journal.record()  # what the phase's last decisions made ready starts in it
         self._dispatch.nursery = None
 
     # -- endings and decisions ---------------------------------------------------------
@@ -320,21 +348,31 @@ class Turn(metaclass=NoPublicConstructor):
         if reason is None and run.call.race is not None:
             reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
         now = at if at is not None else self._stopping.now()
-        outcome = run.outcome = build_outcome(
-            run, reason, now=now, value=value, exception=exception, redact=self._settings.redact
-        )
+        outcome = build_outcome(run, reason, now=now, value=value, exception=exception, redact=self._settings.redact)
+        self._conclude(run, outcome, recorded=self._journal is None)
+
+    def _conclude(self, run: CallRun, outcome: Outcome, *, recorded: bool) -> None:
+        """Make ``outcome`` ``run``'s; announce it now if it needs no record (else once it is recorded)."""
+        run.outcome = outcome
         run.move(CallState.DONE)
         if run.active:
             self._endings.open -= 1
         # A race just won stops its other members here; a member's failure may not count against the turn.
         counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
-        if reason is not None and reason[0] in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
+        if outcome.status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once the endings of this instant are decided, so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
             self._stopping.failed = True
+        if recorded:
+            self._announce(run, outcome)
+        elif self._journal is not None:
+            self._journal.finished(run, outcome)
+
+    def _announce(self, run: CallRun, outcome: Outcome, *, holds: bool = False) -> None:
+        """Tell ``on_outcome`` of ``outcome``; let the calls that wait for ``run`` move on (``holds``: not yet)."""
         if self._on_outcome is not None:
             self._on_outcome(outcome)
-        ready = self._deps.finish(run.index, ok=reason is None)
+        ready = self._deps.finish(run.index, ok=outcome.status is Status.OK, holds=holds)
         if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
             self._dispatch.add(k for k in ready if self._runs[k].active)
         # No wake-up needed: the coordinator decides (and looks at what follows next), or the caller
@@ -355,5 +393,7 @@ class Turn(metaclass=NoPublicConstructor):
             started_at=started_at if started_at is not None else trio.current_time(),
             finished_at=self._result.finished_at if self._result is not None else trio.current_time(),
             plan=self.plan,
+            turn_id=self.turn_id,
+            **(self._journal.summary(self._runs) if self._journal is not None else {}),
         )
         self._stopping.ended = True

@@ -17,20 +17,24 @@ from .._arguments._structuring import Structure
 from .._values._exceptions import RegistrationError, SchemaError
 from .._values._outcome import ToolCall
 from .._values._validate import (
-    attrs_validator,
     check_callable,
     check_choice,
     check_positive_number,
     check_type,
     check_whole_number,
 )
+from ._approval import Approval
 from ._hedge import Hedge
 from ._retry import Retry
 
-__all__ = ["Approval", "Approver", "CallContext", "Registry", "SideEffect", "Tool"]
+__all__ = ["Approval", "Approver", "CallContext", "Reconcile", "Registry", "SideEffect", "Tool"]
 
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
+Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
+"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
+Reconcile = Callable[[ToolCall, str | None], Awaitable[Any]]
+"""``async (call, idempotency_key) -> value``: a call's outcome, looked up by its key (see `Registry.add`)."""
 
 _SIDE_EFFECTS = ("none", "read", "write")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -54,24 +58,6 @@ class CallContext:
     """The same for every attempt of this call; pass it to the downstream API."""
     deadline: float
     """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
-
-
-@final
-@attrs.frozen(kw_only=True)
-class Approval:
-    """An approver's answer, with the reason a refusal gives the model.
-
-    Args:
-        approved: whether the call may run.
-        reason: why (shown to the model in a refusal's message).
-    """
-
-    approved: bool = attrs.field(validator=attrs_validator(check_type, kind=bool))
-    reason: str | None = attrs.field(default=None, validator=attrs_validator(check_type, kind=str, allow_none=True))
-
-
-Approver = Callable[[ToolCall, "Tool"], Awaitable["bool | Approval"]]
-"""``async (call, tool) -> bool | Approval``; ``call.arguments`` are the arguments the tool would receive."""
 
 
 @final
@@ -105,6 +91,8 @@ class Tool:
     """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
     hedge: Hedge | None = None
     """When a slow attempt starts a duplicate (reads only)."""
+    reconcile: Reconcile | None = attrs.field(default=None, repr=False)
+    """How a resumed durable turn learns the outcome of a call left in doubt by a crash."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -160,6 +148,7 @@ class ToolOptions(TypedDict, total=False):
     weight: int
     approval: Approver | bool
     hedge: Hedge | None
+    reconcile: Reconcile | None
 
 
 @final
@@ -205,6 +194,7 @@ class Registry:
         weight: int = 1,
         approval: Approver | bool = False,
         hedge: Hedge | None = None,
+        reconcile: Reconcile | None = None,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -242,6 +232,10 @@ class Registry:
             hedge: for an async read, start a duplicate of an attempt that
                 has no result after ``Hedge.after`` seconds; the first copy
                 to return wins (see `Hedge`). Never for writes.
+            reconcile: ``async (call, idempotency_key) -> value``: when a
+                resumed durable turn finds a call of this tool started and
+                never finished, what it returns becomes the call's ``ok``
+                value instead of ``in_doubt`` (raise if it cannot tell).
 
         Raises:
             TypeError: an option of the wrong type (``weight="2"``).
@@ -255,6 +249,7 @@ class Registry:
         check_type("description", description, str, allow_none=True)
         check_type("parameters", parameters, Mapping, expected="a JSON schema (a mapping)", allow_none=True)
         check_type("key", key, (str, tuple), expected="a template or a tuple of templates", allow_none=True)
+        check_callable("reconcile", reconcile, expected="an async (call, idempotency_key) -> value", allow_none=True)
         tool_name = name if name is not None else getattr(fn, "__name__", "")
         if not _NAME.match(tool_name):
             raise RegistrationError(
@@ -340,6 +335,7 @@ class Registry:
             structure=signature.structure,
             approval=approval,
             hedge=hedge,
+            reconcile=reconcile,
         )
         self._tools[tool_name] = tool
         return tool

@@ -26,6 +26,9 @@ class Status(enum.StrEnum):
     """The tool never started."""
     REJECTED = "rejected"
     """The call was invalid; the tool never started."""
+    IN_DOUBT = "in_doubt"
+    """A call that is not retry-safe started before a crash and no outcome was recorded: it may or may not
+    have taken effect. A resume never runs it again (durable turns)."""
 
 
 class ErrorCode(enum.StrEnum):
@@ -49,6 +52,11 @@ class ErrorCode(enum.StrEnum):
     APPROVAL_FAILED = "approval_failed"
     LOST_RACE = "lost_race"
     NOT_ACCEPTED = "not_accepted"
+    IN_DOUBT = "in_doubt"
+    DEPENDENCY_IN_DOUBT = "dependency_in_doubt"
+    AWAITING_APPROVAL = "awaiting_approval"
+    DEPENDENCY_AWAITING = "dependency_awaiting"
+    JOURNAL_UNAVAILABLE = "journal_unavailable"
 
 
 class Verdict(NamedTuple):

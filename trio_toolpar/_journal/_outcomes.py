@@ -1,0 +1,147 @@
+"""Outcomes as JSON text, for a journal's `Finished` records, with values that come back as they went in.
+
+A value round-trips (``decode(encode(v)) == v``, of the same types) when it
+is built of ``None``, ``bool``, ``int`` (of any size), ``float`` (NaN and the
+infinities included), ``str``, ``bytes``, ``list``, ``tuple`` and ``dict``
+(with keys of these kinds). Plain JSON data is stored as itself; the rest is
+tagged with a one-key object (``{"$bytes": "<base64>"}``), and a dict that
+could be read as a tag is stored as its items. Anything else (a dataclass, a
+set, a pydantic model) is stored in its JSON observation form, the form the
+model reads (`plain`), and comes back in that form; so is a cycle, and
+nesting past `MAX_DEPTH` (``"<cycle>"``, ``"<nested too deep>"``). An exception is
+never stored: only the outcome's fields and its traceback's text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .._values._convert import plain
+from .._values._jsonvalue import MAX_DEPTH
+from .._values._outcome import ErrorCode, Outcome, Status
+
+__all__ = ["arguments_text", "decode_outcome", "decode_value", "encode_outcome", "encode_value"]
+
+_SAFE_INT = 10**300
+"""Ints this large are stored as hex text: Python refuses to print ints past 4,300 digits as decimals."""
+_TAGS = frozenset({"$bytes", "$tuple", "$int", "$float", "$dict"})
+_OUTCOME_FIELDS = (
+    "call_id",
+    "tool",
+    "value",
+    "error",
+    "latency_ms",
+    "attempts",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "wave",
+    "idempotency_key",
+    "traceback",
+)
+
+
+def encode_value(value: object) -> Any:
+    """``value`` as JSON data that `decode_value` turns back into it (see the module's docstring)."""
+    return _encode(value, 0, frozenset())
+
+
+def _encode(value: object, depth: int, seen: frozenset[int]) -> Any:
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        number: int = value  # type: ignore[assignment]
+        return number if -_SAFE_INT < number < _SAFE_INT else {"$int": hex(number)}
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}  # type: ignore[arg-type]
+    if kind is bytes:
+        return {"$bytes": base64.b64encode(value).decode("ascii")}  # type: ignore[arg-type]
+    if kind not in (list, tuple, dict):
+        return _encode(plain(value), depth, seen)  # not data this codec keeps: its observation form
+    if depth >= MAX_DEPTH:
+        return "<nested too deep>"
+    if id(value) in seen:
+        return "<cycle>"
+    inner = seen | {id(value)}
+    if kind is list:
+        return [_encode(v, depth + 1, inner) for v in value]  # type: ignore[attr-defined]
+    if kind is tuple:
+        return {"$tuple": [_encode(v, depth + 1, inner) for v in value]}  # type: ignore[attr-defined]
+    items: Mapping[Any, Any] = value  # type: ignore[assignment]
+    if all(type(k) is str for k in items) and not (len(items) == 1 and next(iter(items)) in _TAGS):
+        return {k: _encode(v, depth + 1, inner) for k, v in items.items()}
+    return {"$dict": [[_encode(k, depth + 1, inner), _encode(v, depth + 1, inner)] for k, v in items.items()]}
+
+
+def decode_value(data: Any) -> Any:
+    """The value `encode_value` stored as ``data``."""
+    if isinstance(data, list):
+        return [decode_value(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1:
+        ((tag, inner),) = data.items()
+        if tag == "$bytes":
+            return base64.b64decode(inner)
+        if tag == "$tuple":
+            return tuple(decode_value(v) for v in inner)
+        if tag == "$int":
+            return int(inner, 16)
+        if tag == "$float":
+            return float(inner)
+        if tag == "$dict":
+            return {_hashable(decode_value(k)): decode_value(v) for k, v in inner}
+    return {k: decode_value(v) for k, v in data.items()}
+
+
+def _hashable(key: Any) -> Any:
+    """A decoded dict key: a list (the observation form of an odd key) becomes its text."""
+    return key if not isinstance(key, (list, dict)) else json.dumps(key, sort_keys=True)
+
+
+def _text(data: object, *, sort_keys: bool = False) -> str:
+    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"), sort_keys=sort_keys)
+
+
+def encode_outcome(outcome: Outcome) -> str:
+    """``outcome`` as JSON text; `decode_outcome` gives back an equal `Outcome` (its exception excepted).
+
+    Never raises: a value this codec cannot store, even in its observation
+    form, is stored as that form's text.
+    """
+    data = {name: getattr(outcome, name) for name in _OUTCOME_FIELDS}
+    data["status"] = outcome.status.value
+    data["error_code"] = outcome.error_code.value if outcome.error_code is not None else None
+    try:
+        data["value"] = encode_value(outcome.value)
+        return _text(data)
+    except Exception:  # the value's own code failed while it was read (a hostile __eq__, say)
+        data["value"] = plain(outcome.value)
+        return _text(data)
+
+
+def decode_outcome(text: str) -> Outcome:
+    """The `Outcome` `encode_outcome` stored as ``text`` (without its exception: none is stored)."""
+    data = json.loads(text)
+    code = data.pop("error_code")
+    return Outcome(
+        status=Status(data.pop("status")),
+        error_code=ErrorCode(code) if code is not None else None,
+        value=decode_value(data.pop("value")),
+        **data,
+    )
+
+
+def arguments_text(arguments: Mapping[str, Any] | str) -> str:
+    """A call's arguments as a journal compares them: canonical JSON text (sorted keys), or the raw text."""
+    if isinstance(arguments, str):
+        return arguments
+    try:
+        return _text(encode_value(dict(arguments)), sort_keys=True)
+    except Exception:  # the arguments' own code failed while they were read: compare their observation form
+        return _text(plain(arguments), sort_keys=True)
