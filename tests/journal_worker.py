@@ -11,30 +11,36 @@ Commands (each prints a marker line to stdout, flushed, when it gets there):
 * ``append TURN N``: begin TURN with one call ``c1``, claim it, append
   ``Started(c1, attempt=k)`` for k = 1..N, printing ``appended k`` after each
   returns (so a test that kills the worker after line k knows k is durable).
-* ``run TURN [--freeze-at K] [--effects LOG]``: run one turn of `TURN_CALLS`
-  with ``Executor(registry, journal=journal)``; every event (a tool entered,
-  its side effect written to LOG, a journal write returned) prints
-  ``event K <what>``. At event ``--freeze-at`` the process prints ``frozen``
-  and blocks its Trio thread, for the test to SIGKILL it by pid there. At the
-  end it prints ``outcome {json}`` per call, in order, and ``done``.
+* ``run TURN [--freeze-at K] --effects LOG``: run one turn of `TURN_CALLS`
+  with ``Executor(registry, journal=journal)`` (again while the turn is
+  busy, as a killed holder's Redis claim is until it expires); every event
+  (a tool entered, its side effect written to LOG, a journal write returned)
+  prints ``event K <what>``. At event ``--freeze-at`` the process prints
+  ``frozen`` and blocks its Trio thread, for the test to SIGKILL it by pid
+  there. At the end it prints ``outcome {json}`` per call, in order, and ``done``.
+
+``python journal_worker.py zygote`` is the fork server of ``journal_processes.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import coredis
 import trio
 
-from trio_toolpar._journal._protocol import Journal  # public in trio_toolpar.abc once the runtime takes journals
-from trio_toolpar.journal import Decision, JournalCall, Record, SqliteJournal, Started, TurnLog
+from trio_toolpar import CallContext, Executor, Registry, ToolCall
+from trio_toolpar.abc import Journal
+from trio_toolpar.journal import Decision, JournalCall, Record, SqliteJournal, Started, TurnBusy, TurnLog
 from trio_toolpar.redis import RedisJournal
 
 
@@ -51,9 +57,11 @@ async def open_store(options: argparse.Namespace) -> AsyncIterator[Journal]:
         async with SqliteJournal(options.sqlite) as journal:
             yield journal
         return
+    import coredis
+
     client: coredis.Redis[bytes] = coredis.Redis(host="127.0.0.1", port=options.redis)
     async with client:
-        yield RedisJournal(client, namespace=options.namespace, claim_ttl=options.ttl)
+        yield RedisJournal(client, namespace=options.namespace, claim_ttl=options.ttl, timeout=options.timeout)
 
 
 # -- the crash harness: one turn whose tools leave a line in a side-effect log each time they run ----------
@@ -114,10 +122,8 @@ class MarkedJournal:
         self._events(f"journal decide {decision.call_id}")
 
 
-def registry(effects: Path, events: Events) -> Any:
+def registry(effects: Path, events: Events) -> Registry:
     """The turn's tools; each appends ``tool call_id attempt key`` to ``effects`` when it takes effect."""
-    from trio_toolpar import CallContext, Registry
-
     tools = Registry()
 
     def effect(ctx: CallContext) -> None:
@@ -151,12 +157,17 @@ def registry(effects: Path, events: Events) -> Any:
 
 
 async def run_turn(journal: Journal, options: argparse.Namespace) -> None:
-    from trio_toolpar import Executor, ToolCall
-
     events = Events(options.freeze_at)
-    executor = Executor(registry(options.effects, events), journal=MarkedJournal(journal, events))  # type: ignore[call-arg]
+    executor = Executor(registry(options.effects, events), journal=MarkedJournal(journal, events))
     calls = [ToolCall(id=c["id"], tool=c["tool"], arguments=c["arguments"]) for c in TURN_CALLS]
-    result = await executor.run(calls, turn_id=options.turn)  # type: ignore[call-arg]
+    with trio.fail_after(20):
+        while True:
+            try:
+                result = await executor.run(calls, turn_id=options.turn)
+                break
+            except TurnBusy:  # a killed run's Redis claim lives out its time to live
+                marker("busy")
+                await trio.sleep(0.05)
     for outcome in result:
         fields = {"call_id": outcome.call_id, "status": outcome.status, "value": outcome.value}
         marker("outcome " + json.dumps(fields | {"error_code": outcome.error_code}, default=str))
@@ -192,6 +203,7 @@ def options(argv: Sequence[str]) -> argparse.Namespace:
     store.add_argument("--redis", type=int, metavar="PORT")
     parser.add_argument("--namespace", default="journal-test")
     parser.add_argument("--ttl", type=float, default=1.0)
+    parser.add_argument("--timeout", type=float, default=0.25)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("hold").add_argument("turn")
     decide = commands.add_parser("decide")
@@ -208,5 +220,38 @@ def options(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def zygote() -> None:
+    """Fork a worker per line of stdin (``[argv, fifo]`` as JSON), its stdout the FIFO; print its pid.
+
+    Everything is imported once, here, before any fork; no thread and no Trio
+    run exist in this process, so each child starts clean.
+    """
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    for line in sys.stdin:
+        argv, fifo = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            out = os.open(fifo, os.O_WRONLY)
+            os.dup2(out, 1)
+            os.close(out)
+            code = 1
+            try:
+                trio.run(main, options(argv))
+                code = 0
+            except Exception:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
 if __name__ == "__main__":
-    trio.run(main, options(sys.argv[1:]))
+    if sys.argv[1:] == ["zygote"]:
+        import coredis
+
+        zygote()
+    else:
+        trio.run(main, options(sys.argv[1:]))

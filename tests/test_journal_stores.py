@@ -7,78 +7,36 @@ killed holder's claim is released (SQLite: at once; Redis: when its time to
 live runs out). To add a store, add an opener to `STORES`, and to
 `PROCESS_STORES` if other processes can reach it.
 
-Cross-process tests run `journal_worker.py` and wait on real time, bounded by
+Cross-process tests run `journal_worker.py` (forked by `journal_processes.Zygote`) and wait on real time, bounded by
 ``trio.fail_after``: the bound is the claim ("not a hang"), not a speed.
 """
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import trio
-from redis_server import RedisServer, open_client, running_server, wait_until
+from journal_processes import Place, Zygote, zygote_fixture
+from redis_server import RedisServer, running_server, wait_until
 
-from trio_toolpar._journal._protocol import Journal  # public in trio_toolpar.abc once the runtime takes journals
+from trio_toolpar.abc import Journal
 from trio_toolpar.journal import (
     Decision,
     Finished,
     JournalCall,
-    SqliteJournal,
     Started,
     TurnBusy,
     TurnLog,
     Waiting,
 )
-from trio_toolpar.redis import RedisJournal
-
-WORKER = Path(__file__).with_name("journal_worker.py")
-TTL = 1.0
-"""The Redis claims' time to live in these tests: a killed holder's turn is free this long after."""
 
 CALLS = [
     JournalCall(call_id="c1", tool="search", arguments='{"q":"a"}'),
     JournalCall(call_id="c2", tool="refund", arguments='{"order_id":7}'),
     JournalCall(call_id="c3", tool="notify", arguments="not json"),
 ]
-
-
-class Place:
-    """Where one test's journal lives: enough for this process and a worker process to open the same one."""
-
-    def __init__(self, kind: str, tmp_path: Path, server: RedisServer | None) -> None:
-        self.kind = kind
-        self._path = tmp_path / "journal.db"
-        self._server = server
-        self._namespace = f"contract-{uuid.uuid4().hex}"
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[Journal]:
-        """A journal on this place, open for the block (each opening has its own connection)."""
-        if self._server is None:
-            async with SqliteJournal(self._path) as journal:
-                yield journal
-            return
-        async with open_client(self._server.port) as client:
-            yield RedisJournal(client, namespace=self._namespace, claim_ttl=TTL)
-
-    def worker_options(self) -> list[str]:
-        """`journal_worker.py`'s options that open this place."""
-        if self._server is None:
-            return ["--sqlite", str(self._path)]
-        return ["--redis", str(self._server.port), "--namespace", self._namespace, "--ttl", str(TTL)]
-
-    @property
-    def released_after_kill(self) -> float:
-        """Seconds a killed holder may keep its claim: none for a lock the kernel drops."""
-        return 0.0 if self._server is None else TTL
-
 
 STORES = ["sqlite", "redis"]
 PROCESS_STORES = ["sqlite", "redis"]
@@ -90,9 +48,12 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+zygote = pytest.fixture(zygote_fixture, name="zygote", scope="module")
+
+
 def _place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     server = request.getfixturevalue("redis_server") if kind == "redis" else None
-    return Place(kind, tmp_path, server)
+    return Place(tmp_path, server)
 
 
 @pytest.fixture(params=STORES)
@@ -203,12 +164,13 @@ async def test_a_decision_for_an_unknown_turn_or_call_is_a_key_error(journal: Jo
     assert (await loaded(journal, "t")).decisions == {}
 
 
-async def test_another_process_decides_while_the_turn_is_claimed(shared_place: Place) -> None:
+async def test_another_process_decides_while_the_turn_is_claimed(shared_place: Place, zygote: Zygote) -> None:
     async with shared_place.open() as journal, journal.claim("t"):
         await journal.begin("t", CALLS)
         await journal.append("t", [Waiting(call_id="c3")])
-        async with worker(shared_place, "decide", "t", "c3", "yes") as decider:
-            await decider.reaches("decided")
+        decider = await zygote.spawn(*shared_place.worker_options(), "decide", "t", "c3", "yes")
+        await decider.reaches("decided")
+        await decider.ends()
         log = await loaded(journal, "t")
         assert log.waiting == frozenset()
         assert log.decisions == {"c3": Decision(call_id="c3", approved=True)}
@@ -267,13 +229,16 @@ async def test_a_claim_is_released_when_the_block_raises(journal: Journal) -> No
         pass
 
 
-async def test_a_claim_held_by_another_process_is_busy_until_its_holder_is_killed(shared_place: Place) -> None:
-    async with shared_place.open() as journal, worker(shared_place, "hold", "t") as holder:
+async def test_a_claim_held_by_another_process_is_busy_until_its_holder_is_killed(
+    shared_place: Place, zygote: Zygote
+) -> None:
+    async with shared_place.open() as journal:
+        holder = await zygote.spawn(*shared_place.worker_options(), "hold", "t")
         await holder.reaches("held")
         with pytest.raises(TurnBusy):
             async with journal.claim("t"):
                 pytest.fail("two claims of one turn")
-        holder.kill()
+        await holder.kill()
         if not shared_place.released_after_kill:
             assert await claimable(journal, "t")  # at once: the kernel dropped the lock with the process
         else:
@@ -289,57 +254,12 @@ async def claimable(journal: Journal, turn_id: str) -> bool:
         return False
 
 
-async def test_a_write_that_returned_survives_a_sigkill_of_its_process(shared_place: Place) -> None:
-    async with worker(shared_place, "append", "t", "1000") as appender:
-        await appender.reaches("appended 5")
-        appender.kill()
-        last = appender.last_appended
+async def test_a_write_that_returned_survives_a_sigkill_of_its_process(shared_place: Place, zygote: Zygote) -> None:
+    appender = await zygote.spawn(*shared_place.worker_options(), "append", "t", "1000")
+    await appender.reaches("appended 5")
+    await appender.kill()
+    last = max(int(line.split()[1]) for line in appender.lines if line.startswith("appended "))
     async with shared_place.open() as journal:
         log = await loaded(journal, "t")
     assert log is not None
     assert log.started["c1"].attempt >= last >= 5
-
-
-# -- a worker process ---------------------------------------------------------------------------------------
-
-
-class Worker:
-    """One `journal_worker.py` process: read its marker lines, kill it by pid."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self._process = process
-        self.last_appended = 0
-
-    async def reaches(self, marker: str, *, seconds: float = 20.0) -> None:
-        """Read lines until ``marker``; fail if the process ends or ``seconds`` pass first."""
-        assert self._process.stdout is not None
-        with trio.fail_after(seconds):
-            while True:
-                line = await trio.to_thread.run_sync(self._process.stdout.readline, abandon_on_cancel=True)
-                if not line:
-                    pytest.fail(f"the worker ended (code {self._process.wait()}) before printing {marker!r}")
-                if line.startswith("appended "):
-                    self.last_appended = int(line.split()[1])
-                if line.strip() == marker:
-                    return
-
-    def kill(self) -> None:
-        """SIGKILL the process and reap it."""
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait(timeout=10)
-
-
-@asynccontextmanager
-async def worker(place: Place, *command: str) -> AsyncIterator[Worker]:
-    process = _spawn([sys.executable, str(WORKER), *place.worker_options(), *command])
-    try:
-        yield Worker(process)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def _spawn(argv: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
