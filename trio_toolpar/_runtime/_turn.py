@@ -305,9 +305,9 @@ class Turn(metaclass=NoPublicConstructor):
                 if self._stopping.failed:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
+                changed = self._capacity.changed  # before the await: an ending reported during it sets this one
                 if self._journal is not None:
                     await self._journal.record()
-                changed = self._capacity.changed
                 wake = self._dispatch.grant()
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
                     if wake == math.inf:  # only a change can help (the usual case): no timer to set
