@@ -15,7 +15,9 @@ mode the journal offers:
   on the same disk: the floor the journal sits on. The two alternate, N times
   each, so that both meet the same moments of the disk;
 * ``group commit``: N `Started` records as one ``append`` against N appends
-  of one record each: the whole time, and per record.
+  of one record each: the whole time, and per record;
+* ``journaled turn``: one ``executor.run`` of N no-op reads without a
+  journal and with one, per call, and the appends the turn's group commit made.
 
 Latencies are the median and the 90th percentile of the N writes, in
 microseconds on the wall clock (a flush is waiting, not computing). The disk
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,8 @@ import common
 import trio
 from common import BENCH_DIR
 
-from trio_toolpar.journal import JournalCall, SqliteJournal, Started
+from trio_toolpar import Executor, Registry, ToolCall
+from trio_toolpar.journal import Decision, JournalCall, Record, SqliteJournal, Started, TurnLog
 
 DEFAULT_JSON = BENCH_DIR / "results" / "journal.json"
 MODES = ("full", "normal")
@@ -134,11 +138,82 @@ def group_commit(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
     return trio.run(run)
 
 
+class CountingJournal:
+    """A journal that counts the appends it passes on: how many commits a turn's group commit made."""
+
+    def __init__(self, inner: SqliteJournal) -> None:
+        self.inner = inner
+        self.appends = 0
+        self.records = 0
+
+    def claim(self, turn_id: str) -> AbstractAsyncContextManager[None]:
+        return self.inner.claim(turn_id)
+
+    async def load(self, turn_id: str) -> TurnLog | None:
+        return await self.inner.load(turn_id)
+
+    async def begin(self, turn_id: str, calls: Sequence[JournalCall]) -> None:
+        await self.inner.begin(turn_id, calls)
+
+    async def append(self, turn_id: str, records: Sequence[Record]) -> None:
+        self.appends += 1
+        self.records += len(records)
+        await self.inner.append(turn_id, records)
+
+    async def decide(self, turn_id: str, decision: Decision) -> None:
+        await self.inner.decide(turn_id, decision)
+
+
+def journaled_turn(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
+    """One turn of ``count`` no-op reads, without a journal and with one: the whole ``run``, per call.
+
+    Each executor runs a warm-up turn first; the journaled turns each have a
+    turn id of their own, so both begin, run and record every call.
+    """
+    tools = Registry()
+
+    @tools.tool(side_effect="read")
+    async def read(i: int) -> int:
+        """A no-op read."""
+        return i
+
+    calls = [ToolCall(id=f"c{i}", tool="read", arguments={"i": i}) for i in range(count)]
+
+    async def timed(executor: Executor, turn_id: str | None) -> float:
+        began = time.perf_counter()
+        result = await executor.run(calls, turn_id=turn_id)
+        seconds = time.perf_counter() - began
+        assert all(outcome.ok for outcome in result)
+        return seconds
+
+    async def run() -> dict[str, Any]:
+        plain = Executor(tools)
+        await timed(plain, None)
+        without = await timed(plain, None)
+        async with SqliteJournal(folder / "turns.db", synchronous=synchronous) as store:  # type: ignore[arg-type]
+            journal = CountingJournal(store)
+            journaled = Executor(tools, journal=journal)
+            await timed(journaled, "warm-up")
+            journal.appends = journal.records = 0
+            with_journal = await timed(journaled, "measured")
+        return {
+            "calls": count,
+            "without_us_per_call": without / count * 1e6,
+            "with_us_per_call": with_journal / count * 1e6,
+            "journal_us_per_call": (with_journal - without) / count * 1e6,
+            "appends": journal.appends,
+            "records": journal.records,
+        }
+
+    return trio.run(run)
+
+
 MEASURES: dict[str, Callable[[Path, int, str], dict[str, Any]]] = {
     "write latency": write_latency,
     "group commit": group_commit,
+    "journaled turn": journaled_turn,
 }
-"""Each measure runs on a fresh folder in each mode; one more (a turn of reads, journaled or not) is one entry."""
+"""Each measure runs on a fresh folder in each mode; another is one more entry."""
 
 
 def measure(count: int, folder: Path | None) -> dict[str, Any]:
@@ -181,7 +256,24 @@ def tables(results: dict[str, Any]) -> list[common.Table]:
         ["synchronous", "one append", f"{n:,} appends", "saved"],
         grouped,
     )
-    return [latency, group]
+    turns = []
+    for mode, figures in results["modes"].items():
+        t = figures["journaled turn"]
+        turns.append(
+            [
+                mode,
+                f"{t['without_us_per_call']:.1f}",
+                f"{t['with_us_per_call']:.1f}",
+                f"{t['journal_us_per_call']:.1f}",
+                f"{t['appends']:,} ({t['records']:,} records)",
+            ]
+        )
+    turn = (
+        f"A turn of {n:,} no-op reads, without and with a SQLite journal, us per call",
+        ["synchronous", "without", "with", "journal's cost", "appends"],
+        turns,
+    )
+    return [latency, group, turn]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
