@@ -31,6 +31,7 @@ from trio_toolpar.journal import (
     TurnLog,
     Waiting,
 )
+from trio_toolpar.testing import MemoryJournal
 
 CALLS = [
     JournalCall(call_id="c1", tool="search", arguments='{"q":"a"}'),
@@ -38,7 +39,9 @@ CALLS = [
     JournalCall(call_id="c3", tool="notify", arguments="not json"),
 ]
 
-STORES = ["sqlite", "redis"]
+STORES = ["sqlite", "redis", "memory"]
+CHECKING_STORES = ["sqlite", "redis"]
+"""Stores that also refuse what the protocol leaves open: a second `begin`, an append naming what they do not hold."""
 PROCESS_STORES = ["sqlite", "redis"]
 
 
@@ -57,6 +60,21 @@ def _place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
 
 
 @pytest.fixture(params=STORES)
+async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Journal]:
+    if request.param == "memory":
+        yield MemoryJournal()
+        return
+    async with _place(request.param, request, tmp_path).open() as opened:
+        yield opened
+
+
+@pytest.fixture(params=CHECKING_STORES)
+async def checking_journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Journal]:
+    async with _place(request.param, request, tmp_path).open() as opened:
+        yield opened
+
+
+@pytest.fixture(params=CHECKING_STORES)
 def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     return _place(request.param, request, tmp_path)
 
@@ -64,12 +82,6 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
 @pytest.fixture(params=PROCESS_STORES)
 def shared_place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     return _place(request.param, request, tmp_path)
-
-
-@pytest.fixture
-async def journal(place: Place) -> AsyncIterator[Journal]:
-    async with place.open() as opened:
-        yield opened
 
 
 async def loaded(journal: Journal, turn_id: str) -> TurnLog:
@@ -100,7 +112,8 @@ async def test_a_turn_without_calls_still_begins(journal: Journal) -> None:
     assert await journal.load("t") == TurnLog(turn_id="t", calls=())
 
 
-async def test_a_turn_begins_once(journal: Journal) -> None:
+async def test_a_turn_begins_once(checking_journal: Journal) -> None:
+    journal = checking_journal
     await journal.begin("t", CALLS)
     with pytest.raises(ValueError, match="already holds turn 't'"):
         await journal.begin("t", CALLS[:1])
@@ -117,7 +130,8 @@ async def test_each_call_keeps_its_latest_start_and_its_first_outcome(journal: J
     assert log.finished == {"c2": Finished(call_id="c2", outcome='{"status":"ok"}')}
 
 
-async def test_an_append_naming_a_foreign_call_leaves_nothing_of_itself(journal: Journal) -> None:
+async def test_an_append_naming_a_foreign_call_leaves_nothing_of_itself(checking_journal: Journal) -> None:
+    journal = checking_journal
     await journal.begin("t", CALLS)
     with pytest.raises(KeyError, match="turn 't' has no call 'c9'"):
         await journal.append("t", [started("c1"), Finished(call_id="c1", outcome="x"), started("c9")])
@@ -144,9 +158,12 @@ async def test_concurrent_appends_from_two_tasks_all_land_in_each_task_s_order(j
 # -- decisions -----------------------------------------------------------------------------------------------
 
 
-async def test_waiting_calls_leave_the_waiting_set_once_decided_and_the_first_decision_binds(journal: Journal) -> None:
+async def test_waiting_calls_leave_the_waiting_set_once_decided_or_finished_and_the_first_decision_binds(
+    journal: Journal,
+) -> None:
     await journal.begin("t", CALLS)
-    await journal.append("t", [Waiting(call_id="c2"), Waiting(call_id="c3")])
+    await journal.append("t", [Waiting(call_id="c2"), Waiting(call_id="c3"), Waiting(call_id="c1")])
+    await journal.append("t", [Finished(call_id="c1", outcome="{}")])  # an outcome ends a wait too
     assert (await loaded(journal, "t")).waiting == {"c2", "c3"}
     await journal.decide("t", Decision(call_id="c2", approved=False, reason="not today"))
     await journal.decide("t", Decision(call_id="c2", approved=True))
