@@ -98,6 +98,15 @@ class Child:
                 if line.rstrip("\n") == marker:
                     return
 
+    async def freezes(self, *, seconds: float = 20.0) -> bool:
+        """Read lines until the process prints ``frozen`` (True) or ends first (False)."""
+        with trio.fail_after(seconds):
+            while line := await self._line():
+                if line.rstrip("\n") == "frozen":
+                    return True
+        self._stream.close()
+        return False
+
     async def ends(self, *, seconds: float = 20.0) -> list[str]:
         """Read every line until the process exits (its FIFO's end); all it printed."""
         with trio.fail_after(seconds):

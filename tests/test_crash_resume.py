@@ -6,7 +6,8 @@ appends a line to a side-effect log when it takes effect. A first run counts
 its events (a tool entered, its effect written, a journal write returned).
 Then, for every event k, a fresh worker runs the turn on a fresh journal, is
 frozen at event k and killed by pid, and another fresh process resumes the
-turn. After each resume (invariant 10):
+turn; for some k, that resume is killed too, at its third event, before a
+third process resumes the turn. After each final resume (invariant 10):
 
 * every call has exactly one outcome, in input order;
 * no call that is not retry-safe took effect twice (the log's lines);
@@ -79,19 +80,25 @@ def effects_of(log: Path) -> Counter[str]:
     return Counter(line.split()[1] for line in log.read_text().splitlines()) if log.exists() else Counter()
 
 
-async def crash_and_resume(zygote: Zygote, place: Place, folder: Path, freeze_at: int) -> None:
-    """Kill a run at event ``freeze_at``, resume it in a fresh process, and check what invariant 10 says."""
+async def crash_and_resume(zygote: Zygote, place: Place, folder: Path, *freeze_at: int) -> int:
+    """Kill a run at each event of ``freeze_at`` in turn (each resuming the last), resume it, check invariant 10.
+
+    A resume that ends before its kill point was simply not killed; the number of kills is returned.
+    """
     effects = folder / "effects.log"
     run = [*place.worker_options(), "run", "turn", "--effects", str(effects)]
-    first = await zygote.spawn(*run, "--freeze-at", str(freeze_at))
-    await first.reaches("frozen")
-    await first.kill()
+    killed = []
+    for k in freeze_at:
+        child = await zygote.spawn(*run, "--freeze-at", str(k))
+        if await child.freezes():
+            await child.kill()
+            killed.append(f"event {k} ({child.lines[-2]})")
     before = effects_of(effects)
     async with place.open() as journal:
         recorded: TurnLog | None = await journal.load("turn")
     resumed = outcomes(await (await zygote.spawn(*run)).ends())
     after = effects_of(effects)
-    where = f"killed at event {freeze_at} ({first.lines[-2]})"
+    where = "killed at " + ", then ".join(killed)
 
     assert [o["call_id"] for o in resumed] == IDS, where
     for call_id in NOT_RETRY_SAFE:
@@ -109,6 +116,7 @@ async def crash_and_resume(zygote: Zygote, place: Place, folder: Path, freeze_at
     for outcome in resumed:
         if outcome["status"] != "in_doubt":
             assert outcome["status"] == "ok" or outcome["error_code"] == "dependency_in_doubt", f"{where}: {outcome}"
+    return len(killed)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
@@ -125,4 +133,10 @@ async def test_a_turn_killed_at_any_event_resumes_with_one_outcome_per_call_and_
     for k in range(1, events + 1):
         folder = tmp_path / f"kill-{k}"
         folder.mkdir()
-        await crash_and_resume(zygote, place_of(kind, folder, request), folder, k)
+        assert await crash_and_resume(zygote, place_of(kind, folder, request), folder, k) == 1
+    twice = []
+    for k in range(2, events + 1, 5):  # crashes of a resume too: any number of crashes and resumes
+        folder = tmp_path / f"kill-{k}-twice"
+        folder.mkdir()
+        twice.append(await crash_and_resume(zygote, place_of(kind, folder, request), folder, k, 3))
+    assert twice.count(2) >= len(twice) // 2, twice  # most resumes had a third event to be killed at
