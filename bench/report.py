@@ -338,6 +338,7 @@ SCRIPTS = (
     ("scaling", "A long reference chain: open turn vs batch", "python bench/scaling.py"),
     ("planning", "Planning one huge fan-in", "python bench/planning.py"),
     ("rates", "Local token bucket vs the plain cap", "python bench/rates.py"),
+    ("journal", "SQLite journal: a durable append beside a bare commit", "python bench/journal.py"),
 )
 """The separate scripts whose last saved run (``bench/results/<name>.json``) the report includes."""
 
@@ -443,6 +444,11 @@ def markdown(results: Mapping[str, Any]) -> str:
         "separate the planner's own growth from the collector's passes over a growing heap).",
         "- **Token bucket** (`bench/rates.py`): one turn of N no-op calls on one capped resource, with and "
         "without a `Rate` so generous it never makes a call wait: the difference is the bucket's bookkeeping.",
+        "- **SQLite journal** (`bench/journal.py`): one `SqliteJournal.append` of one `Started` record awaited "
+        "from Trio, alternating with a bare `sqlite3` commit of the same row (same pragmas, same disk), in both "
+        "`synchronous` modes; with `full` both wait for the disk's flush, so the ratio is the journal's own cost. "
+        "Then N records as one append (the runtime's group commit) against N appends, and a turn of N no-op "
+        "reads run without a journal and with one (its claim, begin, group-committed records and load).",
         "- **Where the time goes**: `python bench/profile_hotpath.py` profiles the N=10,000 "
         "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "
         "under valgrind, which do not move with the machine's load as wall-clock time does.",

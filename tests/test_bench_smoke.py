@@ -137,6 +137,27 @@ def test_the_rates_script_compares_a_bucket_with_the_plain_cap(
     assert len(saved["rate_over_cap"]["samples"]) == 2
 
 
+def test_the_journal_script_times_appends_beside_bare_commits_and_a_group_commit(
+    bench_script: Callable[[str], ModuleType], tmp_path: Path
+) -> None:
+    journal = bench_script("journal")
+    out = tmp_path / "journal.json"
+    assert journal.main(["--count", "5", "--dir", str(tmp_path), "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["count"] == 5
+    assert set(saved["modes"]) == {"full", "normal"}
+    for figures in saved["modes"].values():
+        assert set(figures) == set(journal.MEASURES)
+        written = figures["write latency"]
+        assert written["append"]["writes"] == written["bare commit"]["writes"] == 5
+        assert 0 < written["append"]["median_us"] <= written["append"]["p90_us"]
+        assert figures["group commit"]["records"] == 5
+        turn = figures["journaled turn"]
+        assert turn["calls"] == 5
+        assert turn["appends"] >= 1 and turn["records"] >= 5  # every call's outcome was recorded
+    assert list(tmp_path.iterdir()) == [out]  # every database was removed
+
+
 def test_the_report_includes_each_script_s_saved_run(
     bench_script: Callable[[str], ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,18 +19,27 @@ import trio_toolpar
 import trio_toolpar.abc
 import trio_toolpar.compose
 import trio_toolpar.events
+import trio_toolpar.journal
 import trio_toolpar.plan
 import trio_toolpar.testing
 
 MAX_TOP_LEVEL = 35
 """The release check's limit: a namespace past this holds names users only receive."""
 
-CORE_MODULES = [trio_toolpar.events, trio_toolpar.abc, trio_toolpar.plan, trio_toolpar.compose, trio_toolpar.testing]
+CORE_MODULES = [
+    trio_toolpar.events,
+    trio_toolpar.abc,
+    trio_toolpar.plan,
+    trio_toolpar.compose,
+    trio_toolpar.journal,
+    trio_toolpar.testing,
+]
 PUBLIC_MODULES = [
     "trio_toolpar",
     "trio_toolpar.abc",
     "trio_toolpar.compose",
     "trio_toolpar.events",
+    "trio_toolpar.journal",
     "trio_toolpar.plan",
     "trio_toolpar.testing",
     "trio_toolpar.openai",

@@ -7,7 +7,7 @@ Every store folds the same way, so that a turn resumes alike whatever keeps it:
   have been reported, so a later one (which the runtime never writes) cannot replace it;
 * ``decisions``: each call's first `Decision`: the answer a run may already
   have acted on binds; later ones are kept by the store but not read;
-* ``waiting``: the calls with a `Waiting` record and no decision.
+* ``waiting``: the calls with a `Waiting` record, and neither a decision nor an outcome.
 """
 
 from __future__ import annotations
@@ -42,6 +42,6 @@ def turn_log(turn_id: str, calls: Sequence[JournalCall], entries: Iterable[Entry
         calls=tuple(calls),
         started=started,
         finished=finished,
-        waiting=frozenset(waiting - decisions.keys()),
+        waiting=frozenset(waiting - decisions.keys() - finished.keys()),
         decisions=decisions,
     )

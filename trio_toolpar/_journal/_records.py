@@ -84,10 +84,11 @@ class TurnLog:
 
     turn_id: str
     calls: tuple[JournalCall, ...]
-    started: Mapping[str, Started] = attrs.field(factory=dict)
-    finished: Mapping[str, Finished] = attrs.field(factory=dict)
+    # Not factory=dict: the reference would show dict's own docstring as these fields'.
+    started: Mapping[str, Started] = attrs.field(factory=lambda: {})
+    finished: Mapping[str, Finished] = attrs.field(factory=lambda: {})
     waiting: frozenset[str] = frozenset()
-    decisions: Mapping[str, Decision] = attrs.field(factory=dict)
+    decisions: Mapping[str, Decision] = attrs.field(factory=lambda: {})
 
 
 class TurnBusy(ToolparError, RuntimeError):

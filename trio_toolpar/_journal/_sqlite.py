@@ -29,6 +29,7 @@ from ._records import Decision, JournalCall, Record, TurnLog
 __all__ = ["SCHEMA_VERSION", "SqliteJournal"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the files this version writes; a later one migrates from it."""
@@ -169,14 +170,14 @@ class SqliteJournal:
         check_type("decision", decision, Decision)
         await self._run(_append, turn_id, (decision,))
 
-    async def _run(self, job: Callable[[sqlite3.Connection, str, T], object], turn_id: str, arg: T) -> TurnLog | None:
+    async def _run(self, job: Callable[[sqlite3.Connection, str, T], R], turn_id: str, arg: T) -> R:
+        """``job(connection, turn_id, arg)`` on a worker thread, one at a time; opens the connection on first use."""
         async with self._lock:
             if self._closed:
                 raise trio.ClosedResourceError(f"{self!r} is closed")
             if self._connection is None:
                 self._connection = await trio.to_thread.run_sync(self._open)
-            result = await trio.to_thread.run_sync(job, self._connection, turn_id, arg)
-        return result if isinstance(result, TurnLog) else None
+            return await trio.to_thread.run_sync(job, self._connection, turn_id, arg)
 
     def _open(self) -> sqlite3.Connection:
         self._path.parent.mkdir(parents=True, exist_ok=True)

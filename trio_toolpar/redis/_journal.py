@@ -68,7 +68,8 @@ class RedisJournal:
             holder keeps its turn from being resumed.
         timeout: seconds one Redis round trip may take before the journal
             raises `JournalUnavailable` (default: the smaller of 1 s and a
-            quarter of ``claim_ttl``).
+            quarter of ``claim_ttl``). It bounds big writes and loads too: a
+            turn whose records run to megabytes needs a timeout they fit in.
 
     Raises:
         ValueError: an option is out of range.
@@ -152,7 +153,9 @@ class RedisJournal:
         """All Redis holds of ``turn_id``; ``None`` if it has never begun."""
         keys = self._keys(turn_id)
         reply = await self._run(self._load, [keys[_CALLS], keys[_LOG]], [])
-        calls, log = reply if isinstance(reply, list) and len(reply) == 2 else ([], [])
+        if not (isinstance(reply, list) and len(reply) == 2):
+            raise JournalUnavailable(f"unexpected reply from the journal's load script: {reply!r:.200}")
+        calls, log = reply
         if not calls:
             return None
         header = calls[0].decode() if isinstance(calls[0], bytes) else str(calls[0])
