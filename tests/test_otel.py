@@ -355,3 +355,16 @@ async def test_spans_agree_with_the_outcomes(turn: TurnSpec, autojump_clock: tri
             cause = (span.attributes or {}).get("trio_toolpar.cancel_cause")
             assert cause == (str(outcome.error_code) if outcome.status is Status.CANCELLED else None)
     assert sum(p.count for p in otel.durations()) == len(ran)
+
+
+async def test_a_resumed_turn_names_its_id_and_the_calls_it_replayed(autojump_clock: trio.testing.MockClock) -> None:
+    from trio_toolpar.testing import MemoryJournal
+
+    otel, journal = Otel(), MemoryJournal()
+    calls = [ToolCall(id="a", tool="fetch", arguments={"url": "u"})]
+    await Executor(registry(), journal=journal).run(calls, turn_id="t1")
+    await Executor(registry(), journal=journal, instruments=[otel.instrument]).run(calls, turn_id="t1")
+    turn = otel.span("trio_toolpar.turn")
+    assert turn.attributes is not None and turn.attributes["trio_toolpar.turn_id"] == "t1"
+    assert turn.attributes["trio_toolpar.resumed"] is True
+    assert tuple(turn.attributes["trio_toolpar.replayed"]) == ("a",)  # type: ignore[arg-type]

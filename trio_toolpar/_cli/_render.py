@@ -37,7 +37,7 @@ __all__ = [
     "speedup_lines",
 ]
 
-_NOT_DONE = frozenset({Status.CANCELLED, Status.SKIPPED})
+_NOT_DONE = frozenset({Status.CANCELLED, Status.SKIPPED, Status.IN_DOUBT})
 
 
 @final

@@ -147,7 +147,12 @@ class OpenTelemetry:
         for key in [k for k in self._calls if k[0] == event.turn]:
             del self._calls[key]  # calls decided after their task ended cannot be traced further
         counts = Counter(f"trio_toolpar.calls.{outcome.status}" for outcome in event.result.outcomes)
-        turn.span.set_attributes({"trio_toolpar.calls": len(event.result.outcomes), **counts})
+        result = event.result
+        turn.span.set_attributes(
+            {"trio_toolpar.calls": len(result.outcomes), "trio_toolpar.turn_id": result.turn_id, **counts}
+        )
+        if result.resumed:  # a durable turn gone on from its journal: the calls it returned as recorded
+            turn.span.set_attributes({"trio_toolpar.resumed": True, "trio_toolpar.replayed": list(result.replayed)})
         if event.interrupted:
             turn.span.set_attribute(CANCEL_CAUSE, "cancelled")
             turn.span.set_status(Status(StatusCode.ERROR, "cancelled"))
