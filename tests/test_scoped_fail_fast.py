@@ -339,6 +339,18 @@ def test_a_policy_says_what_a_failure_stops() -> None:
         FailFast(scope=None)  # type: ignore[arg-type]
 
 
+def test_a_policy_written_for_cancels_turn_is_told_how_to_move_on() -> None:
+    class Old:
+        retry = None
+        max_retries_per_turn = None
+
+        def cancels_turn(self, outcome: Outcome) -> bool:
+            return True
+
+    with pytest.raises(TypeError, match=r"Old has cancels_turn\(outcome\), which is now failure_scope\(outcome\)"):
+        Executor(shop(), policy=Old())  # type: ignore[arg-type]
+
+
 # -- invariant 11 --------------------------------------------------------------------------------
 
 NAMED = re.compile(r"call '([^']+)' failed \(")

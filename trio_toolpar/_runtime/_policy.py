@@ -11,7 +11,7 @@ from .._values._outcome import Outcome, Status
 from .._values._validate import attrs_validator, check_choice, check_type
 from ._retry_grants import check_retry_cap
 
-__all__ = ["FAILURES", "BestEffort", "FailFast", "FailureScope", "Policy", "stops_single_calls"]
+__all__ = ["FAILURES", "BestEffort", "FailFast", "FailureScope", "Policy", "check_policy", "stops_single_calls"]
 
 FailureScope = Literal["turn", "dependents", "resource"]
 """What a failure stops: the whole turn; the calls that wait for the failed one (transitively);
@@ -91,6 +91,20 @@ class BestEffort:
 
     def failure_scope(self, outcome: Outcome) -> FailureScope | None:
         return None
+
+
+def check_policy(value: object) -> Policy | None:
+    """``value`` if it is a `Policy` or ``None``; a policy written for ``cancels_turn`` is told how to move on.
+
+    Raises:
+        TypeError: it is not a policy.
+    """
+    if value is not None and not isinstance(value, Policy) and hasattr(value, "cancels_turn"):
+        raise TypeError(
+            f"policy {type(value).__name__} has cancels_turn(outcome), which is now failure_scope(outcome):"
+            ' return "turn" where it returned True, and None where it returned False'
+        )
+    return check_type("policy", value, Policy, expected="a Policy such as BestEffort() or FailFast()", allow_none=True)
 
 
 def stops_single_calls(policy: Policy) -> bool:
