@@ -14,7 +14,7 @@ from .._tools._registry import CallContext, Tool
 from ._attempts import Kind, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity, Waiter
-from ._decide import Decide, failure_reason, stop_reason
+from ._decide import Decide, failure_reason
 from ._instrument import Emitter
 from ._retry_grants import RetryGrants
 from ._settings import Settings
@@ -149,10 +149,15 @@ class CallTasks:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:
                     run.started_at = None  # cancelled before its first attempt began: it never started
-                self._report(run, stop_reason(self._stopping.cause(), started=run.attempts > 0), None, None)
+                self._report(run, self._stopping.reason(run.attempts > 0), None, None)
+
+    def task(self, run: CallRun) -> Callable[[CallRun], Awaitable[None]]:
+        """The task to start for ``run``: `run_alone` if it may be stopped alone, else `run`."""
+        return self.run_alone if run.call.race is not None or self._settings.calls_alone else self.run
 
     async def run_alone(self, run: CallRun) -> None:
-        """`run`, in a scope of the call's own: a race member's, cancelled alone if it loses its race."""
+        """`run`, in a scope of the call's own, cancelled alone if it loses its race or a sibling's
+        failure reaches it (a scoped policy, see `Settings.calls_alone`)."""
         try:
             with trio.CancelScope() as run.scope:
                 await self.run(run)

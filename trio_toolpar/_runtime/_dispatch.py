@@ -77,7 +77,7 @@ class Dispatcher:
         self._planner = planner
         self._sequence = sequence
         self._decide = decide
-        self._gates = Gates(settings.approve, approved=self._requeue, decide=report, cause=stopping.cause)
+        self._gates = Gates(settings.approve, approved=self._requeue, decide=report, cause=stopping.reason)
         self._tasks = CallTasks(
             settings,
             capacity,
@@ -229,5 +229,4 @@ class Dispatcher:
             return
         assert self.nursery is not None
         run.started_at = now
-        task = self._tasks.run if run.call.race is None else self._tasks.run_alone
-        self.nursery.start_soon(task, run, name=f"toolpar:{run.call.id}")
+        self.nursery.start_soon(self._tasks.task(run), run, name=f"toolpar:{run.call.id}")

@@ -23,7 +23,7 @@ from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._exception_groups import collapse
 from ._instrument import Instrument, delivery
 from ._limits import Rate, SharedLimits
-from ._policy import BestEffort, Policy
+from ._policy import BestEffort, Policy, check_policy
 from ._result import TurnResult
 from ._settings import Schedule, Settings
 from ._turn import Turn
@@ -137,7 +137,7 @@ class Executor:
         check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
         check_type("rates", rates, Mapping, expected="a mapping of resource names to Rate(...)", allow_none=True)
         check_whole_number("max_concurrency", max_concurrency, allow_none=True)
-        check_type("policy", policy, Policy, expected="a Policy such as BestEffort() or FailFast()", allow_none=True)
+        check_policy(policy)
         check_choice("schedule", schedule, ("waves", "eager"))
         check_callable("redact", redact, expected="a function (str) -> str", allow_none=True)
         check_type("seed", seed, (int, str), expected="an int or a str", allow_none=True)

@@ -14,7 +14,8 @@ call's task (or its approval's) does not decide how its call ended: it
 reports the ending (`Endings.report`) and wakes the coordinator. The
 coordinator is the one place that decides (`Turn._decide`): it takes the
 reported endings best rank first (priority, then plan order), and for each
-builds the outcome, settles its race, asks the policy, tells `on_outcome`
+builds the outcome, settles its race, asks the policy what a failure
+reaches (the turn, or the calls `_failure_scope` stops), tells `on_outcome`
 and hands the calls it made ready to the dispatcher; then it grants
 capacity and retries, in the same order.
 
@@ -42,7 +43,7 @@ from .._planning._planned_call import in_plan_order
 from .._planning._race_groups import RaceRules
 from .._values._construct import NoPublicConstructor
 from .._values._exceptions import TurnStateError
-from .._values._outcome import ErrorCode, Outcome, Status, ToolCall, Verdict
+from .._values._outcome import ErrorCode, Outcome, ToolCall, Verdict
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity
 from ._decide import build_outcome, decide_the_rest
@@ -50,16 +51,16 @@ from ._dependencies import Dependencies
 from ._dispatch import Dispatcher
 from ._endings import Endings
 from ._exception_groups import collapse
+from ._failure_scope import stop_reached
 from ._instrument import emitter
 from ._open_input import wire_closed, wire_submitted
+from ._policy import FAILURES
 from ._races import Races
 from ._result import TurnResult
 from ._settings import Settings
 from ._stopping import Stopping
 
 __all__ = ["Turn"]
-
-_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
 
 
 @final
@@ -245,10 +246,13 @@ class Turn(metaclass=NoPublicConstructor):
     # -- phases -------------------------------------------------------------------
 
     async def _run_phases(self) -> None:
-        for run in self._runs:
-            if run.planned is not None and run.planned.verdict is not None:
+        rejected = [run for run in self._runs if run.planned is not None and run.planned.verdict is not None]
+        rejected.sort(key=lambda run: run.rank(self._number))  # plan order: the first failure is the one a stop names
+        for run in rejected:
+            if run.outcome is None:  # (a scoped failure may have reached it)
+                assert run.planned is not None and run.planned.verdict is not None
                 self._decide(run, run.planned.verdict)
-        if self._stopping.failed:
+        if self._stopping.failure is not None:
             self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
         if self._stopping.asked is not None:
             return
@@ -278,7 +282,7 @@ class Turn(metaclass=NoPublicConstructor):
                 if self._settings.deterministic:  # let every task woken at this instant act first
                     await trio.testing.wait_all_tasks_blocked()
                 self._decide_reported()
-                if self._stopping.failed:
+                if self._stopping.failure is not None:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
@@ -328,12 +332,17 @@ class Turn(metaclass=NoPublicConstructor):
             self._endings.open -= 1
         # A race just won stops its other members here; a member's failure may not count against the turn.
         counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
-        if reason is not None and reason[0] in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
-            # Acted on once the endings of this instant are decided, so that a sibling that
-            # returns at the same virtual instant ends ok whatever order Trio runs the two in.
-            self._stopping.failed = True
+        scope = None
+        if reason is not None and reason[0] in FAILURES and counts:
+            scope = self._settings.policy.failure_scope(outcome)
+            if scope == "turn" and self._stopping.failure is None:
+                # Acted on once the endings of this instant are decided, so that a sibling that
+                # returns at the same virtual instant ends ok whatever order Trio runs the two in.
+                self._stopping.failure = outcome
         if self._on_outcome is not None:
             self._on_outcome(outcome)
+        if scope is not None and scope != "turn":  # before its dependents could be made ready below
+            stop_reached(run, outcome, scope, self._runs, self._deps, turn=self._number, decide=self._decide)
         ready = self._deps.finish(run.index, ok=reason is None)
         if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
             self._dispatch.add(k for k in ready if self._runs[k].active)
@@ -348,7 +357,7 @@ class Turn(metaclass=NoPublicConstructor):
         turn's cause, or with their planning verdict if they never started.
         """
         self._decide_reported()
-        decide_the_rest(self._runs, self._stopping.cause(), release=self._capacity.release, decide=self._decide)
+        decide_the_rest(self._runs, self._stopping.reason, release=self._capacity.release, decide=self._decide)
         started_at = self._stopping.started_at
         self._result = TurnResult(
             outcomes=tuple([run.outcome for run in self._runs if run.outcome is not None]),

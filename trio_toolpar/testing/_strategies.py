@@ -11,7 +11,7 @@ import trio
 
 from .._planning._race_groups import RaceRules
 from .._runtime._executor import Executor
-from .._runtime._policy import BestEffort, FailFast
+from .._runtime._policy import BestEffort, FailFast, Policy
 from .._runtime._settings import Schedule
 from .._tools._registry import Approval, Approver, Registry, SideEffect, Tool
 from .._tools._retry import Retry
@@ -119,13 +119,20 @@ class TurnSpec:
         return approve
 
     def executor(
-        self, recorder: Recorder, *, schedule: Schedule | None = None, seed: int = 0, deterministic: bool = True
+        self,
+        recorder: Recorder,
+        *,
+        schedule: Schedule | None = None,
+        seed: int = 0,
+        deterministic: bool = True,
+        policy: Policy | None = None,
     ) -> Executor:
-        """An executor for this turn's settings (``schedule`` overrides the generated one).
+        """An executor for this turn's settings (``schedule`` and ``policy`` override the generated ones).
 
         It is ``deterministic`` (see `Executor`) unless told otherwise: these turns run on a MockClock.
         """
-        policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
+        if policy is None:
+            policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
         return Executor(
             self.registry(recorder),
             limits=self.limits,
