@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from trio_toolpar import (
     anthropic,
     openai,
 )
+from trio_toolpar.agent import Message, ScriptedModel, ScriptedReply, run_agent
 from trio_toolpar.plan import Plan
 from trio_toolpar.testing import Oracle, Recorder, TurnSpec, turns
 
@@ -320,3 +323,26 @@ async def test_reports_count_a_deferred_call_as_work_not_done(autojump_clock: tr
         "so this turn did less work than a serial run would"
     )
     assert result.table().splitlines()[3].split() == ["b", "search", "deferred", "not_admitted", "0", "0.0"]
+
+
+async def test_the_agent_loop_gives_the_model_its_deferred_calls_to_issue_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    def again(messages: Sequence[Message]) -> ScriptedReply:
+        answers = {m["tool_call_id"]: json.loads(m["content"]) for m in messages if m["role"] == "tool"}
+        assert answers["a"] == {"ok": True, "result": "a"}
+        assert answers["b"]["error_code"] == "not_admitted"
+        return ScriptedReply(calls=(call("b2", "search", q="b"),))
+
+    model = ScriptedModel(
+        [
+            ScriptedReply(calls=(call("a", "search", q="a"), call("b", "search", q="b"))),
+            again,
+            ScriptedReply(text="done"),
+        ]
+    )
+    result = await run_agent(model, Executor(registry(), max_calls_per_turn=1), "go")
+    assert [[(o.call_id, o.status) for o in turn] for turn in result.turns] == [
+        [("a", Status.OK), ("b", Status.DEFERRED)],
+        [("b2", Status.OK)],
+    ]
