@@ -269,7 +269,7 @@ async def test_providers_tell_the_model_to_issue_a_deferred_call_again(autojump_
         [call("a", "search", q="a"), call("b", "search", q="b")]
     )
     observation = (
-        '{"ok":false,"error_code":"not_admitted","error":"not run: this turn admits at most 1 calls; '
+        '{"ok":false,"error_code":"not_admitted","error":"not run: this turn admits at most 1 call; '
         'issue this call again in your next turn"}'
     )
     assert openai.tool_messages(result)[1] == {"role": "tool", "tool_call_id": "b", "content": observation}

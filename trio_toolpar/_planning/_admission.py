@@ -31,11 +31,12 @@ __all__ = ["OpenAdmission", "admit_batch", "deferred_verdict"]
 
 def deferred_verdict(limit: int, waits_for: str | None = None) -> Verdict:
     """For a call the turn did not admit; ``waits_for``: the id of a call it waits for that was not admitted."""
+    calls = "1 call" if limit == 1 else f"{limit} calls"
     if waits_for is None:
-        message = f"not run: this turn admits at most {limit} calls; issue this call again in your next turn"
+        message = f"not run: this turn admits at most {calls}; issue this call again in your next turn"
     else:
         message = (
-            f"not run: it waits for call {waits_for!r}, which this turn did not admit (at most {limit} calls); "
+            f"not run: it waits for call {waits_for!r}, which this turn did not admit (at most {calls}); "
             "issue both again in your next turn"
         )
     return Verdict(Status.DEFERRED, ErrorCode.NOT_ADMITTED, message)
