@@ -62,10 +62,11 @@ def admit_batch(planned: Sequence[PlannedCall], waves: Waves, limit: int) -> tup
             refused.add(i)
         else:
             admitted |= group
+    past_limit = deferred_verdict(limit)  # one value for the many calls deferred for the limit alone
     calls = tuple(
         pc
         if pc.verdict is not None or pc.index in admitted
-        else attrs.evolve(pc, generation=None, verdict=_why(pc, planned, admitted, limit))
+        else attrs.evolve(pc, generation=None, verdict=_why(pc, planned, admitted, limit, past_limit))
         for pc in planned
     )
     kept = (tuple(i for i in wave if i in admitted) for wave in waves)
@@ -101,10 +102,16 @@ def _group(
     return group
 
 
-def _why(pc: PlannedCall, planned: Sequence[PlannedCall], admitted: set[int], limit: int) -> Verdict:
-    """The verdict of a deferred call: the first call it waits for that was deferred too, if any."""
+def _why(
+    pc: PlannedCall, planned: Sequence[PlannedCall], admitted: set[int], limit: int, past_limit: Verdict
+) -> Verdict:
+    """The verdict of a deferred call: it waits for a call deferred too (the first), or ``past_limit``."""
+    if not pc.predecessors:
+        return past_limit
     waits_for = _first_deferred(pc.predecessors, lambda i: planned[i].verdict is None and i not in admitted)
-    return deferred_verdict(limit, planned[waits_for].call.id if waits_for is not None else None)
+    if waits_for is None:
+        return past_limit
+    return deferred_verdict(limit, planned[waits_for].call.id)
 
 
 def _first_deferred(predecessors: Iterable[int], deferred: Callable[[int], bool]) -> int | None:
