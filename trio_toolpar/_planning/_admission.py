@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-import attrs
-
 from .._values._outcome import ErrorCode, Status, Verdict
 from ._drafts import Draft
-from ._planned_call import PlannedCall, Waves
+from ._planned_call import PlannedCall, Waves, unscheduled
 
 __all__ = ["OpenAdmission", "admit_batch", "deferred_verdict"]
 
@@ -66,7 +64,7 @@ def admit_batch(planned: Sequence[PlannedCall], waves: Waves, limit: int) -> tup
     calls = tuple(
         pc
         if pc.verdict is not None or pc.index in admitted
-        else attrs.evolve(pc, generation=None, verdict=_why(pc, planned, admitted, limit, past_limit))
+        else unscheduled(pc, _why(pc, planned, admitted, limit, past_limit))
         for pc in planned
     )
     kept = (tuple(i for i in wave if i in admitted) for wave in waves)
