@@ -42,7 +42,7 @@ class UseExecutorDefault:
 
 
 USE_EXECUTOR_DEFAULT = UseExecutorDefault()
-"""The default of a turn's ``budget=``: the executor's own budget (unlike ``None``, which means no budget).
+"""The default of a turn's ``budget=`` and ``admit=``: the executor's own setting (unlike ``None``: no limit).
 
 Pass it to forward "whatever the executor says" explicitly, as httpx's
 ``USE_CLIENT_DEFAULT`` does for a request's options.
@@ -52,6 +52,10 @@ Pass it to forward "whatever the executor says" explicitly, as httpx's
 def _check_budget(budget: object) -> float | None:
     seconds = check_number("budget", budget, minimum=0, unit="seconds", allow_none=True)
     return float(seconds) if seconds is not None else None
+
+
+def _check_admit(name: str, admit: object) -> int | None:
+    return check_whole_number(name, admit, allow_none=True)
 
 
 def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
@@ -113,6 +117,9 @@ class Executor:
         approve: the approver of tools registered with ``approval=True``:
             ``async (call, tool) -> bool | Approval``, a person or a policy
             engine. Gated calls wait for it holding no capacity.
+        max_calls_per_turn: the most calls a turn admits (``None``: no
+            limit); the others end ``deferred``, telling the model to issue
+            them again next turn. A turn's ``admit=`` overrides it.
     """
 
     def __init__(
@@ -132,6 +139,7 @@ class Executor:
         shared_limits: SharedLimits | None = None,
         instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
+        max_calls_per_turn: int | None = None,
     ) -> None:
         check_type("registry", registry, Registry, expected="a trio_toolpar.Registry")
         check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
@@ -145,6 +153,7 @@ class Executor:
         check_type("shared_limits", shared_limits, SharedLimits, expected="a SharedLimits", allow_none=True)
         check_callable("approve", approve, expected="an async (call, tool) -> bool | Approval", allow_none=True)
         self.budget = _check_budget(budget)
+        self.max_calls_per_turn = _check_admit("max_calls_per_turn", max_calls_per_turn)
         self._settings = Settings(
             registry=registry,
             policy=policy if policy is not None else BestEffort(),
@@ -176,6 +185,8 @@ class Executor:
             parts.append(f"max_concurrency={int(self._capacity.limiters[GLOBAL].total_tokens)}")
         if self.budget is not None:
             parts.append(f"budget={self.budget} s")
+        if self.max_calls_per_turn is not None:
+            parts.append(f"max_calls_per_turn={self.max_calls_per_turn}")
         parts += [f"policy={self.policy!r}", f"schedule={self.schedule!r}", f"turns={self._turns}"]
         return f"<Executor {', '.join(parts)}>"
 
@@ -208,9 +219,17 @@ class Executor:
         """What every capped or rate-limited resource holds, owes and waits for now."""
         return self._capacity.statistics()
 
-    def plan(self, calls: Iterable[ToolCall | Mapping[str, Any]]) -> Plan:
-        """Plan ``calls`` without running them."""
-        return Plan.build(self._settings.registry, _as_calls(calls))
+    def plan(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+    ) -> Plan:
+        """Plan ``calls`` without running them (``admit``: see `turn`)."""
+        return Plan.build(self._settings.registry, _as_calls(calls), admit=self._admit(admit))
+
+    def _admit(self, admit: int | UseExecutorDefault | None) -> int | None:
+        return self.max_calls_per_turn if isinstance(admit, UseExecutorDefault) else _check_admit("admit", admit)
 
     def turn(
         self,
@@ -218,15 +237,18 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
         even when the run is cancelled from outside. ``races`` gives the rules
         (`RaceRules`) of race groups by name; a group without rules is won by its
-        first member to end ``ok``.
+        first member to end ``ok``. ``admit`` is the most calls the turn admits
+        (default: ``max_calls_per_turn``; ``None``: no limit); the others end
+        ``deferred`` (see "Turn admission" in docs/semantics.md).
         """
-        return self._new_turn(self.plan(calls), budget, races=races)
+        return self._new_turn(self.plan(calls, admit=admit), budget, races=races)
 
     def _new_turn(
         self,
@@ -235,6 +257,7 @@ class Executor:
         on_outcome: Callable[[Outcome], object] | None = None,
         *,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | None = None,
     ) -> Turn:
         chosen = self.budget if isinstance(budget, UseExecutorDefault) else _check_budget(budget)
         races = check_races(races)
@@ -247,6 +270,7 @@ class Executor:
             sequence=self._turns,
             on_outcome=on_outcome,
             races=races,
+            admit=admit,
         )
 
     async def run(
@@ -255,9 +279,10 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> TurnResult:
-        """Run the calls of one model turn; one outcome per call, in input order (``races``: see `turn`)."""
-        return await self.turn(calls, budget=budget, races=races).run()
+        """Run the calls of one model turn; one outcome per call, in input order (``races``, ``admit``: see `turn`)."""
+        return await self.turn(calls, budget=budget, races=races, admit=admit).run()
 
     @asynccontextmanager
     async def open_turn(
@@ -265,6 +290,7 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
@@ -279,9 +305,10 @@ class Executor:
         Leaving the block closes the input and waits for the submitted calls;
         leaving it with an exception cancels them. The schedule is always
         eager, and planning differs from a batch where calls are already
-        running (see "Streams and open turns" in docs/semantics.md).
+        running (see "Streams and open turns" in docs/semantics.md); ``admit``
+        admits calls in the order they are submitted.
         """
-        turn = self._new_turn(None, budget, races=races)
+        turn = self._new_turn(None, budget, races=races, admit=self._admit(admit))
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(turn.run)
@@ -304,6 +331,7 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
@@ -325,7 +353,7 @@ class Executor:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 send.send_nowait(outcome)
 
-        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver, races=races)
+        turn = self._new_turn(self.plan(calls, admit=admit), budget, on_outcome=deliver, races=races)
 
         async def drive() -> None:
             async with send:

@@ -82,6 +82,7 @@ class Turn(metaclass=NoPublicConstructor):
         sequence: int,
         on_outcome: Callable[[Outcome], object] | None = None,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | None = None,
     ) -> None:
         self._number = sequence
         self._settings = settings
@@ -89,7 +90,7 @@ class Turn(metaclass=NoPublicConstructor):
         self._on_outcome = on_outcome
         self._plan = plan
         self._emit = emitter(settings.instruments, turn=sequence)
-        self._planner = IncrementalPlanner(settings.registry) if plan is None else None
+        self._planner = IncrementalPlanner(settings.registry, admit=admit) if plan is None else None
         self._runs: list[CallRun] = []
         self._ids: dict[str, int] = {}
         self._deps = Dependencies()

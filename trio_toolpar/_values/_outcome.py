@@ -26,6 +26,8 @@ class Status(enum.StrEnum):
     """The tool never started."""
     REJECTED = "rejected"
     """The call was invalid; the tool never started."""
+    DEFERRED = "deferred"
+    """Not admitted: past the turn's admission limit; the model may issue it again next turn."""
 
 
 class ErrorCode(enum.StrEnum):
@@ -49,6 +51,7 @@ class ErrorCode(enum.StrEnum):
     APPROVAL_FAILED = "approval_failed"
     LOST_RACE = "lost_race"
     NOT_ACCEPTED = "not_accepted"
+    NOT_ADMITTED = "not_admitted"
 
 
 class Verdict(NamedTuple):

@@ -82,6 +82,8 @@ class TurnSpec:
     # Not factory=dict: the reference would show dict's own docstring as this field's.
     races: Mapping[str, RaceRules] = attrs.field(factory=lambda: {})
     """The rules of its race groups: pass ``races=turn.races`` to `Executor.run`."""
+    admit: int | None = None
+    """The most calls the turn admits (the executor's ``max_calls_per_turn``); ``None``: no limit."""
 
     def tool_calls(self) -> list[ToolCall]:
         """The calls, as a model would send them."""
@@ -143,6 +145,7 @@ class TurnSpec:
             seed=seed,
             deterministic=deterministic,
             approve=self.approver() if any(c.approval is not None for c in self.calls) else None,
+            max_calls_per_turn=self.admit,
         )
 
     def by_id(self) -> dict[str, CallSpec]:
@@ -168,6 +171,7 @@ def _turn(
     races: bool,
     gates: bool,
     weights: bool,
+    admission: bool,
 ) -> TurnSpec:
     n = draw(st.integers(min_value=1, max_value=max_calls))
     calls: list[CallSpec] = []
@@ -205,6 +209,7 @@ def _turn(
         schedule=draw(st.sampled_from(tuple(schedules))),
         retry=Retry(attempts=2, backoff=0.25, jitter=0.0) if retries and draw(st.booleans()) else None,
         races={g: RaceRules(keep=draw(st.sampled_from((1, 1, 2)))) for g in groups},
+        admit=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=n))) if admission else None,
     )
 
 
@@ -221,6 +226,7 @@ def turns(
     races: bool = False,
     gates: bool = False,
     weights: bool = False,
+    admission: bool = False,
 ) -> st.SearchStrategy[TurnSpec]:
     """Generate `TurnSpec`s: random DAGs of references (to earlier calls, so acyclic),
     conflicts on a few shared keys, latencies on a quarter-second grid (so virtual
@@ -231,7 +237,8 @@ def turns(
     `TurnSpec.approver`, answers as scripted after a delay) and ``weights``
     (calls taking two units of their resource's cap; caps are drawn no lower
     than the heaviest call). They are off by default: `Oracle` knows nothing
-    of them.
+    of them. ``admission`` draws a limit on the calls the turn admits
+    (`TurnSpec.admit`), which `Oracle.admitted` predicts.
 
     Examples:
         ```python
@@ -254,4 +261,5 @@ def turns(
         races=races,
         gates=gates,
         weights=weights,
+        admission=admission,
     )
