@@ -8,6 +8,9 @@ import threading
 import pytest
 import trio
 import trio.testing
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from trio_toolpar import (
     CallContext,
@@ -21,6 +24,7 @@ from trio_toolpar import (
     ToolCall,
 )
 from trio_toolpar.events import CallEvent, CallProgressed, Event
+from trio_toolpar.otel import OpenTelemetry
 
 
 class Recorder:
@@ -276,3 +280,35 @@ def test_a_progress_timeout_needs_a_call_context() -> None:
         registry.add(lambda ctx: None, name="zero", progress_timeout=0)
     with pytest.raises(TypeError, match="progress_timeout must be a positive number of seconds or None, not '1'"):
         registry.add(lambda ctx: None, name="text", progress_timeout="1")  # type: ignore[arg-type]
+
+
+async def test_each_report_is_an_event_on_the_call_s_span(autojump_clock: trio.testing.MockClock) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    registry = Registry()
+
+    async def pages(ctx: CallContext) -> None:
+        await trio.sleep(1.0)
+        ctx.progress(1, 2, "page 1 of a very long listing")
+        await trio.sleep(1.0)
+        ctx.progress(2)
+
+    registry.add(pages, side_effect="read")
+    otel = OpenTelemetry(tracer_provider=provider, max_chars=6)
+    await Executor(registry, instruments=[otel]).run([ToolCall(id="p", tool="pages")])
+    (call,) = [s for s in exporter.get_finished_spans() if s.name == "execute_tool pages"]
+    assert call.start_time is not None
+    assert [(e.name, (e.timestamp - call.start_time) / 1e9, dict(e.attributes or {})) for e in call.events] == [
+        (
+            "trio_toolpar.progress",
+            1.0,
+            {
+                "trio_toolpar.attempt": 1,
+                "trio_toolpar.progress.done": 1,
+                "trio_toolpar.progress.total": 2,
+                "trio_toolpar.progress.message": "page 1...<23 more characters>",
+            },
+        ),
+        ("trio_toolpar.progress", 2.0, {"trio_toolpar.attempt": 1, "trio_toolpar.progress.done": 2}),
+    ]
