@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 
@@ -23,6 +24,8 @@ from trio_toolpar import (
     Status,
     ToolCall,
 )
+from trio_toolpar._cli._progress import TurnProgress
+from trio_toolpar._cli._views import PlainProgress
 from trio_toolpar.events import CallEvent, CallProgressed, Event
 from trio_toolpar.otel import OpenTelemetry
 
@@ -311,4 +314,47 @@ async def test_each_report_is_an_event_on_the_call_s_span(autojump_clock: trio.t
             },
         ),
         ("trio_toolpar.progress", 2.0, {"trio_toolpar.attempt": 1, "trio_toolpar.progress.done": 2}),
+    ]
+
+
+async def test_the_command_s_live_view_shows_a_running_call_s_latest_report(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry = Registry()
+
+    async def pages(ctx: CallContext) -> None:
+        await trio.sleep(1.0)
+        ctx.progress(1, 3, "page 1")
+        await trio.sleep(1.0)
+        ctx.progress(2, 3, "page 2,\nthen a message far too long to show on one line of a table")
+        await trio.sleep(1.0)
+        ctx.progress(2.5)
+        await trio.sleep(1.0)
+
+    registry.add(pages, side_effect="read")
+    progress = TurnProgress(limits={}, max_concurrency=None, schedule="eager")
+    out = io.StringIO()
+    view = PlainProgress(out)
+    turn = Executor(registry, instruments=[progress]).turn([ToolCall(id="p", tool="pages")])
+    progress.watch(turn.plan)
+    seen = []
+    async with trio.open_nursery() as nursery:
+        t0 = trio.current_time()
+        nursery.start_soon(turn.run)
+        for at in (0.5, 1.5, 2.5, 3.5):
+            await trio.sleep_until(t0 + at)
+            seen.append(progress.state(0, trio.current_time()))
+            view.show(progress, progress.take_moved(), trio.current_time())
+    assert seen == [
+        "running",
+        "running: 1/3 page 1",
+        "running: 2/3 page 2, then a message far too long t...",
+        "running: 2.5",
+    ]
+    assert progress.state(0, trio.current_time()) == "ok"
+    assert [" ".join(line.split()) for line in out.getvalue().splitlines()] == [
+        "0.000 s p running 0/1 done, 1 running",
+        "1.000 s p running: 1/3 page 1 0/1 done, 1 running",
+        "2.000 s p running: 2/3 page 2, then a message far too long t... 0/1 done, 1 running",
+        "3.000 s p running: 2.5 0/1 done, 1 running",
     ]
