@@ -45,7 +45,9 @@ class CallContext:
     idempotency_key: str
     """The same for every attempt of this call; pass it to the downstream API."""
     deadline: float
-    """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
+    """When this attempt will be cancelled, on Trio's clock (``inf``: never).
+
+    As of its start: a ``progress_timeout`` in it moves on with each report."""
     _report: Report | None = attrs.field(default=None, alias="report", repr=False, eq=False)
     """Where `progress` goes: the executor's, for this attempt (``None``: nowhere)."""
 
