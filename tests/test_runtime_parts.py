@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_toolpar import ErrorCode, Outcome, Retry, Retryable, Status
-from trio_toolpar._runtime._attempts import Kind, run_attempts
+from trio_toolpar._runtime._attempts import Kind, Silence, run_attempts
 from trio_toolpar._runtime._dependencies import Dependencies
 from trio_toolpar._runtime._stopping import Stopping
 from trio_toolpar._runtime._tool_errors import Failure
@@ -26,7 +26,7 @@ class _Script:
         self.log: list[tuple[str, float, int]] = []
         self.grant_retries = grant_retries
 
-    def start(self, subject: str, attempt: int) -> Awaitable[Any]:
+    def start(self, subject: str, attempt: int, silence: Silence | None) -> Awaitable[Any]:
         self.log.append((f"start {subject}", trio.current_time(), attempt))
         step = self.plan.pop(0)
         if isinstance(step, TypeError):

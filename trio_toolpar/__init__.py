@@ -26,9 +26,9 @@ from ._runtime._result import TurnResult as TurnResult
 from ._runtime._settings import Schedule as Schedule
 from ._runtime._turn import Turn as Turn
 from ._tools._backpressure import raise_for_rate_limit as raise_for_rate_limit
+from ._tools._context import CallContext as CallContext
 from ._tools._hedge import Hedge as Hedge
 from ._tools._registry import Approval as Approval
-from ._tools._registry import CallContext as CallContext
 from ._tools._registry import Registry as Registry
 from ._tools._registry import SideEffect as SideEffect
 from ._tools._registry import Tool as Tool

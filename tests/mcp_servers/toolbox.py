@@ -98,11 +98,11 @@ def build_server() -> MCPServer:
         return ["hello", Image(data=b"\x89PNG\r\n\x1a\n", format="png"), "world"]
 
     @server.tool(annotations=READ)
-    async def progress(steps: int, every: float, ctx: Context) -> int:
-        """Report progress ``steps`` times, ``every`` seconds apart."""
+    async def progress(steps: int, every: float, ctx: Context, label: str | None = None) -> int:
+        """Report progress ``steps`` times, ``every`` seconds apart (with the message ``label N``, if given)."""
         for step in range(steps):
             await anyio.sleep(every)
-            await ctx.report_progress(step + 1, steps)
+            await ctx.report_progress(step + 1, steps, None if label is None else f"{label} {step + 1}")
         return steps
 
     @server.tool(annotations=READ)

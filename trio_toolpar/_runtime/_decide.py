@@ -135,18 +135,19 @@ def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = Fal
     tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
     failure = tried.failure
     if tried.kind is Kind.TIMEOUT:
+        silence = failure.silence if failure is not None else None
+        which = f"{timeout:g} s timeout" if silence is None else f"{silence:g} s progress timeout"
         if failure is not None and failure.late is not None:
             return Verdict(
                 Status.TIMEOUT,
                 ErrorCode.TIMEOUT,
                 # No measured time in the words: the model sees the same bytes whenever it returned.
-                f"the call returned after its {timeout:g} s timeout had passed:"
+                f"the call returned after its {which} had passed:"
                 f" it could not be interrupted, and its result was discarded{tries}",
             )
         thread = "; its thread was abandoned and may still finish" if abandoned else ""
-        return Verdict(
-            Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
-        )
+        what = "no result" if silence is None else "no progress and no result"
+        return Verdict(Status.TIMEOUT, ErrorCode.TIMEOUT, f"{what} within the tool's {which}{thread}{tries}")
     assert failure is not None and failure.errors
     return Verdict(Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries)
 

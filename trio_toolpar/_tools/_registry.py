@@ -24,10 +24,11 @@ from .._values._validate import (
     check_type,
     check_whole_number,
 )
+from ._context import CallContext
 from ._hedge import Hedge
 from ._retry import Retry
 
-__all__ = ["Approval", "Approver", "CallContext", "Registry", "SideEffect", "Tool"]
+__all__ = ["Approval", "Approver", "Registry", "SideEffect", "Tool"]
 
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,25 +36,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _SIDE_EFFECTS = ("none", "read", "write")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIELD = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_0-9]\w*)*$")
-
-
-@final
-@attrs.frozen(kw_only=True)
-class CallContext:
-    """What a tool may know about the call it serves.
-
-    A tool receives it by declaring a parameter annotated ``CallContext``
-    (any name); that parameter is not part of the tool's JSON schema.
-    """
-
-    call_id: str
-    tool: str
-    attempt: int
-    """1 for the first attempt, 2 for the first retry, ..."""
-    idempotency_key: str
-    """The same for every attempt of this call; pass it to the downstream API."""
-    deadline: float
-    """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
 
 
 @final
@@ -105,6 +87,8 @@ class Tool:
     """Its calls wait for approval: its own approver, or ``True`` for the executor's ``approve=``."""
     hedge: Hedge | None = None
     """When a slow attempt starts a duplicate (reads only)."""
+    progress_timeout: float | None = None
+    """Seconds an attempt may go without a progress report (`CallContext.progress`) or a result."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -160,6 +144,7 @@ class ToolOptions(TypedDict, total=False):
     weight: int
     approval: Approver | bool
     hedge: Hedge | None
+    progress_timeout: float | None
 
 
 @final
@@ -205,6 +190,7 @@ class Registry:
         weight: int = 1,
         approval: Approver | bool = False,
         hedge: Hedge | None = None,
+        progress_timeout: float | None = None,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -242,6 +228,11 @@ class Registry:
             hedge: for an async read, start a duplicate of an attempt that
                 has no result after ``Hedge.after`` seconds; the first copy
                 to return wins (see `Hedge`). Never for writes.
+            progress_timeout: seconds each attempt may go without reporting
+                progress through its `CallContext` (or returning): it then
+                ends ``timeout``; each report starts the wait again. Needs a
+                ``CallContext`` parameter; with ``timeout``, the first to
+                pass ends the attempt.
 
         Raises:
             TypeError: an option of the wrong type (``weight="2"``).
@@ -269,6 +260,7 @@ class Registry:
         check_callable(f"{where} fn", fn, expected="a function")
         check_choice(f"{where} side_effect", side_effect, _SIDE_EFFECTS)
         check_positive_number(f"{where} timeout", timeout, unit="seconds", allow_none=True)
+        check_positive_number(f"{where} progress_timeout", progress_timeout, unit="seconds", allow_none=True)
         check_whole_number(f"{where} weight", weight)
         check_type(f"{where} resource", resource, str, allow_none=True)
         check_type(f"{where} idempotent", idempotent, bool, allow_none=True)
@@ -295,6 +287,12 @@ class Registry:
             )
         signature = describe_signature(fn, tool=tool_name, context_type=CallContext, derive=parameters is None)
         context_parameter, summary = signature.context_parameter, signature.summary
+        if progress_timeout is not None and context_parameter is None:
+            raise RegistrationError(
+                f"tool {tool_name!r}: progress_timeout needs a way to report progress; "
+                "add a parameter annotated CallContext and call its progress(done, total)",
+                tool=tool_name,
+            )
         schema = signature.schema if parameters is None else dict(parameters)
         try:
             check_schema(schema)
@@ -340,6 +338,7 @@ class Registry:
             structure=signature.structure,
             approval=approval,
             hedge=hedge,
+            progress_timeout=progress_timeout,
         )
         self._tools[tool_name] = tool
         return tool
