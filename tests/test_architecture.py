@@ -184,7 +184,7 @@ def test_the_module_maps_line_counts_are_current() -> None:
 
 
 MAX_ATTRIBUTES = 15  # a class holding more state than this does more than one job
-VALUES = {"trio_toolpar._tools._registry.Tool"}
+VALUES = {"trio_toolpar._tools._registry.Tool", "trio_toolpar._tools._registry.ToolOptions"}
 """Frozen declarations, one field per option a user can set: no state, no job beyond describing."""
 
 

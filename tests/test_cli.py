@@ -191,9 +191,10 @@ def test_demo_fail_fast_cancels_the_siblings_of_the_failure(capsys: pytest.Captu
     assert row(out, "ticket")[2:4] == ["skipped", "sibling_failed"]
     assert (
         "  dd_metrics, dd_logs, pd_incident, gh_deploys, status, slack_history: cancelled (sibling_failed) - "
-        "stopped: another call of this turn failed and the policy is fail-fast\n"
+        "stopped before it finished: call 'sentry' failed (tool_error), and the policy stops the whole turn;"
+        " this is not a user interrupt\n"
     ) in out
-    assert "  ticket, post: skipped (sibling_failed) - not started:" in out
+    assert "  ticket, post: skipped (sibling_failed) - not executed: call 'sentry' failed" in out
     assert "no speed-up to report: 8 of 11 calls were cancelled or skipped (sibling_failed)" in out
     assert "\nthis turn: 5.250 simulated s\n" in out
     assert "faster" not in out and "writes, with the $references resolved" not in out

@@ -11,8 +11,8 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trio_toolpar import ErrorCode, Retry, Retryable
-from trio_toolpar._runtime._attempts import Kind, run_attempts
+from trio_toolpar import ErrorCode, Outcome, Retry, Retryable, Status
+from trio_toolpar._runtime._attempts import Kind, Silence, run_attempts
 from trio_toolpar._runtime._dependencies import Dependencies
 from trio_toolpar._runtime._stopping import Stopping
 from trio_toolpar._runtime._tool_errors import Failure
@@ -26,7 +26,7 @@ class _Script:
         self.log: list[tuple[str, float, int]] = []
         self.grant_retries = grant_retries
 
-    def start(self, subject: str, attempt: int) -> Awaitable[Any]:
+    def start(self, subject: str, attempt: int, silence: Silence | None) -> Awaitable[Any]:
         self.log.append((f"start {subject}", trio.current_time(), attempt))
         step = self.plan.pop(0)
         if isinstance(step, TypeError):
@@ -133,9 +133,16 @@ async def test_stopping_accepts_exactly_until_its_scope_is_cancelled(
     assert stopping.cause() is (ErrorCode.BUDGET_EXCEEDED if ran_out else ErrorCode.CANCELLED)
 
 
-def test_a_turn_that_failed_accepts_nothing() -> None:
+async def test_a_turn_that_failed_accepts_nothing() -> None:
     stopping = Stopping(None)
     assert stopping.accepts()
-    stopping.failed = True
+    stopping.failure = Outcome(call_id="c2", tool="t", status=Status.ERROR, error_code=ErrorCode.TOOL_ERROR, error="e")
     assert not stopping.accepts()
     assert stopping.asked is None  # acted on by the coordinator, which then asks to stop
+    stopping.stop(ErrorCode.SIBLING_FAILED)
+    assert stopping.reason(True) == (
+        Status.CANCELLED,
+        ErrorCode.SIBLING_FAILED,
+        "stopped before it finished: call 'c2' failed (tool_error), and the policy stops the whole turn;"
+        " this is not a user interrupt",
+    )

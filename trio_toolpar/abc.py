@@ -1,8 +1,8 @@
 """The protocols you implement to plug into an executor (like ``trio.abc``).
 
-* `Policy`: what one call's failure means for the rest of its turn
-  (`trio_toolpar.BestEffort` and `trio_toolpar.FailFast` implement it);
-  ``Executor(policy=...)``.
+* `Policy`: what one call's failure stops among the rest of its turn (a
+  `FailureScope`, or nothing); `trio_toolpar.BestEffort` and
+  `trio_toolpar.FailFast` implement it; ``Executor(policy=...)``.
 * `Instrument`: an observer told of each step of every turn
   (`trio_toolpar.events`); ``Executor(instruments=[...])``.
 * `SharedLimits`: caps and rates shared with other processes
@@ -19,7 +19,8 @@ executor checks what it is given with ``isinstance``.
 from ._journal._protocol import Journal as Journal
 from ._runtime._instrument import Instrument as Instrument
 from ._runtime._limits import SharedLimits as SharedLimits
+from ._runtime._policy import FailureScope as FailureScope
 from ._runtime._policy import Policy as Policy
 from ._tools._registry import Approver as Approver
 
-__all__ = ["Approver", "Instrument", "Journal", "Policy", "SharedLimits"]
+__all__ = ["Approver", "FailureScope", "Instrument", "Journal", "Policy", "SharedLimits"]

@@ -23,6 +23,7 @@ from ._runtime._events import AttemptStarted as AttemptStarted
 from ._runtime._events import CallEvent as CallEvent
 from ._runtime._events import CallFinished as CallFinished
 from ._runtime._events import CallGranted as CallGranted
+from ._runtime._events import CallProgressed as CallProgressed
 from ._runtime._events import CallQueued as CallQueued
 from ._runtime._events import CallStarted as CallStarted
 from ._runtime._events import Event as Event
@@ -39,6 +40,7 @@ __all__ = [
     "CallEvent",
     "CallFinished",
     "CallGranted",
+    "CallProgressed",
     "CallQueued",
     "CallStarted",
     "CapacityStatistics",

@@ -3,6 +3,7 @@
 Run as ``python toolbox.py stdio`` or ``python toolbox.py http PORT``. Every tool
 that sleeps records, in this process, whether the client cancelled it; the
 ``cancelled`` tool reports that record, so a test can see what the server saw.
+The ``trace_context`` tool reports the W3C trace context its request carried.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
 from mcp.types import ToolAnnotations
+from opentelemetry import trace
 from pydantic import BaseModel
 
 READ = ToolAnnotations(read_only_hint=True)
@@ -96,17 +98,29 @@ def build_server() -> MCPServer:
         return ["hello", Image(data=b"\x89PNG\r\n\x1a\n", format="png"), "world"]
 
     @server.tool(annotations=READ)
-    async def progress(steps: int, every: float, ctx: Context) -> int:
-        """Report progress ``steps`` times, ``every`` seconds apart."""
+    async def progress(steps: int, every: float, ctx: Context, label: str | None = None) -> int:
+        """Report progress ``steps`` times, ``every`` seconds apart (with the message ``label N``, if given)."""
         for step in range(steps):
             await anyio.sleep(every)
-            await ctx.report_progress(step + 1, steps)
+            await ctx.report_progress(step + 1, steps, None if label is None else f"{label} {step + 1}")
         return steps
 
     @server.tool(annotations=READ)
     async def place(order: Order) -> dict[str, Any]:
         """Echo a nested order: its schema carries $defs and $ref."""
         return {"item": order.item, "city": order.ship_to.city}
+
+    @server.tool(annotations=READ)
+    async def trace_context(seconds: float, ctx: Context) -> dict[str, Any]:
+        """Sleep, then return the request's ``_meta`` trace keys and the ids of this server's current span."""
+        await anyio.sleep(seconds)
+        meta: dict[str, Any] = dict(ctx.request_context.meta or {})
+        current = trace.get_current_span().get_span_context()
+        return {
+            "meta": {key: meta[key] for key in ("traceparent", "tracestate") if key in meta},
+            "trace_id": trace.format_trace_id(current.trace_id) if current.is_valid else None,
+            "span_id": trace.format_span_id(current.span_id) if current.is_valid else None,
+        }
 
     return server
 

@@ -15,7 +15,7 @@ from typing import Any, final
 import attrs
 import trio
 
-from .._tools._registry import CallContext
+from .._tools._context import CallContext
 from .._values._exceptions import Retryable
 from ._demo_scenario import DEPLOY_TITLES, ENGINEERS, LATENCY, LOG_MESSAGES, SERVICE, STATUSPAGE_FAILURE
 

@@ -8,7 +8,8 @@ one of these phases:
   after) or, under the waves schedule, for its wave to begin;
 - ``queued``: ready, and waiting for a slot of the limits it takes
   (`CallQueued`): its resource's ``--limit``, ``--max-concurrency``;
-- ``running``: it holds its capacity and an attempt runs (`CallGranted`);
+- ``running``: it holds its capacity and an attempt runs (`CallGranted`),
+  with the attempt's latest progress report, if it made one (`CallProgressed`);
 - ``retrying``: an attempt failed, and the next one waits out its backoff
   holding no capacity (`RetryScheduled`), then queues again;
 - ``done``: it has its outcome (`CallFinished`).
@@ -30,6 +31,7 @@ import trio
 from .._runtime._events import (
     CallFinished,
     CallGranted,
+    CallProgressed,
     CallQueued,
     Event,
     ResourcePaused,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CallRow", "Phase", "TurnProgress"]
 
+MAX_MESSAGE = 40
+"""Characters of a progress message shown; the rest is cut."""
 MAX_CONCURRENCY = "max-concurrency"
 """How a queued call names the cap on all calls at once (the option that sets it)."""
 
@@ -78,6 +82,8 @@ class CallRow:
     attempt: int = 1
     retry_at: float | None = None
     outcome: Outcome | None = None
+    progress: CallProgressed | None = None
+    """The running attempt's latest progress report."""
 
 
 @final
@@ -156,6 +162,8 @@ class TurnProgress:
             row = self._move(event.index, Phase.DONE, event.time)
             if row is not None:
                 row.outcome = event.outcome
+        elif isinstance(event, CallProgressed):
+            self._progressed(event)
         elif isinstance(event, ResourcePaused) and event.resource is not None:
             self.paused_until[event.resource] = event.time + event.seconds
             self.changed.set()
@@ -170,12 +178,19 @@ class TurnProgress:
             self._hold(row, row.weight)
         self._counts[row.phase] -= 1
         self._counts[phase] += 1
-        row.phase, row.since = phase, at
+        row.phase, row.since, row.progress = phase, at, None
         if attempt is not None:
             row.attempt = attempt
         self._moved[index] = None
         self.changed.set()
         return row
+
+    def _progressed(self, event: CallProgressed) -> None:
+        if event.index >= len(self.rows) or self.rows[event.index].phase is not Phase.RUNNING:
+            return  # not a call of the plan watched, or a report that came after its attempt
+        self.rows[event.index].progress = event
+        self._moved[event.index] = None
+        self.changed.set()
 
     def _hold(self, row: CallRow, units: int) -> None:
         for name in self._limits(row):
@@ -202,7 +217,7 @@ class TurnProgress:
             code = row.outcome.error_code
             return row.outcome.status.value + (f" ({code.value})" if code is not None else "")
         if row.phase is Phase.RUNNING:
-            return "running" + again
+            return "running" + again + (_progress_text(row.progress) if row.progress is not None else "")
         if row.phase is Phase.QUEUED:
             limits = self.limits_of(row)
             return ("queued for " + ", ".join(limits) if limits else "queued") + again
@@ -276,3 +291,14 @@ class TurnProgress:
                 line += f", paused for {(until - now) / self.time_scale:.3f} {self.unit}"
             lines.append(line)
         return lines
+
+
+def _progress_text(event: CallProgressed) -> str:
+    """``: 3/10 page 3``: how far the attempt has come, and its message on one short line."""
+    count = f"{event.done:g}" if event.total is None else f"{event.done:g}/{event.total:g}"
+    if event.message is None:
+        return f": {count}"
+    message = " ".join(event.message.split())
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
+    return f": {count} {message}"

@@ -5,8 +5,9 @@ another, which costs the sum of the calls' own latencies: given by the
 caller when it can measure them (the demo does, without the waits for a
 capacity slot that an outcome's latency includes between retries), else the
 sum of the outcomes' latencies. It is shown only
-when every call did its work: a turn whose calls were cancelled or skipped
-(by the budget, fail-fast or the caller) did less than a serial run would
+when every call did its work: a turn whose calls were cancelled, skipped
+(by the budget, fail-fast or the caller) or deferred (past the turn's
+admission limit) did less than a serial run would
 have, and a ratio would flatter it; nor when it rounds to no speed-up at all
 (one call, or calls that could only run one after another).
 """
@@ -37,7 +38,9 @@ __all__ = [
     "speedup_lines",
 ]
 
-_NOT_DONE = frozenset({Status.CANCELLED, Status.SKIPPED, Status.IN_DOUBT})
+_NOT_DONE = frozenset({Status.CANCELLED, Status.SKIPPED, Status.IN_DOUBT, Status.DEFERRED})
+_ALSO_NOT_DONE = ((Status.DEFERRED, "deferred"), (Status.IN_DOUBT, "in doubt"))
+"""Named in the speed-up line only when a call of the turn ended so."""
 
 
 @final
@@ -139,9 +142,12 @@ def speedup_lines(result: TurnResult, *, unit: str, serial: float | None = None)
     stopped = [o for o in result if o.status in _NOT_DONE]
     if stopped:
         codes = sorted({o.error_code.value for o in stopped if o.error_code is not None})
+        words = ["cancelled", "skipped"]
+        words += [word for status, word in _ALSO_NOT_DONE if any(o.status is status for o in stopped)]
+        how = f"{', '.join(words[:-1])} or {words[-1]}"
         return [
             f"this turn: {result.elapsed:.3f} {unit}",
-            f"no speed-up to report: {len(stopped)} of {len(result)} calls were cancelled or skipped "
+            f"no speed-up to report: {len(stopped)} of {len(result)} calls were {how} "
             f"({', '.join(codes)}), so this turn did less work than a serial run would",
         ]
     if serial is None:

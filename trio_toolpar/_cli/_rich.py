@@ -26,7 +26,7 @@ _STYLE = {
     Phase.RUNNING: "bold cyan",
     Phase.RETRYING: "bold magenta",
 }
-_DONE_STYLE = {"ok": "green", "error": "bold red", "timeout": "red", "rejected": "magenta"}
+_DONE_STYLE = {"ok": "green", "error": "bold red", "timeout": "red", "rejected": "magenta", "deferred": "blue"}
 
 
 @final

@@ -70,6 +70,8 @@ class PlainProgress:
         for i in moved:
             row = progress.rows[i]
             at = row.since if row.since is not None else (progress.origin if progress.origin is not None else now)
+            if row.progress is not None:
+                at = row.progress.time  # it moved by reporting progress
             state = progress.state(i, at)  # as of its move: a retry's whole wait
             shown = f"{progress.shown(at):9.3f}"
             lines.append((float(shown), i, f"{shown} {progress.unit}  {row.call_id:<{width}}  {state:<30} {summary}"))

@@ -5,6 +5,7 @@ running when a later one arrives: a duplicate id rejects only the later
 call; a reference to an id or position not seen yet waits for it (and is
 rejected with ``bad_reference`` if the turn is closed before it arrives);
 a cycle rejects only its members. Positions count calls as submitted.
+With an admission limit, calls are admitted as they arrive (`OpenAdmission`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 from .._tools._registry import Registry
 from .._values._construct import fast_constructor
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
+from ._admission import OpenAdmission
 from ._conflicts import Conflicts
 from ._drafts import Draft, check_call, check_schema_and_keys, fill_keys, flat_arguments
 from ._plan import Plan
@@ -63,6 +65,8 @@ class Added:
     cycle: tuple[int, ...]
     """Calls (this one among them) that now wait for each other in a cycle, if any."""
     cycle_text: str
+    deferred: tuple[int, ...] = ()
+    """Earlier calls admitted that are deferred now: they wait for this call, which was deferred."""
 
 
 _make_added = fast_constructor(Added)
@@ -72,8 +76,9 @@ _make_added = fast_constructor(Added)
 class IncrementalPlanner:
     """Plans the calls of an open turn in the order they are added."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, admit: int | None = None) -> None:
         self._registry = registry
+        self._admission = OpenAdmission(admit) if admit is not None else None
         self._drafts: list[Draft] = []
         self._index_of: dict[str, int] = {}
         self._pending: dict[str, list[int]] = {}  # an id, or "#N", not seen yet -> the calls waiting for it
@@ -105,12 +110,16 @@ class IncrementalPlanner:
             missing: set[str] = set()
         else:
             missing = self._check(d)
+        self._conflicts.add(d)
+        admission = self._admission
+        if admission is not None and d.verdict is None:
+            admission.arrive(d, self._drafts)  # a deferred call waits for nothing: decided when it arrives
         if d.verdict is None and missing:
             self._waiting_for[i] = missing
             for name in missing:
                 self._pending.setdefault(name, []).append(i)
-        self._conflicts.add(d)
         resolved = self._resolve(i, first == i) if self._pending else ()
+        deferred = admission.resolved(i, resolved, self._drafts) if admission is not None and resolved else ()
         cycle = self._cycle_through(i, set(resolved)) if resolved else ()
         return _make_added(
             index=i,
@@ -121,6 +130,7 @@ class IncrementalPlanner:
             resolved=resolved,
             cycle=cycle,
             cycle_text=" -> ".join(self._drafts[k].call.id for k in (*cycle, cycle[0])) if cycle else "",
+            deferred=deferred,
         )
 
     def _resolve(self, i: int, first: bool) -> tuple[int, ...]:
@@ -159,6 +169,10 @@ class IncrementalPlanner:
         """Whether call ``index`` still waits for an id or position that has not arrived."""
         return bool(self._waiting_for.get(index))
 
+    def verdict(self, index: int) -> Verdict | None:
+        """Why call ``index`` will not run, if planning knows."""
+        return self._drafts[index].verdict
+
     def predecessors(self, index: int) -> frozenset[int]:
         """Every call that call ``index`` waits for, as far as known."""
         return frozenset(self._drafts[index].predecessors())
@@ -175,7 +189,8 @@ class IncrementalPlanner:
         without a generation.
         """
         calls = tuple(planned if planned is not None else self.freeze(i, None) for i, planned in enumerate(frozen))
-        return Plan(calls=calls, waves=in_plan_order(by_generation(calls), calls), cycle=None)
+        admit = self._admission.limit if self._admission is not None else None
+        return Plan(calls=calls, waves=in_plan_order(by_generation(calls), calls), cycle=None, admit=admit)
 
     def close(self) -> dict[int, set[str]]:
         """End the turn's input: the calls still waiting for ids or positions that never came."""

@@ -13,8 +13,10 @@ import attrs
 
 from .._tools._registry import Registry
 from .._values._convert import dumps
-from .._values._outcome import ToolCall
+from .._values._outcome import Status, ToolCall
 from .._values._render import clean_text
+from .._values._validate import check_whole_number
+from ._admission import admit_batch
 from ._batch_planner import plan_batch
 from ._planned_call import PlannedCall
 
@@ -32,21 +34,34 @@ class Plan:
     """Per generation, the indices of its calls in plan order (priority, then emission)."""
     cycle: tuple[str, ...] | None
     """The call ids of a dependency cycle (first id repeated last), if the batch has one."""
+    admit: int | None = None
+    """The most calls the turn admits (``None``: no limit); the others are ``deferred``."""
 
     @property
     def rejected(self) -> bool:
-        """Whether any call was rejected or skipped during planning."""
-        return any(c.verdict is not None for c in self.calls)
+        """Whether any call was rejected or skipped during planning (a ``deferred`` call is neither)."""
+        return any(c.verdict is not None and c.verdict.status is not Status.DEFERRED for c in self.calls)
 
     @classmethod
-    def build(cls, registry: Registry, calls: Iterable[ToolCall]) -> Plan:
-        """Plan ``calls`` (in emission order) against ``registry``."""
+    def build(cls, registry: Registry, calls: Iterable[ToolCall], *, admit: int | None = None) -> Plan:
+        """Plan ``calls`` (in emission order) against ``registry``, admitting at most ``admit`` of them.
+
+        Raises:
+            TypeError: ``admit`` is not an ``int`` (or ``None``).
+            ValueError: ``admit`` is less than 1.
+        """
+        admit = check_whole_number("admit", admit, allow_none=True)
         planned, waves, cycle = plan_batch(registry, list(calls))
-        return cls(calls=planned, waves=waves, cycle=cycle)
+        if admit is not None and cycle is None:
+            planned, waves = admit_batch(planned, waves, admit)
+        return cls(calls=planned, waves=waves, cycle=cycle, admit=admit)
 
     def render(self) -> str:
         """A text picture of the plan: the waves, each call's edges, the rejections."""
         lines = [f"plan: {len(self.calls)} calls, {len(self.waves)} waves"]
+        if self.admit is not None:
+            deferred = sum(pc.verdict is not None and pc.verdict.status is Status.DEFERRED for pc in self.calls)
+            lines[0] += f"; admits at most {self.admit} calls, {deferred} deferred"
         for number, wave in enumerate(self.waves):
             for position, index in enumerate(wave):
                 pc = self.calls[index]

@@ -30,7 +30,6 @@ from .._tools._registry import Approval, Approver, Tool
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text, safe_str
 from ._call_run import CallRun, CallState
-from ._decide import stop_reason
 from ._journaling import Journaling
 
 __all__ = ["Gates", "approver_for", "ask", "gate"]
@@ -107,14 +106,15 @@ async def gate(
     *,
     approved: Callable[[CallRun], None],
     decide: Callable[[CallRun, Verdict], None],
-    cause: Callable[[], ErrorCode],
+    cause: Callable[[bool], Verdict],
     can_wait: bool = False,
 ) -> None:
     """The task of one gated call: ask, then report ``approved(run)`` or ``decide(run, reason)``.
 
     If it is cancelled while the approver decides (the turn stops, or the
-    call lost its race), the call is decided ``skipped`` with ``cause()``
-    before ``Cancelled`` goes on.
+    call lost its race), the call is decided ``skipped`` for ``cause(False)``
+    (why a call that never started ends as the turn stops) before
+    ``Cancelled`` goes on.
     """
     assert run.resolved is not None
     call = attrs.evolve(run.call, arguments=dict(run.resolved))
@@ -126,7 +126,7 @@ async def gate(
     finally:
         run.scope = None
         if not answered and run.outcome is None:
-            decide(run, stop_reason(cause(), started=False))
+            decide(run, cause(False))
     if run.outcome is not None:
         return  # decided while it waited (a race it lost)
     if not answered:
@@ -145,7 +145,7 @@ class Gates:
         default: the executor's approver (``approve=``), for tools gated with ``approval=True``.
         approved: queues an approved call for capacity.
         decide: gives a call its outcome for a reason.
-        cause: why the turn stops, for a call whose wait is cancelled.
+        cause: why a call ends as the turn stops (given whether it started), for a call whose wait is cancelled.
         journal: a durable turn's journal: a deferred call waits, and a
             resume answers with the decision it recorded.
     """
@@ -158,7 +158,7 @@ class Gates:
         *,
         approved: Callable[[CallRun], None],
         decide: Callable[[CallRun, Verdict], None],
-        cause: Callable[[], ErrorCode],
+        cause: Callable[[bool], Verdict],
         journal: Journaling | None = None,
     ) -> None:
         self._default = default

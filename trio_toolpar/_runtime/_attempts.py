@@ -17,14 +17,14 @@ import enum
 import math
 import random
 from collections.abc import Awaitable
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, final
 
 import trio
 
 from .._tools._retry import Retry
 from ._tool_errors import Failure, read_failure
 
-__all__ = ["Kind", "Runner", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
+__all__ = ["Kind", "Runner", "Silence", "Tried", "jitter_draw", "retry_delay", "run_attempts"]
 
 S = TypeVar("S")
 S_contra = TypeVar("S_contra", contravariant=True)
@@ -52,11 +52,36 @@ class Tried(NamedTuple):
         return self.failure.exception if self.failure is not None else None
 
 
+@final
+class Silence:
+    """An attempt's progress timeout: its scope's deadline, which each progress report moves on.
+
+    The deadline never passes the attempt's own timeout (``limit``): whichever
+    comes first ends the attempt.
+    """
+
+    __slots__ = ("limit", "scope", "seconds")
+
+    def __init__(self, scope: trio.CancelScope, seconds: float, limit: float) -> None:
+        self.scope = scope
+        self.seconds = seconds
+        self.limit = limit
+
+    def heard(self) -> None:
+        """Progress was reported: the attempt may go ``seconds`` more without another."""
+        if self.scope.cancel_called:
+            return  # it has timed out already: a report too late does not take that back
+        self.scope.deadline = min(self.limit, trio.current_time() + self.seconds)
+
+
 class Runner(Protocol[S_contra]):
     """What a call's attempts need from whoever runs the call (``subject``: the call)."""
 
-    def start(self, subject: S_contra, attempt: int) -> Awaitable[Any]:
-        """Start attempt ``attempt`` (from 1): the tool's awaitable, whose value is the attempt's."""
+    def start(self, subject: S_contra, attempt: int, silence: Silence | None) -> Awaitable[Any]:
+        """Start attempt ``attempt`` (from 1): the tool's awaitable, whose value is the attempt's.
+
+        ``silence``: the attempt's progress timeout, for its progress reports to move on.
+        """
         ...
 
     def ended(self, subject: S_contra, attempt: int, kind: Kind, failure: Failure | None) -> None:
@@ -104,12 +129,19 @@ def jitter_draw(seed: object, call_id: str, attempt: int) -> float:
 
 
 async def run_attempts(
-    runner: Runner[S], subject: S, *, timeout: float | None, retry: Retry | None, deadline: float
+    runner: Runner[S],
+    subject: S,
+    *,
+    timeout: float | None,
+    retry: Retry | None,
+    deadline: float,
+    silence: float | None = None,
 ) -> Tried:
     """Run attempts 1, 2, ... of ``subject`` until one returns or no retry is left.
 
-    Each attempt runs under its own ``timeout`` (seconds); one that returns
-    only after it fired is a timeout too, its value discarded. No retry is planned
+    Each attempt runs under its own ``timeout`` (seconds), and may go
+    ``silence`` seconds without a progress report (see `Silence`); one that
+    returns only after either fired is a timeout too, its value discarded. No retry is planned
     whose wait reaches ``deadline``. What an attempt raises (synchronously
     from `Runner.start` too) is read by `read_failure`: an `Exception`, a
     group of them, or a ``Cancelled`` the tool leaked is the attempt's
@@ -120,10 +152,10 @@ async def run_attempts(
         number += 1
         failure = None
         try:
-            if timeout is None:
-                kind, value = Kind.OK, await runner.start(subject, number)
+            if timeout is None and silence is None:
+                kind, value = Kind.OK, await runner.start(subject, number, None)
             else:
-                kind, value, failure = await _timed(runner, subject, number, timeout)
+                kind, value, failure = await _timed(runner, subject, number, timeout, silence)
         except (Exception, trio.Cancelled, BaseExceptionGroup) as exc:
             failure = read_failure(exc)
             if failure is None:
@@ -140,23 +172,33 @@ async def run_attempts(
             return Tried(kind, None, failure, number)
 
 
-async def _timed(runner: Runner[S], subject: S, number: int, seconds: float) -> tuple[Kind, Any, Failure | None]:
-    """How attempt ``number`` ended under a timeout of ``seconds``: its value, or a timeout (it is cancelled then).
+async def _timed(
+    runner: Runner[S], subject: S, number: int, seconds: float | None, silence: float | None
+) -> tuple[Kind, Any, Failure | None]:
+    """How attempt ``number`` ended under a timeout of ``seconds`` and a progress timeout of ``silence``.
 
-    An attempt that returns once its timeout fired, because the cancellation
-    could not interrupt it (a thread waited for, a shielded scope), timed out
-    all the same; its value is discarded. "Fired" is Trio's word: the run
-    loop cancelled the scope, as it does at its deadline. A tool whose last
-    step ended before that returned in time, even if the run loop was slow
-    to run it. The attempt starts inside the timeout's scope, so that its
-    deadline is in ``trio.current_effective_deadline()`` from the start.
+    Its value, or a timeout (it is cancelled then). An attempt that returns
+    once a timeout fired, because the cancellation could not interrupt it (a
+    thread waited for, a shielded scope), timed out all the same; its value
+    is discarded. "Fired" is Trio's word: the run loop cancelled the scope,
+    as it does at its deadline. A tool whose last step ended before that
+    returned in time, even if the run loop was slow to run it. The attempt
+    starts inside the timeout's scope, so that its deadline is in
+    ``trio.current_effective_deadline()`` from the start. The failure of a
+    progress timeout (the scope's deadline short of ``seconds``) says so.
     """
-    with trio.move_on_after(seconds) as scope:
-        value = await runner.start(subject, number)
+    began = trio.current_time()
+    limit = math.inf if seconds is None else began + seconds
+    with trio.CancelScope(deadline=limit if silence is None else min(limit, began + silence)) as scope:
+        watch = None if silence is None else Silence(scope, silence, limit)
+        value = await runner.start(subject, number, watch)
         if trio.current_effective_deadline() != -math.inf:
             return Kind.OK, value, None  # no cancellation is pending here: it returned in time
         now = trio.current_time()
         if now < scope.deadline:
             return Kind.OK, value, None  # a scope around the call is cancelled, not its timeout
-        return Kind.TIMEOUT, None, Failure(exception=None, late=now - scope.deadline + seconds)
+        silent = silence if scope.deadline < limit else None
+        return Kind.TIMEOUT, None, Failure(exception=None, late=now - began, silence=silent)
+    if scope.deadline < limit:
+        return Kind.TIMEOUT, None, Failure(exception=None, silence=silence)
     return Kind.TIMEOUT, None, None

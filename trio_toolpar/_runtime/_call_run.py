@@ -122,6 +122,18 @@ class CallRun:
         if self.observer is not None:
             self.observer.moved(self, state)
 
+    def halt(self) -> None:
+        """Stop the call's work at once: withdraw its wait for capacity, cancel its task's scope.
+
+        Its owner decides it at the same instant (a race it lost, a sibling's
+        failure). A running call keeps its capacity until its task unwinds, at
+        this same instant: no resource ever runs more calls than its cap.
+        """
+        if self.state is CallState.QUEUED and self.waiter is not None:
+            self.waiter.withdrawn = True
+        if self.scope is not None:
+            self.scope.cancel()
+
     def rank(self, turn: int) -> Rank:
         """Its place in line for capacity, retries and decisions at one instant, as a call of turn number
         ``turn``: earlier turns first, then higher priority, then plan order."""

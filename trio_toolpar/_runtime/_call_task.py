@@ -9,14 +9,16 @@ from typing import Any, cast, final
 
 import trio
 
+from .._tools._context import CallContext
 from .._tools._hedge import hedged
-from .._tools._registry import CallContext, Tool
-from ._attempts import Kind, jitter_draw, run_attempts
+from .._tools._registry import Tool
+from ._attempts import Kind, Silence, jitter_draw, run_attempts
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity, Waiter
-from ._decide import Decide, failure_reason, stop_reason
+from ._decide import Decide, failure_reason
 from ._instrument import Emitter
 from ._journaling import Journaling
+from ._progress import AttemptProgress, reporting
 from ._retry_grants import RetryGrants
 from ._settings import Settings
 from ._stopping import Stopping
@@ -139,7 +141,14 @@ class CallTasks:
                     self._report(run, refused, None, None)
                     reported = True
                     return
-            tried = await run_attempts(self, run, timeout=tool.timeout, retry=retry, deadline=self._stopping.deadline)
+            tried = await run_attempts(
+                self,
+                run,
+                timeout=tool.timeout,
+                retry=retry,
+                deadline=self._stopping.deadline,
+                silence=tool.progress_timeout,
+            )
             if run.outcome is not None:
                 return  # it lost its race at this instant, and was decided then
             if tried.kind is Kind.OK:
@@ -160,10 +169,15 @@ class CallTasks:
                 # Cancelled (or another BaseException) is on its way out: record why, then let it go.
                 if run.attempts == 0:
                     run.started_at = None  # cancelled before its first attempt began: it never started
-                self._report(run, stop_reason(self._stopping.cause(), started=run.attempts > 0), None, None)
+                self._report(run, self._stopping.reason(run.attempts > 0), None, None)
+
+    def task(self, run: CallRun) -> Callable[[CallRun], Awaitable[None]]:
+        """The task to start for ``run``: `run_alone` if it may be stopped alone, else `run`."""
+        return self.run_alone if run.call.race is not None or self._settings.calls_alone else self.run
 
     async def run_alone(self, run: CallRun) -> None:
-        """`run`, in a scope of the call's own: a race member's, cancelled alone if it loses its race."""
+        """`run`, in a scope of the call's own, cancelled alone if it loses its race or a sibling's
+        failure reaches it (a scoped policy, see `Settings.calls_alone`)."""
         try:
             with trio.CancelScope() as run.scope:
                 await self.run(run)
@@ -172,38 +186,51 @@ class CallTasks:
 
     # -- Runner (see `run_attempts`) ---------------------------------------------------
 
-    def start(self, run: CallRun, attempt: int) -> Awaitable[Any]:
+    def start(self, run: CallRun, attempt: int, silence: Silence | None) -> Awaitable[Any]:
         """Start attempt ``attempt``: the tool's coroutine, or its thread, under the shared limits if any."""
         assert run.planned is not None and run.planned.tool is not None and run.resolved is not None
         tool = run.planned.tool
         run.attempts = attempt
         if self._emit is not None:
             self._emit.attempt_started(run, attempt)
-        kwargs, key = run.resolved, run.idempotency_key
+        kwargs = run.resolved
         threads = None
         if tool.abandon_on_cancel and not tool.is_async:
             threads = self._threads[run.index] = _Threads(self._capacity.release)
+        progress = None
         if tool.context_parameter is not None:
-            assert key is not None
-            context = CallContext(
-                call_id=run.call.id,
-                tool=tool.name,
-                attempt=attempt,
-                idempotency_key=key,
-                deadline=trio.current_effective_deadline(),  # this attempt's timeout, the budget, the caller's
-            )
-            kwargs = {**kwargs, tool.context_parameter: context}
+            kwargs, progress = self._with_context(run, attempt, tool.context_parameter, silence)
         shared = self._settings.shared_limits
         governed = shared is not None and tool.resource is not None and shared.governs(tool.resource)
-        if tool.hedge is None and not governed:
+        if tool.hedge is None and not governed and progress is None:
             return self._invoke(tool, kwargs, threads)  # the usual call: nothing around it
         begin: Callable[[], Awaitable[Any]] = functools.partial(self._invoke, tool, kwargs, threads)
         if tool.hedge is not None:
             begin = functools.partial(hedged, begin, hedge=tool.hedge)
         if governed:
             assert shared is not None and tool.resource is not None
-            return _holding(shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), begin)
-        return begin()
+            begin = functools.partial(
+                _holding, shared.hold(tool.resource, weight=tool.weight, call_id=run.call.id), begin
+            )
+        return begin() if progress is None else reporting(progress, begin())
+
+    def _with_context(
+        self, run: CallRun, attempt: int, parameter: str, silence: Silence | None
+    ) -> tuple[Mapping[str, Any], AttemptProgress | None]:
+        """The arguments with the attempt's `CallContext`, and where its progress goes (if anywhere)."""
+        assert run.resolved is not None and run.idempotency_key is not None
+        progress = None
+        if self._emit is not None or silence is not None:
+            progress = AttemptProgress(run, attempt, emit=self._emit, silence=silence)
+        context = CallContext(
+            call_id=run.call.id,
+            tool=run.call.tool,
+            attempt=attempt,
+            idempotency_key=run.idempotency_key,
+            deadline=trio.current_effective_deadline(),  # this attempt's timeouts, the budget, the caller's
+            report=progress,
+        )
+        return {**run.resolved, parameter: context}, progress
 
     def _invoke(self, tool: Tool, kwargs: Mapping[str, Any], threads: _Threads | None) -> Awaitable[Any]:
         """The tool called once: its coroutine, or a thread that runs it (counted in ``threads`` if abandoned)."""

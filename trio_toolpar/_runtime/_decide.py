@@ -4,7 +4,9 @@ Every `Outcome` of a running turn is built by `build_outcome`; every reason a
 call did not end ``ok`` is worded here, with its status and stable code.
 The turn's own causes (`TURN_CAUSES`) pass from a call to the calls that
 depend on it: a call skipped because the budget ran out does not doom its
-dependents with ``dependency_failed``; they end for the same cause.
+dependents with ``dependency_failed``; they end for the same cause. A call
+stopped by a sibling's failure (`failed_reason`) names that sibling, and says
+it was not stopped by a user.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .._values._exceptions import LimitUnavailable, RateLimited
 from .._values._outcome import ErrorCode, Outcome, Status, Verdict
 from .._values._render import exception_text, format_traceback, safe_str
 from ._attempts import Kind, Tried
+from ._policy import FailureScope
 from ._tool_errors import Failure
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ __all__ = [
     "build_outcome",
     "decide_the_rest",
     "dependency_reason",
+    "failed_reason",
     "failure_reason",
     "stop_reason",
 ]
@@ -42,13 +46,20 @@ class Decide(Protocol):
     ) -> None: ...
 
 
-TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
+TURN_CAUSES = frozenset({ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
+"""Not ``sibling_failed``: the calls that wait for a call a failure stopped are stopped with it, by
+name; one that arrives later (an open turn's) ends ``dependency_failed``, naming the call it needed."""
 _WAITS = frozenset({ErrorCode.AWAITING_APPROVAL, ErrorCode.DEPENDENCY_AWAITING})
 
 _CAUSE_TEXT: dict[ErrorCode, str] = {
-    ErrorCode.SIBLING_FAILED: "{verb}: another call of this turn failed and the policy is fail-fast",
     ErrorCode.BUDGET_EXCEEDED: "{verb}: the turn's time budget ran out",
     ErrorCode.CANCELLED: "{verb}: the turn was cancelled by its caller",
+}
+
+_SCOPE_TEXT: dict[FailureScope, str] = {
+    "turn": "the policy stops the whole turn",
+    "dependents": "the policy stops the calls that wait for it",
+    "resource": "the policy stops the calls that share its resource or a key with it, and those that wait for them",
 }
 
 Redact = Callable[[str], str]
@@ -56,15 +67,36 @@ Redact = Callable[[str], str]
 _make_outcome = fast_constructor(Outcome)
 
 
-def stop_reason(cause: ErrorCode, *, started: bool) -> Verdict:
-    """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``."""
+def stop_reason(cause: ErrorCode, *, started: bool, failure: Outcome | None = None) -> Verdict:
+    """A call the turn stopped: ``cancelled`` if it had started, else ``skipped``.
+
+    ``failure`` is the failed call that stopped the turn, for ``sibling_failed``.
+    """
+    if cause is ErrorCode.SIBLING_FAILED:
+        assert failure is not None, "a turn stopped by a failure knows which"
+        return failed_reason(failure, "turn", started=started)
     status = Status.CANCELLED if started else Status.SKIPPED
     return Verdict(status, cause, _CAUSE_TEXT[cause].format(verb="stopped" if started else "not started"))
 
 
+def failed_reason(failure: Outcome, scope: FailureScope, *, started: bool) -> Verdict:
+    """A call stopped because the call that ended ``failure`` failed, and the policy's ``scope`` reached it.
+
+    The words name that call and its code, so that a model does not read the
+    stop as its user's interrupt, nor as a failure of this call.
+    """
+    status, verb = (Status.CANCELLED, "stopped before it finished") if started else (Status.SKIPPED, "not executed")
+    code = failure.error_code.value if failure.error_code is not None else failure.status.value
+    return Verdict(
+        status,
+        ErrorCode.SIBLING_FAILED,
+        f"{verb}: call {failure.call_id!r} failed ({code}), and {_SCOPE_TEXT[scope]}; this is not a user interrupt",
+    )
+
+
 def decide_the_rest(
     runs: Iterable[CallRun],
-    cause: ErrorCode,
+    cause: Callable[[bool], Verdict],
     *,
     release: Callable[[Waiter], None],
     decide: Callable[[CallRun, Verdict], None],
@@ -72,7 +104,7 @@ def decide_the_rest(
     """At a turn's end: give back what calls still wait for, and decide every call without an outcome.
 
     A call decided while it waited (``later``) and never started gets that
-    decision; the rest end for the turn's ``cause``.
+    decision; the rest end for the turn's cause (``cause(started)``).
     """
     for run in runs:
         if run.waiter is not None:
@@ -83,7 +115,7 @@ def decide_the_rest(
         if run.later is not None and run.started_at is None:
             decide(run, run.later)
         else:
-            decide(run, stop_reason(cause, started=run.started_at is not None))
+            decide(run, cause(run.started_at is not None))
 
 
 def dependency_reason(dependency: Outcome) -> Verdict:
@@ -118,18 +150,19 @@ def failure_reason(tried: Tried, *, timeout: float | None, abandoned: bool = Fal
     tries = f" (after {tried.attempts} attempts)" if tried.attempts > 1 else ""
     failure = tried.failure
     if tried.kind is Kind.TIMEOUT:
+        silence = failure.silence if failure is not None else None
+        which = f"{timeout:g} s timeout" if silence is None else f"{silence:g} s progress timeout"
         if failure is not None and failure.late is not None:
             return Verdict(
                 Status.TIMEOUT,
                 ErrorCode.TIMEOUT,
                 # No measured time in the words: the model sees the same bytes whenever it returned.
-                f"the call returned after its {timeout:g} s timeout had passed:"
+                f"the call returned after its {which} had passed:"
                 f" it could not be interrupted, and its result was discarded{tries}",
             )
         thread = "; its thread was abandoned and may still finish" if abandoned else ""
-        return Verdict(
-            Status.TIMEOUT, ErrorCode.TIMEOUT, f"no result within the tool's {timeout:g} s timeout{thread}{tries}"
-        )
+        what = "no result" if silence is None else "no progress and no result"
+        return Verdict(Status.TIMEOUT, ErrorCode.TIMEOUT, f"{what} within the tool's {which}{thread}{tries}")
     assert failure is not None and failure.errors
     return Verdict(Status.ERROR, _error_code(failure.errors), _error_text(failure) + tries)
 

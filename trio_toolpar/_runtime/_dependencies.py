@@ -77,6 +77,10 @@ class Dependencies:
                 ready.append(k)
         return ready
 
+    def waiting_for(self, index: int) -> list[int]:
+        """The calls that still wait for ``index`` (none once it has finished), in the order they began to."""
+        return self._successors.get(index, [])
+
     def doomed_by(self, index: int) -> int | None:
         """The first referenced call of ``index`` that did not end ``ok``, if any."""
         return self._doomed_by.get(index)

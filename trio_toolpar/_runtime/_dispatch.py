@@ -81,7 +81,7 @@ class Dispatcher:
         self._sequence = sequence
         self._decide = decide
         self._gates = Gates(
-            settings.approve, approved=self._requeue, decide=report, cause=stopping.cause, journal=journal
+            settings.approve, approved=self._requeue, decide=report, cause=stopping.reason, journal=journal
         )
         self._tasks = CallTasks(
             settings,
@@ -236,5 +236,4 @@ class Dispatcher:
             return
         assert self.nursery is not None
         run.started_at = now
-        task = self._tasks.run if run.call.race is None else self._tasks.run_alone
-        self.nursery.start_soon(task, run, name=f"toolpar:{run.call.id}")
+        self.nursery.start_soon(self._tasks.task(run), run, name=f"toolpar:{run.call.id}")

@@ -7,6 +7,7 @@
     ├─ CallGranted                   capacity taken, after ``queue_wait`` seconds
     ├─ CallStarted                   first grant only: the call's task starts (``wave``: its generation)
     ├─ AttemptStarted                each attempt
+    ├─ CallProgressed                the tool reported progress (`CallContext.progress`)
     ├─ AttemptEnded                  each attempt that returned, raised or timed out
     ├─ ResourcePaused                the tool said "rate limited": new starts wait
     ├─ RetryScheduled                another attempt after ``delay``: CallQueued again
@@ -37,6 +38,7 @@ __all__ = [
     "CallEvent",
     "CallFinished",
     "CallGranted",
+    "CallProgressed",
     "CallQueued",
     "CallStarted",
     "Event",
@@ -141,6 +143,21 @@ class AttemptStarted(CallEvent):
     """Attempt ``attempt`` (1 for the first) begins."""
 
     attempt: int
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CallProgressed(CallEvent):
+    """Attempt ``attempt`` reported ``done`` of ``total`` (``None``: not known), and what it is doing.
+
+    Reported with `CallContext.progress`, or by an MCP server's progress
+    notifications; as the tool gave them (not necessarily increasing).
+    """
+
+    attempt: int
+    done: float
+    total: float | None
+    message: str | None
 
 
 @final

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
-from typing import Any, cast, final
+from typing import Any, final
 
 import trio
 
@@ -18,69 +18,20 @@ from .._journal._records import Decision
 from .._planning._plan import Plan
 from .._planning._race_groups import RaceRules, check_races
 from .._tools._registry import Approver, Registry
-from .._values._convert import converter
 from .._values._exceptions import TurnStateError
 from .._values._outcome import Outcome, ToolCall
-from .._values._render import safe_str
-from .._values._validate import check_callable, check_choice, check_number, check_type, check_whole_number
+from .._values._validate import check_callable, check_choice, check_type, check_whole_number
 from ._capacity import GLOBAL, THREADS, Capacity, CapacityStatistics
 from ._exception_groups import collapse
 from ._instrument import Instrument, delivery
 from ._limits import Rate, SharedLimits
-from ._policy import BestEffort, Policy
+from ._policy import BestEffort, Policy, check_policy
 from ._result import TurnResult
 from ._settings import Schedule, Settings
 from ._turn import Turn
+from ._turn_options import USE_EXECUTOR_DEFAULT, UseExecutorDefault, as_calls, check_admit, check_budget
 
-__all__ = ["Executor", "OutcomeStream", "USE_EXECUTOR_DEFAULT", "UseExecutorDefault"]
-
-
-@final
-class UseExecutorDefault:
-    """The type of `USE_EXECUTOR_DEFAULT`: a turn option left to the executor's own setting."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "USE_EXECUTOR_DEFAULT"
-
-
-USE_EXECUTOR_DEFAULT = UseExecutorDefault()
-"""The default of a turn's ``budget=``: the executor's own budget (unlike ``None``, which means no budget).
-
-Pass it to forward "whatever the executor says" explicitly, as httpx's
-``USE_CLIENT_DEFAULT`` does for a request's options.
-"""
-
-
-def _check_budget(budget: object) -> float | None:
-    seconds = check_number("budget", budget, minimum=0, unit="seconds", allow_none=True)
-    return float(seconds) if seconds is not None else None
-
-
-def _as_calls(calls: Iterable[ToolCall | Mapping[str, Any]]) -> list[ToolCall]:
-    """The calls, with mappings (``{"id": ..., "tool": ..., "arguments": ...}``) read as `ToolCall`s."""
-    given = list(calls)
-    if set(map(type, given)) <= {ToolCall}:  # the usual case, in one pass at C speed (ToolCall is final)
-        return cast("list[ToolCall]", given)
-    out: list[ToolCall] = []
-    for position, call in enumerate(given):
-        if isinstance(call, ToolCall):
-            out.append(call)
-        elif isinstance(call, Mapping):
-            try:
-                out.append(converter.structure(call, ToolCall))
-            except Exception as exc:
-                raise TypeError(
-                    f"call {position} is a mapping that is not a tool call ({safe_str(exc)}); "
-                    "give 'id', 'tool' and optionally 'arguments', 'priority' and 'race'"
-                ) from None
-        else:
-            raise TypeError(
-                f"call {position} is a {type(call).__name__}; pass ToolCall(id=..., tool=..., arguments=...) "
-                "or a mapping with those keys (provider messages: trio_toolpar.openai / trio_toolpar.anthropic)"
-            )
-    return out
+__all__ = ["Executor", "OutcomeStream"]
 
 
 @final
@@ -119,6 +70,9 @@ class Executor:
             engine. Gated calls wait for it holding no capacity.
         journal: where turns are recorded (`Journal`): running a turn id again
             resumes it, in any process; see docs/durable.md.
+        max_calls_per_turn: the most calls a turn admits (``None``: no
+            limit); the others end ``deferred``, telling the model to issue
+            them again next turn. A turn's ``admit=`` overrides it.
     """
 
     def __init__(
@@ -139,12 +93,13 @@ class Executor:
         instruments: Iterable[Instrument] | None = None,
         approve: Approver | None = None,
         journal: Journal | None = None,
+        max_calls_per_turn: int | None = None,
     ) -> None:
         check_type("registry", registry, Registry, expected="a trio_toolpar.Registry")
         check_type("limits", limits, Mapping, expected="a mapping of resource names to caps", allow_none=True)
         check_type("rates", rates, Mapping, expected="a mapping of resource names to Rate(...)", allow_none=True)
         check_whole_number("max_concurrency", max_concurrency, allow_none=True)
-        check_type("policy", policy, Policy, expected="a Policy such as BestEffort() or FailFast()", allow_none=True)
+        check_policy(policy)
         check_choice("schedule", schedule, ("waves", "eager"))
         check_callable("redact", redact, expected="a function (str) -> str", allow_none=True)
         check_type("seed", seed, (int, str), expected="an int or a str", allow_none=True)
@@ -153,7 +108,8 @@ class Executor:
         check_callable("approve", approve, expected="an async (call, tool) -> bool | Approval", allow_none=True)
         check_type("journal", journal, Journal, expected="a Journal such as SqliteJournal(path)", allow_none=True)
         self.journal = journal
-        self.budget = _check_budget(budget)
+        self.budget = check_budget(budget)
+        self.max_calls_per_turn = check_admit("max_calls_per_turn", max_calls_per_turn)
         self._settings = Settings(
             registry=registry,
             policy=policy if policy is not None else BestEffort(),
@@ -185,6 +141,8 @@ class Executor:
             parts.append(f"max_concurrency={int(self._capacity.limiters[GLOBAL].total_tokens)}")
         if self.budget is not None:
             parts.append(f"budget={self.budget} s")
+        if self.max_calls_per_turn is not None:
+            parts.append(f"max_calls_per_turn={self.max_calls_per_turn}")
         parts += [f"policy={self.policy!r}", f"schedule={self.schedule!r}", f"turns={self._turns}"]
         return f"<Executor {', '.join(parts)}>"
 
@@ -217,9 +175,17 @@ class Executor:
         """What every capped or rate-limited resource holds, owes and waits for now."""
         return self._capacity.statistics()
 
-    def plan(self, calls: Iterable[ToolCall | Mapping[str, Any]]) -> Plan:
-        """Plan ``calls`` without running them."""
-        return Plan.build(self._settings.registry, _as_calls(calls))
+    def plan(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
+    ) -> Plan:
+        """Plan ``calls`` without running them (``admit``: see `turn`)."""
+        return Plan.build(self._settings.registry, as_calls(calls), admit=self._admit(admit))
+
+    def _admit(self, admit: int | UseExecutorDefault | None) -> int | None:
+        return self.max_calls_per_turn if isinstance(admit, UseExecutorDefault) else check_admit("admit", admit)
 
     def turn(
         self,
@@ -228,16 +194,20 @@ class Executor:
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
         turn_id: str | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> Turn:
         """A `Turn` for ``calls``, planned now and run by ``await turn.run()``.
 
         Holding the turn before running it lets the caller read the outcomes
         even when the run is cancelled from outside. ``races`` gives the rules
         (`RaceRules`) of race groups by name; a group without rules is won by its
-        first member to end ``ok``. ``turn_id`` names the turn (default: a new
-        id); with a journal, a turn id it holds resumes that turn.
+        first member to end ``ok``. ``admit`` is the most calls the turn admits
+        (default: ``max_calls_per_turn``; ``None``: no limit); the others end
+        ``deferred`` (see "Turn admission" in docs/semantics.md). ``turn_id``
+        names the turn (default: a new id); with a journal, a turn id it holds
+        resumes that turn.
         """
-        return self._new_turn(self.plan(calls), budget, races=races, turn_id=turn_id)
+        return self._new_turn(self.plan(calls, admit=admit), budget, races=races, turn_id=turn_id)
 
     def _new_turn(
         self,
@@ -247,8 +217,9 @@ class Executor:
         *,
         races: Mapping[str, RaceRules] | None = None,
         turn_id: str | None = None,
+        admit: int | None = None,
     ) -> Turn:
-        chosen = self.budget if isinstance(budget, UseExecutorDefault) else _check_budget(budget)
+        chosen = self.budget if isinstance(budget, UseExecutorDefault) else check_budget(budget)
         races = check_races(races)
         check_type("turn_id", turn_id, str, allow_none=True)
         self._turns += 1
@@ -262,6 +233,7 @@ class Executor:
             races=races,
             turn_id=turn_id if turn_id is not None else uuid.uuid4().hex,
             journal=self.journal,
+            admit=admit,
         )
 
     async def run(
@@ -271,14 +243,16 @@ class Executor:
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
         turn_id: str | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> TurnResult:
-        """Run one model turn's calls: one outcome per call, in input order (``races``, ``turn_id``: see `turn`).
+        """Run one model turn's calls: one outcome per call, in input order (``races``, ``turn_id``, ``admit``:
+        see `turn`).
 
         Raises:
             TurnBusy: the journal's turn ``turn_id`` is being run elsewhere.
             TurnMismatch: the journal holds ``turn_id`` with other calls.
         """
-        return await self.turn(calls, budget=budget, races=races, turn_id=turn_id).run()
+        return await self.turn(calls, budget=budget, races=races, turn_id=turn_id, admit=admit).run()
 
     async def decide(self, turn_id: str, call_id: str, *, approved: bool, reason: str | None = None) -> None:
         """Record a person's decision for a call that awaits one (`TurnResult.awaiting`); from any process.
@@ -303,6 +277,7 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> AsyncIterator[Turn]:
         """An open turn: submit calls while it runs, for tool calls that arrive one by one.
 
@@ -317,11 +292,12 @@ class Executor:
         Leaving the block closes the input and waits for the submitted calls;
         leaving it with an exception cancels them. The schedule is always
         eager, and planning differs from a batch where calls are already
-        running (see "Streams and open turns" in docs/semantics.md).
+        running (see "Streams and open turns" in docs/semantics.md); ``admit``
+        admits calls in the order they are submitted.
         """
         if self.journal is not None:
             raise TurnStateError("open turns are not journaled yet; run a batch: executor.run(calls, turn_id=...)")
-        turn = self._new_turn(None, budget, races=races)
+        turn = self._new_turn(None, budget, races=races, admit=self._admit(admit))
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(turn.run)
@@ -344,6 +320,7 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
 
@@ -365,7 +342,7 @@ class Executor:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 send.send_nowait(outcome)
 
-        turn = self._new_turn(self.plan(calls), budget, on_outcome=deliver, races=races)
+        turn = self._new_turn(self.plan(calls, admit=admit), budget, on_outcome=deliver, races=races)
 
         async def drive() -> None:
             async with send:

@@ -37,6 +37,7 @@ from ._events import (
     AttemptStarted,
     CallFinished,
     CallGranted,
+    CallProgressed,
     CallQueued,
     CallStarted,
     Event,
@@ -207,6 +208,12 @@ class Emitter:
         self._deliver(
             AttemptEnded(**self._call(run, trio.current_time()), attempt=attempt, status=status, exception=exception)
         )
+
+    def progressed(self, run: CallRun, attempt: int, done: float, total: float | None, message: str | None) -> None:
+        event = CallProgressed(
+            **self._call(run, trio.current_time()), attempt=attempt, done=done, total=total, message=message
+        )
+        self._deliver(event)
 
     def paused(self, run: CallRun, seconds: float) -> None:
         self._deliver(ResourcePaused(**self._call(run, trio.current_time()), seconds=seconds))

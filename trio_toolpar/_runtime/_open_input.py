@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._planning._open_planner import Added, IncrementalPlanner, cycle_verdict, missing_verdict
+from .._values._outcome import Status
 from ._call_run import CallRun
 from ._dependencies import Dependencies
 from ._races import Races
@@ -27,7 +28,12 @@ def wire_submitted(
     """
     i = added.index
     ready: list[int] = []
-    waits_for_nothing = deps.add(i, needs=added.needs, after=added.after)
+    for k in added.deferred:  # admitted, but they wait for this call, which was not
+        runs[k].later = planner.verdict(k)
+    if added.verdict is not None and added.verdict.status is Status.DEFERRED:
+        waits_for_nothing = deps.add(i, needs=(), after=())  # decided when submitted: it waits for nothing
+    else:
+        waits_for_nothing = deps.add(i, needs=added.needs, after=added.after)
     if added.waiting:
         deps.hold(i)  # released once every id or position it names has arrived
         waits_for_nothing = False

@@ -29,7 +29,7 @@ from .._planning._planned_call import PlannedCall
 from .._planning._race_groups import ANY_RACE, RaceRules, groups_of
 from .._values._outcome import ErrorCode, Outcome, Status, Verdict
 from .._values._render import exception_text
-from ._call_run import CallRun, CallState
+from ._call_run import CallRun
 
 __all__ = ["Races", "lost_reason", "lost_verdict", "no_winner_reason"]
 
@@ -116,15 +116,8 @@ class Races:
                 self._decide(run, self._lose(run))
 
     def _lose(self, run: CallRun) -> Verdict:
-        """Stop a losing member's work at once (its wait for capacity, its task); return its reason.
-
-        A running member keeps its capacity until its task unwinds, at this
-        same instant: no resource ever runs more calls than its cap.
-        """
-        if run.state is CallState.QUEUED and run.waiter is not None:
-            run.waiter.withdrawn = True
-        if run.scope is not None:
-            run.scope.cancel()
+        """Stop a losing member's work at once (`CallRun.halt`); return its reason."""
+        run.halt()
         group = self._group_of[run.index]
         return lost_reason(group, self._winner_ids(group), started=run.started_at is not None)
 

@@ -91,15 +91,19 @@ def replay(
     conclude: Callable[..., object],
     decide: Decide,
 ) -> None:
-    """Give the calls an earlier run decided their outcomes: ``conclude`` the recorded ones as they were,
-    ``decide`` those in doubt or reconciled."""
+    """Give the calls an earlier run decided their outcomes: ``decide`` those in doubt or reconciled, then
+    ``conclude`` the recorded ones as they were.
+
+    Those in doubt come first: a recorded failure whose policy stops the calls
+    sharing its resource must not turn a call in doubt into one it stopped.
+    """
     replayed = [(runs[i], outcome) for i, outcome in sorted(resumption.replayed.items())]
     for run, outcome in replayed:
         run.outcome = outcome  # all at once: a race's recorded winner must not decide its recorded losers
-    for run, outcome in replayed:
-        conclude(run, outcome, recorded=True)
     for index, (reason, value) in sorted(resumption.decided.items()):
         decide(runs[index], reason, value)
+    for run, outcome in replayed:
+        conclude(run, outcome, recorded=True)
 
 
 async def _read(log: TurnLog, runs: Sequence[CallRun], ids: Mapping[str, int]) -> Resumption:

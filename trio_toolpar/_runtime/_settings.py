@@ -10,7 +10,7 @@ import attrs
 from .._tools._registry import Approver, Registry
 from ._instrument import Delivery
 from ._limits import SharedLimits
-from ._policy import Policy
+from ._policy import Policy, stops_single_calls
 
 __all__ = ["Schedule", "Settings"]
 
@@ -31,3 +31,7 @@ class Settings:
     shared_limits: SharedLimits | None
     instruments: Delivery | None = None
     approve: Approver | None = None
+    calls_alone: bool = attrs.field(
+        init=False, default=attrs.Factory(lambda self: stops_single_calls(self.policy), takes_self=True)
+    )
+    """Whether each call runs in a cancel scope of its own, to be stopped alone (`stops_single_calls`)."""

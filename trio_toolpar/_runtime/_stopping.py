@@ -6,7 +6,8 @@ import math
 
 import trio
 
-from .._values._outcome import ErrorCode
+from .._values._outcome import ErrorCode, Outcome, Verdict
+from ._decide import stop_reason
 
 __all__ = ["Stopping"]
 
@@ -19,7 +20,7 @@ class Stopping:
     to stop at the same instant.
     """
 
-    __slots__ = ("_asked", "_clock", "budget", "deadline", "ended", "failed", "scope", "started_at")
+    __slots__ = ("_asked", "_clock", "budget", "deadline", "ended", "failure", "scope", "started_at")
 
     def __init__(self, budget: float | None) -> None:
         self.budget = budget
@@ -30,8 +31,9 @@ class Stopping:
         self._clock: trio.abc.Clock | None = None
         self.scope = trio.CancelScope()
         self._asked: ErrorCode | None = None
-        self.failed = False
-        """A failure the policy says cancels the turn; acted on by the coordinator once the instant settled."""
+        self.failure: Outcome | None = None
+        """The first failure (in plan order) the policy says stops the whole turn; acted on by the
+        coordinator once the instant has settled."""
         self.ended = False
         """The turn has its result: asking to stop changes nothing any more."""
 
@@ -63,12 +65,16 @@ class Stopping:
             return self._asked
         return ErrorCode.BUDGET_EXCEEDED if self.scope.cancel_called else ErrorCode.CANCELLED
 
+    def reason(self, started: bool) -> Verdict:
+        """Why a call ends as the turn stops (``started``: it ran): the cause, and the failure if that is it."""
+        return stop_reason(self.cause(), started=started, failure=self.failure)
+
     def accepts(self) -> bool:
         """Whether a call may still be granted capacity and start.
 
         The same as ``not scope.cancel_called`` for the scope's part: only
         `stop` cancels it (having set ``asked``), or its deadline passing.
         """
-        if self._asked is not None or self.failed:
+        if self._asked is not None or self.failure is not None:
             return False
         return self.deadline == math.inf or self.now() < self.deadline

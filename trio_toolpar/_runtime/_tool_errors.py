@@ -51,6 +51,8 @@ class Failure:
     """The tool raised nothing but ``Cancelled`` that no scope around it asked for."""
     late: float | None = None
     """Seconds the attempt took, when it returned only after its timeout (its value is discarded)."""
+    silence: float | None = None
+    """The progress timeout that ended the attempt (seconds without a report), if that is what did."""
 
     def retryable(self, retry_on: tuple[type[Exception], ...]) -> bool:
         """Whether another attempt may pass: every error is one of ``retry_on``."""

@@ -14,7 +14,8 @@ call's task (or its approval's) does not decide how its call ended: it
 reports the ending (`Endings.report`) and wakes the coordinator. The
 coordinator is the one place that decides (`Turn._decide`): it takes the
 reported endings best rank first (priority, then plan order), and for each
-builds the outcome, settles its race, asks the policy, tells `on_outcome`
+builds the outcome, settles its race, asks the policy what a failure
+reaches (the turn, or the calls `_failure_scope` stops), tells `on_outcome`
 and hands the calls it made ready to the dispatcher; then it grants
 capacity and retries, in the same order.
 
@@ -43,16 +44,16 @@ from .._planning._planned_call import in_plan_order
 from .._planning._race_groups import RaceRules
 from .._values._construct import NoPublicConstructor
 from .._values._exceptions import TurnStateError
-from .._values._outcome import ErrorCode, Outcome, Status, ToolCall, Verdict
-from ._call_run import CallRun, CallState
+from .._values._outcome import ErrorCode, Outcome, ToolCall, Verdict
+from ._call_run import CallRun
 from ._capacity import Capacity
+from ._conclusions import Conclusions
 from ._decide import build_outcome, decide_the_rest
 from ._dependencies import Dependencies
 from ._dispatch import Dispatcher
 from ._endings import Endings
 from ._exception_groups import collapse
 from ._instrument import emitter
-from ._journaling import Journaling
 from ._open_input import wire_closed, wire_submitted
 from ._races import Races
 from ._result import TurnResult
@@ -61,8 +62,6 @@ from ._settings import Settings
 from ._stopping import Stopping
 
 __all__ = ["Turn"]
-
-_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
 
 
 @final
@@ -86,23 +85,37 @@ class Turn(metaclass=NoPublicConstructor):
         races: Mapping[str, RaceRules] | None = None,
         turn_id: str,
         journal: Journal | None = None,
+        admit: int | None = None,
     ) -> None:
         self.turn_id = turn_id
         """The turn's id: given to `Executor.turn`, or generated; the key of its records in a journal."""
         self._settings = settings
         self._capacity = capacity
-        self._on_outcome = on_outcome
         self._plan = plan
         self._emit = emitter(settings.instruments, turn=sequence)
-        self._planner = IncrementalPlanner(settings.registry) if plan is None else None
+        self._planner = IncrementalPlanner(settings.registry, admit=admit) if plan is None else None
         self._runs: list[CallRun] = []
         ids: dict[str, int] = {}
-        self._journal = Journaling(journal, turn_id, ids, self._announce) if journal is not None else None
         self._deps = Dependencies()
         self._stopping = Stopping(budget)
         self._result: TurnResult | None = None
         self._endings = Endings(wake=capacity.kick, now=self._stopping.now, turn=sequence)
         self._races = Races(races or {}, plan.calls if plan else (), runs=self._runs, decide=self._decide)
+        self._out = Conclusions(
+            self._runs,
+            self._deps,
+            self._endings,
+            self._races,
+            self._stopping,
+            settings.policy,
+            turn=sequence,
+            decide=self._decide,
+            on_outcome=on_outcome,
+            journal=journal,
+            turn_id=turn_id,
+            ids=ids,
+        )
+        self._journal = self._out.journal
         self._dispatch = Dispatcher(
             settings,
             capacity,
@@ -118,6 +131,7 @@ class Turn(metaclass=NoPublicConstructor):
             emit=self._emit,
             journal=self._journal,
         )
+        self._out.queue = self._dispatch.add
         if plan is not None:
             for planned in plan.calls:
                 run = CallRun(planned.index, planned.call, planned, observer=self._emit)
@@ -265,11 +279,14 @@ class Turn(metaclass=NoPublicConstructor):
 
     async def _run_phases(self) -> None:
         if (journal := self._journal) is not None and journal.resumption is not None:
-            replay(journal.resumption, self._runs, conclude=self._conclude, decide=self._decide)
-        for run in self._runs:
-            if run.planned is not None and run.planned.verdict is not None and run.outcome is None:
+            replay(journal.resumption, self._runs, conclude=self._out.conclude, decide=self._decide)
+        rejected = [run for run in self._runs if run.planned is not None and run.planned.verdict is not None]
+        rejected.sort(key=lambda run: run.rank(self.number))  # plan order: the first failure is the one a stop names
+        for run in rejected:
+            if run.outcome is None:  # (a scoped failure may have reached it, or a resume replayed it)
+                assert run.planned is not None and run.planned.verdict is not None
                 self._decide(run, run.planned.verdict)
-        if self._stopping.failed:
+        if self._stopping.failure is not None:
             self._stopping.stop(ErrorCode.SIBLING_FAILED)  # fail-fast and a call rejected at planning: nothing starts
         if self._stopping.asked is not None:
             return
@@ -300,7 +317,7 @@ class Turn(metaclass=NoPublicConstructor):
                 if self._settings.deterministic:  # let every task woken at this instant act first
                     await trio.testing.wait_all_tasks_blocked()
                 self._decide_reported()
-                if self._stopping.failed:
+                if self._stopping.failure is not None:
                     self._stopping.stop(ErrorCode.SIBLING_FAILED)
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
@@ -348,34 +365,7 @@ class Turn(metaclass=NoPublicConstructor):
             reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
         now = at if at is not None else self._stopping.now()
         outcome = build_outcome(run, reason, now=now, value=value, exception=exception, redact=self._settings.redact)
-        self._conclude(run, outcome, recorded=self._journal is None)
-
-    def _conclude(self, run: CallRun, outcome: Outcome, *, recorded: bool) -> None:
-        """Make ``outcome`` ``run``'s; announce it now if it needs no record (else once it is recorded)."""
-        run.outcome = outcome
-        run.move(CallState.DONE)
-        if run.active:
-            self._endings.open -= 1
-        # A race just won stops its other members here; a member's failure may not count against the turn.
-        counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
-        if outcome.status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
-            # Acted on once the endings of this instant are decided, so that a sibling that
-            # returns at the same virtual instant ends ok whatever order Trio runs the two in.
-            self._stopping.failed = True
-        if recorded:
-            self._announce(run, outcome)
-        elif self._journal is not None:
-            self._journal.finished(run, outcome)
-
-    def _announce(self, run: CallRun, outcome: Outcome, *, holds: bool = False) -> None:
-        """Tell ``on_outcome`` of ``outcome``; let the calls that wait for ``run`` move on (``holds``: not yet)."""
-        if self._on_outcome is not None:
-            self._on_outcome(outcome)
-        ready = self._deps.finish(run.index, ok=outcome.status is Status.OK, holds=holds)
-        if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
-            self._dispatch.add(k for k in ready if self._runs[k].active)
-        # No wake-up needed: the coordinator decides (and looks at what follows next), or the caller
-        # of `submit`/`close` wakes it, or the turn is ending.
+        self._out.conclude(run, outcome, recorded=self._journal is None)
 
     def _finish(self) -> None:
         """Decide every call still without an outcome, and build the result.
@@ -385,7 +375,7 @@ class Turn(metaclass=NoPublicConstructor):
         turn's cause, or with their planning verdict if they never started.
         """
         self._decide_reported()
-        decide_the_rest(self._runs, self._stopping.cause(), release=self._capacity.release, decide=self._decide)
+        decide_the_rest(self._runs, self._stopping.reason, release=self._capacity.release, decide=self._decide)
         started_at = self._stopping.started_at
         self._result = TurnResult(
             outcomes=tuple([run.outcome for run in self._runs if run.outcome is not None]),

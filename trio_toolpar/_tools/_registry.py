@@ -24,10 +24,11 @@ from .._values._validate import (
     check_whole_number,
 )
 from ._approval import Approval
+from ._context import CallContext
 from ._hedge import Hedge
 from ._retry import Retry
 
-__all__ = ["Approval", "Approver", "CallContext", "Reconcile", "Registry", "SideEffect", "Tool"]
+__all__ = ["Approval", "Approver", "Reconcile", "Registry", "SideEffect", "Tool"]
 
 SideEffect = Literal["none", "read", "write"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,25 +40,6 @@ Reconcile = Callable[[ToolCall, str | None], Awaitable[Any]]
 _SIDE_EFFECTS = ("none", "read", "write")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIELD = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_0-9]\w*)*$")
-
-
-@final
-@attrs.frozen(kw_only=True)
-class CallContext:
-    """What a tool may know about the call it serves.
-
-    A tool receives it by declaring a parameter annotated ``CallContext``
-    (any name); that parameter is not part of the tool's JSON schema.
-    """
-
-    call_id: str
-    tool: str
-    attempt: int
-    """1 for the first attempt, 2 for the first retry, ..."""
-    idempotency_key: str
-    """The same for every attempt of this call; pass it to the downstream API."""
-    deadline: float
-    """When this attempt will be cancelled, on Trio's clock (``inf``: never)."""
 
 
 @final
@@ -93,6 +75,8 @@ class Tool:
     """When a slow attempt starts a duplicate (reads only)."""
     reconcile: Reconcile | None = attrs.field(default=None, repr=False)
     """How a resumed durable turn learns the outcome of a call left in doubt by a crash."""
+    progress_timeout: float | None = None
+    """Seconds an attempt may go without a progress report (`CallContext.progress`) or a result."""
     accepts: Acceptor = attrs.field(init=False, repr=False, eq=False)
     """`parameters` compiled once: a quick check for arguments that surely fit."""
     accepts_flat: Acceptor = attrs.field(init=False, repr=False, eq=False)
@@ -149,6 +133,7 @@ class ToolOptions(TypedDict, total=False):
     approval: Approver | bool
     hedge: Hedge | None
     reconcile: Reconcile | None
+    progress_timeout: float | None
 
 
 @final
@@ -195,6 +180,7 @@ class Registry:
         approval: Approver | bool = False,
         hedge: Hedge | None = None,
         reconcile: Reconcile | None = None,
+        progress_timeout: float | None = None,
     ) -> Tool:
         """Register ``fn`` (async or sync) as a tool and return its `Tool`.
 
@@ -236,6 +222,11 @@ class Registry:
                 resumed durable turn finds a call of this tool started and
                 never finished, what it returns becomes the call's ``ok``
                 value instead of ``in_doubt`` (raise if it cannot tell).
+            progress_timeout: seconds each attempt may go without reporting
+                progress through its `CallContext` (or returning): it then
+                ends ``timeout``; each report starts the wait again. Needs a
+                ``CallContext`` parameter; with ``timeout``, the first to
+                pass ends the attempt.
 
         Raises:
             TypeError: an option of the wrong type (``weight="2"``).
@@ -264,6 +255,7 @@ class Registry:
         check_callable(f"{where} fn", fn, expected="a function")
         check_choice(f"{where} side_effect", side_effect, _SIDE_EFFECTS)
         check_positive_number(f"{where} timeout", timeout, unit="seconds", allow_none=True)
+        check_positive_number(f"{where} progress_timeout", progress_timeout, unit="seconds", allow_none=True)
         check_whole_number(f"{where} weight", weight)
         check_type(f"{where} resource", resource, str, allow_none=True)
         check_type(f"{where} idempotent", idempotent, bool, allow_none=True)
@@ -290,6 +282,12 @@ class Registry:
             )
         signature = describe_signature(fn, tool=tool_name, context_type=CallContext, derive=parameters is None)
         context_parameter, summary = signature.context_parameter, signature.summary
+        if progress_timeout is not None and context_parameter is None:
+            raise RegistrationError(
+                f"tool {tool_name!r}: progress_timeout needs a way to report progress; "
+                "add a parameter annotated CallContext and call its progress(done, total)",
+                tool=tool_name,
+            )
         schema = signature.schema if parameters is None else dict(parameters)
         try:
             check_schema(schema)
@@ -336,6 +334,7 @@ class Registry:
             approval=approval,
             hedge=hedge,
             reconcile=reconcile,
+            progress_timeout=progress_timeout,
         )
         self._tools[tool_name] = tool
         return tool

@@ -29,6 +29,8 @@ class Status(enum.StrEnum):
     IN_DOUBT = "in_doubt"
     """A call that is not retry-safe started before a crash and no outcome was recorded: it may or may not
     have taken effect. A resume never runs it again (durable turns)."""
+    DEFERRED = "deferred"
+    """Not admitted: past the turn's admission limit; the model may issue it again next turn."""
 
 
 class ErrorCode(enum.StrEnum):
@@ -57,6 +59,7 @@ class ErrorCode(enum.StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     DEPENDENCY_AWAITING = "dependency_awaiting"
     JOURNAL_UNAVAILABLE = "journal_unavailable"
+    NOT_ADMITTED = "not_admitted"
 
 
 class Verdict(NamedTuple):

@@ -16,7 +16,7 @@ from trio_toolpar import RegistrationError, Registry, SchemaError, Tool
 
 from .._values._validate import check_name, check_positive_number
 from ._annotations import Order, Override, ToolHints, check_overrides, server_key, settings_from_hints
-from ._call import RemoteTool
+from ._call import CONTEXT_PARAMETER, RemoteTool
 
 __all__ = ["McpTool", "register_session"]
 
@@ -172,6 +172,12 @@ def _plan_tool(
         raise RegistrationError(
             f"MCP tool {info.name!r} would be registered as {name!r}, which is not 1-64 letters, digits, "
             f"'_' or '-' (the providers' rule); use a shorter or plainer prefix, or exclude={{{info.name!r}}}",
+            tool=name,
+        )
+    if CONTEXT_PARAMETER in (info.input_schema.get("properties") or {}):
+        raise RegistrationError(
+            f"MCP tool {info.name!r} has an argument named {CONTEXT_PARAMETER!r}, the name under which its calls "
+            f"receive their CallContext; exclude={{{info.name!r}}}, or rename the argument on the server",
             tool=name,
         )
     settings: dict[str, Any] = {

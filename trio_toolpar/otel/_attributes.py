@@ -15,8 +15,10 @@ __all__ = [
     "arguments_attribute",
     "call_attributes",
     "clipped_json",
+    "clipped_text",
     "error_type",
     "failure_attributes",
+    "progress_attributes",
     "result_attribute",
 ]
 
@@ -63,7 +65,11 @@ def failure_attributes(outcome: Outcome) -> dict[str, Any]:
 
 def clipped_json(value: object, max_chars: int) -> str:
     """``value`` as JSON text (whatever it is), cut to ``max_chars`` with an explicit marker."""
-    text = dumps(value)
+    return clipped_text(dumps(value), max_chars)
+
+
+def clipped_text(text: str, max_chars: int) -> str:
+    """``text``, cut to ``max_chars`` with an explicit marker."""
     if len(text) <= max_chars:
         return text
     return f"{text[:max_chars]}...<{len(text) - max_chars} more characters>"
@@ -77,3 +83,15 @@ def arguments_attribute(arguments: object, max_chars: int) -> dict[str, Any]:
 def result_attribute(value: object, max_chars: int) -> dict[str, Any]:
     """The opt-in ``gen_ai.tool.call.result``."""
     return {RESULT: clipped_json(value, max_chars)}
+
+
+def progress_attributes(
+    attempt: int, done: float, total: float | None, message: str | None, max_chars: int
+) -> dict[str, Any]:
+    """The ``trio_toolpar.progress`` event's: the attempt, ``done``, and ``total`` and ``message`` when given."""
+    attributes: dict[str, Any] = {"trio_toolpar.attempt": attempt, "trio_toolpar.progress.done": done}
+    if total is not None:
+        attributes["trio_toolpar.progress.total"] = total
+    if message is not None:
+        attributes["trio_toolpar.progress.message"] = clipped_text(message, max_chars)
+    return attributes

@@ -16,6 +16,7 @@ from .._runtime._events import (
     CallEvent,
     CallFinished,
     CallGranted,
+    CallProgressed,
     CallQueued,
     CallStarted,
     Event,
@@ -35,6 +36,7 @@ from ._attributes import (
     call_attributes,
     error_type,
     failure_attributes,
+    progress_attributes,
     result_attribute,
 )
 
@@ -79,7 +81,12 @@ class OpenTelemetry:
     retry. A call that did not end ``ok`` has status
     ``ERROR`` whose description is its error code, ``error.type``, and for
     a cancelled call ``trio_toolpar.cancel_cause`` (``sibling_failed``,
-    ``budget_exceeded``, ``cancelled``). Each call that ran is also recorded
+    ``budget_exceeded``, ``cancelled``). Each progress report of a call
+    (`CallContext.progress`, an MCP server's notification) is an event
+    ``trio_toolpar.progress`` on its span, with ``trio_toolpar.attempt``,
+    ``trio_toolpar.progress.done`` and, when given,
+    ``trio_toolpar.progress.total`` and ``trio_toolpar.progress.message``
+    (cut to ``max_chars``). Each call that ran is also recorded
     on the ``gen_ai.execute_tool.duration`` histogram (seconds). Calls that
     never ran are events on the turn's span.
 
@@ -96,7 +103,7 @@ class OpenTelemetry:
             (``gen_ai.tool.call.arguments``), its result
             (``gen_ai.tool.call.result``) and its error message, as JSON text.
             Off by default: they may hold secrets.
-        max_chars: the longest argument or result text recorded; longer is
+        max_chars: the longest argument, result or progress message recorded; longer is
             cut, with a marker saying how much was left out.
     """
 
@@ -175,6 +182,9 @@ class OpenTelemetry:
             self._attempt_started(call, event)
         elif isinstance(event, AttemptEnded):
             self._attempt_ended(call, event)
+        elif isinstance(event, CallProgressed) and call.span is not None:
+            progress = progress_attributes(event.attempt, event.done, event.total, event.message, self.max_chars)
+            call.span.add_event("trio_toolpar.progress", progress, timestamp=self._at(event))
         elif isinstance(event, RetryScheduled) and call.span is not None:
             attributes = {"trio_toolpar.attempt": event.attempt, "trio_toolpar.delay_s": event.delay}
             call.span.add_event("trio_toolpar.retry", attributes, timestamp=self._at(event))

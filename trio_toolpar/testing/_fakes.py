@@ -6,7 +6,8 @@ from typing import Any
 
 import trio
 
-from .._tools._registry import Approver, CallContext, Registry, SideEffect, Tool
+from .._tools._context import CallContext
+from .._tools._registry import Approver, Registry, SideEffect, Tool
 from .._tools._retry import Retry
 from .._values._exceptions import Retryable
 from ._recorder import Recorder

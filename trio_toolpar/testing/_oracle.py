@@ -45,6 +45,41 @@ class Oracle:
         before = {a.id for a in self.calls[:i] if self.conflict(a, call)}
         return before | set(call.refs)
 
+    def admitted(self, limit: int) -> set[str]:
+        """The calls a turn that admits at most ``limit`` runs; the others end ``deferred``.
+
+        In plan order (larger priority first, then emission order), each call
+        is admitted with everything it waits for, transitively, and the other
+        members of its race, if they all fit and none was refused already.
+        """
+        admitted: set[str] = set()
+        refused: set[str] = set()
+        order = sorted(range(len(self.calls)), key=lambda i: (-self.calls[i].priority, i))
+        for call in (self.calls[i] for i in order):
+            if call.id in admitted or call.id in refused:
+                continue
+            group = self._with_everything_it_waits_for(call.id)
+            if group & refused or len(admitted | group) > limit:
+                refused.add(call.id)
+            else:
+                admitted |= group
+        return admitted
+
+    def _with_everything_it_waits_for(self, call_id: str) -> set[str]:
+        group = {call_id}
+        grew = True
+        while grew:
+            mates = {
+                c.id
+                for c in self.calls
+                for m in group
+                if c.race is not None and c.race == self.calls[self.index[m]].race
+            }
+            more = set().union(*(self.predecessors(m) for m in group)) | mates
+            grew = not more <= group
+            group |= more
+        return group
+
     def attempts_allowed(self, call: CallSpec) -> int:
         """How many attempts a call gets: the policy's retries, but never for a write
         (the fake tools do not declare writes idempotent)."""

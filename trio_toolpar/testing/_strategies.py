@@ -12,7 +12,7 @@ import trio
 from .._journal._protocol import Journal
 from .._planning._race_groups import RaceRules
 from .._runtime._executor import Executor
-from .._runtime._policy import BestEffort, FailFast
+from .._runtime._policy import BestEffort, FailFast, Policy
 from .._runtime._settings import Schedule
 from .._tools._registry import Approval, Approver, Registry, SideEffect, Tool
 from .._tools._retry import Retry
@@ -83,6 +83,8 @@ class TurnSpec:
     # Not factory=dict: the reference would show dict's own docstring as this field's.
     races: Mapping[str, RaceRules] = attrs.field(factory=lambda: {})
     """The rules of its race groups: pass ``races=turn.races`` to `Executor.run`."""
+    admit: int | None = None
+    """The most calls the turn admits (the executor's ``max_calls_per_turn``); ``None``: no limit."""
 
     def tool_calls(self) -> list[ToolCall]:
         """The calls, as a model would send them."""
@@ -126,13 +128,15 @@ class TurnSpec:
         schedule: Schedule | None = None,
         seed: int = 0,
         deterministic: bool = True,
+        policy: Policy | None = None,
         journal: Journal | None = None,
     ) -> Executor:
-        """An executor for this turn's settings (``schedule`` overrides the generated one), on ``journal`` if given.
+        """An executor for this turn's settings (``schedule``, ``policy``: over the generated ones), on ``journal``.
 
         It is ``deterministic`` (see `Executor`) unless told otherwise: these turns run on a MockClock.
         """
-        policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
+        if policy is None:
+            policy = FailFast(retry=self.retry) if self.fail_fast else BestEffort(retry=self.retry)
         return Executor(
             self.registry(recorder),
             limits=self.limits,
@@ -144,6 +148,7 @@ class TurnSpec:
             deterministic=deterministic,
             approve=self.approver() if any(c.approval is not None for c in self.calls) else None,
             journal=journal,
+            max_calls_per_turn=self.admit,
         )
 
     def by_id(self) -> dict[str, CallSpec]:
@@ -169,6 +174,7 @@ def _turn(
     races: bool,
     gates: bool,
     weights: bool,
+    admission: bool,
 ) -> TurnSpec:
     n = draw(st.integers(min_value=1, max_value=max_calls))
     calls: list[CallSpec] = []
@@ -206,6 +212,7 @@ def _turn(
         schedule=draw(st.sampled_from(tuple(schedules))),
         retry=Retry(attempts=2, backoff=0.25, jitter=0.0) if retries and draw(st.booleans()) else None,
         races={g: RaceRules(keep=draw(st.sampled_from((1, 1, 2)))) for g in groups},
+        admit=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=n))) if admission else None,
     )
 
 
@@ -222,6 +229,7 @@ def turns(
     races: bool = False,
     gates: bool = False,
     weights: bool = False,
+    admission: bool = False,
 ) -> st.SearchStrategy[TurnSpec]:
     """Generate `TurnSpec`s: random DAGs of references (to earlier calls, so acyclic),
     conflicts on a few shared keys, latencies on a quarter-second grid (so virtual
@@ -232,7 +240,8 @@ def turns(
     `TurnSpec.approver`, answers as scripted after a delay) and ``weights``
     (calls taking two units of their resource's cap; caps are drawn no lower
     than the heaviest call). They are off by default: `Oracle` knows nothing
-    of them.
+    of them. ``admission`` draws a limit on the calls the turn admits
+    (`TurnSpec.admit`), which `Oracle.admitted` predicts.
 
     Examples:
         ```python
@@ -255,4 +264,5 @@ def turns(
         races=races,
         gates=gates,
         weights=weights,
+        admission=admission,
     )
