@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._capacity import Waiter
 
 __all__ = [
+    "FAILURES",
     "TURN_CAUSES",
     "Decide",
     "build_outcome",
@@ -42,6 +43,8 @@ class Decide(Protocol):
     ) -> None: ...
 
 
+FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+"""The statuses a policy weighs as failures (`Policy.cancels_turn` is asked about them)."""
 TURN_CAUSES = frozenset({ErrorCode.SIBLING_FAILED, ErrorCode.BUDGET_EXCEEDED, ErrorCode.CANCELLED})
 _WAITS = frozenset({ErrorCode.AWAITING_APPROVAL, ErrorCode.DEPENDENCY_AWAITING})
 

@@ -22,7 +22,7 @@ from .._tools._registry import Tool
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
 from .._values._render import exception_text
 from ._call_run import CallRun
-from ._decide import Decide
+from ._decide import FAILURES, Decide
 from ._journaling import Journaling, Resumption
 
 __all__ = ["journal_calls", "replay", "resuming"]
@@ -91,13 +91,13 @@ def replay(
     conclude: Callable[..., object],
     decide: Decide,
 ) -> None:
-    """Give the calls an earlier run decided their outcomes: ``conclude`` the recorded ones as they were,
-    ``decide`` those in doubt or reconciled."""
+    """Give the calls an earlier run decided their outcomes: ``conclude`` the recorded ones as they were
+    (with whether the policy weighs them as failures), ``decide`` those in doubt or reconciled."""
     replayed = [(runs[i], outcome) for i, outcome in sorted(resumption.replayed.items())]
     for run, outcome in replayed:
         run.outcome = outcome  # all at once: a race's recorded winner must not decide its recorded losers
     for run, outcome in replayed:
-        conclude(run, outcome, recorded=True)
+        conclude(run, outcome, outcome.status in FAILURES, replayed=True)
     for index, (reason, value) in sorted(resumption.decided.items()):
         decide(runs[index], reason, value)
 

@@ -46,7 +46,7 @@ from .._values._exceptions import TurnStateError
 from .._values._outcome import ErrorCode, Outcome, Status, ToolCall, Verdict
 from ._call_run import CallRun, CallState
 from ._capacity import Capacity
-from ._decide import build_outcome, decide_the_rest
+from ._decide import FAILURES, build_outcome, decide_the_rest
 from ._dependencies import Dependencies
 from ._dispatch import Dispatcher
 from ._endings import Endings
@@ -62,7 +62,7 @@ from ._stopping import Stopping
 
 __all__ = ["Turn"]
 
-_FAILURES = frozenset({Status.ERROR, Status.TIMEOUT, Status.REJECTED})
+_OK = Status.OK  # compared by identity per call: a module global, not an enum look-up
 
 
 @final
@@ -240,7 +240,6 @@ class Turn(metaclass=NoPublicConstructor):
             return await self._run()
 
     async def _run(self) -> TurnResult:
-        journal = self._journal
         self._stopping.start()
         finished = False
         try:
@@ -253,12 +252,12 @@ class Turn(metaclass=NoPublicConstructor):
             raise collapse(group) from None
         finally:
             self._finish()
-            if journal is not None and not finished:  # cancelled from outside: a resume runs them
-                journal.release()
+            if self._journal is not None and not finished:  # cancelled from outside: a resume runs them
+                self._journal.release()
             if self._emit is not None:
                 self._emit.turn_ended(self.result, interrupted=not finished)
-        if journal is not None:
-            await journal.record()
+        if self._journal is not None:
+            await self._journal.record()
         return self.result
 
     # -- phases -------------------------------------------------------------------
@@ -288,7 +287,6 @@ class Turn(metaclass=NoPublicConstructor):
 
     async def _run_phase(self, indices: Sequence[int]) -> None:
         """Run the calls ``indices`` (in plan order) in one nursery; for an open turn, all that arrive."""
-        journal = self._journal
         async with trio.open_nursery() as nursery:
             self._dispatch.nursery = nursery
             indices = [i for i in indices if self._runs[i].outcome is None]  # a race lost before its wave: decided
@@ -305,8 +303,8 @@ class Turn(metaclass=NoPublicConstructor):
                     await trio.lowlevel.checkpoint()  # raises Cancelled: the turn is over
                 changed = self._capacity.changed
                 wake = self._dispatch.grant()
-                if journal is not None and journal.unannounced:
-                    await journal.record()  # announced: what that made ready is granted next
+                if self._journal is not None and self._journal.unannounced:
+                    await self._journal.record()  # announced: what that made ready is granted next
                     continue
                 if self._endings.open or (self._planner is not None and not self._planner.closed):
                     if wake == math.inf:  # only a change can help (the usual case): no timer to set
@@ -314,8 +312,8 @@ class Turn(metaclass=NoPublicConstructor):
                     else:
                         with trio.move_on_at(wake):
                             await changed.wait()
-            if journal is not None:
-                await journal.record()  # what the phase's last decisions made ready starts in it
+            if self._journal is not None:
+                await self._journal.record()  # what the phase's last decisions made ready starts in it
         self._dispatch.nursery = None
 
     # -- endings and decisions ---------------------------------------------------------
@@ -348,34 +346,38 @@ class Turn(metaclass=NoPublicConstructor):
             reason = self._races.refuses(run.index, value)  # refused: it ends error/not_accepted, keeping its value
         now = at if at is not None else self._stopping.now()
         outcome = build_outcome(run, reason, now=now, value=value, exception=exception, redact=self._settings.redact)
-        self._conclude(run, outcome, recorded=self._journal is None)
+        self._conclude(run, outcome, reason is not None and reason[0] in FAILURES)
 
-    def _conclude(self, run: CallRun, outcome: Outcome, *, recorded: bool) -> None:
-        """Make ``outcome`` ``run``'s; announce it now if it needs no record (else once it is recorded)."""
+    def _conclude(self, run: CallRun, outcome: Outcome, failed: bool, *, replayed: bool = False) -> None:
+        """Make ``outcome`` ``run``'s (``failed``: one the policy weighs); announce it now, or once recorded."""
         run.outcome = outcome
         run.move(CallState.DONE)
         if run.active:
             self._endings.open -= 1
         # A race just won stops its other members here; a member's failure may not count against the turn.
         counts = self._races.settle(run.index, outcome) if run.call.race is not None else True
-        if outcome.status in _FAILURES and counts and self._settings.policy.cancels_turn(outcome):
+        if failed and counts and self._settings.policy.cancels_turn(outcome):
             # Acted on once the endings of this instant are decided, so that a sibling that
             # returns at the same virtual instant ends ok whatever order Trio runs the two in.
             self._stopping.failed = True
-        if recorded:
-            self._announce(run, outcome)
-        elif self._journal is not None:
-            self._journal.finished(run, outcome)
-
-    def _announce(self, run: CallRun, outcome: Outcome, *, holds: bool = False) -> None:
-        """Tell ``on_outcome`` of ``outcome``; let the calls that wait for ``run`` move on (``holds``: not yet)."""
+        if self._journal is not None and not replayed:
+            self._journal.finished(run, outcome)  # announced once recorded: `_announce`
+            return
         if self._on_outcome is not None:
             self._on_outcome(outcome)
-        ready = self._deps.finish(run.index, ok=outcome.status is Status.OK, holds=holds)
+        ready = self._deps.finish(run.index, ok=outcome.status is _OK)
         if ready:  # calls of later waves are queued when their wave begins (see `_run_phase`)
             self._dispatch.add(k for k in ready if self._runs[k].active)
         # No wake-up needed: the coordinator decides (and looks at what follows next), or the caller
         # of `submit`/`close` wakes it, or the turn is ending.
+
+    def _announce(self, run: CallRun, outcome: Outcome, *, holds: bool = False) -> None:
+        """A recorded outcome, told to ``on_outcome`` and to the calls that wait for it (``holds``: they wait on)."""
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        ready = self._deps.finish(run.index, ok=outcome.status is _OK, holds=holds)
+        if ready:
+            self._dispatch.add(k for k in ready if self._runs[k].active)
 
     def _finish(self) -> None:
         """Decide every call still without an outcome, and build the result.
