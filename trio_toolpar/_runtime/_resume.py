@@ -1,7 +1,7 @@
 """Resuming a durable turn: check its calls against the journal's, and read what an earlier run recorded.
 
 For each call the journal holds of an earlier run: a finished call gets its
-recorded outcome back (`Outcome.replayed`); a call that started and never
+recorded outcome back (its id in `TurnResult.replayed`); a call that started and never
 finished runs again if it is retry-safe (under the idempotency key it had),
 and otherwise ends ``in_doubt`` unless its tool's ``reconcile`` finds out
 what happened; a call that waits for a person gets the recorded decision,
