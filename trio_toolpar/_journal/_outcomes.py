@@ -104,8 +104,10 @@ def _hashable(key: Any) -> Any:
     return key if not isinstance(key, (list, dict)) else json.dumps(key, sort_keys=True)
 
 
-def _text(data: object, *, sort_keys: bool = False) -> str:
-    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"), sort_keys=sort_keys)
+_text = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
+"""JSON data as ASCII text (one encoder for every outcome: ``json.dumps`` with options builds one per call)."""
+_canonical_text = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), sort_keys=True).encode
+"""`_text` with sorted keys: the form a journal compares arguments in."""
 
 
 def encode_outcome(outcome: Outcome) -> str:
@@ -142,6 +144,6 @@ def arguments_text(arguments: Mapping[str, Any] | str) -> str:
     if isinstance(arguments, str):
         return arguments
     try:
-        return _text(encode_value(dict(arguments)), sort_keys=True)
+        return _canonical_text(encode_value(dict(arguments)))
     except Exception:  # the arguments' own code failed while they were read: compare their observation form
-        return _text(plain(arguments), sort_keys=True)
+        return _canonical_text(plain(arguments))
