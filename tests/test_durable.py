@@ -105,6 +105,24 @@ async def test_records_of_calls_that_start_at_one_instant_are_committed_together
     assert tools.starts["w"] == [tools.starts["r1"][0] + 1.0]  # one write for the four starts
 
 
+async def test_a_retry_safe_call_that_finishes_before_its_start_is_written_is_recorded_by_its_outcome_alone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tools = Tools()
+    journal = MemoryJournal(latency=1.0)
+    executor = Executor(tools.registry, journal=journal, deterministic=True)
+    # fast and fast2 finish at the instant they start; slow's start is written while it runs.
+    calls = [call("fast", "read", seconds=0.0), call("fast2", "read", seconds=0.0), call("slow", "read", seconds=5.0)]
+    first = await executor.run(calls, turn_id="t")
+    written = [{(type(r).__name__, r.call_id) for r in records} for _, records in journal.appends]
+    assert written == [{("Finished", "fast"), ("Finished", "fast2"), ("Started", "slow")}, {("Finished", "slow")}]
+    log = await journal.load("t")
+    assert log is not None and set(log.started) == {"slow"} and set(log.finished) == {"fast", "fast2", "slow"}
+    again = await executor.run(calls, turn_id="t")
+    assert list(again) == list(first) and again.replayed == ("fast", "fast2", "slow")
+    assert tools.runs("fast") == tools.runs("slow") == 1
+
+
 async def test_an_outcome_is_reported_only_after_its_finished_record_is_durable(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
