@@ -10,6 +10,9 @@ set, a pydantic model) is stored in its JSON observation form, the form the
 model reads (`plain`), and comes back in that form; so is a cycle, and
 nesting past `MAX_DEPTH` (``"<cycle>"``, ``"<nested too deep>"``). An exception is
 never stored: only the outcome's fields and its traceback's text.
+
+An outcome is one JSON array of its fields in `_OUTCOME_FIELDS` order, so
+that a turn's outcomes cost one small encoding each, without their names.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import base64
 import json
 import math
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from .._values._convert import plain
@@ -32,7 +36,9 @@ _TAGS = frozenset({"$bytes", "$tuple", "$int", "$float", "$dict"})
 _OUTCOME_FIELDS = (
     "call_id",
     "tool",
+    "status",
     "value",
+    "error_code",
     "error",
     "latency_ms",
     "attempts",
@@ -43,6 +49,9 @@ _OUTCOME_FIELDS = (
     "idempotency_key",
     "traceback",
 )
+"""The fields a recorded outcome keeps, in the order of its JSON array (all but the exception)."""
+_fields = attrgetter(*_OUTCOME_FIELDS)
+_VALUE = _OUTCOME_FIELDS.index("value")
 
 
 def encode_value(value: object) -> Any:
@@ -116,20 +125,18 @@ def encode_outcome(outcome: Outcome) -> str:
     Never raises: a value this codec cannot store, even in its observation
     form, is stored as that form's text.
     """
-    data = {name: getattr(outcome, name) for name in _OUTCOME_FIELDS}
-    data["status"] = outcome.status.value
-    data["error_code"] = outcome.error_code.value if outcome.error_code is not None else None
+    data = list(_fields(outcome))  # `Status` and `ErrorCode` are `str`: JSON holds their values
     try:
-        data["value"] = encode_value(outcome.value)
+        data[_VALUE] = encode_value(outcome.value)
         return _text(data)
     except Exception:  # the value's own code failed while it was read (a hostile __eq__, say)
-        data["value"] = plain(outcome.value)
+        data[_VALUE] = plain(outcome.value)
         return _text(data)
 
 
 def decode_outcome(text: str) -> Outcome:
     """The `Outcome` `encode_outcome` stored as ``text`` (without its exception: none is stored)."""
-    data = json.loads(text)
+    data = dict(zip(_OUTCOME_FIELDS, json.loads(text), strict=True))
     code = data.pop("error_code")
     return Outcome(
         status=Status(data.pop("status")),
