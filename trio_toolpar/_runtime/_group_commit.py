@@ -15,7 +15,6 @@ A turn of calls that finish at once writes one record per call, not two.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import final
 
 import trio
@@ -57,16 +56,16 @@ class GroupCommit:
         self.appends = 0
         """Appends made so far (one per group)."""
 
-    def add(self, records: Sequence[Record]) -> Batch:
-        """Add ``records``; the returned batch is the append they will be in."""
-        for record in records:
-            place = self._starts.pop(record.call_id, None) if isinstance(record, Finished) else None
+    def add(self, record: Record) -> Batch:
+        """Add ``record``; the returned batch is the append it will be in."""
+        if isinstance(record, Finished):
+            place = self._starts.pop(record.call_id, None)
             if place is not None:
                 self._pending[place] = record  # the start, not yet written, adds nothing to the outcome
-                continue
-            if isinstance(record, Started):
-                self._starts[record.call_id] = len(self._pending)
-            self._pending.append(record)
+                return self._batch
+        elif isinstance(record, Started):
+            self._starts[record.call_id] = len(self._pending)
+        self._pending.append(record)
         return self._batch
 
     async def durable(self, batch: Batch) -> None:

@@ -134,9 +134,7 @@ class Journaling:
         call_id = run.call.id
         if call_id in self._keys:
             run.idempotency_key = self._keys[call_id]  # a retry-safe call run again: the key it had
-        batch = self.writer.add(
-            (Started(call_id=call_id, attempt=run.attempts + 1, idempotency_key=run.idempotency_key),)
-        )
+        batch = self.writer.add(Started(call_id=call_id, attempt=run.attempts + 1, idempotency_key=run.idempotency_key))
         if tool.retry_safe:
             return None  # durable with the next group: run again after a crash, harmlessly
         try:
@@ -162,7 +160,7 @@ class Journaling:
             record = Waiting(call_id=run.call.id)
         else:
             record = Finished(call_id=run.call.id, outcome=encode_outcome(outcome))
-        self.writer.add((record,))
+        self.writer.add(record)
 
     @property
     def unannounced(self) -> bool:
