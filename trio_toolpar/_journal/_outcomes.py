@@ -28,7 +28,7 @@ from .._values._convert import plain
 from .._values._jsonvalue import MAX_DEPTH
 from .._values._outcome import ErrorCode, Outcome, Status
 
-__all__ = ["arguments_text", "decode_outcome", "decode_value", "encode_outcome", "encode_value"]
+__all__ = ["arguments_text", "decode_outcome", "decode_value", "encode_outcome", "encode_value", "tagged_value"]
 
 _SAFE_INT = 10**300
 """Ints this large are stored as hex text: Python refuses to print ints past 4,300 digits as decimals."""
@@ -55,8 +55,42 @@ _VALUE = _OUTCOME_FIELDS.index("value")
 
 
 def encode_value(value: object) -> Any:
-    """``value`` as JSON data that `decode_value` turns back into it (see the module's docstring)."""
+    """``value`` as JSON data that `decode_value` turns back into it (see the module's docstring).
+
+    Plain JSON data is its own encoding: it is returned as it is, once checked,
+    instead of copied by `tagged_value`, which gives equal data for it.
+    """
+    return value if _is_plain(value, 0) else _encode(value, 0, frozenset())
+
+
+def tagged_value(value: object) -> Any:
+    """`encode_value` by the general walk alone: every container copied, what is not plain JSON tagged."""
     return _encode(value, 0, frozenset())
+
+
+def _is_plain(value: object, depth: int) -> bool:
+    """Whether `_encode` would give ``value`` back unchanged: JSON data of exactly JSON's types (no tuple, no
+    subclass), finite floats, ints a decimal can hold, string keys no tag could be read in, within `MAX_DEPTH`.
+
+    Runs no code of the value's own (exact types only): a cycle is nesting past `MAX_DEPTH`, for the walk.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return True
+    if kind is int:
+        return -_SAFE_INT < value < _SAFE_INT  # type: ignore[operator]
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is list:
+        return all(_is_plain(v, depth + 1) for v in value)  # type: ignore[attr-defined]
+    if kind is not dict:
+        return False
+    items: dict[Any, Any] = value  # type: ignore[assignment]
+    if len(items) == 1 and next(iter(items)) in _TAGS:
+        return False
+    return all(type(k) is str and _is_plain(v, depth + 1) for k, v in items.items())
 
 
 def _encode(value: object, depth: int, seen: frozenset[int]) -> Any:
