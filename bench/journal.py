@@ -16,8 +16,10 @@ mode the journal offers:
   each, so that both meet the same moments of the disk;
 * ``group commit``: N `Started` records as one ``append`` against N appends
   of one record each: the whole time, and per record;
-* ``journaled turn``: one ``executor.run`` of N no-op reads without a
-  journal and with one, per call, and the appends the turn's group commit made.
+* ``journaled turn``: ``executor.run`` of a turn of N no-op reads without a
+  journal and with one, per call: the median of `TURNS` turns of each,
+  alternating, so that both meet the same moments of a busy machine; their
+  ratio, and the appends (and records) one turn's group commit made.
 
 Latencies are the median and the 90th percentile of the N writes, in
 microseconds on the wall clock (a flush is waiting, not computing). The disk
@@ -50,6 +52,8 @@ MODES = ("full", "normal")
 TURN = "bench-turn"
 CALL = JournalCall(call_id="call_0001", tool="read", arguments='{"key":"value"}')
 RECORD = Started(call_id=CALL.call_id, attempt=1, idempotency_key="bench-turn:call_0001")
+TURNS = 7
+"""Turns of each kind a ``journaled turn`` times: its figures are their medians."""
 
 
 def latencies(samples: Sequence[float]) -> dict[str, float]:
@@ -165,10 +169,11 @@ class CountingJournal:
 
 
 def journaled_turn(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
-    """One turn of ``count`` no-op reads, without a journal and with one: the whole ``run``, per call.
+    """Turns of ``count`` no-op reads, without a journal and with one: the whole ``run``, per call.
 
-    Each executor runs a warm-up turn first; the journaled turns each have a
-    turn id of their own, so both begin, run and record every call.
+    Each executor runs a warm-up turn first; then `TURNS` turns of each
+    alternate, and each figure is the median of its turns. Every journaled
+    turn has a turn id of its own, so each begins, runs and records every call.
     """
     tools = Registry()
 
@@ -188,19 +193,24 @@ def journaled_turn(folder: Path, count: int, synchronous: str) -> dict[str, Any]
 
     async def run() -> dict[str, Any]:
         plain = Executor(tools)
-        await timed(plain, None)
-        without = await timed(plain, None)
         async with SqliteJournal(folder / "turns.db", synchronous=synchronous) as store:  # type: ignore[arg-type]
             journal = CountingJournal(store)
             journaled = Executor(tools, journal=journal)
+            await timed(plain, None)
             await timed(journaled, "warm-up")
-            journal.appends = journal.records = 0
-            with_journal = await timed(journaled, "measured")
+            without, with_journal = [], []
+            for turn in range(TURNS):
+                without.append(await timed(plain, None))
+                journal.appends = journal.records = 0
+                with_journal.append(await timed(journaled, f"measured-{turn}"))
+        plain_s, journaled_s = statistics.median(without), statistics.median(with_journal)
         return {
             "calls": count,
-            "without_us_per_call": without / count * 1e6,
-            "with_us_per_call": with_journal / count * 1e6,
-            "journal_us_per_call": (with_journal - without) / count * 1e6,
+            "turns": TURNS,
+            "without_us_per_call": plain_s / count * 1e6,
+            "with_us_per_call": journaled_s / count * 1e6,
+            "journal_us_per_call": (journaled_s - plain_s) / count * 1e6,
+            "with_over_without": journaled_s / plain_s,
             "appends": journal.appends,
             "records": journal.records,
         }
@@ -265,12 +275,13 @@ def tables(results: dict[str, Any]) -> list[common.Table]:
                 f"{t['without_us_per_call']:.1f}",
                 f"{t['with_us_per_call']:.1f}",
                 f"{t['journal_us_per_call']:.1f}",
+                f"{t['with_over_without']:.2f}",
                 f"{t['appends']:,} ({t['records']:,} records)",
             ]
         )
     turn = (
-        f"A turn of {n:,} no-op reads, without and with a SQLite journal, us per call",
-        ["synchronous", "without", "with", "journal's cost", "appends"],
+        f"A turn of {n:,} no-op reads, without and with a SQLite journal, us per call (median of {TURNS} turns)",
+        ["synchronous", "without", "with", "journal's cost", "with / without", "appends per turn"],
         turns,
     )
     return [latency, group, turn]

@@ -448,7 +448,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "from Trio, alternating with a bare `sqlite3` commit of the same row (same pragmas, same disk), in both "
         "`synchronous` modes; with `full` both wait for the disk's flush, so the ratio is the journal's own cost. "
         "Then N records as one append (the runtime's group commit) against N appends, and a turn of N no-op "
-        "reads run without a journal and with one (its claim, begin, group-committed records and load).",
+        "reads run without a journal and with one (its claim, begin, group-committed records and load): the "
+        "median of 7 turns of each, alternating, and their ratio (target: 2x).",
         "- **Where the time goes**: `python bench/profile_hotpath.py` profiles the N=10,000 "
         "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "
         "under valgrind, which do not move with the machine's load as wall-clock time does.",

@@ -153,7 +153,8 @@ def test_the_journal_script_times_appends_beside_bare_commits_and_a_group_commit
         assert 0 < written["append"]["median_us"] <= written["append"]["p90_us"]
         assert figures["group commit"]["records"] == 5
         turn = figures["journaled turn"]
-        assert turn["calls"] == 5
+        assert turn["calls"] == 5 and turn["turns"] == journal.TURNS
+        assert turn["with_over_without"] == pytest.approx(turn["with_us_per_call"] / turn["without_us_per_call"])
         assert turn["appends"] >= 1 and turn["records"] >= 5  # every call's outcome was recorded
     assert list(tmp_path.iterdir()) == [out]  # every database was removed
 

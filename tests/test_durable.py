@@ -58,6 +58,13 @@ class Tools:
             await trio.sleep(seconds)
             return f"wrote {id}"
 
+        @self.registry.tool(side_effect="read")
+        async def keyed_read(id: str, ctx: CallContext, seconds: float = 1.0) -> str:  # retry-safe, with a key
+            self.starts.setdefault(id, []).append(trio.current_time())
+            self.keys.setdefault(id, []).append(ctx.idempotency_key)
+            await trio.sleep(seconds)
+            return f"read {id}"
+
     def runs(self, call_id: str) -> int:
         return len(self.starts.get(call_id, []))
 
@@ -98,11 +105,51 @@ async def test_records_of_calls_that_start_at_one_instant_are_committed_together
     tools = Tools()
     journal = MemoryJournal(latency=1.0)
     executor = Executor(tools.registry, journal=journal, deterministic=True)
-    calls = [call("r1", "read"), call("r2", "read"), call("k1", "keyed_write"), call("w", "write")]
+    calls = [call("k1", "keyed_write"), call("k2", "keyed_read"), call("r", "read"), call("w", "write")]
     await executor.run(calls, turn_id="t")
     first = journal.appends[0][1]
-    assert {r.call_id for r in first if isinstance(r, Started)} == {"r1", "r2", "k1", "w"}
-    assert tools.starts["w"] == [tools.starts["r1"][0] + 1.0]  # one write for the four starts
+    assert {r.call_id for r in first if isinstance(r, Started)} == {"k1", "k2", "w"}  # a read has none to write
+    assert tools.starts["w"] == [tools.starts["k1"][0] + 1.0]  # one write for the three starts
+
+
+async def test_a_retry_safe_call_that_finishes_before_its_start_is_written_is_recorded_by_its_outcome_alone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tools = Tools()
+    journal = MemoryJournal(latency=1.0)
+    executor = Executor(tools.registry, journal=journal, deterministic=True)
+    # fast and fast2 finish at the instant they start; slow's start is written while it runs.
+    calls = [
+        call("fast", "keyed_read", seconds=0.0),
+        call("fast2", "keyed_read", seconds=0.0),
+        call("slow", "keyed_read", seconds=5.0),
+    ]
+    first = await executor.run(calls, turn_id="t")
+    written = [{(type(r).__name__, r.call_id) for r in records} for _, records in journal.appends]
+    assert written == [{("Finished", "fast"), ("Finished", "fast2"), ("Started", "slow")}, {("Finished", "slow")}]
+    log = await journal.load("t")
+    assert log is not None and set(log.started) == {"slow"} and set(log.finished) == {"fast", "fast2", "slow"}
+    again = await executor.run(calls, turn_id="t")
+    assert list(again) == list(first) and again.replayed == ("fast", "fast2", "slow")
+    assert tools.runs("fast") == tools.runs("slow") == 1
+
+
+async def test_a_retry_safe_call_without_an_idempotency_key_writes_no_start_and_runs_again_after_a_crash(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tools = Tools()
+    journal = MemoryJournal(crash_after=2)  # begin, then the starts of k and w: the outcomes' write crashes
+    calls = [call("r", "read"), call("k", "keyed_read"), call("w", "write")]
+    executor = Executor(tools.registry, journal=journal, deterministic=True)
+    await crash(executor, calls, "t")
+    assert [{f"{type(r).__name__} {r.call_id}" for r in records} for _, records in journal.appends] == [
+        {"Started k", "Started w"}
+    ]
+    journal.recover()
+    result = await executor.run(calls, turn_id="t")
+    assert result["r"].ok and result["k"].ok and result["w"].status is Status.IN_DOUBT
+    assert tools.runs("r") == tools.runs("k") == 2  # r as if it never started; k under the key it had
+    assert tools.keys["k"][0] == tools.keys["k"][1]
 
 
 async def test_an_outcome_is_reported_only_after_its_finished_record_is_durable(

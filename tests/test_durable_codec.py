@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_toolpar import ErrorCode, Outcome, Status
-from trio_toolpar._journal._outcomes import decode_outcome, decode_value, encode_outcome, encode_value
+from trio_toolpar._journal._outcomes import (
+    arguments_text,
+    decode_outcome,
+    decode_value,
+    encode_outcome,
+    encode_value,
+    tagged_value,
+)
 from trio_toolpar.testing import hostile_values
 
 _keys = st.one_of(st.text(max_size=6), st.integers(), st.booleans(), st.none(), st.binary(max_size=4))
@@ -53,6 +60,46 @@ def same(a: Any, b: Any) -> bool:
 def test_a_supported_value_round_trips_with_its_types(value: object) -> None:
     data = encode_value(value)
     assert same(decode_value(json.loads(json.dumps(data, allow_nan=False))), value)
+
+
+plain_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
+"""JSON data as a model's arguments or a tool's result usually are: no tuple, bytes, NaN or odd key."""
+
+
+def text(data: object) -> str:
+    """JSON text that tells ``1``, ``1.0`` and ``true`` apart."""
+    return json.dumps(data, allow_nan=False)
+
+
+@given(value=plain_json)
+def test_plain_json_is_its_own_encoding_the_same_data_as_the_general_walk(value: object) -> None:
+    assert encode_value(value) is value  # the fast path: checked, not copied
+    assert text(encode_value(value)) == text(tagged_value(value))
+    assert same(decode_value(json.loads(text(encode_value(value)))), value)
+
+
+@given(value=supported)
+def test_any_supported_value_encodes_as_the_general_walk_does(value: object) -> None:
+    assert text(encode_value(value)) == text(tagged_value(value))
+
+
+@given(arguments=st.dictionaries(st.text(max_size=6), plain_json, max_size=4))
+def test_plain_arguments_compare_as_the_general_walk_writes_them(arguments: dict[str, object]) -> None:
+    canonical = json.dumps(tagged_value(arguments), ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    assert arguments_text(arguments) == canonical
+
+
+def test_what_is_not_plain_json_takes_the_general_walk() -> None:
+    nested: list[object] = []
+    for _ in range(150):
+        nested = [nested]
+    for value in ([1, (2,)], {"$bytes": "x"}, {1: "a"}, [math.nan], [10**400], [b"x"], nested):
+        assert encode_value(value) is not value
+        assert text(encode_value(value)) == text(tagged_value(value))
 
 
 @given(value=supported, status=st.sampled_from(list(Status)), code=st.sampled_from([None, *ErrorCode]))

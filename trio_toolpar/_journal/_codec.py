@@ -9,7 +9,6 @@ stored text is valid UTF-8 whatever it holds.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ._fold import Entry
 from ._records import Decision, Finished, JournalCall, Started, Waiting
@@ -17,8 +16,8 @@ from ._records import Decision, Finished, JournalCall, Started, Waiting
 __all__ = ["decode_call", "decode_entry", "encode_call", "encode_entry"]
 
 
-def _dumps(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=True, separators=(",", ":"))
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+"""One encoder for every line: ``json.dumps`` with options builds a new one per call."""
 
 
 def encode_call(call: JournalCall) -> str:

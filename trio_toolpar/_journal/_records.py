@@ -38,7 +38,10 @@ class JournalCall:
 
 @attrs.frozen(kw_only=True)
 class Started:
-    """An attempt of a call is about to start: written before the tool starts if the call is not retry-safe."""
+    """An attempt of a call is about to start: written before the tool starts if the call is not retry-safe.
+
+    A retry-safe call without an idempotency key has none: a resume runs it again whether it started or not.
+    """
 
     call_id: str
     attempt: int

@@ -251,13 +251,20 @@ def _append(connection: sqlite3.Connection, turn_id: str, entries: tuple[Entry, 
     def write(connection: sqlite3.Connection, key: bytes) -> None:
         if connection.execute("SELECT 1 FROM turns WHERE turn_id = ?", (key,)).fetchone() is None:
             raise KeyError(f"the journal holds no turn {turn_id!r}")
-        for call_id in dict.fromkeys(entry.call_id for entry in entries):
-            found = connection.execute("SELECT 1 FROM calls WHERE turn_id = ? AND call_id = ?", (key, _id(call_id)))
-            if found.fetchone() is None:
-                raise KeyError(f"turn {turn_id!r} has no call {call_id!r}")
-        connection.executemany(
-            "INSERT INTO entries (turn_id, call_id, entry) VALUES (?, ?, ?)",
-            [(key, _id(entry.call_id), encode_entry(entry)) for entry in entries],
-        )
+        rows = [(key, _id(entry.call_id), encode_entry(entry)) for entry in entries]
+        # One statement checks and inserts each row: it goes in only if the turn has its call.
+        inserted = connection.executemany(
+            "INSERT INTO entries (turn_id, call_id, entry) SELECT ?1, ?2, ?3 "
+            "WHERE EXISTS (SELECT 1 FROM calls WHERE turn_id = ?1 AND call_id = ?2)",
+            rows,
+        ).rowcount
+        if inserted < len(rows):  # the transaction rolls back: none of them is kept
+            raise KeyError(f"turn {turn_id!r} has no call {_unknown_call(connection, key, entries)!r}")
 
     _transaction(connection, write, _id(turn_id))
+
+
+def _unknown_call(connection: sqlite3.Connection, key: bytes, entries: tuple[Entry, ...]) -> str:
+    """The first call of ``entries`` that turn ``key`` does not have."""
+    query = "SELECT 1 FROM calls WHERE turn_id = ? AND call_id = ?"
+    return next(e.call_id for e in entries if connection.execute(query, (key, _id(e.call_id))).fetchone() is None)

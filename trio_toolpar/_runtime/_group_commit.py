@@ -6,17 +6,21 @@ finds no append under way writes the pending records itself, after one
 checkpoint, so that the other tasks woken at the same instant add theirs
 first: calls granted together are committed together. The others wait for
 that append, and write the next group if theirs was not in it.
+
+A call's `Finished` record takes the place of its `Started` record while
+that one still waits for an append: one append keeps both or neither, so the
+start would tell a resume nothing (a call that has an outcome is replayed).
+A turn of calls that finish at once writes one record per call, not two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import final
 
 import trio
 
 from .._journal._protocol import Journal
-from .._journal._records import Record
+from .._journal._records import Finished, Record, Started
 
 __all__ = ["Batch", "GroupCommit"]
 
@@ -38,21 +42,30 @@ class Batch:
 class GroupCommit:
     """The records of one turn on their way to ``journal``, appended in the order they were added."""
 
-    __slots__ = ("_batch", "_idle", "_journal", "_pending", "_turn_id", "appends")
+    __slots__ = ("_batch", "_idle", "_journal", "_pending", "_starts", "_turn_id", "appends")
 
     def __init__(self, journal: Journal, turn_id: str) -> None:
         self._journal = journal
         self._turn_id = turn_id
         self._pending: list[Record] = []
+        self._starts: dict[str, int] = {}
+        """The place in ``_pending`` of each call's `Started` record (until it is taken for an append)."""
         self._batch = Batch()
         self._idle: trio.Event | None = None
         """Set when the append under way ends; ``None`` while none is."""
         self.appends = 0
         """Appends made so far (one per group)."""
 
-    def add(self, records: Sequence[Record]) -> Batch:
-        """Add ``records``; the returned batch is the append they will be in."""
-        self._pending.extend(records)
+    def add(self, record: Record) -> Batch:
+        """Add ``record``; the returned batch is the append it will be in."""
+        if isinstance(record, Finished):
+            place = self._starts.pop(record.call_id, None)
+            if place is not None:
+                self._pending[place] = record  # the start, not yet written, adds nothing to the outcome
+                return self._batch
+        elif isinstance(record, Started):
+            self._starts[record.call_id] = len(self._pending)
+        self._pending.append(record)
         return self._batch
 
     async def durable(self, batch: Batch) -> None:
@@ -80,7 +93,7 @@ class GroupCommit:
         self._idle = idle = trio.Event()
         try:
             await trio.lowlevel.checkpoint()  # the tasks woken at this instant add theirs first
-            records, self._pending = self._pending, []
+            records, self._pending, self._starts = self._pending, [], {}
             batch, self._batch = self._batch, Batch()
             try:
                 await self._journal.append(self._turn_id, records)
@@ -91,6 +104,7 @@ class GroupCommit:
             finally:
                 if not batch.done:  # cancelled mid-append: the next group appends these again, first
                     self._pending[:0] = records
+                    self._starts = {call_id: place + len(records) for call_id, place in self._starts.items()}
                     batch.moved = self._batch
         finally:
             self._idle = None

@@ -2,7 +2,9 @@
 
 A call that is not retry-safe starts only once its `Started` record is
 durable (`Journaling.started` waits for it); a retry-safe call starts at
-once, its record committed with the next group (`GroupCommit`). Every
+once, its record committed with the next group (`GroupCommit`), and one
+without an idempotency key (a read, say) has none: a resume runs it again
+whether it started or not. Every
 outcome the turn decides is held until its `Finished` record is durable
 (`Journaling.commit`); only then does the turn announce it (``on_outcome``,
 streams, the calls that depend on it). A call whose approver deferred is
@@ -134,11 +136,11 @@ class Journaling:
         call_id = run.call.id
         if call_id in self._keys:
             run.idempotency_key = self._keys[call_id]  # a retry-safe call run again: the key it had
-        batch = self.writer.add(
-            (Started(call_id=call_id, attempt=run.attempts + 1, idempotency_key=run.idempotency_key),)
-        )
+        if tool.retry_safe and run.idempotency_key is None:
+            return None  # nothing to keep: after a crash it runs again, as a call that never started does
+        batch = self.writer.add(Started(call_id=call_id, attempt=run.attempts + 1, idempotency_key=run.idempotency_key))
         if tool.retry_safe:
-            return None  # durable with the next group: run again after a crash, harmlessly
+            return None  # durable with the next group: run again after a crash, under the key it had
         try:
             await self.writer.durable(batch)
         except Exception as exc:  # the store is down: what is not retry-safe must not start unrecorded
@@ -162,7 +164,7 @@ class Journaling:
             record = Waiting(call_id=run.call.id)
         else:
             record = Finished(call_id=run.call.id, outcome=encode_outcome(outcome))
-        self.writer.add((record,))
+        self.writer.add(record)
 
     @property
     def unannounced(self) -> bool:
