@@ -97,7 +97,11 @@ async def test_twelve_calls_with_a_limit_of_five(autojump_clock: trio.testing.Mo
     result = await Executor(registry(), max_calls_per_turn=5).run(TWELVE)
     t0 = result.started_at
     assert [o.call_id for o in result] == [c.id for c in TWELVE]  # one outcome per call, in input order
-    times = {o.call_id: (o.started_at - t0, o.finished_at - t0) for o in result if o.started_at is not None}
+    times = {
+        o.call_id: (o.started_at - t0, o.finished_at - t0)
+        for o in result
+        if o.started_at is not None and o.finished_at is not None
+    }
     assert {o.call_id for o in result if o.ok} == set(times)
     assert times == {
         "urgent": (2.0, 3.0),  # wave 1: after s4

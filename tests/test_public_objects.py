@@ -40,7 +40,7 @@ def test_a_turn_cannot_be_built_by_hand() -> None:
     with pytest.raises(TypeError, match=r"^no public constructor available for Turn; get one from executor\.turn"):
         Turn()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="no public constructor"):
-        Turn(None, None, None, budget=None, sequence=1)  # type: ignore[arg-type] # whatever the arguments
+        Turn(None, None, None, budget=None, sequence=1)  # type: ignore[arg-type,call-arg] # whatever the arguments
     executor, calls = shop()
     assert type(executor.turn(calls)) is Turn  # the executor builds them
 
