@@ -8,15 +8,13 @@ from typing import final
 
 import trio
 
+from .._journal._fold import turn_log
 from .._journal._records import (
     Decision,
-    Finished,
     JournalCall,
     Record,
-    Started,
     TurnBusy,
     TurnLog,
-    Waiting,
 )
 
 __all__ = ["MemoryJournal", "SimulatedCrash"]
@@ -96,27 +94,7 @@ class MemoryJournal:
         calls = self._calls.get(turn_id)
         if calls is None:
             return None
-        started: dict[str, Started] = {}
-        finished: dict[str, Finished] = {}
-        waiting: set[str] = set()
-        decisions: dict[str, Decision] = {}
-        for record in self._records[turn_id]:
-            if isinstance(record, Started):
-                started[record.call_id] = record
-            elif isinstance(record, Finished):
-                finished.setdefault(record.call_id, record)
-            elif isinstance(record, Waiting):
-                waiting.add(record.call_id)
-            else:
-                decisions.setdefault(record.call_id, record)
-        return TurnLog(
-            turn_id=turn_id,
-            calls=calls,
-            started=started,
-            finished=finished,
-            waiting=frozenset(waiting - decisions.keys() - finished.keys()),
-            decisions=decisions,
-        )
+        return turn_log(turn_id, calls, self._records[turn_id])
 
     async def begin(self, turn_id: str, calls: Sequence[JournalCall]) -> None:
         """Record a new turn."""
