@@ -74,7 +74,7 @@ def _bare_connection(path: Path, synchronous: str) -> sqlite3.Connection:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={synchronous.upper()}")
     connection.execute("PRAGMA fullfsync=ON")
-    connection.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, turn_id BLOB, call_id BLOB, entry TEXT)")
+    connection.execute("CREATE TABLE appends (seq INTEGER PRIMARY KEY, turn_id BLOB, entries TEXT)")
     return connection
 
 
@@ -85,10 +85,10 @@ def write_latency(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
     bare commit is an ``INSERT`` in its own ``BEGIN IMMEDIATE``/``COMMIT`` on
     the Trio thread. Alternating them gives both the same moments of the disk.
     """
-    from trio_toolpar._journal._codec import encode_entry  # the very text the journal stores
+    from trio_toolpar._journal._codec import encode_entries  # the very text the journal stores
 
     bare = _bare_connection(folder / "bare.db", synchronous)
-    row = (TURN.encode(), CALL.call_id.encode(), encode_entry(RECORD))
+    row = (TURN.encode(), encode_entries([RECORD]))
 
     async def run() -> tuple[list[float], list[float]]:
         journal = await _begun(folder / "journal.db", synchronous, [CALL])
@@ -99,7 +99,7 @@ def write_latency(folder: Path, count: int, synchronous: str) -> dict[str, Any]:
             appends.append(time.perf_counter() - began)
             began = time.perf_counter()
             bare.execute("BEGIN IMMEDIATE")
-            bare.execute("INSERT INTO entries (turn_id, call_id, entry) VALUES (?, ?, ?)", row)
+            bare.execute("INSERT INTO appends (turn_id, entries) VALUES (?, ?)", row)
             bare.execute("COMMIT")
             commits.append(time.perf_counter() - began)
         await journal.aclose()

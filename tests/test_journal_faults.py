@@ -14,7 +14,8 @@ import pytest
 import trio
 from redis_server import open_client, running_server
 
-from trio_toolpar.journal import JournalCall, SqliteJournal, Started, TurnBusy
+from trio_toolpar._journal._codec import encode_call, encode_entry
+from trio_toolpar.journal import Decision, Finished, JournalCall, SqliteJournal, Started, TurnBusy, TurnLog
 from trio_toolpar.redis import JournalUnavailable, RedisJournal
 
 CALL = JournalCall(call_id="c1", tool="t", arguments="{}")
@@ -28,15 +29,69 @@ async def test_the_file_is_in_wal_mode_with_its_schema_version(tmp_path: Path) -
         await journal.begin("t", [CALL])
     with sqlite3.connect(tmp_path / "j.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (2,)
+        # A turn is one row and an append one row, whatever the number of calls and records.
+        assert raw.execute("SELECT count(*) FROM turns").fetchone() == (1,)
 
 
 async def test_a_file_of_a_newer_schema_is_refused_with_what_to_do(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "j.db") as raw:
-        raw.execute("PRAGMA user_version=2")
+        raw.execute("PRAGMA user_version=3")
     async with SqliteJournal(tmp_path / "j.db") as journal:
-        with pytest.raises(RuntimeError, match=r"schema 2, written by a newer trio_toolpar.*upgrade trio_toolpar"):
+        with pytest.raises(RuntimeError, match=r"schema 3, written by a newer trio_toolpar.*upgrade trio_toolpar"):
             await journal.load("t")
+
+
+SCHEMA_1 = """
+CREATE TABLE turns (turn_id BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE calls (
+    turn_id BLOB NOT NULL, position INTEGER NOT NULL, call_id BLOB NOT NULL, call TEXT NOT NULL,
+    PRIMARY KEY (turn_id, position)
+) WITHOUT ROWID;
+CREATE INDEX calls_by_id ON calls (turn_id, call_id);
+CREATE TABLE entries (seq INTEGER PRIMARY KEY, turn_id BLOB NOT NULL, call_id BLOB NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX entries_by_turn ON entries (turn_id, seq);
+PRAGMA user_version=1;
+"""
+
+
+async def test_a_file_of_schema_1_is_migrated_and_its_turns_resume_as_they_were(tmp_path: Path) -> None:
+    calls = [JournalCall(call_id="b", tool="t", arguments='{"x":1}'), JournalCall(call_id="a", tool="u", arguments="")]
+    first, retry = (
+        Started(call_id="b", attempt=1, idempotency_key="k"),
+        Started(call_id="b", attempt=2, idempotency_key="k"),
+    )
+    finish, decision = Finished(call_id="a", outcome="[1]"), Decision(call_id="b", approved=False, reason="no")
+    entries: list[Started | Finished | Decision] = [first, retry, finish, decision]  # the latest start binds
+    with sqlite3.connect(tmp_path / "j.db") as raw:  # as the previous version wrote it: a row per call and entry
+        raw.executescript(SCHEMA_1)
+        for turn in (b"t1", b"t2"):
+            raw.execute("INSERT INTO turns VALUES (?)", (turn,))
+            for n, call in enumerate(calls):
+                raw.execute(
+                    "INSERT INTO calls VALUES (?, ?, ?, ?)", (turn, n, call.call_id.encode(), encode_call(call))
+                )
+        for entry in entries:
+            raw.execute(
+                "INSERT INTO entries (turn_id, call_id, entry) VALUES (?, ?, ?)",
+                (b"t1", entry.call_id.encode(), encode_entry(entry)),
+            )
+    async with SqliteJournal(tmp_path / "j.db") as journal:
+        assert await journal.load("t1") == TurnLog(
+            turn_id="t1",
+            calls=tuple(calls),
+            started={"b": retry},
+            finished={"a": finish},
+            decisions={"b": decision},
+        )
+        assert await journal.load("t2") == TurnLog(turn_id="t2", calls=tuple(calls))
+        await journal.append("t2", [Started(call_id="a", attempt=1, idempotency_key=None)])  # its calls are known
+        with pytest.raises(KeyError, match="no call 'c'"):
+            await journal.append("t2", [Started(call_id="c", attempt=1, idempotency_key=None)])
+    with sqlite3.connect(tmp_path / "j.db") as raw:
+        assert raw.execute("PRAGMA user_version").fetchone() == (2,)
+        tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"turns", "appends"}
 
 
 async def test_what_one_opening_wrote_another_reads_after_it_closed(tmp_path: Path) -> None:

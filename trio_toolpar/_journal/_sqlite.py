@@ -5,13 +5,17 @@ Each store keeps one connection, used by one worker thread at a time (a
 are ``BEGIN IMMEDIATE`` transactions: one writer at a time across processes,
 taken before anything is read, so a check and the write it guards see the same
 database. Ids are kept as UTF-8 bytes (lone surrogates kept, as with
-``surrogatepass``), calls and entries as the ASCII JSON of `_codec`.
+``surrogatepass``), calls and entries as the ASCII JSON of `_codec`: a turn
+is one row, its calls one JSON array, and each append one row, its entries
+one JSON array, so a turn of a thousand calls writes two rows, not two
+thousand.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +26,7 @@ import trio
 
 from .._values._validate import check_choice, check_positive_number, check_type
 from ._claims import FileClaims
-from ._codec import decode_call, decode_entry, encode_call, encode_entry
+from ._codec import decode_calls, decode_entries, encode_calls, encode_entries
 from ._fold import Entry, turn_log
 from ._records import Decision, JournalCall, Record, TurnLog
 
@@ -31,21 +35,20 @@ __all__ = ["SCHEMA_VERSION", "SqliteJournal"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-SCHEMA_VERSION = 1
-"""``PRAGMA user_version`` of the files this version writes; a later one migrates from it."""
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of the files this version writes; a later one migrates from it.
+
+Schema 1 (a row per call and per entry) is migrated when a file is opened.
+"""
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS turns (turn_id BLOB PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS calls (
-    turn_id BLOB NOT NULL, position INTEGER NOT NULL, call_id BLOB NOT NULL, call TEXT NOT NULL,
-    PRIMARY KEY (turn_id, position)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS calls_by_id ON calls (turn_id, call_id);
-CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY, turn_id BLOB NOT NULL, call_id BLOB NOT NULL, entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_by_turn ON entries (turn_id, seq);
+CREATE TABLE turns (turn_id BLOB PRIMARY KEY, calls TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE appends (seq INTEGER PRIMARY KEY, turn_id BLOB NOT NULL, entries TEXT NOT NULL);
+CREATE INDEX appends_by_turn ON appends (turn_id, seq);
 """
+
+_REMEMBERED_TURNS = 64
+"""Turns whose call ids a store keeps in memory to check appends against (a turn's calls never change)."""
 
 
 def _id(text: str) -> bytes:
@@ -99,6 +102,7 @@ class SqliteJournal:
         self._timeout = check_positive_number("timeout", timeout, finite=True, unit="seconds")
         self._claims = FileClaims(self._path.with_name(self._path.name + "-claims"))
         self._lock = trio.Lock()
+        self._call_ids = CallIds()
         self._connection: sqlite3.Connection | None = None
         self._closed = False
 
@@ -149,7 +153,7 @@ class SqliteJournal:
             ValueError: the file already holds ``turn_id``.
         """
         check_type("turn_id", turn_id, str)
-        await self._run(_begin, turn_id, tuple(calls))
+        await self._run(_begin, turn_id, (tuple(calls), self._call_ids))
 
     async def append(self, turn_id: str, records: Sequence[Record]) -> None:
         """Commit ``records``, in order, in one transaction.
@@ -158,7 +162,7 @@ class SqliteJournal:
             KeyError: the file holds no such turn, or the turn no such call.
         """
         check_type("turn_id", turn_id, str)
-        await self._run(_append, turn_id, tuple(records))
+        await self._run(_append, turn_id, (tuple(records), self._call_ids))
 
     async def decide(self, turn_id: str, decision: Decision) -> None:
         """Record a decision for a call of ``turn_id``; any process may, holding no claim.
@@ -168,7 +172,7 @@ class SqliteJournal:
         """
         check_type("turn_id", turn_id, str)
         check_type("decision", decision, Decision)
-        await self._run(_append, turn_id, (decision,))
+        await self._run(_append, turn_id, ((decision,), self._call_ids))
 
     async def _run(self, job: Callable[[sqlite3.Connection, str, T], R], turn_id: str, arg: T) -> R:
         """``job(connection, turn_id, arg)`` on a worker thread, one at a time; opens the connection on first use."""
@@ -214,57 +218,101 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             f"the journal {str(path)!r} has schema {version}, written by a newer trio_toolpar; "
             f"this one reads schema {SCHEMA_VERSION}: upgrade trio_toolpar"
         )
-    if version < SCHEMA_VERSION:
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    if version == SCHEMA_VERSION:
+        return
+    if version == 1:
+        for table in ("turns", "calls", "entries"):
+            connection.execute(f"ALTER TABLE {table} RENAME TO schema1_{table}")
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    if version == 1:
+        _from_schema_1(connection)
+    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _from_schema_1(connection: sqlite3.Connection) -> None:
+    """Schema 1's rows (one per call, one per entry) into schema 2's; its tables are dropped."""
+    for (key,) in connection.execute("SELECT turn_id FROM schema1_turns").fetchall():
+        calls = connection.execute("SELECT call FROM schema1_calls WHERE turn_id = ? ORDER BY position", (key,))
+        connection.execute(
+            "INSERT INTO turns (turn_id, calls) VALUES (?, ?)",
+            (key, "[" + ",".join(call for (call,) in calls.fetchall()) + "]"),  # each was one call's JSON object
+        )
+    connection.execute(
+        "INSERT INTO appends (turn_id, entries) SELECT turn_id, '[' || entry || ']' FROM schema1_entries ORDER BY seq"
+    )
+    for table in ("turns", "calls", "entries"):
+        connection.execute(f"DROP TABLE schema1_{table}")
+
+
+@final
+class CallIds:
+    """The ids of the calls of the turns a store wrote or read last, to check appends against.
+
+    Used by one worker thread at a time (the store's lock orders them). A
+    turn's calls never change once it has begun, so what is remembered stays true.
+    """
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[bytes, frozenset[str]] = OrderedDict()
+
+    def remember(self, key: bytes, calls: Sequence[JournalCall]) -> frozenset[str]:
+        ids = self._known[key] = frozenset(call.call_id for call in calls)
+        self._known.move_to_end(key)
+        if len(self._known) > _REMEMBERED_TURNS:
+            self._known.popitem(last=False)
+        return ids
+
+    def of(self, connection: sqlite3.Connection, key: bytes) -> frozenset[str] | None:
+        """The call ids of turn ``key``; ``None`` if the file holds no such turn."""
+        ids = self._known.get(key)
+        if ids is not None:
+            self._known.move_to_end(key)
+            return ids
+        row = connection.execute("SELECT calls FROM turns WHERE turn_id = ?", (key,)).fetchone()
+        return None if row is None else self.remember(key, decode_calls(row[0]))
 
 
 def _load(connection: sqlite3.Connection, turn_id: str, _: None) -> TurnLog | None:
     key = _id(turn_id)
     connection.execute("BEGIN")  # one snapshot for the two reads
     try:
-        if connection.execute("SELECT 1 FROM turns WHERE turn_id = ?", (key,)).fetchone() is None:
+        row = connection.execute("SELECT calls FROM turns WHERE turn_id = ?", (key,)).fetchone()
+        if row is None:
             return None
-        calls = connection.execute("SELECT call FROM calls WHERE turn_id = ? ORDER BY position", (key,)).fetchall()
-        entries = connection.execute("SELECT entry FROM entries WHERE turn_id = ? ORDER BY seq", (key,)).fetchall()
+        appends = connection.execute("SELECT entries FROM appends WHERE turn_id = ? ORDER BY seq", (key,)).fetchall()
     finally:
         connection.execute("COMMIT")
-    return turn_log(turn_id, [decode_call(c) for (c,) in calls], [decode_entry(e) for (e,) in entries])
+    entries = (entry for (text,) in appends for entry in decode_entries(text))
+    return turn_log(turn_id, decode_calls(row[0]), entries)
 
 
-def _begin(connection: sqlite3.Connection, turn_id: str, calls: tuple[JournalCall, ...]) -> None:
+def _begin(connection: sqlite3.Connection, turn_id: str, arg: tuple[tuple[JournalCall, ...], CallIds]) -> None:
+    calls, call_ids = arg
+
     def write(connection: sqlite3.Connection, key: bytes) -> None:
         if connection.execute("SELECT 1 FROM turns WHERE turn_id = ?", (key,)).fetchone() is not None:
             raise ValueError(f"the journal already holds turn {turn_id!r}: load it to resume it, or use a new turn id")
-        connection.execute("INSERT INTO turns (turn_id) VALUES (?)", (key,))
-        connection.executemany(
-            "INSERT INTO calls (turn_id, position, call_id, call) VALUES (?, ?, ?, ?)",
-            [(key, n, _id(call.call_id), encode_call(call)) for n, call in enumerate(calls)],
-        )
+        connection.execute("INSERT INTO turns (turn_id, calls) VALUES (?, ?)", (key, encode_calls(calls)))
 
-    _transaction(connection, write, _id(turn_id))
+    key = _id(turn_id)
+    _transaction(connection, write, key)
+    call_ids.remember(key, calls)
 
 
-def _append(connection: sqlite3.Connection, turn_id: str, entries: tuple[Entry, ...]) -> None:
+def _append(connection: sqlite3.Connection, turn_id: str, arg: tuple[tuple[Entry, ...], CallIds]) -> None:
+    entries, call_ids = arg
+
     def write(connection: sqlite3.Connection, key: bytes) -> None:
-        if connection.execute("SELECT 1 FROM turns WHERE turn_id = ?", (key,)).fetchone() is None:
+        ids = call_ids.of(connection, key)
+        if ids is None:
             raise KeyError(f"the journal holds no turn {turn_id!r}")
-        rows = [(key, _id(entry.call_id), encode_entry(entry)) for entry in entries]
-        # One statement checks and inserts each row: it goes in only if the turn has its call.
-        inserted = connection.executemany(
-            "INSERT INTO entries (turn_id, call_id, entry) SELECT ?1, ?2, ?3 "
-            "WHERE EXISTS (SELECT 1 FROM calls WHERE turn_id = ?1 AND call_id = ?2)",
-            rows,
-        ).rowcount
-        if inserted < len(rows):  # the transaction rolls back: none of them is kept
-            raise KeyError(f"turn {turn_id!r} has no call {_unknown_call(connection, key, entries)!r}")
+        unknown = next((entry.call_id for entry in entries if entry.call_id not in ids), None)
+        if unknown is not None:
+            raise KeyError(f"turn {turn_id!r} has no call {unknown!r}")
+        connection.execute("INSERT INTO appends (turn_id, entries) VALUES (?, ?)", (key, encode_entries(entries)))
 
     _transaction(connection, write, _id(turn_id))
-
-
-def _unknown_call(connection: sqlite3.Connection, key: bytes, entries: tuple[Entry, ...]) -> str:
-    """The first call of ``entries`` that turn ``key`` does not have."""
-    query = "SELECT 1 FROM calls WHERE turn_id = ? AND call_id = ?"
-    return next(e.call_id for e in entries if connection.execute(query, (key, _id(e.call_id))).fetchone() is None)
