@@ -9,11 +9,14 @@ take: a journal records calls, not code.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
+import cli_registry_fixture
 import pytest
 import trio
 import trio.testing
@@ -22,6 +25,7 @@ from test_cli_docs import BLOCKS, format_examples, tools_module
 
 from trio_toolpar import Executor, Registry, ToolCall
 from trio_toolpar._cli._main import main
+from trio_toolpar._cli._render import Report, print_report
 from trio_toolpar.journal import SqliteJournal
 
 CALLS: list[dict[str, Any]] = [
@@ -205,3 +209,14 @@ def test_the_page_s_resumed_turn_is_what_run_prints(
     argv = "run calls.json --tools shop_tools:registry --journal turns.db --turn-id order-7 --virtual"
     assert main(argv.split()) == 1
     assert sample.code in capsys.readouterr().out
+
+
+def test_a_resumed_turn_that_replayed_nothing_says_so() -> None:
+    calls = [ToolCall(id="c1", tool="explode", arguments={"message": "no"})]
+    result = trio.run(
+        Executor(cli_registry_fixture.registry).run, calls, clock=trio.testing.MockClock(autojump_threshold=0)
+    )
+    out = io.StringIO()
+    report = Report(name="run", header=(), time_scale=1.0, unit="s", json=False, width=20)
+    print_report(attrs.evolve(result, turn_id="t1", resumed=True), report, out)
+    assert out.getvalue().splitlines()[0] == "resumed turn t1 from its journal: no call replayed"

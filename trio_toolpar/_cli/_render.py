@@ -105,8 +105,9 @@ def print_report(
     """What a resumed turn went on from, the outcomes table, the errors, the timeline, ``extra`` lines, then the
     speed-up (see `speedup_lines`)."""
     if result.resumed:
-        replayed = f"{', '.join(result.replayed)} replayed as recorded" if result.replayed else "none replayed"
-        print(f"resumed turn {result.turn_id} from its journal: {replayed} (not run again)", file=out)
+        replayed = ", ".join(result.replayed)
+        went_on = f"{replayed} replayed as recorded (not run again)" if replayed else "no call replayed"
+        print(f"resumed turn {result.turn_id} from its journal: {went_on}", file=out)
     print(result.table(), file=out)
     errors = error_lines(result)
     if errors:
