@@ -13,12 +13,9 @@ import trio.testing
 from helpers import instrumented
 from hypothesis import given
 from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_memory import Otel, parent_of, seconds
 
 from trio_toolpar import (
     CallContext,
@@ -31,40 +28,7 @@ from trio_toolpar import (
     Status,
     ToolCall,
 )
-from trio_toolpar.otel import OpenTelemetry
 from trio_toolpar.testing import TurnSpec, turns
-
-
-class Otel:
-    """An SDK tracer and meter that keep everything in memory, and the instrument writing to them."""
-
-    def __init__(self, **options: Any) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader()
-        self.instrument = OpenTelemetry(
-            tracer_provider=self.provider, meter_provider=MeterProvider(metric_readers=[self.reader]), **options
-        )
-
-    def spans(self) -> list[ReadableSpan]:
-        return list(self.exporter.get_finished_spans())
-
-    def span(self, name: str) -> ReadableSpan:
-        (found,) = [s for s in self.spans() if s.name == name]
-        return found
-
-    def durations(self) -> list[HistogramDataPoint]:
-        data = self.reader.get_metrics_data()
-        assert data is not None
-        points: list[HistogramDataPoint] = []
-        for resource in data.resource_metrics:
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    if metric.name == "gen_ai.execute_tool.duration":
-                        assert metric.unit == "s"
-                        points.extend(p for p in metric.data.data_points if isinstance(p, HistogramDataPoint))
-        return points
 
 
 def registry() -> Registry:
@@ -78,15 +42,6 @@ def registry() -> Registry:
 
     registry.add(fetch, side_effect="read", resource="web")
     return registry
-
-
-def seconds(span: ReadableSpan) -> float:
-    assert span.start_time is not None and span.end_time is not None
-    return (span.end_time - span.start_time) / 1e9
-
-
-def parent_of(span: ReadableSpan) -> int | None:
-    return span.parent.span_id if span.parent is not None else None
 
 
 async def test_turn_call_attempt_spans_with_genai_attributes(autojump_clock: trio.testing.MockClock) -> None:

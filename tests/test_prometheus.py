@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import resumed_turn
 import trio
 import trio.testing
 from prometheus_client import CollectorRegistry
@@ -129,3 +130,17 @@ def test_importing_without_the_extra_names_it() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 1
     assert "pip install 'trio_toolpar[prometheus]'" in done.stderr
+
+
+async def test_a_resumed_turn_counts_only_what_it_decided(autojump_clock: trio.testing.MockClock) -> None:
+    """A replayed call was counted by the run that decided it; it never runs here, so it is never running."""
+    journal = await resumed_turn.crashed_turn()  # a finished; w (not retry-safe) and k (retry-safe) in flight
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry=registry)
+    executor = Executor(resumed_turn.registry, journal=journal, deterministic=True, instruments=[metrics])
+    await executor.run(resumed_turn.CALLS, turn_id="t")
+    assert value(registry, "calls_total", tool="read", status="ok", error_code="") is None  # a: replayed
+    assert value(registry, "calls_total", tool="write", status="in_doubt", error_code="in_doubt") == 1
+    assert value(registry, "calls_total", tool="keyed_write", status="ok", error_code="") == 1
+    assert value(registry, "call_duration_seconds_count", tool="read", status="ok") is None
+    assert value(registry, "calls_running", tool="read") is None

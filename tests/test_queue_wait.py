@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 import trio.testing
-from test_otel import Otel, parent_of
+from otel_memory import Otel, parent_of
 from test_trace import assert_valid_trace, track_names
 
 from trio_toolpar import Executor, Registry, Retry, Retryable, Status, ToolCall, TurnResult

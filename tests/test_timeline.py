@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import resumed_turn
 import trio
 import trio.testing
 from helpers import Log, sleeper
@@ -30,4 +31,27 @@ async def test_table_and_timeline(autojump_clock: trio.testing.MockClock) -> Non
         "b read |╌╌╌╌╌▓▓▓▓▓| error (tool_error)",
         "c nope |·         | rejected (unknown_tool)",
         "        █ ok  ▓ error  ▒ timeout  ░ cancelled  ╌ queued  · never started",
+    ]
+
+
+async def test_a_resumed_turn_s_table_and_timeline_mark_replayed_and_in_doubt_calls(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    journal = await resumed_turn.crashed_turn()  # a finished; w (not retry-safe) and k (retry-safe) in flight
+    executor = Executor(resumed_turn.registry, journal=journal, deterministic=True)
+    result = await executor.run(resumed_turn.CALLS, turn_id="t")
+    # a's times are the crashed run's: no start in this turn, its recorded latency.
+    assert result.table().splitlines() == [
+        "call  tool         status    error_code  wave  tries  start s  latency ms  replayed",
+        "----  -----------  --------  ----------  ----  -----  -------  ----------  --------",
+        "a     read         ok                    0     1               1000.0      yes",
+        "w     write        in_doubt  in_doubt    0     0               0.0",
+        "k     keyed_write  ok                    0     1      0.000    3000.0",
+    ]
+    assert result.timeline(width=10).splitlines() == [
+        "              |0   3.000s|",
+        "a read        |↺         | ok, replayed",
+        "w write       |?         | in_doubt (in_doubt)",
+        "k keyed_write |██████████| ok",
+        "               █ ok  ▓ error  ▒ timeout  ░ cancelled  ╌ queued  · never started  ? in doubt  ↺ replayed",
     ]

@@ -186,6 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="cap for one resource, e.g. --limit jira=2 (repeatable)",
     )
     run.add_argument("--virtual", action="store_true", help="run on trio.testing.MockClock(autojump_threshold=0)")
+    run.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="record the turn in the SQLite journal PATH (made if missing); a turn id it holds is resumed",
+    )
+    run.add_argument(
+        "--turn-id",
+        metavar="ID",
+        help="the turn's id in --journal: run it again to resume it (default: a new id, printed)",
+    )
     _add_turn_options(run)
     run.set_defaults(command="run")
     return parser

@@ -5,6 +5,7 @@
     trio-toolpar demo [--speed N | --virtual] [--policy ...] [--schedule ...] [--budget S] [--trace FILE] [--json]
     trio-toolpar plan CALLS.json --tools package.module:registry [--format ...] [--json]
     trio-toolpar run CALLS.json --tools package.module:registry [--limit name=N ...] [--trace FILE] [...]
+                 [--journal PATH [--turn-id ID]]
 
 Each exit code means one thing, whatever the command:
 
@@ -12,7 +13,8 @@ Each exit code means one thing, whatever the command:
 - 1: some call did not (``plan``: planning refused one). ``demo`` too: its
   Sentry is down by design, so it exits 1, as a turn of yours would;
 - 2: a usage or input error (a missing file, bad JSON, a module that cannot
-  be imported), told in one line on stderr;
+  be imported; a journal that cannot be used, holds the turn id with other
+  calls, or is running it elsewhere), told in one line on stderr;
 - 130: interrupted. Ctrl-C while a turn runs cancels it, and its result is
   printed or written as any other (see `_play`); a Ctrl-C before or after
   the turn, or a ``KeyboardInterrupt`` raised by a tool, travels out of
@@ -27,9 +29,11 @@ import difflib
 import functools
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
+from .._journal._sqlite import SqliteJournal
 from .._runtime._executor import Executor
 from .._runtime._policy import BestEffort, FailFast, Policy
 from .._tools._registry import Registry
@@ -126,14 +130,21 @@ def _plan_command(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
+    if args.turn_id is not None and args.journal is None:
+        raise UsageError("--turn-id names a turn in a journal: give --journal PATH too")
+    if args.journal is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.journal))):
+        raise UsageError(f"--journal {args.journal}: its directory does not exist")
     registry = load_registry(args.tools, app_dir=args.app_dir)
     found, calls = load_calls(args.calls, format=args.format, skip_unknown=args.skip_unknown)
     limits = dict(args.limit)
     _warn_unused_limits(registry, limits, tools=args.tools)
+    turn_id = args.turn_id if args.turn_id is not None or args.journal is None else uuid.uuid4().hex
+    journal = [] if args.journal is None else [f"journal: {args.journal}, turn {turn_id} (--turn-id to resume it)"]
     report = _report(
         args,
         f"{PROG} run {args.calls}",
         f"{PROG} run: {count(len(calls), 'call')} ({found} format) from {args.calls} against {args.tools}",
+        *journal,
         time_scale=1.0,
         unit="s",
     )
@@ -147,11 +158,14 @@ def _run_command(args: argparse.Namespace) -> int:
             budget=args.budget,
             schedule=args.schedule,
             instruments=() if progress is None else (progress,),
+            journal=None if args.journal is None else SqliteJournal(args.journal),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     with _trace_file(args.trace) as trace:
-        played = play(executor, calls, report, progress=progress, view=view, virtual=args.virtual, trace=trace)
+        played = play(
+            executor, calls, report, progress=progress, view=view, virtual=args.virtual, trace=trace, turn_id=turn_id
+        )
     return _exit_code(played)
 
 

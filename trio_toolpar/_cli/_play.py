@@ -12,14 +12,21 @@ command prints or writes that result as it would any other (``--json``,
 ``--trace``) and exits 130. A tool may take its time to wind down (a
 shielded cleanup, a sync tool in its thread); a second Ctrl-C quits at once,
 without its result, with the same code.
+
+With a journal (``run --journal``) the turn is durable: its executor's
+journal is closed as the run ends, and a journal that refuses the turn
+(`TurnBusy`, `TurnMismatch`) or cannot be used is a usage error, told in
+one line: nothing ran.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -30,6 +37,7 @@ import attrs
 import trio
 import trio.testing
 
+from .._journal._records import TurnBusy, TurnMismatch
 from .._runtime._exception_groups import collapse
 from .._runtime._executor import Executor
 from .._runtime._result import TurnResult
@@ -37,6 +45,7 @@ from .._runtime._settings import Schedule
 from .._values._convert import dumps
 from .._values._outcome import ToolCall
 from ._args import EXIT_INTERRUPTED, PROG
+from ._input import UsageError
 from ._progress import TurnProgress
 from ._render import Report, print_json, print_report, render_plan, rescaled
 from ._trace import trace_events
@@ -94,16 +103,19 @@ def play(
     trace: IO[str] | None,
     extra: Callable[[], list[str]] | None = None,
     serial: float | None = None,
+    turn_id: str | None = None,
 ) -> Played:
     """Run one turn in a fresh `trio.run`, then print it (and write its trace); see the module's docstring.
 
-    ``progress`` must be one of ``executor``'s instruments.
+    ``progress`` must be one of ``executor``'s instruments. The executor's
+    journal, if any, is closed before `trio.run` returns (``turn_id``: the
+    turn's id in it).
     """
     clock = trio.testing.MockClock(autojump_threshold=0) if virtual else None
     ticking = view.ticks and not virtual  # on a virtual clock the whole turn takes a few milliseconds
     began = time.perf_counter()
     raw, interrupted = trio.run(
-        functools.partial(_run, executor, calls, report, progress, view, ticking=ticking), clock=clock
+        functools.partial(_run, executor, calls, report, progress, view, ticking=ticking, turn_id=turn_id), clock=clock
     )
     wall = time.perf_counter() - began
     result = rescaled(raw, 1.0 / report.time_scale)
@@ -125,11 +137,13 @@ async def _run(
     view: ProgressView,
     *,
     ticking: bool,
+    turn_id: str | None,
 ) -> tuple[TurnResult, bool]:
-    turn = executor.turn(calls)
+    turn = executor.turn(calls, turn_id=turn_id)
     stop = trio.CancelScope()  # the caller's scope around the turn: Ctrl-C cancels it
+    journal = executor.journal
     try:
-        async with trio.open_nursery() as nursery:
+        async with _closing(journal), trio.open_nursery() as nursery:
             await nursery.start(_watch_ctrl_c, stop)
             if not report.json:
                 # Printed once Ctrl-C is watched for, so that from here on it stops the turn.
@@ -137,12 +151,24 @@ async def _run(
             if progress is not None:
                 progress.watch(turn.plan)
                 nursery.start_soon(show_progress, progress, view, ticking)
-            with stop:
-                await turn.run()
+            try:
+                with stop:
+                    await turn.run()
+            except (TurnBusy, TurnMismatch) as exc:  # refused before anything ran
+                raise UsageError(f"journal: {exc}") from None
+            except (OSError, sqlite3.Error) as exc:  # the journal's: a tool's errors are its outcome
+                raise UsageError(f"the turn's journal could not be used: {exc}") from None
             nursery.cancel_scope.cancel()  # the helpers: the view shows the last moves as it stops
     except BaseExceptionGroup as group:  # a tool's KeyboardInterrupt, as itself: see collapse
         raise collapse(group) from None
     return turn.result, stop.cancelled_caught
+
+
+def _closing(journal: object) -> contextlib.AbstractAsyncContextManager[object]:
+    """``journal`` itself, if it is an async context manager (`SqliteJournal`): closed as the turn ends."""
+    if isinstance(journal, contextlib.AbstractAsyncContextManager):
+        return journal
+    return contextlib.nullcontext()
 
 
 async def _watch_ctrl_c(

@@ -12,7 +12,8 @@ one of these phases:
   with the attempt's latest progress report, if it made one (`CallProgressed`);
 - ``retrying``: an attempt failed, and the next one waits out its backoff
   holding no capacity (`RetryScheduled`), then queues again;
-- ``done``: it has its outcome (`CallFinished`).
+- ``done``: it has its outcome (`CallFinished`; ``, replayed`` after it when the
+  outcome was replayed from the turn's journal).
 
 It only records: the views (`_views`, `_rich`) draw it from the command's own
 task, never inside the turn, and `changed` is set whenever a call moves.
@@ -82,6 +83,8 @@ class CallRow:
     attempt: int = 1
     retry_at: float | None = None
     outcome: Outcome | None = None
+    replayed: bool = False
+    """Its outcome was replayed from the turn's journal: it did not run in this turn."""
     progress: CallProgressed | None = None
     """The running attempt's latest progress report."""
 
@@ -161,7 +164,7 @@ class TurnProgress:
         elif isinstance(event, CallFinished):
             row = self._move(event.index, Phase.DONE, event.time)
             if row is not None:
-                row.outcome = event.outcome
+                row.outcome, row.replayed = event.outcome, event.replayed
         elif isinstance(event, CallProgressed):
             self._progressed(event)
         elif isinstance(event, ResourcePaused) and event.resource is not None:
@@ -215,7 +218,8 @@ class TurnProgress:
         if row.phase is Phase.DONE:
             assert row.outcome is not None
             code = row.outcome.error_code
-            return row.outcome.status.value + (f" ({code.value})" if code is not None else "")
+            ended = row.outcome.status.value + (f" ({code.value})" if code is not None else "")
+            return f"{ended}, replayed" if row.replayed else ended
         if row.phase is Phase.RUNNING:
             return "running" + again + (_progress_text(row.progress) if row.progress is not None else "")
         if row.phase is Phase.QUEUED:

@@ -9,7 +9,12 @@ when every call did its work: a turn whose calls were cancelled, skipped
 (by the budget, fail-fast or the caller) or deferred (past the turn's
 admission limit) did less than a serial run would
 have, and a ratio would flatter it; nor when it rounds to no speed-up at all
-(one call, or calls that could only run one after another).
+(one call, or calls that could only run one after another); nor for a
+resumed durable turn with replayed calls, which ran in an earlier run.
+
+A resumed turn's replayed calls are marked in the table and the timeline;
+their recorded times are of the run that recorded them, on its clock, so
+`rescaled` shows them decided at this turn's start, never started in it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .._runtime._result import TurnResult
 from .._values._convert import converter, dumps
 from .._values._outcome import Outcome, Status
 from .._values._render import clean_text
+from .._values._timeline import replayed_flags
 
 __all__ = [
     "Report",
@@ -96,7 +102,12 @@ def print_json(result: TurnResult, out: IO[str]) -> None:
 def print_report(
     result: TurnResult, report: Report, out: IO[str], *, extra: Sequence[str] = (), serial: float | None = None
 ) -> None:
-    """The outcomes table, the errors, the timeline, ``extra`` lines, then the speed-up (see `speedup_lines`)."""
+    """What a resumed turn went on from, the outcomes table, the errors, the timeline, ``extra`` lines, then the
+    speed-up (see `speedup_lines`)."""
+    if result.resumed:
+        replayed = ", ".join(result.replayed)
+        went_on = f"{replayed} replayed as recorded (not run again)" if replayed else "no call replayed"
+        print(f"resumed turn {result.turn_id} from its journal: {went_on}", file=out)
     print(result.table(), file=out)
     errors = error_lines(result)
     if errors:
@@ -139,6 +150,12 @@ def speedup_lines(result: TurnResult, *, unit: str, serial: float | None = None)
         unit: the unit shown.
         serial: the calls' own latencies in ``unit``, summed (``None``: the sum of the outcomes' latencies).
     """
+    if result.replayed:
+        return [
+            f"this turn: {result.elapsed:.3f} {unit}",
+            f"no speed-up to report: {len(result.replayed)} of {len(result)} calls were replayed from the journal, "
+            "not run in this turn",
+        ]
     stopped = [o for o in result if o.status in _NOT_DONE]
     if stopped:
         codes = sorted({o.error_code.value for o in stopped if o.error_code is not None})
@@ -171,7 +188,9 @@ def rescaled(result: TurnResult, factor: float) -> TurnResult:
     def at(t: float) -> float:
         return round((t - origin) * factor, 6)
 
-    def moved(o: Outcome) -> Outcome:
+    def moved(o: Outcome, replayed: bool) -> Outcome:
+        if replayed:  # its times are another run's: replayed at the turn's start
+            return attrs.evolve(o, queued_at=None, started_at=None, finished_at=0.0)
         return attrs.evolve(
             o,
             queued_at=None if o.queued_at is None else at(o.queued_at),
@@ -182,7 +201,7 @@ def rescaled(result: TurnResult, factor: float) -> TurnResult:
 
     return attrs.evolve(
         result,
-        outcomes=tuple(moved(o) for o in result.outcomes),
+        outcomes=tuple(map(moved, result.outcomes, replayed_flags(result.outcomes, result.replayed))),
         started_at=0.0,
         finished_at=at(result.finished_at),
     )

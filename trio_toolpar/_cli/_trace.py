@@ -17,7 +17,9 @@ started), on a track of its resource's queue: ``datadog queued``,
 ``datadog queued (2)``, ... — one per call waiting at once. Track names are
 metadata events (``"ph": "M"``, ``thread_name``), and each event's ``args``
 hold the call's id, tool, status, error code, attempts, wave and
-``queue_wait_ms`` (``null``: it needed no limit).
+``queue_wait_ms`` (``null``: it needed no limit). A resumed durable turn's
+slice also holds its ``turn_id``, ``resumed`` and the ids it ``replayed``
+(those calls are instants at the turn's start: they did not run in it).
 """
 
 from __future__ import annotations
@@ -159,4 +161,7 @@ def _turn_args(result: TurnResult) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for outcome in result.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
-    return {"calls": len(result.outcomes), "ok": result.ok, "statuses": counts}
+    args: dict[str, Any] = {"calls": len(result.outcomes), "ok": result.ok, "statuses": counts}
+    if result.resumed:  # a durable turn gone on from its journal: its replayed calls did not run in it
+        args.update(turn_id=result.turn_id, resumed=True, replayed=list(result.replayed))
+    return args

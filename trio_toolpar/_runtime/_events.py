@@ -14,6 +14,13 @@
     └─ CallFinished                  every call, run or not, with its `Outcome`
     TurnEnded                        with the `TurnResult`
 
+A durable turn that resumes (``TurnStarted.resumed``) gives each call it
+returns as its journal recorded it one event only, a `CallFinished` with
+``replayed`` true: the call does not run in this process, so it has no
+`CallStarted` nor attempts. A call the resume settles without running it
+(``in_doubt``, or what its tool's ``reconcile`` found) has only its
+`CallFinished` too, with ``replayed`` false.
+
 Every event has ``turn`` (the executor's number for the turn, unique per
 executor) and ``time`` (``trio.current_time()`` when it happened); call
 events also have the call's ``index`` in the turn (unique per turn, unlike
@@ -68,6 +75,8 @@ class TurnStarted(Event):
     deadline: float
     call_ids: tuple[str, ...]
     """The ids of the turn's calls, in input order (of an open turn: those submitted before it began to run)."""
+    resumed: bool = False
+    """A journal held the turn already: this run goes on from what an earlier run recorded."""
 
 
 @final
@@ -194,3 +203,5 @@ class CallFinished(CallEvent):
     """The call has its one outcome (every call, whether it ran or not)."""
 
     outcome: Outcome
+    replayed: bool = False
+    """The outcome is the one a journal recorded in an earlier run of the turn: the call did not run now."""

@@ -294,9 +294,17 @@ class Executor:
         eager, and planning differs from a batch where calls are already
         running (see "Streams and open turns" in docs/semantics.md); ``admit``
         admits calls in the order they are submitted.
+
+        Raises:
+            TurnStateError: the executor has a journal: open turns are not journaled (see docs/durable.md).
         """
         if self.journal is not None:
-            raise TurnStateError("open turns are not journaled yet; run a batch: executor.run(calls, turn_id=...)")
+            raise TurnStateError(
+                "open turns are not journaled, and this executor has a journal: a resume checks a turn's calls "
+                "against the journal's, which an open turn does not know when it begins. Run the calls as a batch "
+                "(executor.run(calls, turn_id=...), or executor.stream(calls, turn_id=...) to get each outcome as "
+                "it is decided), or open the turn on an executor without a journal"
+            )
         turn = self._new_turn(None, budget, races=races, admit=self._admit(admit))
         try:
             async with trio.open_nursery() as nursery:
@@ -320,6 +328,7 @@ class Executor:
         *,
         budget: float | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
         races: Mapping[str, RaceRules] | None = None,
+        turn_id: str | None = None,
         admit: int | UseExecutorDefault | None = USE_EXECUTOR_DEFAULT,
     ) -> AsyncIterator[OutcomeStream]:
         """Run a turn and yield its outcomes as each one is decided.
@@ -333,7 +342,13 @@ class Executor:
 
         Leaving the block early cancels what is still running (those calls
         end ``cancelled`` or ``skipped`` with code ``cancelled``);
-        ``outcomes.turn.result`` holds every outcome afterwards.
+        ``outcomes.turn.result`` holds every outcome afterwards. ``races``,
+        ``turn_id`` and ``admit`` are as for `turn`: with a journal, a turn id
+        it holds resumes that turn, and its recorded outcomes come first.
+
+        Raises:
+            TurnBusy: the journal's turn ``turn_id`` is being run elsewhere (when the block ends).
+            TurnMismatch: the journal holds ``turn_id`` with other calls (when the block ends).
         """
         send, receive = trio.open_memory_channel[Outcome](math.inf)
 
@@ -342,7 +357,8 @@ class Executor:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 send.send_nowait(outcome)
 
-        turn = self._new_turn(self.plan(calls, admit=admit), budget, on_outcome=deliver, races=races)
+        plan = self.plan(calls, admit=admit)
+        turn = self._new_turn(plan, budget, on_outcome=deliver, races=races, turn_id=turn_id)
 
         async def drive() -> None:
             async with send:

@@ -51,6 +51,7 @@ from ._events import (
 
 if TYPE_CHECKING:
     from ._attempts import Kind
+    from ._journaling import Resumption
     from ._result import TurnResult
 
 __all__ = ["Delivery", "Emitter", "Instrument", "delivery", "emitter"]
@@ -151,21 +152,35 @@ class Emitter:
 
     It observes each call's moves (see `CallRun.move`): queued, granted
     (the first grant also starts the call), decided. It remembers when each
-    call was queued, to tell `CallGranted` how long the call waited.
+    call was queued, to tell `CallGranted` how long the call waited, and
+    which calls a resume replays, to mark their `CallFinished`.
     """
 
-    __slots__ = ("_deliver", "_queued_at", "_turn")
+    __slots__ = ("_deliver", "_queued_at", "_replayed", "_turn")
 
     def __init__(self, delivery: Delivery, *, turn: int) -> None:
         self._deliver = delivery
         self._turn = turn
         self._queued_at: dict[int, float] = {}
+        self._replayed: frozenset[int] = frozenset()
+        """The indices of the calls whose outcomes a resume returns as recorded."""
 
-    def turn_started(self, runs: Sequence[CallRun], *, budget: float | None, deadline: float) -> None:
+    def turn_started(
+        self, runs: Sequence[CallRun], *, budget: float | None, deadline: float, resumption: Resumption | None
+    ) -> None:
+        """The turn begins; ``resumption``: what an earlier run recorded, if the turn resumes."""
+        if resumption is not None:
+            self._replayed = frozenset(resumption.replayed)
         ids = tuple(run.call.id for run in runs)
-        self._deliver(
-            TurnStarted(turn=self._turn, time=trio.current_time(), budget=budget, deadline=deadline, call_ids=ids)
+        event = TurnStarted(
+            turn=self._turn,
+            time=trio.current_time(),
+            budget=budget,
+            deadline=deadline,
+            call_ids=ids,
+            resumed=resumption is not None,
         )
+        self._deliver(event)
 
     def turn_ended(self, result: TurnResult, *, interrupted: bool) -> None:
         self._deliver(TurnEnded(turn=self._turn, time=trio.current_time(), result=result, interrupted=interrupted))
@@ -190,7 +205,8 @@ class Emitter:
         elif state is CallState.DONE:
             assert run.outcome is not None
             self._queued_at.pop(run.index, None)
-            self._deliver(CallFinished(**self._call(run, now), outcome=run.outcome))
+            replayed = run.index in self._replayed
+            self._deliver(CallFinished(**self._call(run, now), outcome=run.outcome, replayed=replayed))
 
     def _started(self, run: CallRun, now: float) -> None:
         assert run.resolved is not None

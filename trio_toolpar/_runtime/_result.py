@@ -108,12 +108,15 @@ class TurnResult:
         return self.outcomes[key]
 
     def table(self) -> str:
-        """A fixed-width text table of the outcomes, for terminals and logs."""
-        return render_table(self.outcomes, started_at=self.started_at)
+        """A fixed-width text table of the outcomes, for terminals and logs (replayed calls marked)."""
+        return render_table(self.outcomes, started_at=self.started_at, replayed=self.replayed)
 
     def timeline(self, *, width: int = 60) -> str:
-        """A text Gantt chart of when each call waited for capacity (``╌``) and ran, on Trio's clock."""
-        return render_timeline(self.outcomes, started_at=self.started_at, elapsed=self.elapsed, width=width)
+        """A text Gantt chart of when each call waited for capacity (``╌``) and ran, on Trio's clock
+        (a replayed call: ``↺``)."""
+        return render_timeline(
+            self.outcomes, started_at=self.started_at, elapsed=self.elapsed, width=width, replayed=self.replayed
+        )
 
 
 def _unstructure_result(result: TurnResult) -> dict[str, Any]:

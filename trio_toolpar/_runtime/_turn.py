@@ -259,7 +259,10 @@ class Turn(metaclass=NoPublicConstructor):
         finished = False
         try:
             if self._emit is not None:  # an instrument may raise KeyboardInterrupt: every call is still decided
-                self._emit.turn_started(self._runs, budget=self.budget, deadline=self._stopping.scope.deadline)
+                resumption = journal.resumption if journal is not None else None
+                self._emit.turn_started(
+                    self._runs, budget=self.budget, deadline=self._stopping.scope.deadline, resumption=resumption
+                )
             with self._stopping.scope:
                 await self._run_phases()
             finished = True

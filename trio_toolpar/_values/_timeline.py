@@ -1,36 +1,57 @@
-"""Text renderings of a turn: an outcomes table and a timeline."""
+"""Text renderings of a turn: an outcomes table and a timeline.
+
+A resumed durable turn's replayed calls (given by id) are marked in both:
+their outcomes' times are those of the run that recorded them, on that
+run's clock, so neither shows them against this turn's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from ._outcome import Outcome
+from ._outcome import Outcome, Status
 from ._render import clean_text
 
-__all__ = ["first_wait", "render_table", "render_timeline"]
+__all__ = ["first_wait", "render_table", "render_timeline", "replayed_flags"]
 
 _MARK = {"ok": "█", "error": "▓", "timeout": "▒", "cancelled": "░"}
 _QUEUED = "╌"
 """A column of a call's wait for capacity."""
+_REPLAYED = "↺"
+"""The first column of a call replayed from a journal."""
+_IN_DOUBT = "?"
+"""The first column of a call in doubt: it started in an earlier run of the turn, which did not record its end."""
 
 
-def render_table(outcomes: Sequence[Outcome], *, started_at: float) -> str:
-    """One line per call: id, tool, status, code, wave, attempts, start, latency."""
-    header = ("call", "tool", "status", "error_code", "wave", "tries", "start s", "latency ms")
-    rows = [header]
+def replayed_flags(outcomes: Sequence[Outcome], replayed: Collection[str]) -> list[bool]:
+    """Whether each outcome was replayed: the first with each id of ``replayed`` (a repeated id is not)."""
+    left = set(replayed)
+    flags = []
     for o in outcomes:
-        rows.append(
-            (
-                o.call_id,
-                o.tool,
-                o.status.value,
-                o.error_code.value if o.error_code else "",
-                "" if o.wave is None else str(o.wave),
-                str(o.attempts),
-                "" if o.started_at is None else f"{o.started_at - started_at:.3f}",
-                f"{o.latency_ms:.1f}",
-            )
+        flags.append(o.call_id in left)
+        left.discard(o.call_id)
+    return flags
+
+
+def render_table(outcomes: Sequence[Outcome], *, started_at: float, replayed: Collection[str] = ()) -> str:
+    """One line per call: id, tool, status, code, wave, attempts, start, latency; and, if any call was
+    ``replayed`` (ids), which."""
+    header: tuple[str, ...] = ("call", "tool", "status", "error_code", "wave", "tries", "start s", "latency ms")
+    if replayed:
+        header += ("replayed",)
+    rows = [header]
+    for o, again in zip(outcomes, replayed_flags(outcomes, replayed), strict=True):
+        row = (
+            o.call_id,
+            o.tool,
+            o.status.value,
+            o.error_code.value if o.error_code else "",
+            "" if o.wave is None else str(o.wave),
+            str(o.attempts),
+            "" if o.started_at is None or again else f"{o.started_at - started_at:.3f}",
+            f"{o.latency_ms:.1f}",
         )
+        rows.append((*row, "yes" if again else "") if replayed else row)
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -46,11 +67,19 @@ def first_wait(outcome: Outcome) -> tuple[float, float] | None:
     return outcome.queued_at, until
 
 
-def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: float, width: int = 60) -> str:
+def render_timeline(
+    outcomes: Sequence[Outcome],
+    *,
+    started_at: float,
+    elapsed: float,
+    width: int = 60,
+    replayed: Collection[str] = (),
+) -> str:
     """A Gantt chart on Trio's clock: one row per call, ``width`` columns for the turn.
 
     A call's wait for capacity (``queued_at`` to ``started_at``) is drawn as ``╌``
-    before its run; a call that never started shows ``·``, or its wait if it had one.
+    before its run; a call that never started shows ``·``, or its wait if it had one;
+    a ``replayed`` call (ids) shows ``↺``: it did not run in this turn; a call ``in_doubt``, ``?``.
     """
     span = max(elapsed, 1e-9)
     label = max((len(f"{o.call_id} {o.tool}") for o in outcomes), default=0)
@@ -60,8 +89,13 @@ def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: 
     def column(at: float) -> int:
         return int((at - started_at) / span * width)
 
-    for o in outcomes:
+    for o, again in zip(outcomes, replayed_flags(outcomes, replayed), strict=True):
         bar = [" "] * width
+        status = o.status.value if o.error_code is None else f"{o.status.value} ({o.error_code.value})"
+        if again:
+            bar[0] = _REPLAYED
+            lines.append(f"{o.call_id + ' ' + o.tool:<{label}} |{''.join(bar)}| {status}, replayed")
+            continue
         wait = first_wait(o)
         if wait is not None:
             for c in range(min(column(wait[0]), width - 1), min(column(wait[1]), width)):
@@ -72,8 +106,9 @@ def render_timeline(outcomes: Sequence[Outcome], *, started_at: float, elapsed: 
             for c in range(min(first, width - 1), min(last, width)):
                 bar[c] = _MARK.get(o.status.value, "#")
         elif _QUEUED not in bar:
-            bar[0] = "·"
-        status = o.status.value if o.error_code is None else f"{o.status.value} ({o.error_code.value})"
+            bar[0] = _IN_DOUBT if o.status is Status.IN_DOUBT else "·"
         lines.append(f"{o.call_id + ' ' + o.tool:<{label}} |{''.join(bar)}| {status}")
-    lines.append(f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  {_QUEUED} queued  · never started")
+    legend = f"{'':<{label}}  █ ok  ▓ error  ▒ timeout  ░ cancelled  {_QUEUED} queued  · never started"
+    legend += f"  {_IN_DOUBT} in doubt" if any(o.status is Status.IN_DOUBT for o in outcomes) else ""
+    lines.append(legend + (f"  {_REPLAYED} replayed" if replayed else ""))
     return clean_text("\n".join(lines))  # ids and tool names are the model's text

@@ -12,6 +12,7 @@ __all__ = [
     "DURATION_BUCKETS",
     "ERROR_TYPE",
     "QUEUE_WAIT",
+    "REPLAYED",
     "arguments_attribute",
     "call_attributes",
     "clipped_json",
@@ -32,6 +33,7 @@ RESULT = "gen_ai.tool.call.result"
 
 QUEUE_WAIT = "trio_toolpar.queue_wait_s"
 CANCEL_CAUSE = "trio_toolpar.cancel_cause"
+REPLAYED = "trio_toolpar.replayed"
 
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 """Seconds; the boundaries the GenAI conventions advise for their duration histograms."""
@@ -55,9 +57,14 @@ def error_type(outcome: Outcome) -> str:
 
 
 def failure_attributes(outcome: Outcome) -> dict[str, Any]:
-    """What a call span that did not end ``ok`` adds: the error type and code, and a cancellation's cause."""
+    """What a call span that did not end ``ok`` adds: the error type, its status and code, and a cancellation's
+    cause."""
     code = str(outcome.error_code or outcome.status)
-    attributes: dict[str, Any] = {ERROR_TYPE: error_type(outcome), "trio_toolpar.error_code": code}
+    attributes: dict[str, Any] = {
+        ERROR_TYPE: error_type(outcome),
+        "trio_toolpar.status": str(outcome.status),
+        "trio_toolpar.error_code": code,
+    }
     if outcome.status is Status.CANCELLED:
         attributes[CANCEL_CAUSE] = code
     return attributes

@@ -32,6 +32,7 @@ from ._attributes import (
     DURATION_BUCKETS,
     ERROR_TYPE,
     QUEUE_WAIT,
+    REPLAYED,
     arguments_attribute,
     call_attributes,
     error_type,
@@ -51,6 +52,8 @@ class _Turn:
     origin_ns: int
     """Wall-clock nanoseconds at ``origin`` on Trio's clock: each event's time is placed from here."""
     origin: float
+    resumed: bool
+    """A durable turn gone on from its journal: each of its calls says whether it was replayed."""
 
 
 @attrs.define
@@ -89,6 +92,15 @@ class OpenTelemetry:
     (cut to ``max_chars``). Each call that ran is also recorded
     on the ``gen_ai.execute_tool.duration`` histogram (seconds). Calls that
     never ran are events on the turn's span.
+
+    A durable turn that resumes has ``trio_toolpar.resumed`` true, and each
+    of its calls ``trio_toolpar.replayed``: true for one whose outcome the
+    journal returned as an earlier run recorded it. A call that ran in that
+    earlier run, replayed or settled ``in_doubt`` (it may or may not have
+    taken effect), has a call span of no duration at the instant the resume
+    decided it, with its status (``in_doubt`` is an ``ERROR``, never ``ok``)
+    and no attempts, and is not recorded on the histogram: it did not run in
+    this process.
 
     Times come from the events, on Trio's clock, placed on the wall clock
     from the instant the turn began: on a `trio.testing.MockClock` spans
@@ -144,8 +156,10 @@ class OpenTelemetry:
         if event.budget is not None:
             attributes["trio_toolpar.budget_s"] = event.budget
         origin_ns = time.time_ns()
+        if event.resumed:
+            attributes["trio_toolpar.resumed"] = True
         span = self._tracer.start_span("trio_toolpar.turn", attributes=attributes, start_time=origin_ns)
-        self._turns[event.turn] = _Turn(span=span, origin_ns=origin_ns, origin=event.time)
+        self._turns[event.turn] = _Turn(span=span, origin_ns=origin_ns, origin=event.time, resumed=event.resumed)
 
     def _turn_ended(self, event: TurnEnded) -> None:
         turn = self._turns.pop(event.turn, None)
@@ -159,7 +173,7 @@ class OpenTelemetry:
             {"trio_toolpar.calls": len(result.outcomes), "trio_toolpar.turn_id": result.turn_id, **counts}
         )
         if result.resumed:  # a durable turn gone on from its journal: the calls it returned as recorded
-            turn.span.set_attributes({"trio_toolpar.resumed": True, "trio_toolpar.replayed": list(result.replayed)})
+            turn.span.set_attribute("trio_toolpar.replayed", list(result.replayed))
         if event.interrupted:
             turn.span.set_attribute(CANCEL_CAUSE, "cancelled")
             turn.span.set_status(Status(StatusCode.ERROR, "cancelled"))
@@ -228,9 +242,14 @@ class OpenTelemetry:
             attributes["trio_toolpar.resource"] = event.resource
         if event.wave is not None:
             attributes["trio_toolpar.wave"] = event.wave
+        if turn.resumed:
+            attributes[REPLAYED] = False
         if self.record_arguments:
             attributes.update(arguments_attribute(event.arguments, self.max_chars))
-        call.span = self._tracer.start_span(
+        call.span = self._call_span(turn, event, attributes)
+
+    def _call_span(self, turn: _Turn, event: CallEvent, attributes: dict[str, Any]) -> Span:
+        return self._tracer.start_span(
             f"execute_tool {event.tool}",
             context=trace.set_span_in_context(turn.span),
             kind=SpanKind.INTERNAL,
@@ -273,7 +292,10 @@ class OpenTelemetry:
         outcome = event.outcome
         turn = self._turns[event.turn]
         if call.span is None:
-            self._not_run(turn, event)
+            if (event.replayed and outcome.started_at is not None) or outcome.status is CallStatus.IN_DOUBT:
+                self._ran_before(turn, event)
+            else:
+                self._not_run(turn, event)
             return
         end = self._at(event)
         if call.attempt is not None:  # cut short by a cancellation: no AttemptEnded came
@@ -292,14 +314,32 @@ class OpenTelemetry:
         call.span.end(end_time=end)
         self._duration.record(outcome.latency_ms / 1000, metric)
 
+    def _ran_before(self, turn: _Turn, event: CallFinished) -> None:
+        """A call span of no duration for a call that ran in an earlier run of a resumed turn, or may have."""
+        outcome = event.outcome
+        attributes = call_attributes(outcome.tool, outcome.call_id)
+        attributes.update({REPLAYED: event.replayed, "trio_toolpar.attempts": outcome.attempts})
+        if event.resource is not None:
+            attributes["trio_toolpar.resource"] = event.resource
+        span = self._call_span(turn, event, attributes)
+        if not outcome.ok:
+            self._fail(span, outcome)
+        if self.record_arguments and outcome.ok:
+            span.set_attributes(result_attribute(outcome.value, self.max_chars))
+        elif self.record_arguments and outcome.error is not None:
+            span.set_attribute("trio_toolpar.error", outcome.error)
+        span.end(end_time=self._at(event))
+
     def _not_run(self, turn: _Turn, event: CallFinished) -> None:
         outcome = event.outcome
-        attributes = {
+        attributes: dict[str, Any] = {
             "gen_ai.tool.name": outcome.tool,
             "gen_ai.tool.call.id": outcome.call_id,
             "trio_toolpar.status": str(outcome.status),
             "trio_toolpar.error_code": str(outcome.error_code),
         }
+        if turn.resumed:
+            attributes[REPLAYED] = event.replayed
         turn.span.add_event("trio_toolpar.call_not_run", attributes, timestamp=self._at(event))
 
     @staticmethod

@@ -35,7 +35,8 @@ class PrometheusMetrics:
     nursery. Names start with ``namespace`` (default ``trio_toolpar``):
 
     * ``_calls_total{tool, status, error_code}`` — every call's outcome
-      (``error_code`` empty for ``ok``);
+      (``error_code`` empty for ``ok``), but for those a resumed durable turn
+      replays: they are counted by the run that decided them;
     * ``_call_duration_seconds{tool, status}`` — the latency of each call
       that ran, from its first grant to its outcome, on Trio's clock;
     * ``_calls_running{tool}`` — calls started and not yet decided;
@@ -88,6 +89,8 @@ class PrometheusMetrics:
     def on_event(self, event: Event) -> None:
         """Count or time what the event says."""
         if isinstance(event, CallFinished):
+            if event.replayed:  # counted by the run that decided it: it did not run here
+                return
             outcome = event.outcome
             self.calls.labels(event.tool, str(outcome.status), str(outcome.error_code or "")).inc()
             if outcome.started_at is not None:
