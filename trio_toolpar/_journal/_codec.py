@@ -1,5 +1,8 @@
 """A journal's calls and entries as ASCII JSON text, for stores that keep strings (SQLite, Redis, files).
 
+A call's arguments and an outcome are JSON data already (`_outcomes`): they
+are nested in the text as they are, not as text within text.
+
 ``json.dumps`` with ``ensure_ascii`` escapes every character that is not
 printable ASCII, lone surrogates and NUL included, and ``json.loads`` gives
 them back: any Python string a model or a tool produced round-trips, and the

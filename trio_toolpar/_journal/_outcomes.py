@@ -1,4 +1,4 @@
-"""Outcomes as JSON text, for a journal's `Finished` records, with values that come back as they went in.
+"""Outcomes and arguments as JSON data, for a journal's records, with values that come back as they went in.
 
 A value round-trips (``decode(encode(v)) == v``, of the same types) when it
 is built of ``None``, ``bool``, ``int`` (of any size), ``float`` (NaN and the
@@ -11,8 +11,11 @@ model reads (`plain`), and comes back in that form; so is a cycle, and
 nesting past `MAX_DEPTH` (``"<cycle>"``, ``"<nested too deep>"``). An exception is
 never stored: only the outcome's fields and its traceback's text.
 
-An outcome is one JSON array of its fields in `_OUTCOME_FIELDS` order, so
-that a turn's outcomes cost one small encoding each, without their names.
+The encoding is a copy: it shares no list or dict with the value, so what a
+tool does to a value it returned, after returning it, never changes a record.
+A store turns the data into text once, with the rest of its records
+(`_codec`). An outcome is one JSON array of its fields in `_OUTCOME_FIELDS`
+order, without their names.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .._values._convert import plain
 from .._values._jsonvalue import MAX_DEPTH
 from .._values._outcome import ErrorCode, Outcome, Status
 
-__all__ = ["arguments_text", "decode_outcome", "decode_value", "encode_outcome", "encode_value", "tagged_value"]
+__all__ = ["arguments_data", "arguments_text", "decode_outcome", "decode_value", "encode_outcome", "encode_value"]
 
 _SAFE_INT = 10**300
 """Ints this large are stored as hex text: Python refuses to print ints past 4,300 digits as decimals."""
@@ -55,42 +58,8 @@ _VALUE = _OUTCOME_FIELDS.index("value")
 
 
 def encode_value(value: object) -> Any:
-    """``value`` as JSON data that `decode_value` turns back into it (see the module's docstring).
-
-    Plain JSON data is its own encoding: it is returned as it is, once checked,
-    instead of copied by `tagged_value`, which gives equal data for it.
-    """
-    return value if _is_plain(value, 0) else _encode(value, 0, frozenset())
-
-
-def tagged_value(value: object) -> Any:
-    """`encode_value` by the general walk alone: every container copied, what is not plain JSON tagged."""
+    """``value`` as JSON data that `decode_value` turns back into it (see the module's docstring): a copy."""
     return _encode(value, 0, frozenset())
-
-
-def _is_plain(value: object, depth: int) -> bool:
-    """Whether `_encode` would give ``value`` back unchanged: JSON data of exactly JSON's types (no tuple, no
-    subclass), finite floats, ints a decimal can hold, string keys no tag could be read in, within `MAX_DEPTH`.
-
-    Runs no code of the value's own (exact types only): a cycle is nesting past `MAX_DEPTH`, for the walk.
-    """
-    kind = type(value)
-    if value is None or kind is bool or kind is str:
-        return True
-    if kind is int:
-        return -_SAFE_INT < value < _SAFE_INT  # type: ignore[operator]
-    if kind is float:
-        return math.isfinite(value)  # type: ignore[arg-type]
-    if depth >= MAX_DEPTH:
-        return False
-    if kind is list:
-        return all(_is_plain(v, depth + 1) for v in value)  # type: ignore[attr-defined]
-    if kind is not dict:
-        return False
-    items: dict[Any, Any] = value  # type: ignore[assignment]
-    if len(items) == 1 and next(iter(items)) in _TAGS:
-        return False
-    return all(type(k) is str and _is_plain(v, depth + 1) for k, v in items.items())
 
 
 def _encode(value: object, depth: int, seen: frozenset[int]) -> Any:
@@ -147,44 +116,49 @@ def _hashable(key: Any) -> Any:
     return key if not isinstance(key, (list, dict)) else json.dumps(key, sort_keys=True)
 
 
-_text = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
-"""JSON data as ASCII text (one encoder for every outcome: ``json.dumps`` with options builds one per call)."""
 _canonical_text = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), sort_keys=True).encode
-"""`_text` with sorted keys: the form a journal compares arguments in."""
+"""JSON data as ASCII text with sorted keys: the form a journal compares arguments in."""
 
 
-def encode_outcome(outcome: Outcome) -> str:
-    """``outcome`` as JSON text; `decode_outcome` gives back an equal `Outcome` (its exception excepted).
+def encode_outcome(outcome: Outcome) -> list[Any]:
+    """``outcome`` as JSON data; `decode_outcome` gives back an equal `Outcome` (its exception excepted).
 
-    Never raises: a value this codec cannot store, even in its observation
-    form, is stored as that form's text.
+    Never raises: a value whose own code fails while it is read (a hostile
+    ``__eq__``, say) is stored in its observation form.
     """
     data = list(_fields(outcome))  # `Status` and `ErrorCode` are `str`: JSON holds their values
     try:
         data[_VALUE] = encode_value(outcome.value)
-        return _text(data)
-    except Exception:  # the value's own code failed while it was read (a hostile __eq__, say)
+    except Exception:  # the value's own code failed while it was read
         data[_VALUE] = plain(outcome.value)
-        return _text(data)
+    return data
 
 
-def decode_outcome(text: str) -> Outcome:
-    """The `Outcome` `encode_outcome` stored as ``text`` (without its exception: none is stored)."""
-    data = dict(zip(_OUTCOME_FIELDS, json.loads(text), strict=True))
-    code = data.pop("error_code")
+def decode_outcome(data: Any) -> Outcome:
+    """The `Outcome` `encode_outcome` stored as ``data`` (without its exception: none is stored)."""
+    fields = dict(zip(_OUTCOME_FIELDS, data, strict=True))
+    code = fields.pop("error_code")
     return Outcome(
-        status=Status(data.pop("status")),
+        status=Status(fields.pop("status")),
         error_code=ErrorCode(code) if code is not None else None,
-        value=decode_value(data.pop("value")),
-        **data,
+        value=decode_value(fields.pop("value")),
+        **fields,
     )
 
 
-def arguments_text(arguments: Mapping[str, Any] | str) -> str:
-    """A call's arguments as a journal compares them: canonical JSON text (sorted keys), or the raw text."""
+def arguments_data(arguments: Mapping[str, Any] | str) -> Any:
+    """A call's arguments as a journal keeps them: JSON data (`encode_value`'s), or the raw text."""
     if isinstance(arguments, str):
         return arguments
     try:
-        return _canonical_text(encode_value(dict(arguments)))
-    except Exception:  # the arguments' own code failed while they were read: compare their observation form
-        return _canonical_text(plain(arguments))
+        return encode_value(dict(arguments))
+    except Exception:  # the arguments' own code failed while they were read: keep their observation form
+        return plain(arguments)
+
+
+def arguments_text(data: Any) -> str:
+    """Arguments a journal keeps (`arguments_data`), as the canonical text two runs of a turn are compared in.
+
+    Sorted keys, and JSON's own types: ``1``, ``1.0`` and ``true`` differ, as they do in the text a model sends.
+    """
+    return _canonical_text(data)

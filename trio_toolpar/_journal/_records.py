@@ -1,13 +1,16 @@
 """What a journal holds of one turn: its calls, and for each call its start, its end, and a person's decision.
 
 A store keeps these records and nothing else; it never reads an outcome.
-``Finished.outcome`` is the outcome encoded as JSON text by the runtime, so
-every store, SQLite, Redis or the user's own, keeps and returns plain text.
+A call's arguments and a recorded outcome are JSON data made by the runtime
+(dicts with string keys, lists, strings, finite numbers, booleans and
+``None``, owned by the record), so every store, SQLite, Redis or the user's
+own, keeps them as JSON and gives back equal data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -32,8 +35,9 @@ class JournalCall:
 
     call_id: str
     tool: str
-    arguments: str
-    """The call's arguments as canonical JSON text (sorted keys), or its raw text if it was not JSON."""
+    arguments: Any
+    """The call's arguments as JSON data, or its raw text (a string) if it was not JSON; a resume compares
+    them as canonical JSON text (sorted keys)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -53,8 +57,8 @@ class Finished:
     """A call's one outcome, written before it is reported."""
 
     call_id: str
-    outcome: str
-    """The `Outcome`, encoded as JSON text by the runtime."""
+    outcome: Any
+    """The `Outcome` as JSON data, encoded by the runtime; a store gives it back equal, never reads it."""
 
 
 @attrs.frozen(kw_only=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from .._journal._outcomes import arguments_text, decode_outcome
+from .._journal._outcomes import arguments_data, arguments_text, decode_outcome
 from .._journal._records import JournalCall, TurnLog, TurnMismatch
 from .._tools._registry import Tool
 from .._values._outcome import ErrorCode, Status, ToolCall, Verdict
@@ -36,19 +36,23 @@ _IN_DOUBT = (
 
 def journal_calls(calls: Sequence[ToolCall]) -> tuple[JournalCall, ...]:
     """The calls of a turn as its journal holds them."""
-    return tuple(JournalCall(call_id=c.id, tool=c.tool, arguments=arguments_text(c.arguments)) for c in calls)
+    return tuple(JournalCall(call_id=c.id, tool=c.tool, arguments=arguments_data(c.arguments)) for c in calls)
 
 
 def _mismatch(turn_id: str, recorded: Sequence[JournalCall], given: Sequence[JournalCall]) -> str | None:
     """The first difference between the recorded calls of ``turn_id`` and the given ones, in words."""
     for position, (old, new) in enumerate(zip(recorded, given, strict=False), start=1):
-        if old != new:
-            what = next(f for f in ("call_id", "tool", "arguments") if getattr(old, f) != getattr(new, f))
-            return (
-                f"turn {turn_id!r} was recorded with other calls: call {position} has {what} "
-                f"{_cut(getattr(new, what))!r}, the journal {_cut(getattr(old, what))!r}; "
-                "resume a turn with the calls it began with, or use a new turn_id"
-            )
+        for what, was, now in (
+            ("call_id", old.call_id, new.call_id),
+            ("tool", old.tool, new.tool),
+            ("arguments", arguments_text(old.arguments), arguments_text(new.arguments)),
+        ):
+            if was != now:
+                return (
+                    f"turn {turn_id!r} was recorded with other calls: call {position} has {what} "
+                    f"{_cut(now)!r}, the journal {_cut(was)!r}; "
+                    "resume a turn with the calls it began with, or use a new turn_id"
+                )
     if len(recorded) != len(given):
         return (
             f"turn {turn_id!r} was recorded with {len(recorded)} calls and is run with {len(given)}; "

@@ -8,6 +8,7 @@ from typing import final
 
 import trio
 
+from .._journal._codec import decode_calls, decode_entries, encode_calls, encode_entries
 from .._journal._fold import turn_log
 from .._journal._records import (
     Decision,
@@ -97,15 +98,15 @@ class MemoryJournal:
         return turn_log(turn_id, calls, self._records[turn_id])
 
     async def begin(self, turn_id: str, calls: Sequence[JournalCall]) -> None:
-        """Record a new turn."""
+        """Record a new turn (its calls copied through JSON text, as a store on disk keeps them)."""
         await self._write()
-        self._calls[turn_id] = tuple(calls)
+        self._calls[turn_id] = tuple(decode_calls(encode_calls(calls)))
         self._records[turn_id] = []
 
     async def append(self, turn_id: str, records: Sequence[Record]) -> None:
-        """Commit ``records`` together."""
+        """Commit ``records`` together (copied through JSON text, as a store on disk keeps them)."""
         await self._write()
-        self._records[turn_id].extend(records)
+        self._records[turn_id].extend(decode_entries(encode_entries(records)))
         self.appends.append((turn_id, tuple(records)))
 
     async def decide(self, turn_id: str, decision: Decision) -> None:
