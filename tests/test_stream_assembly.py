@@ -159,8 +159,8 @@ def interleavings(draw: st.DrawFn) -> tuple[list[str], list[dict[str, Any]]]:
         live = [n for n, p in enumerate(pending) if p and (n == 0 or n - 1 in started)]
         # Integers of fixed bounds, not a new sampled_from per chunk: Hypothesis caches those strategies.
         first = live.pop(draw(st.integers(0, len(live) - 1)))
-        picks = [first]
-        if live and draw(st.booleans()):
+        picks, two = [first], draw(st.booleans())
+        if two and live:
             picks.append(live[draw(st.integers(0, len(live) - 1))])
         entries = []
         for n in sorted(picks):
