@@ -18,12 +18,18 @@ The raw contenders are what a careful engineer writes by hand in Trio:
 
 The trio_toolpar contenders run the same tool under `Executor.run`; the
 chain's and the DAG's calls reference their dependencies (``"$c3"``).
+``trio_toolpar(journal)`` runs no-op reads as a durable turn on a
+`SqliteJournal` (a new file and turn id per turn), against the same reads
+without a journal, ``trio_toolpar(reads)``: the journal's cost per call,
+counted in every thread (the commits run on a worker thread), its waits for
+the disk left out (`journal.py` times them).
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +41,7 @@ import peers
 
 from trio_toolpar import Executor, Outcome, Registry, Status, ToolCall
 from trio_toolpar._values._construct import fast_constructor
+from trio_toolpar.journal import SqliteJournal
 
 WARMUP = 100
 """Calls in the warm-up turn a contender runs before the measured one."""
@@ -57,6 +64,36 @@ def _toolpar(registry: Registry, calls: list[ToolCall], **options: object) -> Ru
     def run() -> None:
         async def main() -> None:
             result = await Executor(registry, **options).run(calls)  # type: ignore[arg-type]
+            assert result.ok and len(result) == len(calls), result.table()
+
+        trio.run(main)
+
+    return run
+
+
+def _read_registry() -> Registry:
+    registry = Registry()
+
+    @registry.tool(side_effect="read")
+    async def read(i: int) -> int:
+        return i
+
+    return registry
+
+
+def toolpar_reads(n: int, *, journaled: bool = False) -> Run:
+    """``n`` no-op reads in one turn; ``journaled``: a durable turn in a new SQLite file."""
+    registry = _read_registry()
+    calls = [ToolCall(id=f"c{i}", tool="read", arguments={"i": i}) for i in range(n)]
+    folder = Path(tempfile.mkdtemp(prefix="contender-journal-"))
+
+    def run() -> None:
+        async def main() -> None:
+            if not journaled:
+                result = await Executor(registry).run(calls)
+            else:
+                async with SqliteJournal(folder / f"turns-{n}.db") as journal:
+                    result = await Executor(registry, journal=journal).run(calls, turn_id=f"turn-{n}")
             assert result.ok and len(result) == len(calls), result.table()
 
         trio.run(main)
@@ -250,6 +287,8 @@ CONTENDERS: dict[str, Contender] = {
     "trio.dag": trio_dag,
     "trio_toolpar(dag)": toolpar_dag,
     "trio_toolpar(open burst)": toolpar_open,
+    "trio_toolpar(reads)": toolpar_reads,
+    "trio_toolpar(journal)": lambda n: toolpar_reads(n, journaled=True),
     "aiometer(trio)": lambda n: lambda: peers.aiometer_trio(n) and None,
     "probe.plan": probe_plan,
     "probe.floor": probe_floor,
@@ -268,6 +307,8 @@ BASELINES = {
     "trio_toolpar(chain)": "trio.chain",
     "trio_toolpar(dag)": "trio.dag",
     "trio_toolpar(open burst)": "trio_toolpar(waves)",
+    "trio_toolpar(reads)": "trio.nursery",
+    "trio_toolpar(journal)": "trio_toolpar(reads)",
 }
 """What each contender's ratio is taken against; the open turn's is the same calls as one batch."""
 

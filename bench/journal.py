@@ -52,7 +52,7 @@ MODES = ("full", "normal")
 TURN = "bench-turn"
 CALL = JournalCall(call_id="call_0001", tool="read", arguments='{"key":"value"}')
 RECORD = Started(call_id=CALL.call_id, attempt=1, idempotency_key="bench-turn:call_0001")
-TURNS = 7
+TURNS = 15
 """Turns of each kind a ``journaled turn`` times: its figures are their medians."""
 
 

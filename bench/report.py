@@ -449,7 +449,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         "`synchronous` modes; with `full` both wait for the disk's flush, so the ratio is the journal's own cost. "
         "Then N records as one append (the runtime's group commit) against N appends, and a turn of N no-op "
         "reads run without a journal and with one (its claim, begin, group-committed records and load): the "
-        "median of 7 turns of each, alternating, and their ratio (target: 2x).",
+        "medians of as many turns of each as the table's title says, alternating, and their ratio (target: 2x); "
+        "`bench/instructions.py` counts the same reads' instructions per call with and without the journal.",
         "- **Where the time goes**: `python bench/profile_hotpath.py` profiles the N=10,000 "
         "overhead case (phase split, cProfile, pyinstrument); `bench/instructions.py` counts instructions "
         "under valgrind, which do not move with the machine's load as wall-clock time does.",
