@@ -28,6 +28,7 @@ from trio_toolpar._cli._progress import TurnProgress
 from trio_toolpar._cli._views import PlainProgress
 from trio_toolpar.events import CallEvent, CallProgressed, Event
 from trio_toolpar.otel import OpenTelemetry
+from trio_toolpar.testing import MemoryJournal
 
 
 class Recorder:
@@ -358,3 +359,31 @@ async def test_the_command_s_live_view_shows_a_running_call_s_latest_report(
         "2.000 s p running: 2/3 page 2, then a message far too long t... 0/1 done, 1 running",
         "3.000 s p running: 2.5 0/1 done, 1 running",
     ]
+
+
+async def test_a_durable_turn_reports_progress_and_its_resume_replays_the_outcome_without_reports(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    registry = Registry()
+    reporter(registry, every=1.5, steps=3, progress_timeout=2.0)
+    journal = MemoryJournal(latency=1.0)
+    first, again = Recorder(), Recorder()
+    t0 = trio.current_time()
+    (outcome,) = await Executor(registry, journal=journal, instruments=[first]).run(
+        [ToolCall(id="r", tool="report")], turn_id="t"
+    )
+    # The turn's record takes 1 s; the read starts then (its start is written with its outcome, not waited for).
+    assert (outcome.status, outcome.value, outcome.started_at, outcome.finished_at) == (Status.OK, 3, t0 + 1, t0 + 5.5)
+    assert first.progress("r") == [
+        (t0 + 2.5, 1, 1, 3, "step 1"),
+        (t0 + 4.0, 1, 2, 3, "step 2"),
+        (t0 + 5.5, 1, 3, 3, "step 3"),
+    ]
+    assert journal.writes == 2  # the turn, then the call's outcome (its start with it, in one write)
+
+    result = await Executor(registry, journal=journal, instruments=[again]).run(
+        [ToolCall(id="r", tool="report")], turn_id="t"
+    )
+    assert result.replayed == ("r",) and result["r"] == outcome
+    assert again.progress("r") == []  # it did not run again: nothing to report
+    assert again.names("r") == ["CallFinished"]
