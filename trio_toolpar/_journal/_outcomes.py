@@ -62,17 +62,17 @@ def encode_value(value: object) -> Any:
     return _encode(value, 0, frozenset())
 
 
-def _encode(value: object, depth: int, seen: frozenset[int]) -> Any:
+def _encode(value: Any, depth: int, seen: frozenset[int]) -> Any:
+    """``value``'s encoding, chosen by its exact type (a subclass is not the data its base is: `plain` shows it)."""
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
     if kind is int:
-        number: int = value  # type: ignore[assignment]
-        return number if -_SAFE_INT < number < _SAFE_INT else {"$int": hex(number)}
+        return value if -_SAFE_INT < value < _SAFE_INT else {"$int": hex(value)}
     if kind is float:
-        return value if math.isfinite(value) else {"$float": repr(value)}  # type: ignore[arg-type]
+        return value if math.isfinite(value) else {"$float": repr(value)}
     if kind is bytes:
-        return {"$bytes": base64.b64encode(value).decode("ascii")}  # type: ignore[arg-type]
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
     if kind not in (list, tuple, dict):
         return _encode(plain(value), depth, seen)  # not data this codec keeps: its observation form
     if depth >= MAX_DEPTH:
@@ -81,13 +81,12 @@ def _encode(value: object, depth: int, seen: frozenset[int]) -> Any:
         return "<cycle>"
     inner = seen | {id(value)}
     if kind is list:
-        return [_encode(v, depth + 1, inner) for v in value]  # type: ignore[attr-defined]
+        return [_encode(v, depth + 1, inner) for v in value]
     if kind is tuple:
-        return {"$tuple": [_encode(v, depth + 1, inner) for v in value]}  # type: ignore[attr-defined]
-    items: Mapping[Any, Any] = value  # type: ignore[assignment]
-    if all(type(k) is str for k in items) and not (len(items) == 1 and next(iter(items)) in _TAGS):
-        return {k: _encode(v, depth + 1, inner) for k, v in items.items()}
-    return {"$dict": [[_encode(k, depth + 1, inner), _encode(v, depth + 1, inner)] for k, v in items.items()]}
+        return {"$tuple": [_encode(v, depth + 1, inner) for v in value]}
+    if all(type(k) is str for k in value) and not (len(value) == 1 and next(iter(value)) in _TAGS):
+        return {k: _encode(v, depth + 1, inner) for k, v in value.items()}
+    return {"$dict": [[_encode(k, depth + 1, inner), _encode(v, depth + 1, inner)] for k, v in value.items()]}
 
 
 def decode_value(data: Any) -> Any:
