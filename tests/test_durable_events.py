@@ -11,22 +11,15 @@ from __future__ import annotations
 
 import trio
 import trio.testing
+from recording import Recorder
 from resumed_turn import CALLS, crashed_turn, registry
 
 from trio_toolpar import Executor, Status
-from trio_toolpar.events import CallFinished, CallStarted, Event, TurnEnded, TurnStarted
+from trio_toolpar.events import CallFinished, CallStarted, TurnEnded, TurnStarted
 from trio_toolpar.testing import MemoryJournal
 
 
-class Events:
-    """An instrument that keeps every event."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
+class Events(Recorder):
     def lines(self, t0: float) -> list[tuple[object, ...]]:
         """Each event as (kind, call id, seconds since ``t0``, and what it says of a journal)."""
         lines: list[tuple[object, ...]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import recording
 import trio
 import trio.testing
 from helpers import Log, instrumented, sleeper
@@ -41,18 +42,10 @@ from trio_toolpar.events import (
 from trio_toolpar.testing import TurnSpec, turns
 
 
-class Recorder:
-    """Keeps every event."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
+class Recorder(recording.Recorder):
     def of(self, call_id: str) -> list[tuple[str, float]]:
         """(event class, time) of one call's events."""
-        return [(type(e).__name__, e.time) for e in self.events if isinstance(e, CallEvent) and e.call_id == call_id]
+        return [(type(e).__name__, e.time) for e in self.of_call(call_id)]
 
 
 def two_tools() -> Registry:

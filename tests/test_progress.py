@@ -7,6 +7,7 @@ import math
 import threading
 
 import pytest
+import recording
 import trio
 import trio.testing
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,30 +27,22 @@ from trio_toolpar import (
 )
 from trio_toolpar._cli._progress import TurnProgress
 from trio_toolpar._cli._views import PlainProgress
-from trio_toolpar.events import CallEvent, CallProgressed, Event
+from trio_toolpar.events import CallProgressed
 from trio_toolpar.otel import OpenTelemetry
 from trio_toolpar.testing import MemoryJournal
 
 
-class Recorder:
-    """Keeps every event."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
+class Recorder(recording.Recorder):
     def progress(self, call_id: str) -> list[tuple[float, int, float, float | None, str | None]]:
         """(time, attempt, done, total, message) of one call's progress events."""
         return [
             (e.time, e.attempt, e.done, e.total, e.message)
-            for e in self.events
-            if isinstance(e, CallProgressed) and e.call_id == call_id
+            for e in self.of_call(call_id)
+            if isinstance(e, CallProgressed)
         ]
 
     def names(self, call_id: str) -> list[str]:
-        return [type(e).__name__ for e in self.events if isinstance(e, CallEvent) and e.call_id == call_id]
+        return [type(e).__name__ for e in self.of_call(call_id)]
 
 
 def reporter(
