@@ -71,20 +71,25 @@ def _toolpar(registry: Registry, calls: list[ToolCall], **options: object) -> Ru
     return run
 
 
-def _read_registry() -> Registry:
+def read_registry() -> Registry:
+    """One tool, ``read``: a no-op read (the turn `journal.py` times, too)."""
     registry = Registry()
 
     @registry.tool(side_effect="read")
     async def read(i: int) -> int:
+        """A no-op read."""
         return i
 
     return registry
 
 
+def read_calls(n: int) -> list[ToolCall]:
+    return [ToolCall(id=f"c{i}", tool="read", arguments={"i": i}) for i in range(n)]
+
+
 def toolpar_reads(n: int, *, journaled: bool = False) -> Run:
     """``n`` no-op reads in one turn; ``journaled``: a durable turn in a new SQLite file."""
-    registry = _read_registry()
-    calls = [ToolCall(id=f"c{i}", tool="read", arguments={"i": i}) for i in range(n)]
+    registry, calls = read_registry(), read_calls(n)
     folder = Path(tempfile.mkdtemp(prefix="contender-journal-"))
 
     def run() -> None:

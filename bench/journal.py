@@ -43,8 +43,9 @@ from typing import Any
 import common
 import trio
 from common import BENCH_DIR
+from contenders import read_calls, read_registry
 
-from trio_toolpar import Executor, Registry, ToolCall
+from trio_toolpar import Executor
 from trio_toolpar.journal import Decision, JournalCall, Record, SqliteJournal, Started, TurnLog
 
 DEFAULT_JSON = BENCH_DIR / "results" / "journal.json"
@@ -175,14 +176,7 @@ def journaled_turn(folder: Path, count: int, synchronous: str) -> dict[str, Any]
     alternate, and each figure is the median of its turns. Every journaled
     turn has a turn id of its own, so each begins, runs and records every call.
     """
-    tools = Registry()
-
-    @tools.tool(side_effect="read")
-    async def read(i: int) -> int:
-        """A no-op read."""
-        return i
-
-    calls = [ToolCall(id=f"c{i}", tool="read", arguments={"i": i}) for i in range(count)]
+    tools, calls = read_registry(), read_calls(count)  # the reads `instructions.py` counts
 
     async def timed(executor: Executor, turn_id: str | None) -> float:
         began = time.perf_counter()
