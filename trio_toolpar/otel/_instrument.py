@@ -302,16 +302,10 @@ class OpenTelemetry:
             self._fail(call.attempt, outcome)
             call.attempt.end(end_time=end)
         call.span.set_attributes({QUEUE_WAIT: call.waited, "trio_toolpar.attempts": outcome.attempts})
+        self._end(call.span, outcome, end)
         metric = call_attributes(outcome.tool)
         if not outcome.ok:
-            self._fail(call.span, outcome)
             metric[ERROR_TYPE] = error_type(outcome)
-        if self.record_arguments:
-            if outcome.ok:
-                call.span.set_attributes(result_attribute(outcome.value, self.max_chars))
-            elif outcome.error is not None:
-                call.span.set_attribute("trio_toolpar.error", outcome.error)
-        call.span.end(end_time=end)
         self._duration.record(outcome.latency_ms / 1000, metric)
 
     def _ran_before(self, turn: _Turn, event: CallFinished) -> None:
@@ -321,14 +315,18 @@ class OpenTelemetry:
         attributes.update({REPLAYED: event.replayed, "trio_toolpar.attempts": outcome.attempts})
         if event.resource is not None:
             attributes["trio_toolpar.resource"] = event.resource
-        span = self._call_span(turn, event, attributes)
+        self._end(self._call_span(turn, event, attributes), outcome, self._at(event))
+
+    def _end(self, span: Span, outcome: Outcome, end: int) -> None:
+        """End a call's span with its outcome: a failure's status, and the result or error if they are recorded."""
         if not outcome.ok:
             self._fail(span, outcome)
-        if self.record_arguments and outcome.ok:
-            span.set_attributes(result_attribute(outcome.value, self.max_chars))
-        elif self.record_arguments and outcome.error is not None:
-            span.set_attribute("trio_toolpar.error", outcome.error)
-        span.end(end_time=self._at(event))
+        if self.record_arguments:
+            if outcome.ok:
+                span.set_attributes(result_attribute(outcome.value, self.max_chars))
+            elif outcome.error is not None:
+                span.set_attribute("trio_toolpar.error", outcome.error)
+        span.end(end_time=end)
 
     def _not_run(self, turn: _Turn, event: CallFinished) -> None:
         outcome = event.outcome
